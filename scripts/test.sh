@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Everything `make test` runs: lint, types, import rules, then the whole suite with a real,
+# throwaway PostgreSQL cluster (unless STEADYML_TEST_POSTGRES_URL already points at one).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+
+echo "== ruff"
+$BIN/ruff check src tests bench
+echo "== mypy (src)"
+$BIN/mypy src
+echo "== import rules"
+$BIN/lint-imports
+
+if [ -z "${STEADYML_TEST_POSTGRES_URL:-}" ]; then
+  # shellcheck source=scripts/postgres.sh
+  source scripts/postgres.sh
+  pg_start
+  trap pg_stop EXIT
+fi
+export STEADYML_REQUIRE_POSTGRES=1
+
+echo "== pytest"
+$BIN/python -m pytest "$@"

@@ -1,0 +1,66 @@
+"""The ``steadyml`` command: the root, its global options, and the command groups."""
+
+from __future__ import annotations
+
+import typer
+
+from steadyml.cli import data_cmd, demo_cmd, init_cmd
+from steadyml.cli._common import VERBOSE, state
+
+HELP = """\
+steadyml keeps a machine-learning model useful after the notebook.
+
+It walks the lifecycle good teams run, one command per step:
+
+\b
+  1. plan      steadyml init            write the project file (problem, owners, metric, columns)
+  2. data      steadyml data check      check the data: contract, quality, leakage
+               steadyml data snapshot   record an exact, versioned copy of the data
+
+New here? Run `steadyml demo` to see the whole loop on a sample churn project.
+"""
+
+app = typer.Typer(
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from steadyml import __version__
+
+        typer.echo(f"steadyml {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    project: str = typer.Option(
+        None, "--project", "-p", envvar="STEADYML_PROJECT", metavar="PATH",
+        help="The project folder or its steadyml.yaml (default: the current folder).",
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="Show the full traceback when something fails."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """steadyml: the whole model lifecycle in one tool."""
+    st = state(ctx)
+    st["project"] = project
+    st["verbose"] = verbose
+    VERBOSE.set(verbose)
+
+
+app.command("init", help=init_cmd.HELP, no_args_is_help=True)(init_cmd.init)
+app.add_typer(data_cmd.app, name="data")
+app.command("demo", help=demo_cmd.HELP)(demo_cmd.demo)
+
+
+def main() -> None:
+    app()

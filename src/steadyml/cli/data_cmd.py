@@ -1,0 +1,206 @@
+"""``steadyml data …``: check the data (contract, quality, leakage) and version it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from steadyml.cli._common import (
+    handle_errors,
+    next_steps,
+    note,
+    open_project,
+    out,
+    print_json,
+    progress,
+    table,
+)
+
+if TYPE_CHECKING:
+    from steadyml.data.check import DataCheckResult
+    from steadyml.entities import Finding
+
+app = typer.Typer(
+    help="Step 2 of the lifecycle: check the data and record versions of it.\n\n\b\n"
+         "  steadyml data check       contract, quality and leakage checks\n"
+         "  steadyml data snapshot    record an exact, versioned copy of the data\n"
+         "  steadyml data versions    list recorded dataset versions",
+    no_args_is_help=True, rich_markup_mode=None,
+)
+
+CHECK_HELP = """\
+Check a data file: the data contract, data quality, and leakage.
+
+The first run infers the data contract from the training data (types, missing values,
+allowed categories, numeric ranges) and saves it as contract.yaml for you to review.
+Later runs check FILE (default: data.source in steadyml.yaml) against it and list every
+violation by column and rule, with example rows.
+
+It also reports data quality (missing values, duplicates, constant columns, class balance,
+outliers, codes such as -1 or 999999 that stand for "unknown") and leakage (a column that
+predicts the target almost perfectly, ids used as features, rows shared by train and test).
+
+Exit status: 0 when the data is fit to train on (warnings allowed), 1 when something must be
+fixed first, so it can guard a scheduled job.
+"""
+
+
+@app.command("check", help=CHECK_HELP)
+@handle_errors
+def check(
+    ctx: typer.Context,
+    file: Path = typer.Argument(None, metavar="[FILE]", help="Data to check (default: data.source)."),
+    new_contract: bool = typer.Option(False, "--new-contract",
+                                      help="Infer the contract again from the training data (after you changed roles)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
+) -> None:
+    project = open_project(ctx)
+    with project:
+        if new_contract:
+            project.infer_contract(overwrite=True)
+            if not as_json:
+                note(f"Inferred a new contract from {project.config.data.source}.")
+        result = project.check_data(file, progress=progress(not as_json))
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        render_check(result)
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+def _finding_block(f: Finding, *, detail: bool) -> None:
+    mark = {"error": "✗", "warning": "!", "info": "·"}[f.severity]
+    style = {"error": "bold red", "warning": "yellow", "info": "dim"}[f.severity]
+    out.print(f"  {mark} [{f.check}] {f.message}", style=style, markup=False)
+    if detail and f.why:
+        out.print(f"      Why it matters: {f.why}", markup=False)
+    if detail and f.fix:
+        out.print(f"      What to do: {f.fix}", markup=False)
+
+
+def render_check(result: DataCheckResult) -> None:
+    out.print(f"Data check: {result.source} — {result.rows:,} rows × {result.columns} columns",
+              style="bold", markup=False)
+    for n in result.notes:
+        note(n)
+    if result.contract_created:
+        out.print(f"\nContract: created {result.contract_path} from this data — open it and "
+                  "review the types, ranges and categories.", markup=False)
+    else:
+        src = result.contract_source or "the training data"
+        out.print(f"\nContract: {result.contract_path} (inferred from {src})", markup=False)
+    rep = result.contract_report
+    if rep.passed:
+        out.print(f"  ✓ all {rep.rows:,} rows meet the contract", style="green", markup=False)
+    else:
+        t = table("column", "rule", "rows", "example")
+        for v in rep.violations:
+            ex = v.examples[0] if v.examples else {}
+            shown = f"row {ex['row']}: {ex['value']!r}" if ex else ""
+            t.add_row(v.column, v.rule, f"{v.count:,}", shown)
+        out.print(t)
+        out.print(f"  {rep.bad_rows:,} of {rep.rows:,} rows break the contract.", markup=False)
+        for v in rep.violations:
+            out.print(f"  ✗ {v.message}", style="red", markup=False)
+    if rep.extra_columns:
+        out.print(f"  Columns not in the contract (ignored): {', '.join(rep.extra_columns)}",
+                  markup=False)
+
+    q = result.quality
+    out.print("\nQuality", style="bold")
+    missing = {c: r for c, r in q.missing.items() if r > 0}
+    if missing:
+        t = table("column", "missing")
+        for c, r in sorted(missing.items(), key=lambda kv: -kv[1]):
+            t.add_row(c, f"{r:.1%}")
+        out.print(t)
+    if q.class_balance:
+        parts = ", ".join(f"{k}: {v:.1%}" for k, v in q.class_balance.items())
+        out.print(f"  Target balance: {parts}", markup=False)
+    quality_findings = [f for f in q.findings if f.rule != "missing_values" or f.severity != "info"]
+    for f in quality_findings:
+        _finding_block(f, detail=f.severity != "info")
+    if not quality_findings:
+        out.print("  ✓ no quality problems found", style="green", markup=False)
+
+    for f in result.roles:
+        _finding_block(f, detail=f.severity == "error")
+
+    out.print("\nLeakage", style="bold")
+    if result.task is None:
+        out.print("  (skipped: the target column is not in this file)", markup=False)
+    elif not [f for f in result.leakage if f.severity != "info"]:
+        out.print("  ✓ no column gives the answer away", style="green", markup=False)
+    for f in result.leakage:
+        _finding_block(f, detail=f.severity != "info")
+
+    out.print()
+    if result.passed:
+        out.print(f"Result: fit to train on ({result.warnings} warning(s) to read).",
+                  style="bold green", markup=False)
+        next_steps(["steadyml data snapshot    # record this exact data as a version"])
+    else:
+        out.print(f"Result: {result.errors} problem(s) to fix before training, "
+                  f"{result.warnings} warning(s).", style="bold red", markup=False)
+        next_steps(["Fix each ✗ above (steadyml.yaml or the data), then run "
+                    "`steadyml data check` again.",
+                    "Changed column roles? Add --new-contract to infer the contract anew."])
+
+
+SNAPSHOT_HELP = """\
+Record an exact, versioned copy of a data file (default: data.source).
+
+The version is identified by a hash of the content, so snapshotting the same data again
+gives the same version and records nothing new. A copy of the data is kept in the artifact
+store, so training can always go back to exactly this data.
+"""
+
+
+@app.command("snapshot", help=SNAPSHOT_HELP)
+@handle_errors
+def snapshot(
+    ctx: typer.Context,
+    file: Path = typer.Argument(None, metavar="[FILE]", help="Data to snapshot (default: data.source)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    project = open_project(ctx)
+    with project:
+        result = project.snapshot(file)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    v = result.version
+    if result.created:
+        out.print(f"Recorded dataset version {v.version} ({v.short}): {v.rows:,} rows × "
+                  f"{v.columns} columns from {v.source}.", style="bold green", markup=False)
+    else:
+        out.print(f"Unchanged: this data is already dataset version {v.version} ({v.short}), "
+                  f"recorded {v.created_at:%Y-%m-%d %H:%M} UTC. Nothing new was recorded.",
+                  style="bold", markup=False)
+    next_steps(["steadyml data versions    # list every version"])
+
+
+@app.command("versions", help="List the recorded dataset versions, newest last.")
+@handle_errors
+def versions(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the list as JSON."),
+) -> None:
+    project = open_project(ctx)
+    with project:
+        items = project.dataset_versions()
+    if as_json:
+        print_json([v.to_dict() for v in items])
+        return
+    if not items:
+        out.print("No dataset versions yet.", markup=False)
+        next_steps(["steadyml data snapshot    # record the first one"])
+        return
+    t = table("version", "hash", "rows", "columns", "source", "recorded (UTC)", "by")
+    for v in items:
+        t.add_row(str(v.version), v.short, f"{v.rows:,}", str(v.columns), v.source,
+                  f"{v.created_at:%Y-%m-%d %H:%M}", v.created_by)
+    out.print(t)

@@ -1,0 +1,178 @@
+"""``data check``: the contract, the quality report and the leakage checks, in one result.
+
+This module only combines the parts (contract.py, quality.py, leakage.py) and checks that the
+project file's column roles fit the data; the project handle records the result.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from steadyml.data.contract import Contract, ContractReport, validate
+from steadyml.data.leakage import check_leakage
+from steadyml.data.quality import QualityReport, quality_report
+from steadyml.entities import Finding, Roles
+
+Task = Literal["classification", "regression"]
+Progress = Callable[[str], None]
+
+__all__ = ["DataCheckResult", "run_checks", "detect_task", "role_findings"]
+
+
+@dataclass(frozen=True)
+class DataCheckResult:
+    source: str
+    rows: int
+    columns: int
+    content_hash: str
+    contract_path: str
+    contract_created: bool
+    contract_source: str
+    contract_report: ContractReport
+    quality: QualityReport
+    leakage: list[Finding]
+    roles: list[Finding]
+    task: Task | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        contract = [
+            Finding(check="contract", rule=v.rule, severity="error", message=v.message,
+                    column=v.column, details={"count": v.count, "examples": v.examples},
+                    why="Data that breaks the contract would be scored on values the model "
+                        "never saw, or breaks the pipeline.",
+                    fix="Fix the data at its source, or, if the new values are legitimate, "
+                        "edit the contract file and check again.")
+            for v in self.contract_report.violations
+        ]
+        return [*self.roles, *contract, *self.quality.findings, *self.leakage]
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "warning")
+
+    @property
+    def passed(self) -> bool:
+        return self.errors == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.passed,
+            "source": self.source,
+            "rows": self.rows,
+            "columns": self.columns,
+            "content_hash": self.content_hash,
+            "task": self.task,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "contract": {
+                "path": self.contract_path,
+                "created": self.contract_created,
+                "inferred_from": self.contract_source,
+                **self.contract_report.to_dict(),
+            },
+            "quality": self.quality.to_dict(),
+            "leakage": [f.to_dict() for f in self.leakage],
+            "roles": [f.to_dict() for f in self.roles],
+            "findings": [f.to_dict() for f in self.findings],
+            "notes": self.notes,
+        }
+
+
+def detect_task(target: pd.Series, configured: str = "auto") -> Task:
+    """Classification for labels (text, or few whole numbers); regression for amounts."""
+    if configured in ("classification", "regression"):
+        return configured  # type: ignore[return-value]
+    values = target.dropna()
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return "classification"
+    if values.nunique() <= 20 and bool((values % 1 == 0).all()):
+        return "classification"
+    return "regression"
+
+
+def role_findings(df: pd.DataFrame, roles: Roles, *, needs_target: bool = True) -> list[Finding]:
+    """Columns the project file names but the data lacks, and data columns with no role."""
+    out: list[Finding] = []
+    present = [str(c) for c in df.columns]
+    for col in roles.declared:
+        if col in present or (col == roles.target and not needs_target):
+            continue
+        if col in roles.drop:
+            continue
+        close = difflib.get_close_matches(col, present, n=1, cutoff=0.6)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        out.append(Finding(
+            check="roles", rule="declared_column_missing", severity="error", column=col,
+            message=f"Column '{col}' is named in steadyml.yaml ({roles.role_of(col)}) but is "
+                    f"not in the data.{hint}",
+            why="Training and scoring need every declared column.",
+            fix="Fix the name in steadyml.yaml, or add the column to the data."))
+    declared = set(roles.declared)
+    for col in present:
+        if col not in declared:
+            out.append(Finding(
+                check="roles", rule="unassigned_column", severity="warning", column=col,
+                message=f"Column '{col}' is in the data but has no role in steadyml.yaml, so "
+                        "it is ignored.",
+                why="A column without a role is neither a feature nor checked.",
+                fix=f"Give '{col}' a role under data.columns (numeric, categorical, text, ...), "
+                    "or list it under drop with the reason."))
+    return out
+
+
+def run_checks(
+    df: pd.DataFrame,
+    roles: Roles,
+    contract: Contract,
+    *,
+    task_setting: str = "auto",
+    post_outcome: dict[str, str] | None = None,
+    seed: int = 0,
+    split_method: str = "stratified",
+    test_size: float = 0.2,
+    progress: Progress | None = None,
+) -> tuple[ContractReport, QualityReport, list[Finding], list[Finding], Task | None]:
+    """Run every check on one frame; returns (contract, quality, leakage, roles, task)."""
+    say = progress or (lambda _msg: None)
+    say("Checking the data against the contract")
+    report = validate(df, contract)
+    say("Checking column roles")
+    roles_found = role_findings(df, roles)
+    say("Measuring data quality")
+    quality = quality_report(df, roles)
+    leakage: list[Finding] = []
+    task: Task | None = None
+    if roles.target in df.columns and df[roles.target].notna().any():
+        task = detect_task(df[roles.target], task_setting)
+        method = split_method
+        if task == "regression" and method == "stratified":
+            method = "random"
+        if method == "time" and not roles.timestamp:
+            method = "random"
+        say("Looking for leakage (a quick model per column)")
+        present = Roles(
+            target=roles.target,
+            id=roles.id if roles.id in df.columns else None,
+            timestamp=roles.timestamp if roles.timestamp in df.columns else None,
+            numeric=tuple(c for c in roles.numeric if c in df.columns),
+            categorical=tuple(c for c in roles.categorical if c in df.columns),
+            text=tuple(c for c in roles.text if c in df.columns),
+            sensitive=tuple(c for c in roles.sensitive if c in df.columns),
+            pii=tuple(c for c in roles.pii if c in df.columns),
+            drop={k: v for k, v in roles.drop.items() if k in df.columns},
+            sensitive_as_features=roles.sensitive_as_features,
+        )
+        leakage = check_leakage(df, present, task=task, split_method=method,
+                                test_size=test_size, seed=seed, post_outcome=post_outcome)
+    return report, quality, leakage, roles_found, task

@@ -1,0 +1,146 @@
+"""Split a table into train and test rows, the same way every time.
+
+A test score only means something if the test rows look like the rows the model will meet
+live. A random or stratified split suits rows that do not depend on time; when they do, the
+test rows must come *after* the training rows, or the model is graded on a past it has
+already seen.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from steadyml.entities import Roles
+from steadyml.errors import DataError
+
+__all__ = ["SplitMethod", "is_regression_like", "split_rows"]
+
+SplitMethod = Literal["random", "stratified", "time"]
+_METHODS = ("random", "stratified", "time")
+_MAX_CLASSES = 20
+
+
+def split_rows(
+    df: pd.DataFrame,
+    roles: Roles,
+    method: SplitMethod = "stratified",
+    test_size: float = 0.2,
+    seed: int = 0,
+) -> tuple[pd.Index, pd.Index]:
+    """Return the index labels of the train rows and of the test rows.
+
+    Every row lands in exactly one of the two. The same inputs always give the same split,
+    so a result can be traced and repeated.
+    """
+    _check_inputs(df, method, test_size)
+    if method == "time":
+        return _time_split(df, roles, test_size)
+    labels = np.asarray(df.index)
+    stratify = _stratify_codes(df, roles) if method == "stratified" else None
+    try:
+        train, test = train_test_split(
+            labels, test_size=test_size, random_state=seed, shuffle=True, stratify=stratify
+        )
+    except ValueError as exc:
+        raise DataError(
+            f"Cannot make a {method} split of {len(df)} rows with test_size={test_size}: {exc}",
+            hint="Use more rows, a different test_size, or split_method 'random'.",
+        ) from exc
+    return pd.Index(train), pd.Index(test)
+
+
+def is_regression_like(target: pd.Series) -> bool:
+    """True when a target looks like a quantity to predict rather than a set of classes.
+
+    Numbers with more than 20 distinct values are treated as a quantity; strings, booleans
+    and numbers with few distinct values as classes.
+    """
+    if pd.api.types.is_bool_dtype(target) or not pd.api.types.is_numeric_dtype(target):
+        return False
+    return int(target.nunique(dropna=True)) > _MAX_CLASSES
+
+
+def _check_inputs(df: pd.DataFrame, method: str, test_size: float) -> None:
+    """Reject arguments that would give a split nobody asked for."""
+    if method not in _METHODS:
+        raise DataError(
+            f"Split method must be one of {', '.join(_METHODS)}. Got {method!r} instead."
+        )
+    if not 0.0 < float(test_size) < 1.0:
+        raise DataError(
+            "test_size must be a share between 0 and 1 (for example 0.2). "
+            f"Got {test_size!r} instead."
+        )
+    if len(df) < 2:
+        raise DataError(f"Need at least 2 rows to split into train and test; got {len(df)}.")
+    if not df.index.is_unique:
+        raise DataError(
+            "The table's row labels repeat, so train and test rows could not be told apart.",
+            hint="Reset the row labels first: df = df.reset_index(drop=True).",
+        )
+
+
+def _stratify_codes(df: pd.DataFrame, roles: Roles) -> np.ndarray:
+    """Class codes of the target, so each class keeps its share in train and in test."""
+    target = _column(df, roles.target, "target")
+    if is_regression_like(target):
+        raise DataError(
+            f"Cannot stratify on target '{roles.target}': it has {target.nunique()} distinct "
+            "numbers, which looks like a quantity (regression), not a set of classes.",
+            hint="Use split_method 'random' (or 'time' when rows have a timestamp).",
+        )
+    codes, _ = pd.factorize(target, use_na_sentinel=True)  # a missing label is its own class
+    return codes
+
+
+def _time_split(df: pd.DataFrame, roles: Roles, test_size: float) -> tuple[pd.Index, pd.Index]:
+    """Put the latest share of distinct timestamps in test, so test never precedes train."""
+    if roles.timestamp is None:
+        raise DataError(
+            "split_method is 'time' but the project names no timestamp column.",
+            hint="Add `timestamp: <column>` to the data section of steadyml.yaml, "
+            "or use split_method 'stratified' or 'random'.",
+        )
+    stamps = _sortable_times(_column(df, roles.timestamp, "timestamp"), roles.timestamp)
+    distinct = stamps.drop_duplicates().sort_values().reset_index(drop=True)
+    if len(distinct) < 2:
+        raise DataError(
+            f"Timestamp column '{roles.timestamp}' has {len(distinct)} distinct value(s); "
+            "a time split needs at least 2.",
+            hint="Use split_method 'stratified' or 'random' for this data.",
+        )
+    n_test = min(len(distinct) - 1, max(1, round(test_size * len(distinct))))
+    cutoff = distinct.iloc[len(distinct) - n_test]
+    in_test = (stamps >= cutoff).to_numpy()
+    return df.index[~in_test], df.index[in_test]
+
+
+def _sortable_times(values: pd.Series, name: str) -> pd.Series:
+    """Timestamps as values that sort in time order; numbers (e.g. month numbers) stay numbers."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+        stamps = values
+    else:
+        stamps = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+    missing = int(stamps.isna().sum())
+    if missing:
+        bad = values[stamps.isna()].head(3).tolist()
+        raise DataError(
+            f"Timestamp column '{name}' has {missing} row(s) without a readable time "
+            f"(for example {bad}); a time split cannot place them.",
+            hint="Fill in or drop those rows, or write times like 2024-01-31.",
+        )
+    return stamps
+
+
+def _column(df: pd.DataFrame, name: str, role: str) -> pd.Series:
+    """The named column, or a DataError that says which column the project expects."""
+    if name not in df.columns:
+        raise DataError(
+            f"The {role} column '{name}' named in steadyml.yaml is not in the data.",
+            hint=f"Columns found: {', '.join(map(str, df.columns[:20]))}.",
+        )
+    return df[name]

@@ -1,0 +1,127 @@
+"""Plain entities shared by the layers: no ORM rows, no pandas, no web types.
+
+Repositories in ``steadyml.store`` return these; the CLI and the web layer render them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["info", "warning", "error"]
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Which part each column plays, from the ``data`` section of steadyml.yaml."""
+
+    target: str
+    id: str | None = None
+    timestamp: str | None = None
+    numeric: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+    text: tuple[str, ...] = ()
+    sensitive: tuple[str, ...] = ()
+    pii: tuple[str, ...] = ()
+    drop: dict[str, str] = field(default_factory=dict)  # column -> reason
+    sensitive_as_features: bool = False
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """Columns a model may learn from, in a stable order."""
+        cols = list(self.numeric) + list(self.categorical) + list(self.text)
+        if self.sensitive_as_features:
+            cols += [c for c in self.sensitive if c not in cols]
+        excluded = set(self.drop) | set(self.pii) | {self.target}
+        if self.id:
+            excluded.add(self.id)
+        if not self.sensitive_as_features:
+            excluded |= set(self.sensitive)
+        return tuple(c for c in cols if c not in excluded)
+
+    @property
+    def declared(self) -> tuple[str, ...]:
+        """Every column the project file names, once each."""
+        seen: list[str] = []
+        for c in [self.target, self.id, self.timestamp, *self.numeric, *self.categorical,
+                  *self.text, *self.sensitive, *self.pii, *self.drop]:
+            if c and c not in seen:
+                seen.append(c)
+        return tuple(seen)
+
+    def role_of(self, column: str) -> str:
+        if column == self.target:
+            return "target"
+        if column == self.id:
+            return "id"
+        if column == self.timestamp:
+            return "timestamp"
+        for name in ("drop", "pii", "sensitive", "text", "categorical", "numeric"):
+            if column in getattr(self, name):
+                return name
+        return "unassigned"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a check found, with why it matters and what to do."""
+
+    check: str  # e.g. "leakage", "quality", "contract"
+    rule: str  # e.g. "single_column_predictor", "sentinel_code"
+    severity: Severity
+    message: str
+    column: str | None = None
+    why: str = ""
+    fix: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    """A recorded, content-addressed version of a table."""
+
+    version: int
+    content_hash: str
+    rows: int
+    columns: int
+    schema_hash: str
+    source: str
+    created_at: dt.datetime
+    artifact_digest: str | None = None
+    created_by: str = ""
+
+    @property
+    def short(self) -> str:
+        return self.content_hash[:12]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["created_at"] = self.created_at.isoformat()
+        return d
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """A data check that was run, as kept in the metadata store."""
+
+    id: int
+    kind: str
+    source: str
+    content_hash: str
+    passed: bool
+    errors: int
+    warnings: int
+    created_at: dt.datetime
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ArtifactRecord:
+    digest: str
+    size: int
+    kind: str
+    created_at: dt.datetime

@@ -1,0 +1,250 @@
+"""The Project handle: one project file, its metadata store and its artifact store.
+
+This is the library's front door and the only thing the CLI (and later the web layer) calls:
+``project = steadyml.open("steadyml.yaml"); project.check_data()``. Nothing is opened at
+import time; the store and the artifact store open on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from steadyml.config import LoadedConfig, ProjectConfig, apply_env, load_config, resolve_url
+from steadyml.entities import DatasetVersion
+from steadyml.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from steadyml.artifacts import ArtifactStore
+    from steadyml.data.check import DataCheckResult
+    from steadyml.data.contract import Contract
+    from steadyml.store import Store
+
+Progress = Callable[[str], None]
+
+__all__ = ["Project", "open_project", "LoadedData", "SnapshotResult"]
+
+
+@dataclass(frozen=True)
+class LoadedData:
+    frame: pd.DataFrame
+    path: Path
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class SnapshotResult:
+    version: DatasetVersion
+    created: bool
+    path: Path
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "path": str(self.path), **self.version.to_dict()}
+
+
+class Project:
+    """A steadyml project: configuration plus the stores it records into."""
+
+    def __init__(self, loaded: LoadedConfig, *, env: Mapping[str, str] | None = None) -> None:
+        self._loaded = loaded
+        self.config: ProjectConfig = apply_env(loaded.config, env if env is not None else {})
+        self.root: Path = loaded.root
+        self.path: Path = loaded.path
+        self.notices: list[str] = list(loaded.notices)
+        self._store: Store | None = None
+        self._artifacts: ArtifactStore | None = None
+
+    def __repr__(self) -> str:
+        return f"Project(name={self.name!r}, root={str(self.root)!r})"
+
+    @property
+    def name(self) -> str:
+        return self.config.project.name
+
+    # --- stores -------------------------------------------------------------------------
+
+    @property
+    def store_url(self) -> str:
+        return resolve_url(self.config.storage.store_url, self.root)
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            from steadyml.store import open_store
+
+            self._store = open_store(self.store_url, project=self.name)
+        return self._store
+
+    @property
+    def artifacts(self) -> ArtifactStore:
+        if self._artifacts is None:
+            from steadyml.artifacts import ArtifactStore
+
+            self._artifacts = ArtifactStore(resolve_url(self.config.storage.artifacts_url,
+                                                        self.root))
+        return self._artifacts
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- data ---------------------------------------------------------------------------
+
+    def data_path(self, file: str | Path | None = None) -> Path:
+        source = Path(file) if file is not None else Path(self.config.data.source)
+        if "://" in str(source):
+            raise DataError(
+                f"data.source '{source}' is a URL; reading SQL and remote sources is not "
+                "built yet.", hint="Export the table to CSV or Parquet and point data.source "
+                "at the file.")
+        if file is None and not source.is_absolute():
+            source = self.root / source
+        return source.expanduser().resolve()
+
+    def load_data(self, file: str | Path | None = None) -> LoadedData:
+        """Read a data file (default: the configured source), applying ``missing_codes``."""
+        from steadyml.data.loading import read_table_with_notes
+
+        path = self.data_path(file)
+        frame, notes = read_table_with_notes(path)
+        codes = self.config.data.missing_codes
+        for column, values in codes.items():
+            if column not in frame.columns:
+                raise DataError(
+                    f"data.missing_codes names column '{column}', which is not in {path.name}.",
+                    hint=f"Columns: {', '.join(map(str, frame.columns))}.")
+            mask = frame[column].isin(values)
+            if mask.any():
+                frame[column] = frame[column].mask(mask)
+                notes.append(f"{int(mask.sum())} value(s) in '{column}' matched missing_codes "
+                             f"{values} and were treated as missing.")
+        return LoadedData(frame=frame, path=path, notes=notes)
+
+    @property
+    def contract_path(self) -> Path:
+        p = Path(self.config.data.contract)
+        return p if p.is_absolute() else self.root / p
+
+    def contract(self) -> Contract | None:
+        from steadyml.data.contract import load_contract
+
+        return load_contract(self.contract_path) if self.contract_path.exists() else None
+
+    def infer_contract(self, *, overwrite: bool = False) -> Contract:
+        """Infer the data contract from the training source and save it for review."""
+        from steadyml.data.contract import infer_contract, save_contract
+        from steadyml.data.versions import fingerprint
+
+        if self.contract_path.exists() and not overwrite:
+            existing = self.contract()
+            if existing is not None:
+                return existing
+        data = self.load_data()
+        fp = fingerprint(data.frame)
+        contract = infer_contract(data.frame, self.config.data.roles(),
+                                  source=self._relative(data.path), content_hash=fp.content_hash)
+        self.contract_path.parent.mkdir(parents=True, exist_ok=True)
+        save_contract(contract, self.contract_path)
+        return contract
+
+    def check_data(self, file: str | Path | None = None, *,
+                   progress: Progress | None = None) -> DataCheckResult:
+        """Validate data against the contract (inferring it on the first run), measure its
+        quality, look for leakage, and record the check in the metadata store."""
+        from steadyml.data.check import DataCheckResult, run_checks
+        from steadyml.data.versions import fingerprint
+
+        say = progress or (lambda _m: None)
+        say("Reading the data")
+        data = self.load_data(file)
+        created = not self.contract_path.exists()
+        if created:
+            say("Inferring the data contract from the training data")
+        contract = self.infer_contract()
+        training = self.config.training
+        report, quality, leakage, roles, task = run_checks(
+            data.frame, self.config.data.roles(), contract,
+            task_setting=self.config.data.task, post_outcome=self.config.data.post_outcome,
+            seed=training.seed, split_method=training.split.method,
+            test_size=training.split.test_size, progress=say,
+        )
+        fp = fingerprint(data.frame)
+        result = DataCheckResult(
+            source=self._relative(data.path), rows=len(data.frame),
+            columns=len(data.frame.columns), content_hash=fp.content_hash,
+            contract_path=self._relative(self.contract_path), contract_created=created,
+            contract_source=str(contract.inferred_from.get("source", "")),
+            contract_report=report, quality=quality, leakage=leakage, roles=roles, task=task,
+            notes=data.notes,
+        )
+        say("Recording the check")
+        self.store.add_check(
+            kind="data_check", source=result.source, content_hash=fp.content_hash,
+            passed=result.passed, errors=result.errors, warnings=result.warnings,
+            summary={"rows": result.rows, "violations": len(report.violations),
+                     "rules": sorted({f.rule for f in result.findings})},
+        )
+        return result
+
+    def snapshot(self, file: str | Path | None = None) -> SnapshotResult:
+        """Record a dataset version; the same content gives the same version, no new record."""
+        from steadyml.data.versions import fingerprint, to_parquet_bytes
+
+        data = self.load_data(file)
+        fp = fingerprint(data.frame)
+        existing = self.store.find_dataset_version(fp.content_hash)
+        if existing is not None:
+            return SnapshotResult(existing, False, data.path)
+        blob = to_parquet_bytes(data.frame)
+        digest = self.artifacts.put_bytes(blob)
+        self.store.add_artifact(digest=digest, size=len(blob), kind="dataset")
+        version, created = self.store.add_dataset_version(
+            content_hash=fp.content_hash, rows=fp.rows, columns=fp.columns,
+            schema_hash=fp.schema_hash, source=self._relative(data.path), artifact_digest=digest,
+        )
+        return SnapshotResult(version, created, data.path)
+
+    def dataset_versions(self) -> list[DatasetVersion]:
+        return self.store.list_dataset_versions()
+
+    def load_snapshot(self, version: int | None = None) -> pd.DataFrame:
+        """The exact data of a dataset version, read back from the artifact store (verified)."""
+        from steadyml.data.versions import from_parquet_bytes
+
+        dv = (self.store.get_dataset_version(version) if version is not None
+              else self.store.latest_dataset_version())
+        if dv is None:
+            raise DataError("This project has no dataset version yet.",
+                            hint="Record one with `steadyml data snapshot`.")
+        if dv.artifact_digest is None:
+            raise DataError(f"Dataset version {dv.version} has no stored copy of its data.")
+        data = self.artifacts.get_bytes(dv.artifact_digest,
+                                        what=f"data snapshot v{dv.version}")
+        return from_parquet_bytes(data)
+
+    def _relative(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+
+def open_project(path: str | Path = ".", *, env: Mapping[str, str] | None = None) -> Project:
+    """Open the project whose steadyml.yaml is at ``path`` (a file or its folder).
+
+    ``env`` defaults to ``os.environ``; pass ``{}`` to ignore ``STEADYML_*`` overrides.
+    """
+    loaded = load_config(path)
+    return Project(loaded, env=os.environ if env is None else env)

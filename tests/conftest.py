@@ -1,0 +1,87 @@
+"""Shared fixtures: real SQLite files, a real PostgreSQL database, real sample projects.
+
+PostgreSQL: `make test` starts a throwaway cluster and sets STEADYML_TEST_POSTGRES_URL. Each
+test that asks for it gets a fresh database, dropped afterwards. Without the variable the
+PostgreSQL variants skip locally, and fail when STEADYML_REQUIRE_POSTGRES=1 (as in CI), so a
+missing server can never pass silently.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+PG_ENV = "STEADYML_TEST_POSTGRES_URL"
+
+
+def _pg_admin_url() -> str:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        if os.environ.get("STEADYML_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"{PG_ENV} is not set but STEADYML_REQUIRE_POSTGRES=1: PostgreSQL "
+                        "tests must run (see scripts/postgres.sh).")
+        pytest.skip(f"{PG_ENV} not set: run `make test` to start a throwaway PostgreSQL")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database on the test server."""
+    import psycopg
+
+    admin = _pg_admin_url()
+    name = f"steadyml_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _db = admin.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The metadata store URL, once for SQLite and once for PostgreSQL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.db")
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(scope="session")
+def churn_frame_small():  # type: ignore[no-untyped-def]
+    from steadyml.templates.churn import make_churn_history
+
+    return make_churn_history(n_customers=3000, months=6, seed=7)
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh sample churn project (small) in tmp_path, with no STEADYML_* overrides."""
+    from steadyml.scaffold import init_from_template
+
+    for key in list(os.environ):
+        if key.startswith("STEADYML_") and key not in (PG_ENV, "STEADYML_REQUIRE_POSTGRES"):
+            monkeypatch.delenv(key)
+    result = init_from_template(tmp_path / "churn", "churn", n_customers=3000, months=6)
+    return result.root
+
+
+@pytest.fixture
+def project(project_dir: Path):  # type: ignore[no-untyped-def]
+    import steadyml
+
+    p = steadyml.open(project_dir, env={})
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def cli() -> CliRunner:
+    return CliRunner()
