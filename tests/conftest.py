@@ -23,8 +23,10 @@ def _pg_admin_url() -> str:
     url = os.environ.get(PG_ENV)
     if not url:
         if os.environ.get("STEADYML_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"{PG_ENV} is not set but STEADYML_REQUIRE_POSTGRES=1: PostgreSQL "
-                        "tests must run (see scripts/postgres.sh).")
+            pytest.fail(
+                f"{PG_ENV} is not set but STEADYML_REQUIRE_POSTGRES=1: PostgreSQL "
+                "tests must run (see scripts/postgres.sh)."
+            )
         pytest.skip(f"{PG_ENV} not set: run `make test` to start a throwaway PostgreSQL")
     return url
 

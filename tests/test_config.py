@@ -13,8 +13,13 @@ from steadyml.errors import ConfigError
 
 def _valid() -> dict:
     return {
-        "project": {"name": "p", "problem": "x", "prediction_target": "y", "users": "u",
-                    "success_metric": {"name": "roc_auc", "threshold": 0.7}},
+        "project": {
+            "name": "p",
+            "problem": "x",
+            "prediction_target": "y",
+            "users": "u",
+            "success_metric": {"name": "roc_auc", "threshold": 0.7},
+        },
         "owners": {"model": "a", "deployment": "b", "monitoring": "c", "release_approver": "d"},
         "data": {"source": "d.csv", "target": "y", "columns": {"numeric": ["a"]}},
     }
@@ -54,8 +59,9 @@ def test_bad_choice_shows_value_and_allowed_values() -> None:
     raw = _valid()
     raw["project"]["mode"] = "reeltime"
     (problem,) = _problems(raw)
-    assert problem == ("project.mode: got 'reeltime'; allowed: realtime, batch, both. "
-                       "Did you mean 'realtime'?")
+    assert problem == (
+        "project.mode: got 'reeltime'; allowed: realtime, batch, both. Did you mean 'realtime'?"
+    )
 
 
 def test_wrong_type_and_range_name_the_field() -> None:
@@ -64,8 +70,9 @@ def test_wrong_type_and_range_name_the_field() -> None:
     raw["project"]["success_metric"]["threshold"] = "high"
     problems = _problems(raw)
     assert any(p.startswith("training.split.test_size:") and "1.5" in p for p in problems)
-    assert any(p.startswith("project.success_metric.threshold:") and "'high'" in p
-               for p in problems)
+    assert any(
+        p.startswith("project.success_metric.threshold:") and "'high'" in p for p in problems
+    )
 
 
 def test_drop_as_list_explains_the_mapping_form() -> None:

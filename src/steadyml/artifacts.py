@@ -103,8 +103,8 @@ class ArtifactStore:
             raise ArtifactNotFound(
                 f"The {what} sha256:{d[:12]}… is not in the artifact store ({self.url}).",
                 hint="It may have been deleted or the store moved. Point "
-                     "STEADYML_ARTIFACTS_URL at the right store, or re-create it by re-running "
-                     "the step that made it.",
+                "STEADYML_ARTIFACTS_URL at the right store, or re-create it by re-running "
+                "the step that made it.",
             )
         with self.fs.open(path, "rb") as f:
             data: bytes = f.read()
@@ -114,7 +114,7 @@ class ArtifactStore:
                 f"Refused to load the {what} sha256:{d[:12]}… at {path}: its bytes now hash to "
                 f"sha256:{actual[:12]}…, so the file was changed or corrupted after it was stored.",
                 hint="Do not use it. Restore the file from a backup, or delete it and re-run the "
-                     "step that created it (for a data snapshot: `steadyml data snapshot`).",
+                "step that created it (for a data snapshot: `steadyml data snapshot`).",
             )
         return data
 

@@ -59,8 +59,11 @@ class SuccessMetric(_Model):
 
 
 class ProjectSection(_Model):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
-                      description="Short name: letters, digits, '-', '_' or '.'.")
+    name: str = Field(
+        min_length=1,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="Short name: letters, digits, '-', '_' or '.'.",
+    )
     problem: str = Field(min_length=1, description="The business problem, in one or two sentences.")
     prediction_target: str = Field(min_length=1, description="What is predicted, in plain words.")
     users: str = Field(min_length=1, description="Who uses the prediction, and for what decision.")
@@ -84,12 +87,15 @@ class ColumnRoles(_Model):
     numeric: list[str] = Field(default_factory=list)
     categorical: list[str] = Field(default_factory=list)
     text: list[str] = Field(default_factory=list)
-    sensitive: list[str] = Field(default_factory=list,
-                                 description="Fairness attributes; not features unless stated.")
-    pii: list[str] = Field(default_factory=list,
-                           description="Personal data: never a feature, never stored raw.")
-    drop: dict[str, str] = Field(default_factory=dict,
-                                 description="Columns left out, each with the reason.")
+    sensitive: list[str] = Field(
+        default_factory=list, description="Fairness attributes; not features unless stated."
+    )
+    pii: list[str] = Field(
+        default_factory=list, description="Personal data: never a feature, never stored raw."
+    )
+    drop: dict[str, str] = Field(
+        default_factory=dict, description="Columns left out, each with the reason."
+    )
 
     @field_validator("drop", mode="before")
     @classmethod
@@ -103,8 +109,9 @@ class ColumnRoles(_Model):
 
 
 class DataSection(_Model):
-    source: str = Field(min_length=1,
-                        description="CSV/Parquet path (relative to the project folder).")
+    source: str = Field(
+        min_length=1, description="CSV/Parquet path (relative to the project folder)."
+    )
     query: str | None = Field(default=None, description="SQL query when source is a SQL URL.")
     target: str = Field(min_length=1)
     task: Literal["classification", "regression", "auto"] = "auto"
@@ -113,7 +120,8 @@ class DataSection(_Model):
     columns: ColumnRoles = Field(default_factory=ColumnRoles)
     sensitive_as_features: bool = False
     missing_codes: dict[str, list[float | int | str]] = Field(
-        default_factory=dict, description="Codes that mean 'missing', per column, e.g. {support_calls: [-1]}."
+        default_factory=dict,
+        description="Codes that mean 'missing', per column, e.g. {support_calls: [-1]}.",
     )
     post_outcome: dict[str, str] = Field(
         default_factory=dict, description="Columns known only after the outcome, with why."
@@ -136,21 +144,31 @@ class DataSection(_Model):
                         "give each column one type"
                     )
                 seen[col] = role
-        special = {"target": self.target, "id": self.id, "timestamp": self.timestamp}
-        for role, col in special.items():
-            if col and col in seen:
+        special: dict[str, str | None] = {
+            "target": self.target,
+            "id": self.id,
+            "timestamp": self.timestamp,
+        }
+        for special_role, name in special.items():
+            if name and name in seen:
                 raise ValueError(
-                    f"column '{col}' is the {role} and also listed as {seen[col]}; "
-                    f"remove it from columns.{seen[col]}"
+                    f"column '{name}' is the {special_role} and also listed as {seen[name]}; "
+                    f"remove it from columns.{seen[name]}"
                 )
         return self
 
     def roles(self) -> Roles:
         c = self.columns
         return Roles(
-            target=self.target, id=self.id, timestamp=self.timestamp,
-            numeric=tuple(c.numeric), categorical=tuple(c.categorical), text=tuple(c.text),
-            sensitive=tuple(c.sensitive), pii=tuple(c.pii), drop=dict(c.drop),
+            target=self.target,
+            id=self.id,
+            timestamp=self.timestamp,
+            numeric=tuple(c.numeric),
+            categorical=tuple(c.categorical),
+            text=tuple(c.text),
+            sensitive=tuple(c.sensitive),
+            pii=tuple(c.pii),
+            drop=dict(c.drop),
             sensitive_as_features=self.sensitive_as_features,
         )
 
@@ -170,11 +188,23 @@ class GatesConfig(_Model):
     max_latency_ms: float | None = Field(default=None, gt=0)
 
 
+ModelChoice = Literal[
+    "logistic_regression",
+    "random_forest",
+    "gradient_boosting",
+    "linear_regression",
+    "ridge",
+    "hist_gradient_boosting",
+]
+
+
+def _default_models() -> list[ModelChoice]:
+    return ["hist_gradient_boosting"]
+
+
 class TrainingSection(_Model):
     split: SplitConfig = Field(default_factory=SplitConfig)
-    models: list[Literal["logistic_regression", "random_forest", "gradient_boosting",
-                         "linear_regression", "ridge", "hist_gradient_boosting"]] = Field(
-        default_factory=lambda: ["hist_gradient_boosting"])
+    models: list[ModelChoice] = Field(default_factory=_default_models)
     seed: int = 0
     segments: list[str] = Field(default_factory=list)
     gates: GatesConfig = Field(default_factory=GatesConfig)
@@ -243,10 +273,14 @@ class RetrainingSection(_Model):
 
 
 class StorageSection(_Model):
-    store_url: str = Field(default=".steadyml/store.db",
-                           description="SQLite path (relative to the project) or a database URL.")
-    artifacts_url: str = Field(default=".steadyml/artifacts",
-                               description="Folder (relative to the project) or an fsspec URL.")
+    store_url: str = Field(
+        default=".steadyml/store.db",
+        description="SQLite path (relative to the project) or a database URL.",
+    )
+    artifacts_url: str = Field(
+        default=".steadyml/artifacts",
+        description="Folder (relative to the project) or an fsspec URL.",
+    )
 
 
 class ProjectConfig(_Model):
@@ -337,8 +371,9 @@ def _explain(err: Mapping[str, Any]) -> str:
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
         hint = f" Did you mean '{close[0]}'?" if close else ""
         parent = _fmt_loc(loc[:-1])
-        return (f"{where}: unknown key '{key}' in {parent}.{hint} "
-                f"Allowed keys: {', '.join(allowed)}.")
+        return (
+            f"{where}: unknown key '{key}' in {parent}.{hint} Allowed keys: {', '.join(allowed)}."
+        )
     if kind == "missing":
         return f"{where}: required field is missing. Add it to steadyml.yaml."
     value = err.get("input")
@@ -382,7 +417,7 @@ def find_config(path: str | Path) -> Path:
         raise ConfigError(
             f"No project file at {p.resolve()}.",
             hint="Run the command inside a project folder, pass --project PATH, or create one "
-                 "with `steadyml init DIR --template churn` (or `--data FILE --target COL`).",
+            "with `steadyml init DIR --template churn` (or `--data FILE --target COL`).",
         )
     return p.resolve()
 
@@ -393,8 +428,9 @@ def load_config(path: str | Path) -> LoadedConfig:
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{file} is not UTF-8 text (byte {exc.start}).",
-                          hint="Save the file as UTF-8.") from None
+        raise ConfigError(
+            f"{file} is not UTF-8 text (byte {exc.start}).", hint="Save the file as UTF-8."
+        ) from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -406,8 +442,10 @@ def load_config(path: str | Path) -> LoadedConfig:
             hint="Check indentation (spaces, not tabs) and that every 'key: value' has a colon.",
         ) from None
     if raw is None:
-        raise ConfigError(f"{file.name} is empty.",
-                          hint="Run `steadyml init DIR --template churn` to see a complete example.")
+        raise ConfigError(
+            f"{file.name} is empty.",
+            hint="Run `steadyml init DIR --template churn` to see a complete example.",
+        )
     cfg = parse_config(raw, source=file.name)
     notices = [
         f"Section '{name}' is checked but not used yet: {what} is not built in this version."

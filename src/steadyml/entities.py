@@ -44,8 +44,17 @@ class Roles:
     def declared(self) -> tuple[str, ...]:
         """Every column the project file names, once each."""
         seen: list[str] = []
-        for c in [self.target, self.id, self.timestamp, *self.numeric, *self.categorical,
-                  *self.text, *self.sensitive, *self.pii, *self.drop]:
+        for c in [
+            self.target,
+            self.id,
+            self.timestamp,
+            *self.numeric,
+            *self.categorical,
+            *self.text,
+            *self.sensitive,
+            *self.pii,
+            *self.drop,
+        ]:
             if c and c not in seen:
                 seen.append(c)
         return tuple(seen)

@@ -33,7 +33,9 @@ class SteadyMLError(Exception):
 class ConfigError(SteadyMLError):
     """The project file (steadyml.yaml) is missing, unreadable or invalid."""
 
-    def __init__(self, message: str, *, problems: list[str] | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, problems: list[str] | None = None, hint: str | None = None
+    ) -> None:
         self.problems = problems or []
         super().__init__(message, hint=hint)
 
@@ -45,7 +47,9 @@ class DataError(SteadyMLError):
 class DataContractError(DataError):
     """Data breaks the data contract. ``report`` holds the violations (a ``ContractReport``)."""
 
-    def __init__(self, message: str, *, report: object | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, report: object | None = None, hint: str | None = None
+    ) -> None:
         self.report = report
         super().__init__(message, hint=hint)
 

@@ -85,8 +85,9 @@ class Project:
         if self._artifacts is None:
             from steadyml.artifacts import ArtifactStore
 
-            self._artifacts = ArtifactStore(resolve_url(self.config.storage.artifacts_url,
-                                                        self.root))
+            self._artifacts = ArtifactStore(
+                resolve_url(self.config.storage.artifacts_url, self.root)
+            )
         return self._artifacts
 
     def close(self) -> None:
@@ -107,8 +108,9 @@ class Project:
         if "://" in str(source):
             raise DataError(
                 f"data.source '{source}' is a URL; reading SQL and remote sources is not "
-                "built yet.", hint="Export the table to CSV or Parquet and point data.source "
-                "at the file.")
+                "built yet.",
+                hint="Export the table to CSV or Parquet and point data.source at the file.",
+            )
         if file is None and not source.is_absolute():
             source = self.root / source
         return source.expanduser().resolve()
@@ -124,12 +126,15 @@ class Project:
             if column not in frame.columns:
                 raise DataError(
                     f"data.missing_codes names column '{column}', which is not in {path.name}.",
-                    hint=f"Columns: {', '.join(map(str, frame.columns))}.")
+                    hint=f"Columns: {', '.join(map(str, frame.columns))}.",
+                )
             mask = frame[column].isin(values)
             if mask.any():
                 frame[column] = frame[column].mask(mask)
-                notes.append(f"{int(mask.sum())} value(s) in '{column}' matched missing_codes "
-                             f"{values} and were treated as missing.")
+                notes.append(
+                    f"{int(mask.sum())} value(s) in '{column}' matched missing_codes "
+                    f"{values} and were treated as missing."
+                )
         return LoadedData(frame=frame, path=path, notes=notes)
 
     @property
@@ -153,14 +158,19 @@ class Project:
                 return existing
         data = self.load_data()
         fp = fingerprint(data.frame)
-        contract = infer_contract(data.frame, self.config.data.roles(),
-                                  source=self._relative(data.path), content_hash=fp.content_hash)
+        contract = infer_contract(
+            data.frame,
+            self.config.data.roles(),
+            source=self._relative(data.path),
+            content_hash=fp.content_hash,
+        )
         self.contract_path.parent.mkdir(parents=True, exist_ok=True)
         save_contract(contract, self.contract_path)
         return contract
 
-    def check_data(self, file: str | Path | None = None, *,
-                   progress: Progress | None = None) -> DataCheckResult:
+    def check_data(
+        self, file: str | Path | None = None, *, progress: Progress | None = None
+    ) -> DataCheckResult:
         """Validate data against the contract (inferring it on the first run), measure its
         quality, look for leakage, and record the check in the metadata store."""
         from steadyml.data.check import DataCheckResult, run_checks
@@ -175,26 +185,45 @@ class Project:
         contract = self.infer_contract()
         training = self.config.training
         report, quality, leakage, roles, task = run_checks(
-            data.frame, self.config.data.roles(), contract,
-            task_setting=self.config.data.task, post_outcome=self.config.data.post_outcome,
-            seed=training.seed, split_method=training.split.method,
-            test_size=training.split.test_size, progress=say,
+            data.frame,
+            self.config.data.roles(),
+            contract,
+            task_setting=self.config.data.task,
+            post_outcome=self.config.data.post_outcome,
+            seed=training.seed,
+            split_method=training.split.method,
+            test_size=training.split.test_size,
+            progress=say,
         )
         fp = fingerprint(data.frame)
         result = DataCheckResult(
-            source=self._relative(data.path), rows=len(data.frame),
-            columns=len(data.frame.columns), content_hash=fp.content_hash,
-            contract_path=self._relative(self.contract_path), contract_created=created,
+            source=self._relative(data.path),
+            rows=len(data.frame),
+            columns=len(data.frame.columns),
+            content_hash=fp.content_hash,
+            contract_path=self._relative(self.contract_path),
+            contract_created=created,
             contract_source=str(contract.inferred_from.get("source", "")),
-            contract_report=report, quality=quality, leakage=leakage, roles=roles, task=task,
+            contract_report=report,
+            quality=quality,
+            leakage=leakage,
+            roles=roles,
+            task=task,
             notes=data.notes,
         )
         say("Recording the check")
         self.store.add_check(
-            kind="data_check", source=result.source, content_hash=fp.content_hash,
-            passed=result.passed, errors=result.errors, warnings=result.warnings,
-            summary={"rows": result.rows, "violations": len(report.violations),
-                     "rules": sorted({f.rule for f in result.findings})},
+            kind="data_check",
+            source=result.source,
+            content_hash=fp.content_hash,
+            passed=result.passed,
+            errors=result.errors,
+            warnings=result.warnings,
+            summary={
+                "rows": result.rows,
+                "violations": len(report.violations),
+                "rules": sorted({f.rule for f in result.findings}),
+            },
         )
         return result
 
@@ -211,8 +240,12 @@ class Project:
         digest = self.artifacts.put_bytes(blob)
         self.store.add_artifact(digest=digest, size=len(blob), kind="dataset")
         version, created = self.store.add_dataset_version(
-            content_hash=fp.content_hash, rows=fp.rows, columns=fp.columns,
-            schema_hash=fp.schema_hash, source=self._relative(data.path), artifact_digest=digest,
+            content_hash=fp.content_hash,
+            rows=fp.rows,
+            columns=fp.columns,
+            schema_hash=fp.schema_hash,
+            source=self._relative(data.path),
+            artifact_digest=digest,
         )
         return SnapshotResult(version, created, data.path)
 
@@ -223,15 +256,19 @@ class Project:
         """The exact data of a dataset version, read back from the artifact store (verified)."""
         from steadyml.data.versions import from_parquet_bytes
 
-        dv = (self.store.get_dataset_version(version) if version is not None
-              else self.store.latest_dataset_version())
+        dv = (
+            self.store.get_dataset_version(version)
+            if version is not None
+            else self.store.latest_dataset_version()
+        )
         if dv is None:
-            raise DataError("This project has no dataset version yet.",
-                            hint="Record one with `steadyml data snapshot`.")
+            raise DataError(
+                "This project has no dataset version yet.",
+                hint="Record one with `steadyml data snapshot`.",
+            )
         if dv.artifact_digest is None:
             raise DataError(f"Dataset version {dv.version} has no stored copy of its data.")
-        data = self.artifacts.get_bytes(dv.artifact_digest,
-                                        what=f"data snapshot v{dv.version}")
+        data = self.artifacts.get_bytes(dv.artifact_digest, what=f"data snapshot v{dv.version}")
         return from_parquet_bytes(data)
 
     def _relative(self, path: Path) -> str:

@@ -34,9 +34,15 @@ class InitResult:
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"root": str(self.root), "config": str(self.config_path),
-                "data": str(self.data_path), "rows": self.rows, "columns": self.columns,
-                "roles": self.roles, "warnings": self.warnings}
+        return {
+            "root": str(self.root),
+            "config": str(self.config_path),
+            "data": str(self.data_path),
+            "rows": self.rows,
+            "columns": self.columns,
+            "roles": self.roles,
+            "warnings": self.warnings,
+        }
 
 
 def _slug(name: str) -> str:
@@ -47,32 +53,43 @@ def _slug(name: str) -> str:
 def _prepare(root: Path, force: bool) -> Path:
     root = root.expanduser().resolve()
     if root.exists() and not root.is_dir():
-        raise ConfigError(f"{root} exists and is not a folder.",
-                          hint="Choose a new folder name for the project.")
+        raise ConfigError(
+            f"{root} exists and is not a folder.", hint="Choose a new folder name for the project."
+        )
     cfg = root / CONFIG_FILENAME
     if cfg.exists() and not force:
         raise ConfigError(
             f"{cfg} already exists; steadyml will not overwrite a project file.",
-            hint="Choose another folder, or pass --force to replace it (data and records stay).")
+            hint="Choose another folder, or pass --force to replace it (data and records stay).",
+        )
     root.mkdir(parents=True, exist_ok=True)
     gitignore = root / ".gitignore"
     if not gitignore.exists():
-        gitignore.write_text("# steadyml's local stores (metadata and artifacts)\n.steadyml/\n",
-                             encoding="utf-8")
+        gitignore.write_text(
+            "# steadyml's local stores (metadata and artifacts)\n.steadyml/\n", encoding="utf-8"
+        )
     return cfg
 
 
-def init_from_template(root: str | Path, template: str = "churn", *, seed: int = 7,
-                       n_customers: int = 20_000, months: int = 12, force: bool = False,
-                       progress: Progress | None = None) -> InitResult:
+def init_from_template(
+    root: str | Path,
+    template: str = "churn",
+    *,
+    seed: int = 7,
+    n_customers: int = 20_000,
+    months: int = 12,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> InitResult:
     """Create a sample project: the statement, owners, column roles and generated data."""
     if template not in TEMPLATES:
         import difflib
 
         close = difflib.get_close_matches(template, TEMPLATES, n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
-        raise ConfigError(f"--template {template!r} is not a template.{hint} "
-                          f"Available: {', '.join(TEMPLATES)}.")
+        raise ConfigError(
+            f"--template {template!r} is not a template.{hint} Available: {', '.join(TEMPLATES)}."
+        )
     say = progress or (lambda _m: None)
     path = Path(root)
     cfg = _prepare(path, force)
@@ -92,10 +109,17 @@ def init_from_template(root: str | Path, template: str = "churn", *, seed: int =
     loaded = load_config(cfg)  # the template must always be valid
     roles = loaded.config.data.columns
     return InitResult(
-        root=cfg.parent, config_path=cfg, data_path=data_path, rows=len(frame),
+        root=cfg.parent,
+        config_path=cfg,
+        data_path=data_path,
+        rows=len(frame),
         columns=len(frame.columns),
-        roles={"numeric": roles.numeric, "categorical": roles.categorical,
-               "sensitive": roles.sensitive, "pii": roles.pii},
+        roles={
+            "numeric": roles.numeric,
+            "categorical": roles.categorical,
+            "sensitive": roles.sensitive,
+            "pii": roles.pii,
+        },
     )
 
 
@@ -107,10 +131,18 @@ def _q(value: str) -> str:
     return dumped.removesuffix("\n...").removesuffix("...").strip()
 
 
-def init_from_data(root: str | Path, data: str | Path, *, target: str, id: str | None = None,
-                   timestamp: str | None = None, sensitive: Sequence[str] = (),
-                   pii: Sequence[str] = (), force: bool = False,
-                   progress: Progress | None = None) -> InitResult:
+def init_from_data(
+    root: str | Path,
+    data: str | Path,
+    *,
+    target: str,
+    id: str | None = None,  # noqa: A002 - mirrors the --id option
+    timestamp: str | None = None,
+    sensitive: Sequence[str] = (),
+    pii: Sequence[str] = (),
+    force: bool = False,
+    progress: Progress | None = None,
+) -> InitResult:
     """Create a project around the user's own file, inferring each column's role."""
     from steadyml.data.loading import read_table_with_notes
     from steadyml.data.roles import infer_roles
@@ -118,13 +150,16 @@ def init_from_data(root: str | Path, data: str | Path, *, target: str, id: str |
     say = progress or (lambda _m: None)
     data_path = Path(data).expanduser().resolve()
     if not data_path.exists():
-        raise DataError(f"--data {data}: no such file ({data_path}).",
-                        hint="Give the path of a CSV or Parquet file.")
+        raise DataError(
+            f"--data {data}: no such file ({data_path}).",
+            hint="Give the path of a CSV or Parquet file.",
+        )
     say(f"Reading {data_path.name}")
     frame, notes = read_table_with_notes(data_path)
     say("Inferring the role of each column")
-    guess = infer_roles(frame, target=target, id=id, timestamp=timestamp,
-                        sensitive=tuple(sensitive), pii=tuple(pii))
+    guess = infer_roles(
+        frame, target=target, id=id, timestamp=timestamp, sensitive=tuple(sensitive), pii=tuple(pii)
+    )
     cfg = _prepare(Path(root), force)
     try:
         source = str(data_path.relative_to(cfg.parent))
@@ -135,9 +170,15 @@ def init_from_data(root: str | Path, data: str | Path, *, target: str, id: str |
     by_role: dict[str, list[str]] = {}
     for c in guess.columns:
         by_role.setdefault(c.role, []).append(c.column)
-    return InitResult(root=cfg.parent, config_path=cfg, data_path=data_path, rows=len(frame),
-                      columns=len(frame.columns), roles=by_role,
-                      warnings=[*notes, *guess.warnings])
+    return InitResult(
+        root=cfg.parent,
+        config_path=cfg,
+        data_path=data_path,
+        rows=len(frame),
+        columns=len(frame.columns),
+        roles=by_role,
+        warnings=[*notes, *guess.warnings],
+    )
 
 
 def _render_data_project(name: str, source: str, guess: Any) -> str:
@@ -163,7 +204,8 @@ def _render_data_project(name: str, source: str, guess: Any) -> str:
         f"    name: {'roc_auc' if guess.task == 'classification' else 'mae'}",
         f"    threshold: {0.7 if guess.task == 'classification' else 1.0}   # TODO set the "
         "value that makes the model useful",
-        f"    direction: {'higher_is_better' if guess.task == 'classification' else 'lower_is_better'}",
+        "    direction: "
+        + ("higher_is_better" if guess.task == "classification" else "lower_is_better"),
         "  mode: batch            # batch or realtime or both",
         "  mode_reason: TODO why batch or real-time",
         "",

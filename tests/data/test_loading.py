@@ -51,8 +51,9 @@ def test_space_separated_file_is_split_on_spaces_with_a_note() -> None:
     assert list(df.columns) == ["Chins", "Situps", "Jumps"]
     assert len(df) == 20
     assert pd.api.types.is_integer_dtype(df["Jumps"].dtype)
-    assert notes == ["'linnerud_exercise.csv' is separated by spaces, not commas; "
-                     "it was read that way."]
+    assert notes == [
+        "'linnerud_exercise.csv' is separated by spaces, not commas; it was read that way."
+    ]
 
 
 def test_gzipped_file_without_header_gets_a_note() -> None:
@@ -92,8 +93,14 @@ def test_unsupported_extension_lists_the_supported_ones(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "kind"),
-    [("a.csv", "csv"), ("a.TSV", "csv"), ("a.txt", "csv"), ("a.csv.gz", "csv"),
-     ("a.parquet", "parquet"), ("a.pq", "parquet")],
+    [
+        ("a.csv", "csv"),
+        ("a.TSV", "csv"),
+        ("a.txt", "csv"),
+        ("a.csv.gz", "csv"),
+        ("a.parquet", "parquet"),
+        ("a.pq", "parquet"),
+    ],
 )
 def test_file_kind(name: str, kind: str) -> None:
     assert file_kind(name) == kind
@@ -295,15 +302,17 @@ else:
         st.text(alphabet="abcxyz ,;'\"é-", min_size=1, max_size=6).filter(str.strip),
     )
 
-    @settings(max_examples=40, deadline=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
     @given(names=st.lists(_names, min_size=1, max_size=5, unique=True), data=st.data())
     def test_any_frame_written_to_csv_reads_back_with_same_rows_and_columns(
         tmp_path: Path, names: list[str], data: st.DataObject
     ) -> None:
         rows = data.draw(st.integers(1, 12))
-        frame = pd.DataFrame({n: data.draw(st.lists(_cells, min_size=rows, max_size=rows))
-                              for n in names})
+        frame = pd.DataFrame(
+            {n: data.draw(st.lists(_cells, min_size=rows, max_size=rows)) for n in names}
+        )
         path = tmp_path / "prop.csv"
         frame.to_csv(path, index=False)
         back = read_table(path)

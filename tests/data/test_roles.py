@@ -27,27 +27,32 @@ def customers(tmp_path: Path) -> pd.DataFrame:
     """A small messy table, read through read_table like a user's file."""
     rng = np.random.default_rng(0)
     n = 300
-    frame = pd.DataFrame({
-        "customer_id": [f"{i:05d}" for i in range(n)],  # leading zeros: kept as text
-        "signup_date": pd.date_range("2023-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
-        "last_seen": pd.date_range("2024-01-01", periods=n, freq="h").strftime("%d/%m/%Y %H:%M"),
-        "age": rng.integers(18, 80, n),
-        "gender": rng.choice(["f", "m", "x"], n),
-        "email": [f"user{i}@example.com" for i in range(n)],
-        "region_code": rng.choice([11, 23, 37, 41], n),  # categories stored as numbers
-        "plan": rng.choice([1, 5, 9], n),  # few scattered codes, no hint in the name
-        "children": rng.integers(0, 4, n),  # small contiguous counts
-        "tenure_months": np.where(rng.random(n) < 0.05, 999, rng.integers(0, 60, n)),
-        "is_premium": rng.integers(0, 2, n),
-        "monthly_fee": rng.normal(30, 5, n).round(2),
-        "year": rng.choice([2019, 2020, 2021, 2022], n),
-        "country": "FR",
-        "notes": [f"customer called about invoice number {i} and asked for a refund"
-                  for i in range(n)],
-        "city": [f"town-{i}" for i in rng.integers(0, 250, n)],
-        "empty": np.nan,
-        "churned": rng.choice(["yes", "no"], n),
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"{i:05d}" for i in range(n)],  # leading zeros: kept as text
+            "signup_date": pd.date_range("2023-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+            "last_seen": pd.date_range("2024-01-01", periods=n, freq="h").strftime(
+                "%d/%m/%Y %H:%M"
+            ),
+            "age": rng.integers(18, 80, n),
+            "gender": rng.choice(["f", "m", "x"], n),
+            "email": [f"user{i}@example.com" for i in range(n)],
+            "region_code": rng.choice([11, 23, 37, 41], n),  # categories stored as numbers
+            "plan": rng.choice([1, 5, 9], n),  # few scattered codes, no hint in the name
+            "children": rng.integers(0, 4, n),  # small contiguous counts
+            "tenure_months": np.where(rng.random(n) < 0.05, 999, rng.integers(0, 60, n)),
+            "is_premium": rng.integers(0, 2, n),
+            "monthly_fee": rng.normal(30, 5, n).round(2),
+            "year": rng.choice([2019, 2020, 2021, 2022], n),
+            "country": "FR",
+            "notes": [
+                f"customer called about invoice number {i} and asked for a refund" for i in range(n)
+            ],
+            "city": [f"town-{i}" for i in rng.integers(0, 250, n)],
+            "empty": np.nan,
+            "churned": rng.choice(["yes", "no"], n),
+        }
+    )
     frame.loc[::7, "monthly_fee"] = np.nan
     path = tmp_path / "customers.csv"
     frame.to_csv(path, index=False)
@@ -61,8 +66,9 @@ def test_sklearn_iris_target_with_three_whole_values_is_classification() -> None
     df = read_table(SKLEARN_DATA / "iris.csv")
     guess = infer_roles(df, target="virginica")
     assert guess.task == "classification"
-    assert guess.task_reason == ("'virginica' holds whole numbers with only 3 distinct values "
-                                 "(0, 1, 2): treated as classes")
+    assert guess.task_reason == (
+        "'virginica' holds whole numbers with only 3 distinct values (0, 1, 2): treated as classes"
+    )
     assert [c.role for c in guess.columns] == ["numeric"] * 4 + ["target"]
     assert guess.column("150").dtype == "number"
     assert guess.warnings == []
@@ -122,28 +128,39 @@ def test_reasons_are_plain_words(customers: pd.DataFrame) -> None:
     assert reasons["country"] == "constant: the same value in every row"
     assert reasons["empty"] == "empty: every value is missing"
     assert reasons["customer_id"] == "unique for every row: tells rows apart, never used to learn"
-    assert reasons["email"] == ("unique for every row: an identifier carries no pattern a model "
-                                "can learn")
+    assert reasons["email"] == (
+        "unique for every row: an identifier carries no pattern a model can learn"
+    )
     assert reasons["signup_date"] == "dates such as '2023-01-01': orders the rows"
-    assert reasons["last_seen"].endswith("derive features such as the day of the week if they "
-                                         "matter")
+    assert reasons["last_seen"].endswith(
+        "derive features such as the day of the week if they matter"
+    )
     assert reasons["is_premium"] == "only two values (0 and 1): a yes/no flag"
-    assert reasons["plan"] == ("whole numbers with only 3 distinct values (1, 5, 9): looks "
-                                    "like codes, not amounts")
-    assert reasons["city"] == (f"{guess.column('city').distinct} distinct values: too many "
-                               "categories to learn from; consider grouping it")
+    assert reasons["plan"] == (
+        "whole numbers with only 3 distinct values (1, 5, 9): looks like codes, not amounts"
+    )
+    assert reasons["city"] == (
+        f"{guess.column('city').distinct} distinct values: too many "
+        "categories to learn from; consider grouping it"
+    )
     assert reasons["year"] == "whole numbers from 2019 to 2022: years kept as numbers"
-    assert reasons["region_code"] == ("whole numbers with 4 distinct values and a name that "
-                                      "suggests codes, not amounts")
+    assert reasons["region_code"] == (
+        "whole numbers with 4 distinct values and a name that suggests codes, not amounts"
+    )
     assert reasons["notes"] == "free text: about 11 words a value"
 
 
 def test_column_facts_are_counted(customers: pd.DataFrame) -> None:
     guess = infer_roles(customers, target="churned")
     fee = guess.column("monthly_fee")
-    assert fee == ColumnGuess(column="monthly_fee", role="numeric", reason=fee.reason,
-                              dtype="number", distinct=fee.distinct,
-                              missing_rate=round(43 / 300, 4))
+    assert fee == ColumnGuess(
+        column="monthly_fee",
+        role="numeric",
+        reason=fee.reason,
+        dtype="number",
+        distinct=fee.distinct,
+        missing_rate=round(43 / 300, 4),
+    )
     assert guess.column("customer_id").dtype == "string"
     assert guess.column("region_code").distinct == 4
     assert guess.column("empty").missing_rate == 1.0
@@ -159,8 +176,10 @@ def test_sentinel_code_gets_a_warning(customers: pd.DataFrame) -> None:
 
 def test_personal_and_protected_columns_get_warnings_not_roles(customers: pd.DataFrame) -> None:
     guess = infer_roles(customers, target="churned")
-    assert "Column 'email' looks like personal data; consider --pii email so it is never used " \
-           "as a feature." in guess.warnings
+    assert (
+        "Column 'email' looks like personal data; consider --pii email so it is never used "
+        "as a feature." in guess.warnings
+    )
     protected = [w for w in guess.warnings if "--sensitive" in w]
     assert protected == [
         "Columns 'age', 'gender' may describe protected groups; consider --sensitive "
@@ -169,8 +188,9 @@ def test_personal_and_protected_columns_get_warnings_not_roles(customers: pd.Dat
 
 
 def test_given_roles_win_and_silence_the_warnings(customers: pd.DataFrame) -> None:
-    guess = infer_roles(customers, target="churned", id="email", timestamp="last_seen",
-                        sensitive=["age", "gender"])
+    guess = infer_roles(
+        customers, target="churned", id="email", timestamp="last_seen", sensitive=["age", "gender"]
+    )
     roles = roles_by_column(guess)
     assert roles["email"] == "id"
     assert roles["customer_id"] == "drop"  # a second identifier
@@ -204,17 +224,26 @@ def test_roles_builds_the_project_roles(customers: pd.DataFrame) -> None:
 
 
 def test_small_string_columns_are_categorical_and_booleans_too() -> None:
-    df = pd.DataFrame({"colour": ["red", "blue", "red", "green"] * 5,
-                       "flag": [True, False] * 10, "y": [0, 1] * 10})
+    df = pd.DataFrame(
+        {
+            "colour": ["red", "blue", "red", "green"] * 5,
+            "flag": [True, False] * 10,
+            "y": [0, 1] * 10,
+        }
+    )
     guess = infer_roles(df, target="y")
-    assert roles_by_column(guess) == {"colour": "categorical", "flag": "categorical",
-                                      "y": "target"}
+    assert roles_by_column(guess) == {"colour": "categorical", "flag": "categorical", "y": "target"}
     assert guess.column("flag").dtype == "boolean"
 
 
 def test_datetime_dtype_is_a_timestamp_and_an_integer_year_is_not() -> None:
-    df = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=30),
-                       "year": [2020 + i % 5 for i in range(30)], "y": [0.5 * i for i in range(30)]})
+    df = pd.DataFrame(
+        {
+            "when": pd.date_range("2024-01-01", periods=30),
+            "year": [2020 + i % 5 for i in range(30)],
+            "y": [0.5 * i for i in range(30)],
+        }
+    )
     guess = infer_roles(df, target="y")
     assert roles_by_column(guess) == {"when": "timestamp", "year": "numeric", "y": "target"}
     assert guess.column("when").dtype == "datetime"
@@ -227,8 +256,9 @@ def test_ordinal_words_are_not_dates() -> None:
 
 
 def test_row_number_column_becomes_the_id() -> None:
-    df = pd.DataFrame({"Unnamed: 0": range(100), "x": [i % 7 * 1.5 for i in range(100)],
-                       "y": [0, 1] * 50})
+    df = pd.DataFrame(
+        {"Unnamed: 0": range(100), "x": [i % 7 * 1.5 for i in range(100)], "y": [0, 1] * 50}
+    )
     assert infer_roles(df, target="y").column("Unnamed: 0").role == "id"
 
 
@@ -259,8 +289,10 @@ def test_target_with_one_class_is_refused() -> None:
 def test_missing_target_values_are_warned() -> None:
     df = pd.DataFrame({"x": range(10), "y": [0, 1, None, 1, 0, 1, 0, 1, 0, 1]})
     guess = infer_roles(df, target="y")
-    assert "Target 'y' is missing in 1 rows (10.0%); those rows cannot be used for training." \
+    assert (
+        "Target 'y' is missing in 1 rows (10.0%); those rows cannot be used for training."
         in guess.warnings
+    )
 
 
 # -- names given by the user -------------------------------------------------------------------
@@ -300,16 +332,24 @@ def test_repeated_given_id_is_warned() -> None:
 def test_fast_on_250k_rows() -> None:
     rng = np.random.default_rng(1)
     n = 250_000
-    df = pd.DataFrame({
-        "id": np.arange(n),
-        "when": pd.Series(pd.date_range("2020-01-01", periods=n, freq="min").astype(str)),
-        "amount": rng.normal(size=n),
-        "shop": rng.choice([f"shop{i}" for i in range(40)], n),
-        "sku": [f"sku-{i}" for i in rng.integers(0, 20_000, n)],
-        "y": rng.integers(0, 2, n),
-    })
+    df = pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "when": pd.Series(pd.date_range("2020-01-01", periods=n, freq="min").astype(str)),
+            "amount": rng.normal(size=n),
+            "shop": rng.choice([f"shop{i}" for i in range(40)], n),
+            "sku": [f"sku-{i}" for i in rng.integers(0, 20_000, n)],
+            "y": rng.integers(0, 2, n),
+        }
+    )
     start = time.perf_counter()
     guess = infer_roles(df, target="y")
     assert time.perf_counter() - start < 10
-    assert roles_by_column(guess) == {"id": "id", "when": "timestamp", "amount": "numeric",
-                                      "shop": "categorical", "sku": "drop", "y": "target"}
+    assert roles_by_column(guess) == {
+        "id": "id",
+        "when": "timestamp",
+        "amount": "numeric",
+        "shop": "categorical",
+        "sku": "drop",
+        "y": "target",
+    }

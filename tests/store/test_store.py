@@ -14,18 +14,27 @@ from steadyml.store.db import _normalise_url, head_revision
 
 
 def _add(store, h: str = "a"):  # type: ignore[no-untyped-def]
-    return store.add_dataset_version(content_hash=h * 64, rows=10, columns=3, schema_hash="s",
-                                     source="d.csv", artifact_digest=None)
+    return store.add_dataset_version(
+        content_hash=h * 64,
+        rows=10,
+        columns=3,
+        schema_hash="s",
+        source="d.csv",
+        artifact_digest=None,
+    )
 
 
 def test_first_use_creates_the_schema_at_head(store_url: str) -> None:
     store = open_store(store_url, project="p")
     insp = inspect(store.engine)
     assert {"dataset_versions", "data_checks", "artifacts", "alembic_version"} <= set(
-        insp.get_table_names())
+        insp.get_table_names()
+    )
     with store.engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == \
-            head_revision()
+        assert (
+            conn.execute(text("select version_num from alembic_version")).scalar()
+            == head_revision()
+        )
     store.close()
 
 
@@ -87,7 +96,7 @@ def test_unknown_version_names_what_exists(store_url: str) -> None:
     store = open_store(store_url, project="p")
     _add(store, "a")
     _add(store, "b")
-    with pytest.raises(NotFoundError, match="has no dataset version 9. Versions: 1–2"):
+    with pytest.raises(NotFoundError, match=r"has no dataset version 9\. Versions: 1–2"):
         store.get_dataset_version(9)
     store.close()
 
@@ -106,8 +115,15 @@ def test_database_newer_than_the_code_is_refused(store_url: str) -> None:
 
 def test_checks_and_artifacts_are_recorded(store_url: str) -> None:
     store = open_store(store_url, project="p")
-    rec = store.add_check(kind="data_check", source="d.csv", content_hash="h", passed=False,
-                          errors=2, warnings=1, summary={"rules": ["x"]})
+    rec = store.add_check(
+        kind="data_check",
+        source="d.csv",
+        content_hash="h",
+        passed=False,
+        errors=2,
+        warnings=1,
+        summary={"rules": ["x"]},
+    )
     assert store.list_checks() == [rec]
     a1 = store.add_artifact(digest="d" * 64, size=5_000_000_000, kind="dataset")
     a2 = store.add_artifact(digest="d" * 64, size=5_000_000_000, kind="dataset")

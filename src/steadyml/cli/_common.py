@@ -41,8 +41,13 @@ def is_terminal() -> bool:
 
 def table(*columns: str, title: str | None = None) -> Table:
     """A table that is boxed on a terminal and plain text in a pipe."""
-    t = Table(title=title, box=box.SIMPLE_HEAD if is_terminal() else box.ASCII2,
-              show_edge=is_terminal(), title_justify="left", pad_edge=False)
+    t = Table(
+        title=title,
+        box=box.SIMPLE_HEAD if is_terminal() else box.ASCII2,
+        show_edge=is_terminal(),
+        title_justify="left",
+        pad_edge=False,
+    )
     for c in columns:
         t.add_column(c, overflow="fold")
     return t
@@ -109,7 +114,7 @@ def open_project(ctx: typer.Context) -> Project:
             raise ConfigError(
                 exc.message,
                 hint="Run this inside a project folder, or pass --project PATH. New here? "
-                     "`steadyml demo` shows the whole loop; `steadyml init` makes a project.",
+                "`steadyml demo` shows the whole loop; `steadyml init` makes a project.",
             ) from None
         raise
     for notice in project.notices:

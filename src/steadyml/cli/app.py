@@ -42,13 +42,19 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     project: str = typer.Option(
-        None, "--project", "-p", envvar="STEADYML_PROJECT", metavar="PATH",
+        None,
+        "--project",
+        "-p",
+        envvar="STEADYML_PROJECT",
+        metavar="PATH",
         help="The project folder or its steadyml.yaml (default: the current folder).",
     ),
-    verbose: bool = typer.Option(False, "--verbose", "-v",
-                                 help="Show the full traceback when something fails."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Show the full traceback when something fails."
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """steadyml: the whole model lifecycle in one tool."""
     st = state(ctx)

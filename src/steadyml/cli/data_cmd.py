@@ -24,10 +24,11 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     help="Step 2 of the lifecycle: check the data and record versions of it.\n\n\b\n"
-         "  steadyml data check       contract, quality and leakage checks\n"
-         "  steadyml data snapshot    record an exact, versioned copy of the data\n"
-         "  steadyml data versions    list recorded dataset versions",
-    no_args_is_help=True, rich_markup_mode=None,
+    "  steadyml data check       contract, quality and leakage checks\n"
+    "  steadyml data snapshot    record an exact, versioned copy of the data\n"
+    "  steadyml data versions    list recorded dataset versions",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 CHECK_HELP = """\
@@ -51,9 +52,14 @@ fixed first, so it can guard a scheduled job.
 @handle_errors
 def check(
     ctx: typer.Context,
-    file: Path = typer.Argument(None, metavar="[FILE]", help="Data to check (default: data.source)."),
-    new_contract: bool = typer.Option(False, "--new-contract",
-                                      help="Infer the contract again from the training data (after you changed roles)."),
+    file: Path = typer.Argument(
+        None, metavar="[FILE]", help="Data to check (default: data.source)."
+    ),
+    new_contract: bool = typer.Option(
+        False,
+        "--new-contract",
+        help="Infer the contract again from the training data (after you changed roles).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
 ) -> None:
     project = open_project(ctx)
@@ -82,13 +88,19 @@ def _finding_block(f: Finding, *, detail: bool) -> None:
 
 
 def render_check(result: DataCheckResult) -> None:
-    out.print(f"Data check: {result.source} — {result.rows:,} rows × {result.columns} columns",
-              style="bold", markup=False)
+    out.print(
+        f"Data check: {result.source} — {result.rows:,} rows × {result.columns} columns",
+        style="bold",
+        markup=False,
+    )
     for n in result.notes:
         note(n)
     if result.contract_created:
-        out.print(f"\nContract: created {result.contract_path} from this data — open it and "
-                  "review the types, ranges and categories.", markup=False)
+        out.print(
+            f"\nContract: created {result.contract_path} from this data — open it and "
+            "review the types, ranges and categories.",
+            markup=False,
+        )
     else:
         src = result.contract_source or "the training data"
         out.print(f"\nContract: {result.contract_path} (inferred from {src})", markup=False)
@@ -106,8 +118,9 @@ def render_check(result: DataCheckResult) -> None:
         for v in rep.violations:
             out.print(f"  ✗ {v.message}", style="red", markup=False)
     if rep.extra_columns:
-        out.print(f"  Columns not in the contract (ignored): {', '.join(rep.extra_columns)}",
-                  markup=False)
+        out.print(
+            f"  Columns not in the contract (ignored): {', '.join(rep.extra_columns)}", markup=False
+        )
 
     q = result.quality
     out.print("\nQuality", style="bold")
@@ -139,15 +152,26 @@ def render_check(result: DataCheckResult) -> None:
 
     out.print()
     if result.passed:
-        out.print(f"Result: fit to train on ({result.warnings} warning(s) to read).",
-                  style="bold green", markup=False)
+        out.print(
+            f"Result: fit to train on ({result.warnings} warning(s) to read).",
+            style="bold green",
+            markup=False,
+        )
         next_steps(["steadyml data snapshot    # record this exact data as a version"])
     else:
-        out.print(f"Result: {result.errors} problem(s) to fix before training, "
-                  f"{result.warnings} warning(s).", style="bold red", markup=False)
-        next_steps(["Fix each ✗ above (steadyml.yaml or the data), then run "
-                    "`steadyml data check` again.",
-                    "Changed column roles? Add --new-contract to infer the contract anew."])
+        out.print(
+            f"Result: {result.errors} problem(s) to fix before training, "
+            f"{result.warnings} warning(s).",
+            style="bold red",
+            markup=False,
+        )
+        next_steps(
+            [
+                "Fix each ✗ above (steadyml.yaml or the data), then run "
+                "`steadyml data check` again.",
+                "Changed column roles? Add --new-contract to infer the contract anew.",
+            ]
+        )
 
 
 SNAPSHOT_HELP = """\
@@ -163,7 +187,9 @@ store, so training can always go back to exactly this data.
 @handle_errors
 def snapshot(
     ctx: typer.Context,
-    file: Path = typer.Argument(None, metavar="[FILE]", help="Data to snapshot (default: data.source)."),
+    file: Path = typer.Argument(
+        None, metavar="[FILE]", help="Data to snapshot (default: data.source)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     project = open_project(ctx)
@@ -174,12 +200,19 @@ def snapshot(
         return
     v = result.version
     if result.created:
-        out.print(f"Recorded dataset version {v.version} ({v.short}): {v.rows:,} rows × "
-                  f"{v.columns} columns from {v.source}.", style="bold green", markup=False)
+        out.print(
+            f"Recorded dataset version {v.version} ({v.short}): {v.rows:,} rows × "
+            f"{v.columns} columns from {v.source}.",
+            style="bold green",
+            markup=False,
+        )
     else:
-        out.print(f"Unchanged: this data is already dataset version {v.version} ({v.short}), "
-                  f"recorded {v.created_at:%Y-%m-%d %H:%M} UTC. Nothing new was recorded.",
-                  style="bold", markup=False)
+        out.print(
+            f"Unchanged: this data is already dataset version {v.version} ({v.short}), "
+            f"recorded {v.created_at:%Y-%m-%d %H:%M} UTC. Nothing new was recorded.",
+            style="bold",
+            markup=False,
+        )
     next_steps(["steadyml data versions    # list every version"])
 
 
@@ -201,6 +234,13 @@ def versions(
         return
     t = table("version", "hash", "rows", "columns", "source", "recorded (UTC)", "by")
     for v in items:
-        t.add_row(str(v.version), v.short, f"{v.rows:,}", str(v.columns), v.source,
-                  f"{v.created_at:%Y-%m-%d %H:%M}", v.created_by)
+        t.add_row(
+            str(v.version),
+            v.short,
+            f"{v.rows:,}",
+            str(v.columns),
+            v.source,
+            f"{v.created_at:%Y-%m-%d %H:%M}",
+            v.created_by,
+        )
     out.print(t)

@@ -43,12 +43,18 @@ class DataCheckResult:
     @property
     def findings(self) -> list[Finding]:
         contract = [
-            Finding(check="contract", rule=v.rule, severity="error", message=v.message,
-                    column=v.column, details={"count": v.count, "examples": v.examples},
-                    why="Data that breaks the contract would be scored on values the model "
-                        "never saw, or breaks the pipeline.",
-                    fix="Fix the data at its source, or, if the new values are legitimate, "
-                        "edit the contract file and check again.")
+            Finding(
+                check="contract",
+                rule=v.rule,
+                severity="error",
+                message=v.message,
+                column=v.column,
+                details={"count": v.count, "examples": v.examples},
+                why="Data that breaks the contract would be scored on values the model "
+                "never saw, or breaks the pipeline.",
+                fix="Fix the data at its source, or, if the new values are legitimate, "
+                "edit the contract file and check again.",
+            )
             for v in self.contract_report.violations
         ]
         return [*self.roles, *contract, *self.quality.findings, *self.leakage]
@@ -112,22 +118,35 @@ def role_findings(df: pd.DataFrame, roles: Roles, *, needs_target: bool = True) 
             continue
         close = difflib.get_close_matches(col, present, n=1, cutoff=0.6)
         hint = f" Did you mean '{close[0]}'?" if close else ""
-        out.append(Finding(
-            check="roles", rule="declared_column_missing", severity="error", column=col,
-            message=f"Column '{col}' is named in steadyml.yaml ({roles.role_of(col)}) but is "
-                    f"not in the data.{hint}",
-            why="Training and scoring need every declared column.",
-            fix="Fix the name in steadyml.yaml, or add the column to the data."))
+        out.append(
+            Finding(
+                check="roles",
+                rule="declared_column_missing",
+                severity="error",
+                column=col,
+                message=f"Column '{col}' is named in steadyml.yaml ({roles.role_of(col)}) but is "
+                f"not in the data.{hint}",
+                why="Training and scoring need every declared column.",
+                fix="Fix the name in steadyml.yaml, or add the column to the data.",
+            )
+        )
     declared = set(roles.declared)
     for col in present:
         if col not in declared:
-            out.append(Finding(
-                check="roles", rule="unassigned_column", severity="warning", column=col,
-                message=f"Column '{col}' is in the data but has no role in steadyml.yaml, so "
-                        "it is ignored.",
-                why="A column without a role is neither a feature nor checked.",
-                fix=f"Give '{col}' a role under data.columns (numeric, categorical, text, ...), "
-                    "or list it under drop with the reason."))
+            out.append(
+                Finding(
+                    check="roles",
+                    rule="unassigned_column",
+                    severity="warning",
+                    column=col,
+                    message=f"Column '{col}' is in the data but has no role in steadyml.yaml, so "
+                    "it is ignored.",
+                    why="A column without a role is neither a feature nor checked.",
+                    fix=f"Give '{col}' a role under data.columns (numeric, categorical, "
+                    "text, ...), "
+                    "or list it under drop with the reason.",
+                )
+            )
     return out
 
 
@@ -173,6 +192,13 @@ def run_checks(
             drop={k: v for k, v in roles.drop.items() if k in df.columns},
             sensitive_as_features=roles.sensitive_as_features,
         )
-        leakage = check_leakage(df, present, task=task, split_method=method,
-                                test_size=test_size, seed=seed, post_outcome=post_outcome)
+        leakage = check_leakage(
+            df,
+            present,
+            task=task,
+            split_method=method,
+            test_size=test_size,
+            seed=seed,
+            post_outcome=post_outcome,
+        )
     return report, quality, leakage, roles_found, task

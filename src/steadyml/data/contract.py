@@ -53,7 +53,7 @@ class ColumnContract:
     allowed: list[Any] | None = None
 
     def describe(self) -> str:
-        parts = [self.type]
+        parts: list[str] = [self.type]
         if self.min is not None or self.max is not None:
             parts.append(f"between {_num(self.min)} and {_num(self.max)}")
         if self.allowed is not None:
@@ -138,7 +138,7 @@ def _plain(value: Any) -> Any:
 
 
 def _is_bool(s: pd.Series) -> bool:
-    return pd.api.types.is_bool_dtype(s)
+    return bool(pd.api.types.is_bool_dtype(s))
 
 
 def _as_number(s: pd.Series) -> pd.Series:
@@ -191,8 +191,9 @@ def _type_ok(kind: LogicalType) -> Callable[[pd.Series], pd.Series]:
 # --- inference --------------------------------------------------------------------------
 
 
-def infer_contract(df: pd.DataFrame, roles: Roles, *, source: str = "",
-                   content_hash: str = "") -> Contract:
+def infer_contract(
+    df: pd.DataFrame, roles: Roles, *, source: str = "", content_hash: str = ""
+) -> Contract:
     """Infer a contract from training data, for every column the project file declares."""
     columns: dict[str, ColumnContract] = {}
     for name in roles.declared:
@@ -203,8 +204,9 @@ def infer_contract(df: pd.DataFrame, roles: Roles, *, source: str = "",
         kind: LogicalType = "datetime" if role == "timestamp" else logical_type(s)
         if role == "timestamp" and not pd.api.types.is_datetime64_any_dtype(s):
             s = _as_datetime(s)
-        col = ColumnContract(name=name, role=role, type=kind, nullable=bool(s.isna().any()),
-                             required=role != "drop")
+        col = ColumnContract(
+            name=name, role=role, type=kind, nullable=bool(s.isna().any()), required=role != "drop"
+        )
         if role in ("drop", "pii", "text", "id"):
             col.nullable = True if role in ("drop", "pii", "text") else col.nullable
         elif kind in ("integer", "number") and role not in ("categorical",):
@@ -213,15 +215,21 @@ def infer_contract(df: pd.DataFrame, roles: Roles, *, source: str = "",
                 col.min, col.max = _plain(vals.min()), _plain(vals.max())
             else:
                 col.allowed = sorted(_plain(v) for v in vals.unique())
-        if col.allowed is None and role in ("categorical", "sensitive", "target") and (
-            kind in ("string", "boolean", "integer")
+        if (
+            col.allowed is None
+            and role in ("categorical", "sensitive", "target")
+            and (kind in ("string", "boolean", "integer"))
         ):
             values = s.dropna().unique()
             if len(values) <= MAX_CATEGORIES:
                 col.allowed = sorted((_plain(v) for v in values), key=lambda v: (str(type(v)), v))
         columns[name] = col
-    info = {"source": source, "content_hash": content_hash, "rows": len(df),
-            "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()}
+    info = {
+        "source": source,
+        "content_hash": content_hash,
+        "rows": len(df),
+        "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+    }
     return Contract(columns=columns, inferred_from=info)
 
 
@@ -260,8 +268,9 @@ def save_contract(contract: Contract, path: Path) -> None:
         if col.allowed is not None:
             entry["allowed"] = col.allowed
         body["columns"][name] = entry
-    text = yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100,
-                          default_flow_style=None)
+    text = yaml.safe_dump(
+        body, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None
+    )
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(_HEADER + text, encoding="utf-8")
     tmp.replace(path)
@@ -271,11 +280,15 @@ def load_contract(path: Path) -> Contract:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise DataContractError(f"The data contract {path} is not valid YAML: {exc}",
-                                hint="Fix the file, or delete it to infer a new one.") from None
+        raise DataContractError(
+            f"The data contract {path} is not valid YAML: {exc}",
+            hint="Fix the file, or delete it to infer a new one.",
+        ) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("columns"), dict):
-        raise DataContractError(f"The data contract {path} has no 'columns' mapping.",
-                                hint="Delete the file to infer a new one with `steadyml data check`.")
+        raise DataContractError(
+            f"The data contract {path} has no 'columns' mapping.",
+            hint="Delete the file to infer a new one with `steadyml data check`.",
+        )
     columns: dict[str, ColumnContract] = {}
     allowed_keys = {"role", "type", "nullable", "required", "min", "max", "allowed"}
     for name, entry in raw["columns"].items():
@@ -285,19 +298,29 @@ def load_contract(path: Path) -> Contract:
         if unknown:
             raise DataContractError(
                 f"{path}: columns.{name} has unknown key(s) {sorted(unknown)}; "
-                f"allowed: {sorted(allowed_keys)}.")
+                f"allowed: {sorted(allowed_keys)}."
+            )
         kind = entry.get("type", "string")
         if kind not in ("integer", "number", "string", "boolean", "datetime"):
             raise DataContractError(
                 f"{path}: columns.{name}.type is {kind!r}; allowed: integer, number, string, "
-                "boolean, datetime.")
+                "boolean, datetime."
+            )
         columns[str(name)] = ColumnContract(
-            name=str(name), role=str(entry.get("role", "unassigned")), type=kind,
-            nullable=bool(entry.get("nullable", True)), required=bool(entry.get("required", True)),
-            min=entry.get("min"), max=entry.get("max"), allowed=entry.get("allowed"),
+            name=str(name),
+            role=str(entry.get("role", "unassigned")),
+            type=kind,
+            nullable=bool(entry.get("nullable", True)),
+            required=bool(entry.get("required", True)),
+            min=entry.get("min"),
+            max=entry.get("max"),
+            allowed=entry.get("allowed"),
         )
-    return Contract(columns=columns, inferred_from=dict(raw.get("inferred_from") or {}),
-                    version=int(raw.get("version", 1)))
+    return Contract(
+        columns=columns,
+        inferred_from=dict(raw.get("inferred_from") or {}),
+        version=int(raw.get("version", 1)),
+    )
 
 
 # --- validation -------------------------------------------------------------------------
@@ -312,20 +335,25 @@ def _schema(contract: Contract) -> Any:
         if col.type in ("integer", "number") and (col.min is not None or col.max is not None):
             lo = -np.inf if col.min is None else float(col.min)
             hi = np.inf if col.max is None else float(col.max)
-            checks.append(pa.Check(
-                lambda s, lo=lo, hi=hi: _as_number(s).between(lo, hi) | _as_number(s).isna(),
-                error="range"))
+            checks.append(
+                pa.Check(
+                    lambda s, lo=lo, hi=hi: _as_number(s).between(lo, hi) | _as_number(s).isna(),
+                    error="range",
+                )
+            )
         if col.allowed is not None:
             checks.append(pa.Check(_allowed_check(col), error="allowed"))
-        cols[name] = pa.Column(checks=checks, nullable=col.nullable, required=col.required,
-                               coerce=False)
+        cols[name] = pa.Column(
+            checks=checks, nullable=col.nullable, required=col.required, coerce=False
+        )
     return pa.DataFrameSchema(cols, strict=False)
 
 
 def _allowed_check(col: ColumnContract) -> Callable[[pd.Series], pd.Series]:
     allowed = list(col.allowed or [])
     numeric = col.type in ("integer", "number") and all(
-        isinstance(a, (int, float)) and not isinstance(a, bool) for a in allowed)
+        isinstance(a, (int, float)) and not isinstance(a, bool) for a in allowed
+    )
 
     def check(s: pd.Series) -> pd.Series:
         if numeric:
@@ -337,8 +365,9 @@ def _allowed_check(col: ColumnContract) -> Callable[[pd.Series], pd.Series]:
     return check
 
 
-def _describe_violation(col: ColumnContract | None, column: str, rule: str, count: int,
-                        examples: list[dict[str, Any]]) -> str:
+def _describe_violation(
+    col: ColumnContract | None, column: str, rule: str, count: int, examples: list[dict[str, Any]]
+) -> str:
     first = examples[0] if examples else None
     where = f" in row {first['row']}" if first and first.get("row") is not None else ""
     got = f"; got {first['value']!r}{where}" if first else ""
@@ -348,13 +377,18 @@ def _describe_violation(col: ColumnContract | None, column: str, rule: str, coun
         return f"Column '{column}' is missing; the contract expects it{role}."
     if rule == "not_nullable":
         rows = ", ".join(str(e["row"]) for e in examples)
-        return f"Column '{column}' is empty in {count} row(s) (e.g. rows {rows}); the contract says it is never missing."
+        return (
+            f"Column '{column}' is empty in {count} row(s) (e.g. rows {rows}); "
+            "the contract says it is never missing."
+        )
     if col is None:
         return f"Column '{column}' broke rule '{rule}'{got}{more}."
     if rule == "type":
-        return f"Column '{column}' expects {'a whole number' if col.type == 'integer' else 'a ' + col.type if col.type != 'number' else 'a number'}{got}{more}."
+        kind = {"integer": "a whole number", "number": "a number"}.get(col.type, f"a {col.type}")
+        return f"Column '{column}' expects {kind}{got}{more}."
     if rule == "range":
-        return f"Column '{column}' expects a number between {_num(col.min)} and {_num(col.max)}{got}{more}."
+        span = f"between {_num(col.min)} and {_num(col.max)}"
+        return f"Column '{column}' expects a number {span}{got}{more}."
     if rule == "allowed":
         shown = ", ".join(map(str, (col.allowed or [])[:8]))
         return f"Column '{column}' expects one of {shown}{got}{more}."
@@ -377,24 +411,33 @@ def validate(df: pd.DataFrame, contract: Contract, *, row_offset: int = 1) -> Co
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
         for (column, check), group in fc.groupby(["column", "check"], dropna=False, sort=False):
-            col_name = str(column) if isinstance(column, str) else str(group["failure_case"].iloc[0])
+            col_name = (
+                str(column) if isinstance(column, str) else str(group["failure_case"].iloc[0])
+            )
             rule = {"column_in_dataframe": "missing_column"}.get(str(check), str(check))
             idx = [int(i) for i in group["index"].dropna()]
             bad.update(idx)
             examples = [
                 {"row": int(r["index"]) + row_offset, "value": _plain(r["failure_case"])}
-                for _, r in group.head(EXAMPLES).iterrows() if pd.notna(r["index"])
+                for _, r in group.head(EXAMPLES).iterrows()
+                if pd.notna(r["index"])
             ]
             count = max(len(idx), 1) if rule == "missing_column" else len(idx)
             col = contract.columns.get(col_name)
-            violations.append(Violation(
-                column=col_name, rule=rule, count=count, examples=examples,
-                message=_describe_violation(col, col_name, rule, count, examples)))
+            violations.append(
+                Violation(
+                    column=col_name,
+                    rule=rule,
+                    count=count,
+                    examples=examples,
+                    message=_describe_violation(col, col_name, rule, count, examples),
+                )
+            )
     extra = [c for c in map(str, frame.columns) if c not in contract.columns]
     if any(v.rule == "missing_column" for v in violations):
         bad_rows = len(frame)
     else:
         bad_rows = len(bad)
-    return ContractReport(rows=len(frame), violations=violations, extra_columns=extra,
-                          bad_rows=bad_rows)
-
+    return ContractReport(
+        rows=len(frame), violations=violations, extra_columns=extra, bad_rows=bad_rows
+    )

@@ -175,7 +175,7 @@ def _encode_target(target: pd.Series, task: Task, name: str) -> tuple[np.ndarray
 def _rows_with_enough_per_class(y: np.ndarray) -> np.ndarray:
     """Classes with fewer rows than folds cannot be cross-validated; leave them out."""
     counts = np.bincount(y)
-    return counts[y] >= _FOLDS
+    return np.asarray(counts[y] >= _FOLDS)
 
 
 def _folds(y: np.ndarray, task: Task, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -227,9 +227,9 @@ def _encode_column(values: pd.Series) -> np.ndarray | None:
         return np.column_stack([filled, missing.astype("float64")])
     as_text = values.astype("object").where(values.notna(), None)
     top = as_text.value_counts(dropna=True).index[:_TOP_CATEGORIES]
-    codes = pd.Categorical(as_text, categories=top).codes.astype("float64")  # not top/NaN: -1
+    codes = pd.Index(top).get_indexer(as_text).astype("float64")  # not in top (or NaN): -1
     codes[as_text.isna().to_numpy()] = -2  # missing is its own category
-    return codes.reshape(-1, 1)
+    return np.asarray(codes.reshape(-1, 1))
 
 
 def _missing_hint(values: pd.Series, y: np.ndarray, labels: list[Any], target: str) -> str | None:

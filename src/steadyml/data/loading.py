@@ -33,19 +33,33 @@ FileKind = Literal["csv", "parquet"]
 _DELIMITED = {".csv": ",", ".tsv": "\t", ".txt": None}
 _PARQUET = (".parquet", ".pq")
 SUPPORTED_SUFFIXES: tuple[str, ...] = (
-    ".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz", ".parquet", ".pq",
+    ".csv",
+    ".tsv",
+    ".txt",
+    ".csv.gz",
+    ".tsv.gz",
+    ".txt.gz",
+    ".parquet",
+    ".pq",
 )
 _CANDIDATE_DELIMITERS = ",;\t|"
 _WHITESPACE = r"\s+"
 _DELIMITER_SINGULAR = {
-    ",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe (|)", _WHITESPACE: "space",
+    ",": "comma",
+    ";": "semicolon",
+    "\t": "tab",
+    "|": "pipe (|)",
+    _WHITESPACE: "space",
 }
 _DELIMITER_NAMES = {
-    ",": "commas", ";": "semicolons", "\t": "tabs", "|": "pipes (|)", _WHITESPACE: "spaces",
+    ",": "commas",
+    ";": "semicolons",
+    "\t": "tabs",
+    "|": "pipes (|)",
+    _WHITESPACE: "spaces",
 }
 _SAMPLE_BYTES = 64 * 1024
 _CHUNK_BYTES = 1024 * 1024
-_LEADING_ZERO = r"^\s*[+-]?0\d"
 _DECIMAL_COMMA = r"^\s*[+-]?\d*,\d+\s*$|^\s*[+-]?\d+\s*$"
 _BOOL_WORDS = {"true": True, "false": False}
 _TOKENIZE_ERROR = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
@@ -119,7 +133,7 @@ def _read(
             "names, followed by one line per row.",
         )
     if kind == "parquet":
-        frame, notes = _read_parquet(file, nrows), []
+        frame, notes = _read_parquet(file, nrows), list[str]()
     else:
         frame, notes = _read_delimited(file, nrows, legacy_encodings)
     if len(frame) == 0 and nrows != 0:
@@ -133,14 +147,18 @@ def _read(
 def _existing_file(path: Path) -> Path:
     file = path.expanduser().absolute()
     if file.is_dir():
-        raise DataError(f"'{file}' is a folder, not a data file.",
-                        hint="Give the path of a .csv or .parquet file inside it.")
+        raise DataError(
+            f"'{file}' is a folder, not a data file.",
+            hint="Give the path of a .csv or .parquet file inside it.",
+        )
     if file.exists():
         return file
     folder = file.parent
     if not folder.is_dir():
-        raise DataError(f"Data file not found: '{file}'. The folder '{folder}' does not exist.",
-                        hint="Check the path; relative paths start from the current folder.")
+        raise DataError(
+            f"Data file not found: '{file}'. The folder '{folder}' does not exist.",
+            hint="Check the path; relative paths start from the current folder.",
+        )
     names = sorted(p.name for p in folder.iterdir() if p.is_file())
     close = difflib.get_close_matches(file.name, names, n=3, cutoff=0.6)
     close += [n for n in names if n.lower() == file.name.lower() and n not in close]
@@ -169,8 +187,11 @@ def _read_parquet(file: Path, nrows: int | None) -> pd.DataFrame:
             for batch in parquet.iter_batches(batch_size=nrows):
                 batches.append(batch)
                 break
-            table = (pa.Table.from_batches(batches, schema=parquet.schema_arrow)
-                     if batches else parquet.schema_arrow.empty_table())
+            table = (
+                pa.Table.from_batches(batches, schema=parquet.schema_arrow)
+                if batches
+                else parquet.schema_arrow.empty_table()
+            )
     except (pa.ArrowException, OSError) as exc:
         raise DataError(
             f"'{file}' is not a readable Parquet file ({_first_line(exc)}).",
@@ -188,19 +209,27 @@ def _read_delimited(
     head = _head_bytes(file, compressed)
     encoding, text = _choose_encoding(file, head, compressed, legacy_encodings, notes)
     if not text.strip():
-        raise DataError(f"'{file}' has no header row: it contains only blank lines.",
-                        hint="The first line should list the column names.")
+        raise DataError(
+            f"'{file}' has no header row: it contains only blank lines.",
+            hint="The first line should list the column names.",
+        )
     delimiter = _choose_delimiter(file, text, notes)
     header = _header_fields(text, delimiter)
     _refuse_duplicates(file, header)
     try:
         frame = pd.read_csv(
-            file, sep=delimiter, dtype=str, encoding=encoding, nrows=nrows,
-            compression="gzip" if compressed else None, keep_default_na=True,
+            file,
+            sep=delimiter,
+            dtype=str,
+            encoding=encoding,
+            nrows=nrows,
+            compression="gzip" if compressed else None,
+            keep_default_na=True,
         )
     except pd.errors.EmptyDataError as exc:
-        raise DataError(f"'{file}' has no header row.",
-                        hint="The first line should list the column names.") from exc
+        raise DataError(
+            f"'{file}' has no header row.", hint="The first line should list the column names."
+        ) from exc
     except pd.errors.ParserError as exc:
         raise _parser_error(file, exc, delimiter) from exc
     except UnicodeDecodeError as exc:  # a bad byte after the first 64 KB
@@ -226,7 +255,9 @@ def _read_delimited(
 
 
 def _open_bytes(file: Path, compressed: bool) -> IO[bytes]:
-    return gzip.open(file, "rb") if compressed else open(file, "rb")
+    if compressed:
+        return gzip.open(file, "rb")  # type: ignore[return-value]
+    return open(file, "rb")
 
 
 def _head_bytes(file: Path, compressed: bool) -> bytes:
@@ -234,9 +265,10 @@ def _head_bytes(file: Path, compressed: bool) -> bytes:
         with _open_bytes(file, compressed) as fh:
             return fh.read(_SAMPLE_BYTES)
     except (OSError, EOFError) as exc:
-        raise DataError(f"Cannot read '{file}': {_first_line(exc)}.",
-                        hint="Check that the file was fully copied and that you may read it.",
-                        ) from exc
+        raise DataError(
+            f"Cannot read '{file}': {_first_line(exc)}.",
+            hint="Check that the file was fully copied and that you may read it.",
+        ) from exc
 
 
 def _choose_encoding(
@@ -289,8 +321,12 @@ def _not_utf8(file: Path, compressed: bool) -> DataError:
                 if chunk and exc.end == len(data):  # a character split across two reads
                     good = exc.start
                 else:
-                    return _not_utf8_at(file, data[exc.start:exc.start + 1], offset + exc.start,
-                                        line + data.count(b"\n", 0, exc.start) + 1)
+                    return _not_utf8_at(
+                        file,
+                        data[exc.start : exc.start + 1],
+                        offset + exc.start,
+                        line + data.count(b"\n", 0, exc.start) + 1,
+                    )
             if not chunk:
                 return DataError(f"'{file}' is not valid UTF-8 text.", hint=_SAVE_AS_UTF8)
             offset += good
@@ -333,8 +369,9 @@ def _choose_delimiter(file: Path, text: str, notes: list[str]) -> str:
             f"{_DELIMITER_NAMES[expected]}; it was read that way."
         )
     else:
-        notes.append(f"'{file.name}' looks separated by {_DELIMITER_NAMES[sniffed]}; "
-                     "it was read that way.")
+        notes.append(
+            f"'{file.name}' looks separated by {_DELIMITER_NAMES[sniffed]}; it was read that way."
+        )
     return sniffed
 
 
@@ -370,13 +407,16 @@ def _refuse_duplicates(file: Path, names: list[str]) -> None:
     counts = Counter(name for name in names if name.strip())
     repeated = [name for name, n in counts.items() if n > 1]
     if repeated:
-        hint = ("Rename the repeated columns in the header so every name is unique "
-                "(for example 'price_2023' and 'price_2024').")
+        hint = (
+            "Rename the repeated columns in the header so every name is unique "
+            "(for example 'price_2023' and 'price_2024')."
+        )
         if all(_is_number(name) for name in names):
-            hint = ("The first line holds numbers, not names: the file seems to have no header "
-                    "row. Add a first line with one unique name per column.")
-        raise DataError(f"'{file}' has more than one column named {_quoted(repeated)}.",
-                        hint=hint)
+            hint = (
+                "The first line holds numbers, not names: the file seems to have no header "
+                "row. Add a first line with one unique name per column."
+            )
+        raise DataError(f"'{file}' has more than one column named {_quoted(repeated)}.", hint=hint)
 
 
 def _longer_than_header(file: Path, text: str, delimiter: str, header: list[str]) -> DataError:
@@ -384,8 +424,7 @@ def _longer_than_header(file: Path, text: str, delimiter: str, header: list[str]
     width = max((len(row) for row in _rows(sample, delimiter)[1:]), default=0)
     seen = f"rows with {width} values" if width else "rows with more values"
     return DataError(
-        f"The header (line 1) of '{file}' names {len(header)} columns, but the file has "
-        f"{seen}.",
+        f"The header (line 1) of '{file}' names {len(header)} columns, but the file has {seen}.",
         hint="Check that the first line really is the list of column names, with one name "
         "per column, and that no row ends with an extra separator.",
     )
@@ -415,8 +454,10 @@ def _parser_error(file: Path, exc: Exception, delimiter: str) -> DataError:
             "so the rest of the file reads as one value.",
             hint="Close the quote or remove it; the file may also have been cut off.",
         )
-    return DataError(f"Cannot parse '{file}': {_first_line(exc)}.",
-                     hint="Check the file near the line named above.")
+    return DataError(
+        f"Cannot parse '{file}': {_first_line(exc)}.",
+        hint="Check the file near the line named above.",
+    )
 
 
 def _refuse_truncated_last_line(file: Path, n_columns: int, delimiter: str, encoding: str) -> None:
@@ -489,15 +530,22 @@ def _as_number(column: pd.Series, values: pd.Series) -> pd.Series | None:
     numbers = pd.to_numeric(column, errors="coerce")
     if numbers.isna().sum() != column.isna().sum():
         return None
-    if values.str.contains(_LEADING_ZERO, regex=True).any():
+    if _has_leading_zero(values):
         return None  # "007", "02134": codes, keep the text
     return numbers
+
+
+def _has_leading_zero(values: pd.Series) -> bool:
+    """True when some value is written like "007" or "-01" (but not "0" or "0.5")."""
+    stripped = values.str.lstrip(" +-")
+    zeros = stripped[stripped.str.startswith("0")]
+    return bool(zeros.str.slice(1, 2).str.isdigit().any())
 
 
 def _as_decimal_comma(column: pd.Series, values: pd.Series) -> pd.Series | None:
     if not values.str.contains(",", regex=False).any():
         return None
-    if not values.str.match(_DECIMAL_COMMA).all() or values.str.contains(_LEADING_ZERO).any():
+    if not values.str.match(_DECIMAL_COMMA).all() or _has_leading_zero(values):
         return None
     return pd.to_numeric(column.str.replace(",", ".", regex=False), errors="coerce")
 

@@ -36,22 +36,65 @@ _TEXT_SAMPLE = 2000
 
 _ID_WORDS = {"id", "uuid", "guid", "key", "identifier", "pk"}
 _CODE_WORDS = {
-    "code", "type", "class", "category", "cat", "kind", "zip", "zipcode", "postal", "postcode",
-    "region", "group", "status",
+    "code",
+    "type",
+    "class",
+    "category",
+    "cat",
+    "kind",
+    "zip",
+    "zipcode",
+    "postal",
+    "postcode",
+    "region",
+    "group",
+    "status",
 }
 _TIME_WORDS = {"date", "time", "datetime", "timestamp", "month", "year", "day", "dt", "when"}
 _PERSONAL_WORDS = {"email", "phone", "mobile", "telephone", "ssn", "address", "ip", "passport"}
 _PERSONAL_NAMES = {
-    "name", "email", "firstname", "lastname", "fullname", "surname", "givenname", "familyname",
-    "username", "ipaddress", "phonenumber", "emailaddress",
+    "name",
+    "email",
+    "firstname",
+    "lastname",
+    "fullname",
+    "surname",
+    "givenname",
+    "familyname",
+    "username",
+    "ipaddress",
+    "phonenumber",
+    "emailaddress",
 }
 _PERSON_WORDS = {
-    "first", "last", "full", "given", "family", "customer", "user", "patient", "person",
-    "client", "employee", "contact", "middle", "maiden",
+    "first",
+    "last",
+    "full",
+    "given",
+    "family",
+    "customer",
+    "user",
+    "patient",
+    "person",
+    "client",
+    "employee",
+    "contact",
+    "middle",
+    "maiden",
 }
 _SENSITIVE_WORDS = {
-    "gender", "sex", "race", "ethnicity", "ethnic", "age", "religion", "religious",
-    "nationality", "disability", "disabled", "marital",
+    "gender",
+    "sex",
+    "race",
+    "ethnicity",
+    "ethnic",
+    "age",
+    "religion",
+    "religious",
+    "nationality",
+    "disability",
+    "disabled",
+    "marital",
 }
 _SENTINELS = (-1, -9, -99, -999, -9999, 99, 999, 9999, 99999, 999999)
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
@@ -139,11 +182,14 @@ def infer_roles(
     """
     if len(df.columns) != len(set(map(str, df.columns))):
         raise DataError("The table has repeated column names; give every column a unique name.")
-    given = _given_roles(df, target=target, id=id, timestamp=timestamp,
-                         sensitive=sensitive, pii=pii)
+    given = _given_roles(
+        df, target=target, id=id, timestamp=timestamp, sensitive=sensitive, pii=pii
+    )
     if len(df) == 0:
-        raise DataError("The table has no rows, so there is nothing to learn from.",
-                        hint="Check that the data file has rows below its header.")
+        raise DataError(
+            "The table has no rows, so there is nothing to learn from.",
+            hint="Check that the data file has rows below its header.",
+        )
     profiles = {str(name): _profile(str(name), df[name]) for name in df.columns}
     notes: list[str] = []
     task, task_reason = _task(profiles[target], notes)
@@ -162,20 +208,32 @@ def infer_roles(
             notes.extend(_sentinel_warnings(profiles[name]))
     notes.extend(_privacy_warnings(profiles, given))
     columns = [
-        ColumnGuess(column=name, role=role, reason=reason, dtype=profiles[name].dtype,
-                    distinct=profiles[name].distinct, missing_rate=profiles[name].missing_rate)
+        ColumnGuess(
+            column=name,
+            role=role,
+            reason=reason,
+            dtype=profiles[name].dtype,
+            distinct=profiles[name].distinct,
+            missing_rate=profiles[name].missing_rate,
+        )
         for name, (role, reason) in guesses.items()
     ]
-    return RoleGuess(target=target, task=task, task_reason=task_reason, columns=columns,
-                     warnings=notes)
+    return RoleGuess(
+        target=target, task=task, task_reason=task_reason, columns=columns, warnings=notes
+    )
 
 
 # -- names given by the user -------------------------------------------------------------------
 
 
 def _given_roles(
-    df: pd.DataFrame, *, target: str, id: str | None, timestamp: str | None,  # noqa: A002
-    sensitive: Iterable[str], pii: Iterable[str],
+    df: pd.DataFrame,
+    *,
+    target: str,
+    id: str | None,  # noqa: A002
+    timestamp: str | None,
+    sensitive: Iterable[str],
+    pii: Iterable[str],
 ) -> dict[str, Role]:
     names = [str(c) for c in df.columns]
     asked: list[tuple[str, Role]] = [(target, "target")]
@@ -211,11 +269,15 @@ def _unknown_column(column: object, option: str, names: list[str]) -> DataError:
 def _given_reason(role: Role, prof: _Profile, notes: list[str]) -> tuple[Role, str]:
     if role == "id" and prof.distinct < len(prof.values):
         repeats = len(prof.values) - prof.distinct
-        notes.append(f"Column '{prof.name}' (given with --id) has {repeats} repeated "
-                     "values; an id should be different in every row.")
+        notes.append(
+            f"Column '{prof.name}' (given with --id) has {repeats} repeated "
+            "values; an id should be different in every row."
+        )
     if role == "timestamp" and prof.dtype == "string" and _date_share(prof.values) < 0.95:
-        notes.append(f"Column '{prof.name}' (given with --timestamp) does not look like dates "
-                     f"(e.g. {_examples(prof.values, 2)}); check that it is the right column.")
+        notes.append(
+            f"Column '{prof.name}' (given with --timestamp) does not look like dates "
+            f"(e.g. {_examples(prof.values, 2)}); check that it is the right column."
+        )
     reasons: dict[Role, str] = {
         "target": "what the model learns to predict (given with --target)",
         "id": "given with --id: tells rows apart, never used to learn",
@@ -275,8 +337,10 @@ def _whole(values: pd.Series) -> bool:
 def _task(prof: _Profile, notes: list[str]) -> tuple[Task, str]:
     name = prof.name
     if prof.values.empty:
-        raise DataError(f"Target column '{name}' is empty: every value is missing.",
-                        hint="Choose the column that holds the outcome to predict.")
+        raise DataError(
+            f"Target column '{name}' is empty: every value is missing.",
+            hint="Choose the column that holds the outcome to predict.",
+        )
     if prof.distinct < 2:
         raise DataError(
             f"Target column '{name}' has only one value ({_examples(prof.values, 1)}) in all "
@@ -285,19 +349,24 @@ def _task(prof: _Profile, notes: list[str]) -> tuple[Task, str]:
             hint="Check the data file, or choose another --target column.",
         )
     if prof.dtype == "datetime":
-        raise DataError(f"Target column '{name}' holds dates; steadyml predicts classes or "
-                        "numbers.", hint="Choose another --target, or give this one as "
-                        "--timestamp.")
+        raise DataError(
+            f"Target column '{name}' holds dates; steadyml predicts classes or numbers.",
+            hint="Choose another --target, or give this one as --timestamp.",
+        )
     if prof.missing_rate > 0:
         missing = prof.rows - len(prof.values)
-        notes.append(f"Target '{name}' is missing in {missing} rows "
-                     f"({prof.missing_rate:.1%}); those rows cannot be used for training.")
+        notes.append(
+            f"Target '{name}' is missing in {missing} rows "
+            f"({prof.missing_rate:.1%}); those rows cannot be used for training."
+        )
     if prof.dtype in {"integer", "number"}:
         few = prof.distinct <= 2 or len(prof.values) >= 5 * prof.distinct
         if prof.dtype == "integer" and prof.distinct <= MAX_CLASSES and few:
             task: Task = "classification"
-            reason = (f"'{name}' holds whole numbers with only {prof.distinct} distinct values "
-                      f"({_examples(prof.values, 5, sort=True)}): treated as classes")
+            reason = (
+                f"'{name}' holds whole numbers with only {prof.distinct} distinct values "
+                f"({_examples(prof.values, 5, sort=True)}): treated as classes"
+            )
         else:
             task = "regression"
             kind = "decimal numbers" if prof.dtype == "number" else "whole numbers"
@@ -305,8 +374,10 @@ def _task(prof: _Profile, notes: list[str]) -> tuple[Task, str]:
     else:
         task = "classification"
         kind = "true/false values" if prof.dtype == "boolean" else "labels"
-        reason = (f"'{name}' holds {kind} with {prof.distinct} classes "
-                  f"({_examples(prof.values, 5, sort=True)})")
+        reason = (
+            f"'{name}' holds {kind} with {prof.distinct} classes "
+            f"({_examples(prof.values, 5, sort=True)})"
+        )
     if task == "classification":
         counts = prof.values.value_counts()
         rare = [str(v) for v, n in counts.items() if n < 2]
@@ -345,10 +416,12 @@ def _guess(prof: _Profile) -> tuple[Role, str]:
     if prof.unique_share >= 0.95 and (hinted or len(prof.values) > 50):
         return "id", _unique_reason(prof)
     if prof.distinct <= max(50, len(prof.values) // 100):
-        return "categorical", (f"text with {prof.distinct} distinct values "
-                               f"({_examples(strings, 3)})")
-    return "drop", (f"{prof.distinct} distinct values: too many categories to learn from; "
-                    "consider grouping it")
+        return "categorical", (
+            f"text with {prof.distinct} distinct values ({_examples(strings, 3)})"
+        )
+    return "drop", (
+        f"{prof.distinct} distinct values: too many categories to learn from; consider grouping it"
+    )
 
 
 def _guess_number(prof: _Profile, words: set[str]) -> tuple[Role, str]:
@@ -366,13 +439,17 @@ def _guess_number(prof: _Profile, words: set[str]) -> tuple[Role, str]:
     if words & {"year", "yr"}:
         return "numeric", f"whole numbers from {low:g} to {high:g}: years kept as numbers"
     if words & _CODE_WORDS and prof.distinct <= 50:
-        return "categorical", (f"whole numbers with {prof.distinct} distinct values and a name "
-                               "that suggests codes, not amounts")
+        return "categorical", (
+            f"whole numbers with {prof.distinct} distinct values and a name "
+            "that suggests codes, not amounts"
+        )
     real = numbers[~numbers.isin(_outlying_sentinels(numbers))]
     if prof.distinct <= 10 and _looks_like_codes(real):
-        return "categorical", (f"whole numbers with only {prof.distinct} distinct values "
-                               f"({_examples(numbers, 5, sort=True)}): looks like codes, "
-                               "not amounts")
+        return "categorical", (
+            f"whole numbers with only {prof.distinct} distinct values "
+            f"({_examples(numbers, 5, sort=True)}): looks like codes, "
+            "not amounts"
+        )
     return "numeric", f"whole numbers from {low:g} to {high:g}"
 
 
@@ -409,10 +486,10 @@ def _date_share(values: pd.Series) -> float:
     strings = strings.str.strip()
     if strings.empty or strings.str.len().max() > 40:
         return 0.0
-    plain = (strings.str.replace(r"(?<=\d)[Tt](?=\d)", " ", regex=True)
-             .str.replace(r"(?<=\d)Z$|\b(?:UTC|GMT|[AaPp][Mm])\b", "", regex=True))
-    shapes = (plain.str.replace(r"\d+", "9", regex=True)
-              .str.replace(r"[A-Za-z]+", "a", regex=True))
+    plain = strings.str.replace(r"(?<=\d)[Tt](?=\d)", " ", regex=True).str.replace(
+        r"(?<=\d)Z$|\b(?:UTC|GMT|[AaPp][Mm])\b", "", regex=True
+    )
+    shapes = plain.str.replace(r"\d+", "9", regex=True).str.replace(r"[A-Za-z]+", "a", regex=True)
     counts = shapes.value_counts()
     top_shape, top_count = str(counts.index[0]), int(counts.iloc[0])
     if top_count / len(strings) < 0.8 or not _NUMERIC_DATE.search(top_shape):
@@ -449,8 +526,11 @@ def _settle_timestamps(guesses: dict[str, tuple[Role, str]], given: dict[str, Ro
             guesses[name] = ("timestamp", f"{reason}: orders the rows")
             chosen = True
         else:
-            guesses[name] = ("drop", f"{reason}: a model can't use raw dates; derive features "
-                                     "such as the day of the week if they matter")
+            guesses[name] = (
+                "drop",
+                f"{reason}: a model can't use raw dates; derive features "
+                "such as the day of the week if they matter",
+            )
 
 
 def _settle_ids(
@@ -466,8 +546,10 @@ def _settle_ids(
         if name == keep:
             guesses[name] = ("id", f"{guesses[name][1]}: tells rows apart, never used to learn")
         else:
-            guesses[name] = ("drop", f"{guesses[name][1]}: an identifier carries no pattern "
-                                     "a model can learn")
+            guesses[name] = (
+                "drop",
+                f"{guesses[name][1]}: an identifier carries no pattern a model can learn",
+            )
 
 
 # -- warnings ----------------------------------------------------------------------------------
@@ -505,26 +587,39 @@ def _sentinel_warnings(prof: _Profile) -> list[str]:
 
 
 def _privacy_warnings(profiles: dict[str, _Profile], given: dict[str, Role]) -> list[str]:
-    personal = [n for n, p in profiles.items()
-                if given.get(n) not in {"pii", "target"} and _looks_personal(p)]
-    protected = [n for n in profiles
-                 if given.get(n) not in {"sensitive", "pii", "target"}
-                 and _words(n) & _SENSITIVE_WORDS]
+    personal = [
+        n
+        for n, p in profiles.items()
+        if given.get(n) not in {"pii", "target"} and _looks_personal(p)
+    ]
+    protected = [
+        n
+        for n in profiles
+        if given.get(n) not in {"sensitive", "pii", "target"} and _words(n) & _SENSITIVE_WORDS
+    ]
     notes = []
     if len(personal) == 1:
-        notes.append(f"Column '{personal[0]}' looks like personal data; consider "
-                     f"--pii {personal[0]} so it is never used as a feature.")
+        notes.append(
+            f"Column '{personal[0]}' looks like personal data; consider "
+            f"--pii {personal[0]} so it is never used as a feature."
+        )
     elif personal:
-        notes.append(f"Columns {_list(personal)} look like personal data; consider "
-                     f"--pii {','.join(personal)} so they are never used as features.")
+        notes.append(
+            f"Columns {_list(personal)} look like personal data; consider "
+            f"--pii {','.join(personal)} so they are never used as features."
+        )
     if len(protected) == 1:
-        notes.append(f"Column '{protected[0]}' may describe a protected group; consider "
-                     f"--sensitive {protected[0]} to keep it out of the features and compare "
-                     "the model across groups.")
+        notes.append(
+            f"Column '{protected[0]}' may describe a protected group; consider "
+            f"--sensitive {protected[0]} to keep it out of the features and compare "
+            "the model across groups."
+        )
     elif protected:
-        notes.append(f"Columns {_list(protected)} may describe protected groups; consider "
-                     f"--sensitive {','.join(protected)} to keep them out of the features and "
-                     "compare the model across groups.")
+        notes.append(
+            f"Columns {_list(protected)} may describe protected groups; consider "
+            f"--sensitive {','.join(protected)} to keep them out of the features and "
+            "compare the model across groups."
+        )
     return notes
 
 

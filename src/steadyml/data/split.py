@@ -94,7 +94,7 @@ def _stratify_codes(df: pd.DataFrame, roles: Roles) -> np.ndarray:
             hint="Use split_method 'random' (or 'time' when rows have a timestamp).",
         )
     codes, _ = pd.factorize(target, use_na_sentinel=True)  # a missing label is its own class
-    return codes
+    return np.asarray(codes)
 
 
 def _time_split(df: pd.DataFrame, roles: Roles, test_size: float) -> tuple[pd.Index, pd.Index]:

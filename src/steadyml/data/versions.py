@@ -36,8 +36,11 @@ def fingerprint(df: pd.DataFrame) -> Fingerprint:
     for col in df.columns:
         s = df[col]
         if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s)):
-            s = s.astype("object").where(s.notna(), None).map(
-                lambda v: v if v is None or isinstance(v, str) else str(v))
+            s = (
+                s.astype("object")
+                .where(s.notna(), None)
+                .map(lambda v: v if v is None or isinstance(v, str) else str(v))
+            )
         values = pd.util.hash_pandas_object(s, index=False).to_numpy()
         h.update(str(col).encode() + b"\0")
         h.update(values.tobytes())

@@ -83,9 +83,8 @@ def _alembic_config(connection: Any) -> Any:
 
 
 def head_revision() -> str:
-    from alembic.script import ScriptDirectory
-
     from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -116,7 +115,7 @@ def migrate(engine: Engine) -> str:
                 f"'{current}', which this steadyml does not know (it knows up to '{head}'). "
                 "It was written by a newer steadyml.",
                 hint="Upgrade steadyml (pip install -U steadyml) rather than using an older "
-                     "version on this store; nothing was changed.",
+                "version on this store; nothing was changed.",
             )
         try:
             command.upgrade(cfg, "head")
@@ -139,7 +138,7 @@ def open_store(url: str, *, project: str) -> Store:
         raise StoreError(
             f"Could not open the metadata store at {_redact(full)}: {exc.orig}",
             hint="Check STEADYML_STORE_URL (or storage.store_url in steadyml.yaml): the "
-                 "server must be running and the user allowed to connect.",
+            "server must be running and the user allowed to connect.",
         ) from None
     return Store(engine, project=project)
 
@@ -184,21 +183,35 @@ class Store:
     @staticmethod
     def _dataset(row: DatasetVersionRow) -> DatasetVersion:
         return DatasetVersion(
-            version=row.version, content_hash=row.content_hash, rows=row.rows,
-            columns=row.columns, schema_hash=row.schema_hash, source=row.source,
-            created_at=_aware(row.created_at), artifact_digest=row.artifact_digest,
+            version=row.version,
+            content_hash=row.content_hash,
+            rows=row.rows,
+            columns=row.columns,
+            schema_hash=row.schema_hash,
+            source=row.source,
+            created_at=_aware(row.created_at),
+            artifact_digest=row.artifact_digest,
             created_by=row.created_by,
         )
 
     def find_dataset_version(self, content_hash: str) -> DatasetVersion | None:
         with self.session() as s:
-            row = s.scalar(select(DatasetVersionRow).where(
-                DatasetVersionRow.project == self.project,
-                DatasetVersionRow.content_hash == content_hash))
+            row = s.scalar(
+                select(DatasetVersionRow).where(
+                    DatasetVersionRow.project == self.project,
+                    DatasetVersionRow.content_hash == content_hash,
+                )
+            )
             return None if row is None else self._dataset(row)
 
     def add_dataset_version(
-        self, *, content_hash: str, rows: int, columns: int, schema_hash: str, source: str,
+        self,
+        *,
+        content_hash: str,
+        rows: int,
+        columns: int,
+        schema_hash: str,
+        source: str,
         artifact_digest: str | None,
     ) -> tuple[DatasetVersion, bool]:
         """Record a dataset version; return ``(version, created)``. Same content → same version.
@@ -211,12 +224,24 @@ class Store:
                 return existing, False
             try:
                 with self.session() as s:
-                    latest = s.scalar(select(func.max(DatasetVersionRow.version)).where(
-                        DatasetVersionRow.project == self.project)) or 0
+                    latest = (
+                        s.scalar(
+                            select(func.max(DatasetVersionRow.version)).where(
+                                DatasetVersionRow.project == self.project
+                            )
+                        )
+                        or 0
+                    )
                     row = DatasetVersionRow(
-                        project=self.project, version=latest + 1, content_hash=content_hash,
-                        rows=rows, columns=columns, schema_hash=schema_hash, source=source,
-                        artifact_digest=artifact_digest, created_by=_who(),
+                        project=self.project,
+                        version=latest + 1,
+                        content_hash=content_hash,
+                        rows=rows,
+                        columns=columns,
+                        schema_hash=schema_hash,
+                        source=source,
+                        artifact_digest=artifact_digest,
+                        created_by=_who(),
                         created_at=dt.datetime.now(dt.UTC),
                     )
                     s.add(row)
@@ -224,25 +249,34 @@ class Store:
                     return self._dataset(row), True
             except sa_exc.IntegrityError:
                 continue  # another writer took this number or this content; look again
-        raise StoreError("Could not record the dataset version after 5 tries (busy store).",
-                         hint="Try again; if it keeps happening, check for a stuck writer.")
+        raise StoreError(
+            "Could not record the dataset version after 5 tries (busy store).",
+            hint="Try again; if it keeps happening, check for a stuck writer.",
+        )
 
     def list_dataset_versions(self) -> list[DatasetVersion]:
         with self.session() as s:
-            rows = s.scalars(select(DatasetVersionRow).where(
-                DatasetVersionRow.project == self.project).order_by(DatasetVersionRow.version))
+            rows = s.scalars(
+                select(DatasetVersionRow)
+                .where(DatasetVersionRow.project == self.project)
+                .order_by(DatasetVersionRow.version)
+            )
             return [self._dataset(r) for r in rows]
 
     def get_dataset_version(self, version: int) -> DatasetVersion:
         with self.session() as s:
-            row = s.scalar(select(DatasetVersionRow).where(
-                DatasetVersionRow.project == self.project, DatasetVersionRow.version == version))
+            row = s.scalar(
+                select(DatasetVersionRow).where(
+                    DatasetVersionRow.project == self.project, DatasetVersionRow.version == version
+                )
+            )
             if row is None:
                 known = [v.version for v in self.list_dataset_versions()]
                 have = f"Versions: {known[0]}–{known[-1]}." if known else "There are none yet."
                 raise NotFoundError(
                     f"Project '{self.project}' has no dataset version {version}. {have}",
-                    hint="Record one with `steadyml data snapshot`.")
+                    hint="Record one with `steadyml data snapshot`.",
+                )
             return self._dataset(row)
 
     def latest_dataset_version(self) -> DatasetVersion | None:
@@ -251,13 +285,29 @@ class Store:
 
     # --- data checks ------------------------------------------------------------------
 
-    def add_check(self, *, kind: str, source: str, content_hash: str, passed: bool,
-                  errors: int, warnings: int, summary: dict[str, Any]) -> CheckRecord:
+    def add_check(
+        self,
+        *,
+        kind: str,
+        source: str,
+        content_hash: str,
+        passed: bool,
+        errors: int,
+        warnings: int,
+        summary: dict[str, Any],
+    ) -> CheckRecord:
         with self.session() as s:
             row = DataCheckRow(
-                project=self.project, kind=kind, source=source, content_hash=content_hash,
-                passed=passed, errors=errors, warnings=warnings, summary=summary,
-                created_by=_who(), created_at=dt.datetime.now(dt.UTC),
+                project=self.project,
+                kind=kind,
+                source=source,
+                content_hash=content_hash,
+                passed=passed,
+                errors=errors,
+                warnings=warnings,
+                summary=summary,
+                created_by=_who(),
+                created_at=dt.datetime.now(dt.UTC),
             )
             s.add(row)
             s.flush()
@@ -266,15 +316,24 @@ class Store:
     @staticmethod
     def _check(row: DataCheckRow) -> CheckRecord:
         return CheckRecord(
-            id=row.id, kind=row.kind, source=row.source, content_hash=row.content_hash,
-            passed=row.passed, errors=row.errors, warnings=row.warnings,
-            created_at=_aware(row.created_at), summary=dict(row.summary or {}),
+            id=row.id,
+            kind=row.kind,
+            source=row.source,
+            content_hash=row.content_hash,
+            passed=row.passed,
+            errors=row.errors,
+            warnings=row.warnings,
+            created_at=_aware(row.created_at),
+            summary=dict(row.summary or {}),
         )
 
     def list_checks(self) -> list[CheckRecord]:
         with self.session() as s:
-            rows = s.scalars(select(DataCheckRow).where(
-                DataCheckRow.project == self.project).order_by(DataCheckRow.id))
+            rows = s.scalars(
+                select(DataCheckRow)
+                .where(DataCheckRow.project == self.project)
+                .order_by(DataCheckRow.id)
+            )
             return [self._check(r) for r in rows]
 
     # --- artifacts --------------------------------------------------------------------
@@ -282,8 +341,13 @@ class Store:
     def add_artifact(self, *, digest: str, size: int, kind: str) -> ArtifactRecord:
         try:
             with self.session() as s:
-                row = ArtifactRow(project=self.project, digest=digest, size=size, kind=kind,
-                                  created_at=dt.datetime.now(dt.UTC))
+                row = ArtifactRow(
+                    project=self.project,
+                    digest=digest,
+                    size=size,
+                    kind=kind,
+                    created_at=dt.datetime.now(dt.UTC),
+                )
                 s.add(row)
                 s.flush()
                 return ArtifactRecord(digest, size, kind, _aware(row.created_at))
@@ -295,8 +359,11 @@ class Store:
 
     def find_artifact(self, digest: str) -> ArtifactRecord | None:
         with self.session() as s:
-            row = s.scalar(select(ArtifactRow).where(
-                ArtifactRow.project == self.project, ArtifactRow.digest == digest))
+            row = s.scalar(
+                select(ArtifactRow).where(
+                    ArtifactRow.project == self.project, ArtifactRow.digest == digest
+                )
+            )
             if row is None:
                 return None
             return ArtifactRecord(row.digest, row.size, row.kind, _aware(row.created_at))
