@@ -7,6 +7,7 @@ BIN=.venv/bin
 
 echo "== ruff"
 $BIN/ruff check src tests bench
+$BIN/ruff format --check src tests bench
 echo "== mypy (src)"
 $BIN/mypy src
 echo "== import rules"

@@ -12,9 +12,10 @@ from steadyml.errors import DataError, IntegrityError
 
 
 def test_open_accepts_folder_or_file(project_dir: Path) -> None:
-    with steadyml.open(project_dir, env={}) as a, steadyml.open(
-        project_dir / "steadyml.yaml", env={}
-    ) as b:
+    with (
+        steadyml.open(project_dir, env={}) as a,
+        steadyml.open(project_dir / "steadyml.yaml", env={}) as b,
+    ):
         assert a.name == b.name == "churn"
         assert a.root == b.root == project_dir
 
@@ -94,7 +95,8 @@ def test_tampered_snapshot_is_refused(project) -> None:  # type: ignore[no-untyp
 def test_missing_codes_are_treated_as_missing(project_dir: Path) -> None:
     cfg = project_dir / "steadyml.yaml"
     text = cfg.read_text(encoding="utf-8").replace(
-        "  columns:\n", "  missing_codes: {support_calls: [-1]}\n  columns:\n", 1)
+        "  columns:\n", "  missing_codes: {support_calls: [-1]}\n  columns:\n", 1
+    )
     cfg.write_text(text, encoding="utf-8")
     with steadyml.open(project_dir, env={}) as project:
         data = project.load_data()

@@ -28,14 +28,14 @@ def test_help_imports_no_heavy_library() -> None:
         " if m in sys.modules]\n"
         "print('HEAVY=' + ','.join(heavy))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY=\n" in proc.stdout, proc.stdout
 
 
 def test_python_dash_m_runs_the_cli() -> None:
-    proc = subprocess.run([sys.executable, "-m", "steadyml", "--version"], capture_output=True,
-                          text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "steadyml", "--version"], capture_output=True, text=True, check=True
+    )
     assert proc.stdout.strip() == f"steadyml {steadyml.__version__}"
 
 
@@ -58,8 +58,9 @@ def test_every_command_has_help(cli: CliRunner) -> None:
     assert {"init", "demo", "data", "data check", "data snapshot", "data versions"} <= set(seen)
 
 
-def test_init_template_then_check_and_snapshot(cli: CliRunner, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_init_template_then_check_and_snapshot(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("STEADYML_STORE_URL", raising=False)
     target = tmp_path / "p"
     from steadyml.scaffold import init_from_template
@@ -73,7 +74,8 @@ def test_init_template_then_check_and_snapshot(cli: CliRunner, tmp_path: Path,
     assert payload["ok"] is False
     assert payload["contract"]["created"] is True
     assert [f["column"] for f in payload["findings"] if f["severity"] == "error"] == [
-        "cancellation_reason"]
+        "cancellation_reason"
+    ]
 
     result = run(cli, "data", "snapshot")
     assert result.exit_code == 0
@@ -113,28 +115,32 @@ def test_init_refuses_to_overwrite(cli: CliRunner, tmp_path: Path) -> None:
     assert "--force" in result.stderr
 
 
-def test_init_from_data_then_check(cli: CliRunner, tmp_path: Path,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_init_from_data_then_check(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import numpy as np
 
     rng = np.random.default_rng(0)
     n = 400
-    words = ("left at the door customer asked for a call before delivery package was "
-             "damaged sent again late early friendly driver").split()
-    frame = pd.DataFrame({
-        "order_id": [f"O{i:05d}" for i in range(n)],
-        "placed": pd.date_range("2025-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
-        "amount": rng.gamma(2, 30, n).round(2),
-        "store_code": rng.choice([101, 205, 330], n),
-        "items": rng.integers(1, 9, n),
-        "note": [" ".join(rng.choice(words, rng.integers(5, 12))) for _ in range(n)],
-        "returned": rng.choice(["yes", "no"], n, p=[0.2, 0.8]),
-    })
+    words = (
+        "left at the door customer asked for a call before delivery package was "
+        "damaged sent again late early friendly driver"
+    ).split()
+    frame = pd.DataFrame(
+        {
+            "order_id": [f"O{i:05d}" for i in range(n)],
+            "placed": pd.date_range("2025-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+            "amount": rng.gamma(2, 30, n).round(2),
+            "store_code": rng.choice([101, 205, 330], n),
+            "items": rng.integers(1, 9, n),
+            "note": [" ".join(rng.choice(words, rng.integers(5, 12))) for _ in range(n)],
+            "returned": rng.choice(["yes", "no"], n, p=[0.2, 0.8]),
+        }
+    )
     frame.loc[rng.choice(n, 30, replace=False), "amount"] = np.nan
     src = tmp_path / "orders.csv"
     frame.to_csv(src, index=False)
-    result = run(cli, "init", str(tmp_path / "orders"), "--data", str(src), "--target",
-                 "returned")
+    result = run(cli, "init", str(tmp_path / "orders"), "--data", str(src), "--target", "returned")
     assert result.exit_code == 0, result.output
     text = (tmp_path / "orders" / "steadyml.yaml").read_text(encoding="utf-8")
     assert "# " in text  # each role carries a reason
@@ -162,8 +168,9 @@ def test_usage_errors_exit_2(cli: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 2
 
 
-def test_outside_a_project_says_what_to_do(cli: CliRunner, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_outside_a_project_says_what_to_do(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("STEADYML_PROJECT", raising=False)
     result = cli.invoke(app, ["data", "check"])
@@ -174,8 +181,9 @@ def test_outside_a_project_says_what_to_do(cli: CliRunner, tmp_path: Path,
 
 def test_bad_project_file_lists_each_problem(cli: CliRunner, project_dir: Path) -> None:
     cfg = project_dir / "steadyml.yaml"
-    cfg.write_text(cfg.read_text(encoding="utf-8").replace("mode: batch", "mode: nightly"),
-                   encoding="utf-8")
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8").replace("mode: batch", "mode: nightly"), encoding="utf-8"
+    )
     result = cli.invoke(app, ["--project", str(project_dir), "data", "check"])
     assert result.exit_code == 1
     assert "Error: steadyml.yaml has 1 problem:" in result.stderr
@@ -193,8 +201,9 @@ def test_verbose_shows_the_traceback(cli: CliRunner, tmp_path: Path) -> None:
 
 def test_unused_sections_are_announced(cli: CliRunner, project_dir: Path) -> None:
     cfg = project_dir / "steadyml.yaml"
-    cfg.write_text(cfg.read_text(encoding="utf-8") + "\nserving:\n  max_records: 10\n",
-                   encoding="utf-8")
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8") + "\nserving:\n  max_records: 10\n", encoding="utf-8"
+    )
     result = cli.invoke(app, ["--project", str(project_dir), "data", "versions"])
     assert result.exit_code == 0
     assert "Note: Section 'serving' is checked but not used yet" in result.stderr

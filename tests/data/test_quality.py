@@ -101,8 +101,11 @@ def test_missing_rates_are_exact_and_graded():
     # gaps in a feature can be imputed, so even 60 % is a warning; only the target blocks
     assert severities == {"income": "warning", "plan": "warning"}
     df.loc[:119, "y"] = None
-    target = [f for f in _rules(quality_report(df, Roles(target="y")), "missing_values")
-              if f.column == "y"]
+    target = [
+        f
+        for f in _rules(quality_report(df, Roles(target="y")), "missing_values")
+        if f.column == "y"
+    ]
     assert [f.severity for f in target] == ["error"]
 
 

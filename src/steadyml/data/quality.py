@@ -150,9 +150,7 @@ def _missing_findings(missing: dict[str, float], roles: Roles) -> list[Finding]:
         if rate <= MISSING_WARN or col in roles.drop:
             continue
         # Gaps can be imputed, so only a mostly-empty target blocks training.
-        severity: Severity = (
-            "error" if rate > MISSING_ERROR and col == roles.target else "warning"
-        )
+        severity: Severity = "error" if rate > MISSING_ERROR and col == roles.target else "warning"
         if col == roles.target:
             why = "Rows without a target value cannot be used to train or to test the model."
             fix = "Find the missing labels, or drop those rows before training."
