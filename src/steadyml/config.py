@@ -452,6 +452,12 @@ def load_config(path: str | Path) -> LoadedConfig:
         for name, what in NOT_YET_USED.items()
         if name in raw
     ]
+    data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+    if data.get("query") or "://" in str(data.get("source", "")):
+        notices.append(
+            "data.source/data.query name a SQL source; reading from SQL is not built yet, "
+            "so data commands need a CSV or Parquet file."
+        )
     return LoadedConfig(config=cfg, path=file, notices=notices)
 
 
