@@ -38,7 +38,6 @@ CONFIG_FILENAME = "steadyml.yaml"
 # Sections that are read and validated but whose stage is not built yet. The CLI tells the
 # user instead of silently ignoring them. Remove an entry when its stage lands.
 NOT_YET_USED: dict[str, str] = {
-    "training": "training, tracking and the registry",
     "serving": "the real-time prediction service",
     "monitoring": "monitoring and alerts",
     "retraining": "retraining and safe rollout",
@@ -188,18 +187,13 @@ class GatesConfig(_Model):
     max_latency_ms: float | None = Field(default=None, gt=0)
 
 
-ModelChoice = Literal[
-    "logistic_regression",
-    "random_forest",
-    "gradient_boosting",
-    "linear_regression",
-    "ridge",
-    "hist_gradient_boosting",
-]
+ModelChoice = Literal["linear", "random_forest", "hist_gradient_boosting"]
+"""Candidate families: ``linear`` is logistic regression for classification and ridge
+regression for regression; the others are the scikit-learn ensembles of the same names."""
 
 
 def _default_models() -> list[ModelChoice]:
-    return ["hist_gradient_boosting"]
+    return ["linear", "hist_gradient_boosting"]
 
 
 class TrainingSection(_Model):

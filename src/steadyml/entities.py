@@ -134,3 +134,89 @@ class ArtifactRecord:
     size: int
     kind: str
     created_at: dt.datetime
+
+
+Stage = Literal["candidate", "staging", "production", "archived"]
+STAGES: tuple[Stage, ...] = ("candidate", "staging", "production", "archived")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run: what went in (data, config, code) and what came out (metrics)."""
+
+    number: int
+    run_key: str
+    status: str
+    task: str
+    model_type: str
+    dataset_version: int
+    data_hash: str
+    config_hash: str
+    code_commit: str | None
+    code_dirty: bool
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    baseline_metrics: dict[str, Any]
+    gates_passed: bool
+    summary: dict[str, Any]
+    training_config: dict[str, Any]
+    package_versions: dict[str, str]
+    duration_s: float
+    created_by: str
+    created_at: dt.datetime
+    model_version: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["created_at"] = self.created_at.isoformat()
+        return d
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """A registered model: its artifact, lineage, stage and what monitoring needs."""
+
+    version: int
+    run_number: int
+    stage: Stage
+    artifact_digest: str
+    size_bytes: int
+    model_type: str
+    task: str
+    gates_passed: bool
+    features: list[str]
+    dataset_version: int
+    primary_metric: str
+    primary_value: float | None
+    created_by: str
+    created_at: dt.datetime
+    contract: dict[str, Any] = field(default_factory=dict)
+    reference: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self, *, full: bool = False) -> dict[str, Any]:
+        d = asdict(self)
+        d["created_at"] = self.created_at.isoformat()
+        if not full:
+            d.pop("contract")
+            d.pop("reference")
+        return d
+
+
+@dataclass(frozen=True)
+class DeploymentEvent:
+    """Every promotion and rollback: who, when, why, from which version to which."""
+
+    id: int
+    action: str  # "promote" | "rollback"
+    stage: str
+    from_version: int | None
+    to_version: int
+    by: str
+    reason: str
+    override: str | None
+    at: dt.datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["at"] = self.at.isoformat()
+        return d

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from steadyml.config import LoadedConfig, ProjectConfig, apply_env, load_config, resolve_url
-from steadyml.entities import DatasetVersion
-from steadyml.errors import DataError
+from steadyml.entities import DatasetVersion, DeploymentEvent, ModelVersion, Run
+from steadyml.errors import DataError, NotFoundError, SteadyMLError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from steadyml.artifacts import ArtifactStore
     from steadyml.data.check import DataCheckResult
     from steadyml.data.contract import Contract
+    from steadyml.registry import ModelBundle
     from steadyml.store import Store
+    from steadyml.trainer import TrainResult
 
 Progress = Callable[[str], None]
 
@@ -271,11 +273,103 @@ class Project:
         data = self.artifacts.get_bytes(dv.artifact_digest, what=f"data snapshot v{dv.version}")
         return from_parquet_bytes(data)
 
+    # --- training, runs, registry -----------------------------------------------------
+
+    def train(self, *, force: bool = False, progress: Progress | None = None) -> TrainResult:
+        """Train on the latest data snapshot, record the run and register the model.
+
+        With nothing changed since the last run (same data, config, code), returns that run
+        with ``up_to_date=True`` and trains nothing; ``force=True`` trains anyway.
+        """
+        from steadyml.trainer import run_training
+
+        return run_training(self, force=force, progress=progress)
+
+    def runs(self) -> list[Run]:
+        return self.store.list_runs()
+
+    def run(self, number: int) -> Run:
+        return self.store.get_run(number)
+
+    def compare_runs(self, a: int, b: int) -> dict[str, Any]:
+        from steadyml.tracking import compare_runs
+        from steadyml.training.evaluate import KNOWN_METRICS
+
+        return compare_runs(self.store.get_run(a), self.store.get_run(b), dict(KNOWN_METRICS))
+
+    def model_versions(self) -> list[ModelVersion]:
+        return self.store.list_model_versions()
+
+    def model_version(self, version: int) -> ModelVersion:
+        return self.store.get_model_version(version)
+
+    def production(self) -> ModelVersion | None:
+        return self.store.production_version()
+
+    def deployment_events(self) -> list[DeploymentEvent]:
+        return self.store.list_events()
+
+    def promote(
+        self,
+        version: int,
+        to: str,
+        *,
+        reason: str,
+        by: str | None = None,
+        override: str | None = None,
+    ) -> DeploymentEvent:
+        from steadyml import registry
+
+        return registry.promote(
+            self.store, version, to, reason=reason, by=by or _who(), override=override
+        )
+
+    def rollback(self, *, reason: str, by: str | None = None) -> DeploymentEvent:
+        from steadyml import registry
+
+        return registry.rollback(self.store, reason=reason, by=by or _who())
+
+    def load_model(self, version: int | None = None) -> ModelBundle:
+        """Load a model version (default: production); its digest is verified first."""
+        from steadyml.registry import load_bundle
+
+        if version is None:
+            mv = self.production()
+            if mv is None:
+                raise NotFoundError(
+                    f"Project '{self.name}' has no model in production.",
+                    hint="Promote one: `steadyml models promote V --to production --reason …`.",
+                )
+        else:
+            mv = self.model_version(version)
+        return load_bundle(self.artifacts, mv)
+
+    def model_card(self, version: int, *, fmt: str = "markdown") -> str:
+        """The model card of a version, as Markdown or as a self-contained HTML page."""
+        from steadyml.cards import card_data
+        from steadyml.reports import render_card_html, render_card_markdown
+
+        data = card_data(self, version)
+        if fmt == "html":
+            return render_card_html(data)
+        if fmt == "markdown":
+            return render_card_markdown(data)
+        raise SteadyMLError(f"Card format must be 'markdown' or 'html'; got {fmt!r}.")
+
     def _relative(self, path: Path) -> str:
         try:
             return str(path.resolve().relative_to(self.root))
         except ValueError:
             return str(path)
+
+
+def _who() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # pragma: no cover - no user name in some containers
+        return "unknown"
 
 
 def open_project(path: str | Path = ".", *, env: Mapping[str, str] | None = None) -> Project:

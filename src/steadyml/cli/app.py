@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from steadyml.cli import data_cmd, demo_cmd, init_cmd
+from steadyml.cli import data_cmd, demo_cmd, init_cmd, models_cmd, runs_cmd, train_cmd
 from steadyml.cli._common import VERBOSE, state
 
 HELP = """\
@@ -16,6 +16,10 @@ It walks the lifecycle good teams run, one command per step:
   1. plan      steadyml init            write the project file (problem, owners, metric, columns)
   2. data      steadyml data check      check the data: contract, quality, leakage
                steadyml data snapshot   record an exact, versioned copy of the data
+  3. train     steadyml train           a repeatable pipeline, a baseline, gates, a tracked run
+               steadyml runs compare    what changed between two runs, what improved
+  4. release   steadyml models promote  approve a version for production (and rollback)
+               steadyml models card     what the model does, how well, and its limits
 
 New here? Run `steadyml demo` to see the whole loop on a sample churn project.
 """
@@ -65,6 +69,9 @@ def root(
 
 app.command("init", help=init_cmd.HELP, no_args_is_help=True)(init_cmd.init)
 app.add_typer(data_cmd.app, name="data")
+app.command("train", help=train_cmd.HELP)(train_cmd.train)
+app.add_typer(runs_cmd.app, name="runs")
+app.add_typer(models_cmd.app, name="models")
 app.command("demo", help=demo_cmd.HELP)(demo_cmd.demo)
 
 

@@ -1,0 +1,124 @@
+"""The model card's content, gathered from the project file and the metadata store.
+
+``card_data`` returns the plain mapping that ``steadyml.reports.card`` renders as Markdown or
+as a self-contained HTML page.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from steadyml.project import Project
+
+__all__ = ["card_data"]
+
+
+def _limitations(summary: dict[str, Any], dv_rows: int, dv_version: int) -> list[str]:
+    out = [
+        str(c.get("message"))
+        for c in (summary.get("gates") or {}).get("checks", [])
+        if not c.get("passed")
+    ]
+    out += [str(w) for w in summary.get("warnings", [])]
+    split = summary.get("split") or {}
+    until = split.get("test_until") or split.get("last_test_timestamp") or split.get("test_to")
+    seen = f" up to {until}" if until else ""
+    out.append(
+        f"Trained and tested on data version {dv_version} ({dv_rows:,} rows{seen}); it has "
+        "not seen data after that, so check it on recent data before trusting it."
+    )
+    return out
+
+
+def card_data(project: Project, version: int) -> dict[str, Any]:
+    store = project.store
+    cfg = project.config
+    mv = store.get_model_version(version)
+    run = store.get_run(mv.run_number)
+    dv = store.get_dataset_version(mv.dataset_version)
+    summary = run.summary
+    roles = cfg.data.roles()
+    features = [{"name": f, "role": roles.role_of(f)} for f in mv.features]
+    excluded: list[dict[str, Any]] = []
+    for col in roles.declared:
+        if col in mv.features or col == roles.target:
+            continue
+        role = roles.role_of(col)
+        reason = {
+            "id": "an identifier: carries no pattern that generalises",
+            "timestamp": "orders the rows and splits by time; not a feature",
+            "pii": "personal data: never a feature, never stored raw",
+            "sensitive": "used to check fairness across groups, not as a feature",
+        }.get(role, roles.drop.get(col, "left out"))
+        excluded.append({"name": col, "role": role, "reason": reason})
+    history = [
+        {
+            "version": v.version,
+            "stage": v.stage,
+            "created_at": v.created_at.isoformat(),
+            "primary_metric": v.primary_value,
+        }
+        for v in store.list_model_versions()
+    ]
+    events = [
+        {
+            "at": e.at.isoformat(),
+            "action": e.action + (" (override: " + e.override + ")" if e.override else ""),
+            "from_version": e.from_version,
+            "to_version": e.to_version,
+            "by": e.by,
+            "reason": e.reason,
+        }
+        for e in store.list_events()
+        if e.to_version == version or e.from_version == version
+    ]
+    p = cfg.project
+    return {
+        "project": {
+            "name": p.name,
+            "problem": p.problem,
+            "prediction_target": p.prediction_target,
+            "users": p.users,
+            "mode": p.mode,
+            "mode_reason": p.mode_reason,
+            "success_metric": p.success_metric.model_dump(mode="json"),
+        },
+        "owners": cfg.owners.model_dump(mode="json"),
+        "model": {
+            "version": mv.version,
+            "stage": mv.stage,
+            "created_at": mv.created_at.isoformat(),
+            "created_by": mv.created_by,
+            "model_type": mv.model_type,
+            "task": mv.task,
+            "digest": mv.artifact_digest,
+            "size_bytes": mv.size_bytes,
+            "run_id": run.number,
+            "code_commit": run.code_commit,
+            "code_dirty": run.code_dirty,
+        },
+        "data": {
+            "version": dv.version,
+            "content_hash": dv.content_hash,
+            "rows": dv.rows,
+            "columns": dv.columns,
+            "source": dv.source,
+            "split": summary.get("split", {}),
+        },
+        "features": features,
+        "excluded": excluded,
+        "metrics": {
+            "primary": p.success_metric.name,
+            "direction": p.success_metric.direction,
+            "model": run.metrics,
+            "baseline": run.baseline_metrics,
+        },
+        "gates": summary.get("gates", {"passed": mv.gates_passed, "checks": []}),
+        "segments": summary.get("segments", {}),
+        "fairness": summary.get("fairness", {}),
+        "latency": summary.get("latency", {}),
+        "limitations": _limitations(summary, dv.rows, dv.version),
+        "history": history,
+        "events": events,
+    }

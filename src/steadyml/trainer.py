@@ -1,0 +1,174 @@
+"""``steadyml train``: from the latest data snapshot to a tracked run and a registered model.
+
+The steps, always in this order: take (or reuse) a data snapshot, validate it against the
+contract, compute the run key, return the existing run when nothing changed, otherwise train
+(training.run), store the fitted pipeline in the artifact store, record the run, and register
+a model version (flagged when it failed its gates).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from steadyml.entities import ModelVersion, Run
+from steadyml.errors import DataContractError
+from steadyml.registry import ModelBundle, dump_bundle
+from steadyml.tracking import code_version, package_versions, run_key
+
+if TYPE_CHECKING:
+    from steadyml.project import Project
+
+Progress = Callable[[str], None]
+
+__all__ = ["TrainResult", "run_training", "training_config"]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run: Run
+    model_version: ModelVersion | None
+    up_to_date: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "up_to_date": self.up_to_date,
+            "run": self.run.to_dict(),
+            "model_version": None if self.model_version is None else self.model_version.to_dict(),
+        }
+
+
+def training_config(project: Project) -> dict[str, Any]:
+    """The parts of steadyml.yaml that change what training produces."""
+    cfg = project.config
+    return {
+        "data": cfg.data.model_dump(mode="json", exclude={"source", "query", "contract"}),
+        "training": cfg.training.model_dump(mode="json"),
+        "success_metric": cfg.project.success_metric.model_dump(mode="json"),
+    }
+
+
+def run_training(
+    project: Project, *, force: bool = False, progress: Progress | None = None
+) -> TrainResult:
+    from steadyml.data.check import detect_task
+    from steadyml.data.contract import validate
+    from steadyml.training.run import train_model
+
+    say = progress or (lambda _m: None)
+    store = project.store
+    dv = store.latest_dataset_version()
+    if dv is None:
+        say("No data snapshot yet: taking one of data.source")
+        dv = project.snapshot().version
+    say(f"Loading data version {dv.version} ({dv.rows:,} rows)")
+    frame = project.load_snapshot(dv.version)
+    contract = project.contract() or project.infer_contract()
+    say("Validating it against the data contract")
+    report = validate(frame, contract)
+    if not report.passed:
+        first = "\n".join(f"  - {v.message}" for v in report.violations[:10])
+        raise DataContractError(
+            f"Data version {dv.version} breaks the data contract "
+            f"({report.bad_rows:,} of {report.rows:,} rows):\n{first}",
+            report=report,
+            hint="Run `steadyml data check` for the full report. Fix the data, or edit "
+            "contract.yaml if the new values are legitimate, then snapshot again.",
+        )
+    config = training_config(project)
+    code = code_version(project.root)
+    key = run_key(data_hash=dv.content_hash, config=config, code=code)
+    if not force:
+        existing = store.find_run_by_key(key)
+        if existing is not None:
+            mv = (
+                None
+                if existing.model_version is None
+                else store.get_model_version(existing.model_version)
+            )
+            return TrainResult(run=existing, model_version=mv, up_to_date=True)
+
+    data_cfg = project.config.data
+    roles = data_cfg.roles()
+    task = detect_task(frame[roles.target], data_cfg.task)
+    metric = project.config.project.success_metric
+    started = time.perf_counter()
+    outcome = train_model(
+        frame,
+        roles,
+        project.config.training,
+        task=task,
+        primary_metric=metric.name,
+        direction=metric.direction,
+        missing_codes=data_cfg.missing_codes,
+        progress=say,
+    )
+    duration = time.perf_counter() - started
+    say("Storing the model in the artifact store")
+    threshold = outcome.metrics.get("threshold")
+    bundle = ModelBundle(
+        pipeline=outcome.pipeline,
+        task=outcome.task,
+        model_type=outcome.model_name,
+        features=list(outcome.features),
+        classes=None if outcome.classes is None else list(outcome.classes),
+        positive_label=outcome.positive_label,
+        threshold=threshold if isinstance(threshold, (int, float)) else None,
+        packages=package_versions(),
+    )
+    blob = dump_bundle(bundle)
+    digest = project.artifacts.put_bytes(blob)
+    store.add_artifact(digest=digest, size=len(blob), kind="model")
+    summary = outcome.to_dict()
+    reference = summary.pop("reference", {})
+    summary["artifact_size_bytes"] = len(blob)
+    say("Recording the run")
+    run = store.add_run(
+        run_key=key,
+        status="completed",
+        task=outcome.task,
+        model_type=outcome.model_name,
+        dataset_version=dv.version,
+        data_hash=dv.content_hash,
+        config_hash=project.config.hash(),
+        code_commit=code.commit,
+        code_dirty=code.dirty,
+        params=summary.get("params", {}),
+        metrics=summary.get("metrics", {}),
+        baseline_metrics=summary.get("baseline_metrics", {}),
+        gates_passed=outcome.gates.passed,
+        summary=summary,
+        training_config=config,
+        package_versions=package_versions(),
+        duration_s=round(duration, 3),
+    )
+    primary = outcome.metrics.get(metric.name)
+    mv = store.add_model_version(
+        run_number=run.number,
+        artifact_digest=digest,
+        size_bytes=len(blob),
+        model_type=outcome.model_name,
+        task=outcome.task,
+        gates_passed=outcome.gates.passed,
+        features=list(outcome.features),
+        dataset_version=dv.version,
+        primary_metric=metric.name,
+        primary_value=float(primary) if isinstance(primary, (int, float)) else None,
+        contract=_contract_dict(contract),
+        reference=reference,
+    )
+    store.set_run_model_version(run.number, mv.version)
+    run = store.get_run(run.number)
+    return TrainResult(run=run, model_version=mv, up_to_date=False)
+
+
+def _contract_dict(contract: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return {
+        "version": contract.version,
+        "inferred_from": contract.inferred_from,
+        "columns": {k: asdict(v) for k, v in contract.columns.items()},
+    }

@@ -1,0 +1,240 @@
+"""Turn raw columns into model input, the same way at training time and at serving time.
+
+Preprocessing done one way in a notebook and another way in production is one of the most
+common reasons a model that tested well behaves badly live. So every step — replacing the
+codes that mean "missing", filling gaps, scaling numbers, encoding categories and words —
+lives *inside* one scikit-learn ``Pipeline`` together with the model. Saving the pipeline
+saves the preprocessing; serving the pipeline replays it exactly.
+
+The pipeline takes a raw ``pandas.DataFrame``: it picks the feature columns by name, so extra
+columns (an id, the target, personal data) are ignored and the column order does not matter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from steadyml.entities import Roles
+from steadyml.errors import DataError, SteadyMLError
+
+__all__ = [
+    "MISSING_CATEGORY",
+    "PrepareColumns",
+    "accepts_sparse",
+    "replace_missing_codes",
+    "build_pipeline",
+    "feature_kinds",
+    "TEXT_MAX_FEATURES_SPARSE",
+    "TEXT_MAX_FEATURES_DENSE",
+]
+
+MISSING_CATEGORY = "__missing__"
+TEXT_MAX_FEATURES_SPARSE = 2000  # words kept per text column for models that take sparse input
+TEXT_MAX_FEATURES_DENSE = 200  # ... and for models that need a dense table (memory stays small)
+_MIN_CATEGORY_COUNT = 5  # rarer categories are pooled into one "infrequent" category
+_MAX_CATEGORIES = 100  # at most this many one-hot columns per categorical column
+
+
+def feature_kinds(roles: Roles) -> dict[str, tuple[str, ...]]:
+    """The feature columns by kind: ``numeric``, ``categorical`` and ``text``.
+
+    Sensitive columns used as features (``sensitive_as_features``) that are not listed under
+    another type are treated as categories.
+    """
+    features = roles.features
+    numeric = tuple(c for c in features if c in roles.numeric)
+    text = tuple(c for c in features if c in roles.text and c not in numeric)
+    categorical = tuple(c for c in features if c not in numeric and c not in text)
+    return {"numeric": numeric, "categorical": categorical, "text": text}
+
+
+class PrepareColumns(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """Select the feature columns and give each the type its role says.
+
+    * values listed in ``missing_codes`` (e.g. ``{"support_calls": [-1]}``) become missing;
+    * numeric columns become floats (a value that is not a number raises ``DataError``);
+    * categorical columns become strings, with missing values as ``"__missing__"``;
+    * text columns become strings, with missing values as ``""``.
+
+    ``fit`` learns nothing but the column lists and returns ``self``; it is a pipeline step so
+    that serving applies exactly the same treatment as training.
+    """
+
+    def __init__(
+        self,
+        numeric: Sequence[str] = (),
+        categorical: Sequence[str] = (),
+        text: Sequence[str] = (),
+        missing_codes: Mapping[str, Sequence[Any]] | None = None,
+    ) -> None:
+        self.numeric = numeric
+        self.categorical = categorical
+        self.text = text
+        self.missing_codes = missing_codes
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> PrepareColumns:
+        self._check_frame(X)
+        self.feature_names_in_ = np.asarray(self._columns(), dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        if not hasattr(self, "feature_names_in_"):
+            raise SteadyMLError("PrepareColumns must be fitted before transform. Call fit first.")
+        self._check_frame(X)
+        codes = dict(self.missing_codes or {})
+        out: dict[str, Any] = {}
+        for col in self.numeric:
+            out[col] = _as_numbers(replace_missing_codes(X[col], codes.get(col)), col)
+        for col in self.categorical:
+            out[col] = _as_labels(replace_missing_codes(X[col], codes.get(col)), MISSING_CATEGORY)
+        for col in self.text:
+            out[col] = _as_labels(replace_missing_codes(X[col], codes.get(col)), "")
+        return pd.DataFrame(out, index=X.index, columns=self._columns())
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray(self._columns(), dtype=object)
+
+    def _columns(self) -> list[str]:
+        return [*self.numeric, *self.categorical, *self.text]
+
+    def _check_frame(self, X: Any) -> None:
+        if not isinstance(X, pd.DataFrame):
+            raise DataError(
+                f"The model expects a table (pandas DataFrame) of rows. Got {type(X).__name__} "
+                "instead.",
+                hint="Pass the rows as a DataFrame with the feature columns by name.",
+            )
+        missing = [c for c in self._columns() if c not in X.columns]
+        if missing:
+            raise DataError(
+                f"The model needs column(s) {', '.join(map(repr, missing))}, which the rows "
+                "do not have.",
+                hint="Send every feature column (a missing value may be empty, not absent).",
+            )
+
+
+def replace_missing_codes(values: pd.Series, codes: Sequence[Any] | None) -> pd.Series:
+    """The column with every code that means "missing" replaced by a missing value."""
+    if not codes:
+        return values
+    as_object = values.astype(object)
+    hit = as_object.isin(list(codes))
+    if pd.api.types.is_numeric_dtype(values):
+        # a numeric column may hold the code as a string in the project file ("-1")
+        numeric_codes = pd.to_numeric(pd.Series(list(codes), dtype=object), errors="coerce")
+        hit |= as_object.isin(numeric_codes.dropna().tolist())
+    return as_object.where(~hit, None)
+
+
+def _as_numbers(values: pd.Series, name: str) -> np.ndarray:
+    """Floats, with missing values as NaN; a value that is not a number is an error."""
+    if pd.api.types.is_bool_dtype(values):
+        return np.asarray(values, dtype=float)
+    numbers = pd.to_numeric(values.astype(object), errors="coerce")
+    bad = numbers.isna() & values.notna()
+    if bool(bad.any()):
+        first = values[bad].iloc[0]
+        row = values.index[bad][0]
+        raise DataError(
+            f"Column '{name}' expects a number; got {first!r} in row {row!r}.",
+            hint=f"Fix or empty that value, or list '{name}' as categorical in steadyml.yaml.",
+        )
+    return np.asarray(numbers, dtype=float)
+
+
+def _as_labels(values: pd.Series, fill: str) -> np.ndarray:
+    """Strings, one per row, with missing values replaced by ``fill``."""
+    missing = values.isna().to_numpy()
+    if pd.api.types.is_float_dtype(values) or pd.api.types.is_object_dtype(values):
+        labels = np.asarray(values.astype(object).map(_label), dtype=object)
+    else:  # strings, integers, booleans, categories: str() is already the label
+        labels = np.asarray(values.astype(str), dtype=object)
+    labels[missing] = fill
+    return labels
+
+
+def _label(value: Any) -> str:
+    """One value as a category label; whole floats read like integers (2.0 -> "2")."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def build_pipeline(
+    roles: Roles,
+    estimator: BaseEstimator,
+    missing_codes: Mapping[str, Sequence[Any]] | None = None,
+    *,
+    dense: bool | None = None,
+) -> Pipeline:
+    """One pipeline from raw rows to predictions: prepare, encode, then ``estimator``.
+
+    ``dense`` forces a dense table for the model (needed by histogram gradient boosting);
+    by default it is dense unless there are text columns and the model accepts sparse input.
+    """
+    kinds = feature_kinds(roles)
+    if not any(kinds.values()):
+        raise DataError(
+            f"No columns are left to learn from: every column other than the target "
+            f"'{roles.target}' is an id, timestamp, personal data, sensitive or dropped.",
+            hint="List feature columns under data.columns (numeric, categorical or text) "
+            "in steadyml.yaml.",
+        )
+    codes = {str(k): list(v) for k, v in (missing_codes or {}).items()}
+    if dense is None:
+        dense = not kinds["text"] or not accepts_sparse(estimator)
+    text_words = TEXT_MAX_FEATURES_DENSE if dense else TEXT_MAX_FEATURES_SPARSE
+
+    transformers: list[tuple[str, Any, Any]] = []
+    if kinds["numeric"]:
+        numeric = Pipeline(
+            [
+                (
+                    "impute",
+                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                ),
+                ("scale", StandardScaler()),
+            ]
+        )
+        transformers.append(("numeric", numeric, list(kinds["numeric"])))
+    if kinds["categorical"]:
+        encoder = OneHotEncoder(
+            handle_unknown="infrequent_if_exist",
+            min_frequency=_MIN_CATEGORY_COUNT,
+            max_categories=_MAX_CATEGORIES,
+            sparse_output=not dense,
+        )
+        transformers.append(("categorical", encoder, list(kinds["categorical"])))
+    for col in kinds["text"]:
+        words = TfidfVectorizer(max_features=text_words, min_df=1, dtype=np.float32)
+        transformers.append((f"text__{col}", words, col))
+
+    encode = ColumnTransformer(
+        transformers,
+        remainder="drop",
+        sparse_threshold=0.0 if dense else 0.3,
+        verbose_feature_names_out=True,
+    )
+    prepare = PrepareColumns(
+        numeric=kinds["numeric"],
+        categorical=kinds["categorical"],
+        text=kinds["text"],
+        missing_codes=codes or None,
+    )
+    return Pipeline([("prepare", prepare), ("encode", encode), ("model", estimator)])
+
+
+def accepts_sparse(estimator: Any) -> bool:
+    """False for models that need a dense table (histogram gradient boosting)."""
+    return not type(estimator).__name__.startswith("HistGradientBoosting")
