@@ -87,3 +87,40 @@ def project(project_dir: Path):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def cli() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def _trained_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small churn project with the leak dropped, trained once per session."""
+    import steadyml
+    from steadyml.scaffold import init_from_template
+
+    root = tmp_path_factory.mktemp("trained") / "churn"
+    init_from_template(root, "churn", n_customers=1500, months=4)
+    cfg = root / "steadyml.yaml"
+    text = cfg.read_text(encoding="utf-8").replace(", cancellation_reason]", "]")
+    text = text.replace("drop: {}", "drop: {cancellation_reason: known only after churn}")
+    text = text.replace("min_metric: 0.75", "min_metric: 0.6")
+    cfg.write_text(text, encoding="utf-8")
+    with steadyml.open(root, env={}) as project:
+        project.train()
+    return root
+
+
+@pytest.fixture
+def trained_project_dir(_trained_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the trained project (its store and artifacts included)."""
+    import shutil
+
+    target = tmp_path / "trained"
+    shutil.copytree(_trained_template, target)
+    return target
+
+
+@pytest.fixture
+def trained_project(trained_project_dir: Path):  # type: ignore[no-untyped-def]
+    import steadyml
+
+    p = steadyml.open(trained_project_dir, env={})
+    yield p
+    p.close()

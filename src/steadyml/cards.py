@@ -116,7 +116,7 @@ def card_data(project: Project, version: int) -> dict[str, Any]:
         },
         "gates": summary.get("gates", {"passed": mv.gates_passed, "checks": []}),
         "segments": summary.get("segments", {}),
-        "fairness": summary.get("fairness", {}),
+        "fairness": (summary.get("fairness") or {}).get("columns", {}),
         "latency": summary.get("latency", {}),
         "limitations": _limitations(summary, dv.rows, dv.version),
         "history": history,

@@ -135,10 +135,12 @@ def compare_runs(a: Any, b: Any, directions: dict[str, str]) -> dict[str, Any]:
             continue
         if isinstance(va, bool) or isinstance(vb, bool):
             continue
-        delta = float(vb) - float(va)
         direction = directions.get(name)
-        if abs(delta) < 1e-12 or direction is None:
-            verdict = "same" if abs(delta) < 1e-12 else "changed"
+        if direction is None:  # counts and settings such as n or threshold are not scores
+            continue
+        delta = float(vb) - float(va)
+        if abs(delta) < 1e-12:
+            verdict = "same"
         elif (delta > 0) == (direction == "higher_is_better"):
             verdict = "improved"
         else:

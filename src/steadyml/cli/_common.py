@@ -98,6 +98,22 @@ def handle_errors(fn: F) -> F:
             if not verbose:
                 err.print("(run with --verbose to see the full traceback)", style="dim")
             raise typer.Exit(1) from None
+        except (typer.Exit, typer.Abort, typer.TyperException, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if VERBOSE.get():
+                err.print(traceback.format_exc(), markup=False)
+            err.print(
+                f"Error: unexpected {type(exc).__name__}: {exc}",
+                markup=False,
+                style="bold red",
+            )
+            err.print(
+                "This is a bug in steadyml, not in your data or settings. Nothing was "
+                "changed by the failed step. Run again with --verbose and report the traceback.",
+                markup=False,
+            )
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 

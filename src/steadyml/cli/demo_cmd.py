@@ -13,15 +13,20 @@ from rich.rule import Rule
 
 from steadyml.cli._common import bullet, handle_errors, out, progress
 from steadyml.cli.data_cmd import render_check
+from steadyml.cli.train_cmd import render_train
 
 HELP = """\
 Run the whole lifecycle on a sample churn project, step by step, in a few minutes.
 
 It creates the project in DIR (default ./demo-project), shows the written plan, checks the
-data (and catches the planted leak), fixes what it found, and records a data version.
-Run it again at any time: the data is generated from a seed, so it is the same every time.
+data (and catches the planted leak), fixes what it found, records a data version, trains a
+model against a baseline with gates, promotes it to production with a recorded reason, and
+writes its model card. Run it again at any time: it starts fresh, and the data is generated
+from a seed, so the results are the same every time.
 """
 
+MARKER = ".steadyml-demo"
+TEMPLATE_HEADER = "# steadyml project file: the one-page plan for this model"
 LEAK_FIX = (
     "'known only after the customer has left (post-outcome leakage, caught by steadyml data check)'"
 )
@@ -45,6 +50,7 @@ def demo(
     import steadyml
     from steadyml import scaffold
 
+    _prepare_folder(directory)
     out.print("steadyml demo: keeping a churn model useful after the notebook", style="bold")
     out.print(
         "A model in a notebook is not a product. This demo walks the steps that make it "
@@ -61,6 +67,7 @@ def demo(
     init = scaffold.init_from_template(
         directory, "churn", n_customers=customers, force=True, progress=progress()
     )
+    (init.root / MARKER).write_text("made by `steadyml demo`; safe to delete\n", encoding="utf-8")
     project = steadyml.open(init.config_path)
     cfg = project.config
     out.print(f"Created {init.config_path} and {init.rows:,} rows of customer data.", markup=False)
@@ -153,14 +160,102 @@ def demo(
         markup=False,
     )
 
+    _step(
+        3,
+        "A repeatable training run",
+        "Train the same way every time: one pipeline "
+        "from the column roles, a do-nothing baseline to beat, gates from steadyml.yaml, and "
+        "a record of the data, settings and code behind the result.",
+    )
+    project = steadyml.open(init.config_path)
+    with project:
+        trained = project.train(progress=progress())
+        render_train(trained, project.config.project.success_metric.name)
+        rerun = project.train()
+        out.print(
+            f"\nTraining again with nothing changed: "
+            f"{'up to date, run ' + str(rerun.run.number) + ' reused, nothing trained' if rerun.up_to_date else 'trained again (unexpected)'}.",
+            markup=False,
+        )
+
+        _step(
+            4,
+            "Approve and release",
+            "A model reaches production only when someone "
+            "approves it, with a reason, and the previous version stays one command away.",
+        )
+        mv = trained.model_version
+        if mv is not None and mv.gates_passed:
+            approver = project.config.owners.release_approver
+            event = project.promote(
+                mv.version,
+                "production",
+                by=approver,
+                reason="beats the baseline and passed every gate in the demo",
+            )
+            out.print(
+                f"Version {event.to_version} promoted to production by {event.by}: "
+                f"{event.reason!r}. Undo with `steadyml models rollback --reason …`.",
+                markup=False,
+            )
+        elif mv is not None:
+            out.print(
+                f"Version {mv.version} failed its gates, so the demo does not promote it.",
+                markup=False,
+            )
+        if mv is not None:
+            card_md = init.root / "model-card.md"
+            card_html = init.root / "model-card.html"
+            card_md.write_text(project.model_card(mv.version), encoding="utf-8")
+            card_html.write_text(project.model_card(mv.version, fmt="html"), encoding="utf-8")
+            out.print(
+                f"Model card written: {card_html} (open it in a browser) and {card_md.name}.",
+                markup=False,
+            )
+
     out.print()
     out.print(Rule("What comes next", align="left"))
     bullet(
         [
-            "Step 3 · train a repeatable pipeline with a baseline and gates (coming next)",
-            "Step 4 · register, approve and serve the model; score batches (later)",
+            "Step 4 · serve the model behind an API; score batches (later)",
             "Step 5 · monitor drift, quality, performance and fairness; alert the owner (later)",
         ]
     )
     out.print(f"\nYour demo project is in {init.root}. Try:", markup=False)
-    out.print(f"  cd {directory}\n  steadyml data check\n  steadyml data versions", markup=False)
+    out.print(
+        f"  cd {directory}\n  steadyml runs list\n  steadyml models list\n  steadyml models card 1",
+        markup=False,
+    )
+
+
+def _prepare_folder(directory: Path) -> None:
+    """Start every demo fresh, but never wipe a folder the demo did not make."""
+    import shutil
+
+    from steadyml.errors import SteadyMLError
+
+    if not directory.exists():
+        return
+    if not directory.is_dir():
+        raise SteadyMLError(
+            f"{directory} exists and is not a folder.",
+            hint="Pass another folder: `steadyml demo DIR`.",
+        )
+    plan = directory / "steadyml.yaml"
+    made_by_demo = (directory / MARKER).exists() or (
+        plan.exists() and plan.read_text(encoding="utf-8").startswith(TEMPLATE_HEADER)
+    )
+    if made_by_demo:
+        for name in (".steadyml", "contract.yaml", "model-card.md", "model-card.html"):
+            target = directory / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+        return
+    if any(directory.iterdir()):
+        raise SteadyMLError(
+            f"{directory} is not empty and was not made by `steadyml demo`; the demo will not "
+            "touch it.",
+            hint="Pass a new folder: `steadyml demo DIR`.",
+        )

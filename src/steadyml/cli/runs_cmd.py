@@ -86,9 +86,11 @@ def show(
     for k, v in rows:
         t.add_row(k, v)
     out.print(t)
+    from steadyml.training.evaluate import KNOWN_METRICS
+
     m = table("metric", "model", "baseline")
     for name, value in r.metrics.items():
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if name in KNOWN_METRICS and isinstance(value, (int, float)):
             m.add_row(name, _num(value), _num(r.baseline_metrics.get(name)))
     out.print(m)
     for check in (r.summary.get("gates") or {}).get("checks", []):

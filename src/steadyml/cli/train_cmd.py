@@ -61,6 +61,7 @@ def render_train(result: TrainResult, primary: str) -> None:
             markup=False,
         )
     split = s.get("split", {})
+    threshold = run.metrics.get("threshold")
     if split:
         out.print(
             f"  Split: {split.get('method')} — {split.get('train_rows', 0):,} rows to learn "
@@ -68,14 +69,22 @@ def render_train(result: TrainResult, primary: str) -> None:
             markup=False,
         )
     t = table("metric", "model", "baseline (do nothing)", "difference")
+    from steadyml.training.evaluate import KNOWN_METRICS
+
     for name, value in run.metrics.items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or name == "threshold":
+        if name not in KNOWN_METRICS or not isinstance(value, (int, float)):
             continue
         base = run.baseline_metrics.get(name)
         diff = value - base if isinstance(base, (int, float)) else None
         label = f"{name} ◀ success metric" if name == primary else name
         t.add_row(label, _fmt(value), _fmt(base), "—" if diff is None else f"{diff:+.3f}")
     out.print(t)
+    if isinstance(threshold, (int, float)):
+        out.print(
+            f"  Decision threshold: a score ≥ {threshold:.2f} counts as "
+            f"'{run.metrics.get('positive_label')}'.",
+            markup=False,
+        )
     gates = s.get("gates", {})
     verdict = "passed" if run.gates_passed else "FAILED"
     out.print(
@@ -86,7 +95,7 @@ def render_train(result: TrainResult, primary: str) -> None:
     for check in gates.get("checks", []):
         mark = "✓" if check.get("passed") else "✗"
         out.print(f"  {mark} {check.get('message')}", markup=False)
-    fairness = s.get("fairness", {})
+    fairness = (s.get("fairness") or {}).get("columns", {})
     for col, info in fairness.items():
         gap = info.get("gap")
         if gap is not None:

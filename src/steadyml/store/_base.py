@@ -56,4 +56,3 @@ class RepoBase:
         """A read-only transaction; never blocks other readers."""
         with self._read_sessions.begin() as s:
             yield s
-

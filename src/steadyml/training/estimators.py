@@ -34,10 +34,15 @@ __all__ = ["MODEL_CHOICES", "Task", "make_baseline", "make_estimator"]
 Task = Literal["classification", "regression"]
 MODEL_CHOICES = ("linear", "random_forest", "hist_gradient_boosting")
 _TASKS = ("classification", "regression")
+_MAX_ROWS_PER_TREE = 30_000
 
 
-def make_estimator(name: str, task: Task, seed: int) -> Any:
-    """A fresh, unfitted scikit-learn estimator for candidate ``name``."""
+def make_estimator(name: str, task: Task, seed: int, *, n_rows: int | None = None) -> Any:
+    """A fresh, unfitted scikit-learn estimator for candidate ``name``.
+
+    ``n_rows`` (the number of rows it will be fitted on) lets a random forest cap the rows
+    each tree sees, so training time stays bounded on large tables.
+    """
     _check_task(task)
     classify = task == "classification"
     if name == "linear":
@@ -50,7 +55,7 @@ def make_estimator(name: str, task: Task, seed: int) -> Any:
             n_estimators=200,
             min_samples_leaf=20,  # keeps every tree (and the saved model) small
             max_features="sqrt",
-            max_samples=0.5,  # each tree sees half the rows: faster, and no less accurate
+            max_samples=_forest_rows(n_rows),
             n_jobs=1,
             random_state=seed,
         )
@@ -76,6 +81,13 @@ def make_baseline(task: Task) -> Any:
     if task == "classification":
         return DummyClassifier(strategy="prior")
     return DummyRegressor(strategy="mean")
+
+
+def _forest_rows(n_rows: int | None) -> float | int:
+    """Rows per tree: half the table, at most 30,000 (fast, and hardly less accurate)."""
+    if n_rows is not None and n_rows * 0.5 > _MAX_ROWS_PER_TREE:
+        return _MAX_ROWS_PER_TREE
+    return 0.5
 
 
 def _check_task(task: str) -> None:

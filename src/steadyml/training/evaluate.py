@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -32,9 +31,11 @@ __all__ = [
     "check_primary_metric",
     "choose_positive_label",
     "evaluate",
+    "group_labels",
     "json_safe",
     "measure_latency",
     "predict_scores",
+    "predicted_labels",
     "score_predictions",
     "segment_metrics",
 ]
@@ -269,17 +270,6 @@ def group_labels(values: pd.Series) -> pd.Series:
     """Group names as strings; missing values are the group ``"(missing)"``."""
     labels = values.astype(object).map(str)
     return labels.where(values.notna().to_numpy(), "(missing)")
-
-
-def check_segments(frame: pd.DataFrame, segments: Sequence[str]) -> None:
-    missing = [s for s in segments if s not in frame.columns]
-    if missing:
-        raise DataError(
-            f"Segment column(s) {', '.join(map(repr, missing))} named in training.segments "
-            "are not in the data.",
-            hint=f"Columns found: {', '.join(map(str, frame.columns[:30]))}. Fix "
-            "training.segments in steadyml.yaml.",
-        )
 
 
 def _subset_scores(scores: dict[str, Any], mask: np.ndarray) -> dict[str, Any]:

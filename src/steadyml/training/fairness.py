@@ -12,8 +12,9 @@ to check the model's behaviour per group on the test rows. The numbers come from
 * regression — mean absolute error per group; ``gap`` is the worst minus the best, and
   ``relative_gap`` is that gap as a share of the worst group's error (between 0 and 1).
 
-Groups with fewer than 30 rows are listed with ``"too_few": true`` and left out of the gaps:
-with so few rows a difference is mostly chance. Missing values form the group ``"(missing)"``.
+Groups with fewer than 30 rows (for two classes: or fewer than 20 positives or negatives) are
+listed with ``"too_few": true`` and left out of the gaps: with so few rows a difference is
+mostly chance. Missing values form the group ``"(missing)"``.
 ``largest_gap`` is what the ``max_fairness_gap`` gate compares: the largest ``gap`` over the
 columns (``relative_gap`` for regression, so the same 0–1 threshold fits every task).
 """
@@ -40,6 +41,8 @@ from steadyml.training.estimators import Task
 from steadyml.training.evaluate import MIN_SEGMENT_ROWS, group_labels
 
 __all__ = ["fairness_report"]
+
+MIN_CLASS_ROWS = 20  # binary: positives and negatives a group needs for its TPR and FPR
 
 
 def fairness_report(
@@ -116,14 +119,22 @@ def _column_report(
         n = int(row["n"])
         entry = {"n": n, **{k: _plain(row[k]) for k in metrics if k != "n"}}
         entry["too_few"] = n < MIN_SEGMENT_ROWS
+        if kind == "binary":
+            # TPR rests on the group's positives and FPR on its negatives: a rate from a
+            # handful of rows is mostly chance, so such a group is not compared either.
+            in_group = groups == group
+            positives = int(yt[in_group].sum())
+            entry["positives"] = positives
+            entry["too_few"] = entry["too_few"] or min(positives, n - positives) < MIN_CLASS_ROWS
         report["groups"][str(group)] = entry
         if not entry["too_few"]:
             compared.append(str(group))
     few = [g for g, e in report["groups"].items() if e["too_few"]]
     if few:
+        extra = f" (or fewer than {MIN_CLASS_ROWS} of either outcome)" if kind == "binary" else ""
         warnings.append(
             f"Fairness for '{col}': group(s) {', '.join(few)} have fewer than "
-            f"{MIN_SEGMENT_ROWS} test rows and are left out of the gap."
+            f"{MIN_SEGMENT_ROWS} test rows{extra} and are left out of the gap."
         )
     report["compared_groups"] = compared
     if len(compared) < 2:

@@ -33,6 +33,8 @@ __all__ = [
     "accepts_sparse",
     "replace_missing_codes",
     "build_pipeline",
+    "check_columns",
+    "check_target",
     "feature_kinds",
     "TEXT_MAX_FEATURES_SPARSE",
     "TEXT_MAX_FEATURES_DENSE",
@@ -218,7 +220,7 @@ def build_pipeline(
         transformers.append(("categorical", encoder, list(kinds["categorical"])))
     for col in kinds["text"]:
         words = TfidfVectorizer(max_features=text_words, min_df=1, dtype=np.float32)
-        transformers.append((f"text__{col}", words, col))
+        transformers.append((f"text_{col}", words, col))
 
     encode = ColumnTransformer(
         transformers,
@@ -233,6 +235,65 @@ def build_pipeline(
         missing_codes=codes or None,
     )
     return Pipeline([("prepare", prepare), ("encode", encode), ("model", estimator)])
+
+
+def check_columns(frame: pd.DataFrame, roles: Roles, segments: Sequence[str] = ()) -> None:
+    """Refuse a table that lacks a column the project file names."""
+    features = list(roles.features)
+    if roles.target not in frame.columns:
+        raise DataError(
+            f"The target column '{roles.target}' named in steadyml.yaml is not in the data.",
+            hint=f"Columns found: {', '.join(map(str, frame.columns[:30]))}.",
+        )
+    needed = [*features, *roles.sensitive]
+    absent = [c for c in needed if c not in frame.columns]
+    if absent:
+        raise DataError(
+            f"Column(s) {', '.join(map(repr, absent))} named in steadyml.yaml are not in the data.",
+            hint="Fix data.columns in steadyml.yaml, or check that the right file was loaded.",
+        )
+    if not features:
+        raise DataError(
+            "No columns are left to learn from: every column is the target, an id, a "
+            "timestamp, personal data, sensitive or dropped.",
+            hint="List feature columns under data.columns in steadyml.yaml.",
+        )
+    missing = [s for s in segments if s not in frame.columns]
+    if missing:
+        raise DataError(
+            f"Segment column(s) {', '.join(map(repr, missing))} named in training.segments "
+            "are not in the data.",
+            hint=f"Columns found: {', '.join(map(str, frame.columns[:30]))}. Fix "
+            "training.segments in steadyml.yaml.",
+        )
+    if not frame.index.is_unique:
+        raise DataError(
+            "The table's row labels repeat, so train and test rows could not be told apart.",
+            hint="Reset the row labels first: df = df.reset_index(drop=True).",
+        )
+
+
+def check_target(y: pd.Series, target: str, task: str) -> None:
+    """Refuse a target that cannot be learned for ``task``."""
+    if len(y) < 10:
+        raise DataError(
+            f"Only {len(y)} row(s) have a value in the target '{target}'; training needs at "
+            "least 10 (and many more for a useful model)."
+        )
+    if task == "classification":
+        if y.nunique() < 2:
+            raise DataError(
+                f"The target '{target}' has a single value ({y.iloc[0]!r}), so there is "
+                "nothing to classify.",
+                hint="Check the target column, or collect rows with other outcomes.",
+            )
+        return
+    if pd.api.types.is_bool_dtype(y) or not pd.api.types.is_numeric_dtype(y):
+        raise DataError(
+            f"Regression needs a numeric target, but '{target}' holds {y.dtype} values "
+            f"(for example {y.iloc[0]!r}).",
+            hint="Set data.task to classification, or convert the target to numbers.",
+        )
 
 
 def accepts_sparse(estimator: Any) -> bool:

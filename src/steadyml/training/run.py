@@ -35,7 +35,6 @@ from steadyml.errors import DataError, SteadyMLError
 from steadyml.training.estimators import Task, make_baseline, make_estimator
 from steadyml.training.evaluate import (
     check_primary_metric,
-    check_segments,
     choose_positive_label,
     json_safe,
     measure_latency,
@@ -45,14 +44,21 @@ from steadyml.training.evaluate import (
     segment_metrics,
 )
 from steadyml.training.fairness import fairness_report
-from steadyml.training.features import build_pipeline
+from steadyml.training.features import build_pipeline, check_columns, check_target
 from steadyml.training.gates import GateResult, check_gates
 from steadyml.training.reference import reference_stats
 
-__all__ = ["TrainOutcome", "train_model", "SELECTION_FIT_ROWS", "SELECTION_VALIDATION_ROWS"]
+__all__ = [
+    "REFERENCE_PREDICTION_ROWS",
+    "SELECTION_FIT_ROWS",
+    "SELECTION_VALIDATION_ROWS",
+    "TrainOutcome",
+    "train_model",
+]
 
 SELECTION_FIT_ROWS = 50_000  # candidates are compared on at most this many training rows ...
 SELECTION_VALIDATION_ROWS = 20_000  # ... and graded on at most this many validation rows
+REFERENCE_PREDICTION_ROWS = 50_000  # training rows whose predictions form the reference
 _VALIDATION_SHARE = 0.2
 
 
@@ -116,10 +122,10 @@ def train_model(
     say = progress or _silent
     check_primary_metric(primary_metric, task, direction)
     features = list(roles.features)
-    _check_columns(frame, roles, features, training.segments)
+    check_columns(frame, roles, training.segments)
     notes: list[str] = []
     data, dropped = _rows_with_target(frame, roles.target, notes)
-    _check_target(data[roles.target], roles.target, task)
+    check_target(data[roles.target], roles.target, task)
 
     method = training.split.method
     if task == "regression" and method == "stratified":
@@ -133,12 +139,13 @@ def train_model(
     _check_test_classes(train, test, roles.target, task)
     split = _split_record(training, method, train, test, dropped, roles)
 
-    chosen, candidates = _choose(
+    chosen, candidates, threshold = _choose(
         train, roles, features, training, task, method, primary_metric, direction,
         missing_codes, positive, say, notes,
     )  # fmt: skip
     say(f"Refitting {chosen} on all {len(train):,} training rows")
-    pipeline = build_pipeline(roles, make_estimator(chosen, task, training.seed), missing_codes)
+    estimator = make_estimator(chosen, task, training.seed, n_rows=len(train))
+    pipeline = build_pipeline(roles, estimator, missing_codes)
     _fit(pipeline, train[features], y_train, chosen, notes)
     say("Fitting the baseline")
     baseline = build_pipeline(roles, make_baseline(task), missing_codes)
@@ -147,7 +154,7 @@ def train_model(
     say(f"Scoring {len(test):,} test rows")
     y_true = y_test.to_numpy()
     scores = predict_scores(pipeline, test[features], task)
-    metrics = score_predictions(y_true, scores, task, positive_label=positive)
+    metrics = score_predictions(y_true, scores, task, positive_label=positive, threshold=threshold)
     base_scores = predict_scores(baseline, test[features], task)
     baseline_metrics = score_predictions(y_true, base_scores, task, positive_label=positive)
     if training.segments:
@@ -156,13 +163,18 @@ def train_model(
         y_true, scores, test[list(training.segments)], task, positive_label=positive
     )
     say("Measuring fairness")
-    answers = predicted_labels(scores, positive) if task == "classification" else scores["values"]
+    answers = (
+        predicted_labels(scores, positive, threshold)
+        if task == "classification"
+        else scores["values"]
+    )
     fairness = fairness_report(y_true, answers, test[list(roles.sensitive)], task, positive)
     notes.extend(fairness["warnings"])
     say("Measuring prediction time")
     latency = measure_latency(pipeline, test[features])
     say("Recording reference statistics")
-    train_scores = predict_scores(pipeline, train[features], task)
+    sample = _subsample(train.index, REFERENCE_PREDICTION_ROWS, training.seed, y_train, task)
+    train_scores = predict_scores(pipeline, train.loc[sample, features], task)
     reference = reference_stats(
         train[features],
         roles,
@@ -182,7 +194,6 @@ def train_model(
         fairness=fairness,
         latency=latency,
     )
-    estimator = pipeline.named_steps["model"]
     params = json_safe(estimator.get_params(deep=False))
     params["candidates"] = list(candidates)
     classes = json_safe(list(estimator.classes_)) if task == "classification" else None
@@ -216,35 +227,6 @@ def _by(method: str) -> str:
     return {"time": "by time", "stratified": "keeping class shares", "random": "at random"}[method]
 
 
-def _check_columns(
-    frame: pd.DataFrame, roles: Roles, features: list[str], segments: Sequence[str]
-) -> None:
-    if roles.target not in frame.columns:
-        raise DataError(
-            f"The target column '{roles.target}' named in steadyml.yaml is not in the data.",
-            hint=f"Columns found: {', '.join(map(str, frame.columns[:30]))}.",
-        )
-    needed = [*features, *roles.sensitive]
-    absent = [c for c in needed if c not in frame.columns]
-    if absent:
-        raise DataError(
-            f"Column(s) {', '.join(map(repr, absent))} named in steadyml.yaml are not in the data.",
-            hint="Fix data.columns in steadyml.yaml, or check that the right file was loaded.",
-        )
-    if not features:
-        raise DataError(
-            "No columns are left to learn from: every column is the target, an id, a "
-            "timestamp, personal data, sensitive or dropped.",
-            hint="List feature columns under data.columns in steadyml.yaml.",
-        )
-    check_segments(frame, segments)
-    if not frame.index.is_unique:
-        raise DataError(
-            "The table's row labels repeat, so train and test rows could not be told apart.",
-            hint="Reset the row labels first: df = df.reset_index(drop=True).",
-        )
-
-
 def _rows_with_target(frame: pd.DataFrame, target: str, notes: list[str]) -> tuple[Any, int]:
     has_answer = frame[target].notna()
     dropped = int((~has_answer).sum())
@@ -254,28 +236,6 @@ def _rows_with_target(frame: pd.DataFrame, target: str, notes: list[str]) -> tup
             "training and testing."
         )
     return frame.loc[has_answer], dropped
-
-
-def _check_target(y: pd.Series, target: str, task: Task) -> None:
-    if len(y) < 10:
-        raise DataError(
-            f"Only {len(y)} row(s) have a value in the target '{target}'; training needs at "
-            "least 10 (and many more for a useful model)."
-        )
-    if task == "classification":
-        if y.nunique() < 2:
-            raise DataError(
-                f"The target '{target}' has a single value ({y.iloc[0]!r}), so there is "
-                "nothing to classify.",
-                hint="Check the target column, or collect rows with other outcomes.",
-            )
-        return
-    if pd.api.types.is_bool_dtype(y) or not pd.api.types.is_numeric_dtype(y):
-        raise DataError(
-            f"Regression needs a numeric target, but '{target}' holds {y.dtype} values "
-            f"(for example {y.iloc[0]!r}).",
-            hint="Set data.task to classification, or convert the target to numbers.",
-        )
 
 
 def _check_test_classes(train: pd.DataFrame, test: pd.DataFrame, target: str, task: Task) -> None:
@@ -343,8 +303,13 @@ def _choose(
     positive: Any,
     say: Callable[[str], None],
     notes: list[str],
-) -> tuple[str, dict[str, Any]]:
-    """Fit each candidate on part of the training rows; keep the best on the rest."""
+) -> tuple[str, dict[str, Any], float]:
+    """Fit each candidate on part of the training rows; keep the best on the rest.
+
+    For a binary target the decision threshold is chosen on the same validation rows: the
+    one that maximises F1 for the positive class, so a rare class is not ignored the way a
+    fixed 0.5 ignores it. The test rows never influence it.
+    """
     names = list(dict.fromkeys(training.models))
     if not names:
         raise SteadyMLError(
@@ -355,27 +320,54 @@ def _choose(
     y = train[roles.target]
     fit_rows = _subsample(fit_rows, SELECTION_FIT_ROWS, training.seed, y, task)
     val_rows = _subsample(val_rows, SELECTION_VALIDATION_ROWS, training.seed, y, task)
-    seen = set(map(str, y.loc[fit_rows].unique()))
-    val_rows = val_rows[y.loc[val_rows].map(str).isin(seen).to_numpy()]
+    if task == "classification":  # grade only answers the candidates could have learned
+        seen = set(map(str, y.loc[fit_rows].unique()))
+        val_rows = val_rows[y.loc[val_rows].map(str).isin(seen).to_numpy()]
     if len(val_rows) == 0:
         raise DataError("No validation rows are left to compare candidate models.")
     say(f"Comparing {len(names)} candidate(s) on {len(fit_rows):,} training rows")
     results: dict[str, Any] = {}
+    val_scores: dict[str, dict[str, Any]] = {}
     for name in names:
         say(f"Fitting {name}")
-        pipe = build_pipeline(roles, make_estimator(name, task, training.seed), missing_codes)
+        model = make_estimator(name, task, training.seed, n_rows=len(fit_rows))
+        pipe = build_pipeline(roles, model, missing_codes)
         _fit(pipe, train.loc[fit_rows, features], y.loc[fit_rows], name, notes)
         scores = predict_scores(pipe, train.loc[val_rows, features], task)
         m = score_predictions(y.loc[val_rows].to_numpy(), scores, task, positive_label=positive)
         m.pop("confusion_matrix", None)
         results[name] = m
+        val_scores[name] = scores
     ranked = [n for n in names if results[n].get(metric) is not None]
     if not ranked:
         notes.append(f"{metric} could not be computed on the validation rows; kept {names[0]}.")
-        return names[0], results
-    sign = 1.0 if direction == "higher_is_better" else -1.0
-    best = max(ranked, key=lambda n: (sign * results[n][metric], -names.index(n)))
-    return best, results
+        best = names[0]
+    else:
+        sign = 1.0 if direction == "higher_is_better" else -1.0
+        best = max(ranked, key=lambda n: (sign * results[n][metric], -names.index(n)))
+    threshold = _best_threshold(y.loc[val_rows].to_numpy(), val_scores[best], positive)
+    return best, results, threshold
+
+
+def _best_threshold(y: np.ndarray, scores: dict[str, Any], positive: Any) -> float:
+    """The probability cut-off with the best F1 on validation rows (0.5 when not binary)."""
+    if "proba" not in scores or len(scores["classes"]) != 2 or positive is None:
+        return 0.5
+    labels = list(np.asarray(scores["classes"]).tolist())
+    if positive not in labels:
+        return 0.5
+    p = np.asarray(scores["proba"])[:, labels.index(positive)]
+    truth = np.asarray([v == positive for v in y.tolist()])
+    if truth.sum() == 0 or truth.all():
+        return 0.5
+    best_t, best_f1 = 0.5, -1.0
+    for t in np.unique(np.round(np.quantile(p, np.linspace(0.01, 0.99, 99)), 4)):
+        pred = p >= t
+        tp = float(np.sum(pred & truth))
+        f1 = 2 * tp / (float(pred.sum()) + float(truth.sum())) if pred.any() else 0.0
+        if f1 > best_f1 + 1e-12:
+            best_t, best_f1 = float(t), f1
+    return best_t
 
 
 def _validation_split(
