@@ -31,6 +31,14 @@ def _limitations(summary: dict[str, Any], dv_rows: int, dv_version: int) -> list
     return out
 
 
+def _scores(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Only the scores (and the confusion matrix and threshold), not counts or notes."""
+    from steadyml.training.evaluate import KNOWN_METRICS
+
+    keep = set(KNOWN_METRICS) | {"confusion_matrix", "threshold"}
+    return {k: v for k, v in metrics.items() if k in keep}
+
+
 def card_data(project: Project, version: int) -> dict[str, Any]:
     store = project.store
     cfg = project.config
@@ -111,8 +119,8 @@ def card_data(project: Project, version: int) -> dict[str, Any]:
         "metrics": {
             "primary": p.success_metric.name,
             "direction": p.success_metric.direction,
-            "model": run.metrics,
-            "baseline": run.baseline_metrics,
+            "model": _scores(run.metrics),
+            "baseline": _scores(run.baseline_metrics),
         },
         "gates": summary.get("gates", {"passed": mv.gates_passed, "checks": []}),
         "segments": summary.get("segments", {}),

@@ -239,6 +239,24 @@ def _render_data_project(name: str, source: str, guess: Any) -> str:
             lines.append(f"      {_q(c.column)}: {_q(c.reason)}")
     else:
         lines.append("    drop: {}")
+    lines += [
+        "",
+        "training:",
+        "  split:",
+        (
+            "    method: time   # a timestamp exists: train on the past, test on the latest rows"
+            if "timestamp" in special
+            else (
+                "    method: stratified   # keeps each class's share in training and test"
+                if guess.task == "classification"
+                else "    method: random"
+            )
+        ),
+        "    test_size: 0.2",
+        "  models: [linear, hist_gradient_boosting]   # candidates; the best on validation wins",
+        "  gates:",
+        "    beat_baseline_by: 0.0   # raise it to demand a clear margin over doing nothing",
+    ]
     if guess.warnings:
         lines.append("")
         lines.append("# Things to review:")
