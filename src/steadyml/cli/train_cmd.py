@@ -85,6 +85,15 @@ def render_train(result: TrainResult, primary: str) -> None:
             f"'{run.metrics.get('positive_label')}'.",
             markup=False,
         )
+    latency = s.get("latency") or {}
+    if latency:
+        size = s.get("artifact_size_bytes")
+        size_text = f"; model file {size / 1024:,.0f} KB" if isinstance(size, int) else ""
+        out.print(
+            f"  Prediction time: {latency.get('one_row_ms', 0):.1f} ms for 1 row, "
+            f"{latency.get('thousand_rows_ms', 0):.1f} ms for 1,000 rows{size_text}.",
+            markup=False,
+        )
     gates = s.get("gates", {})
     verdict = "passed" if run.gates_passed else "FAILED"
     out.print(
