@@ -220,3 +220,73 @@ class DeploymentEvent:
         d = asdict(self)
         d["at"] = self.at.isoformat()
         return d
+
+
+SCOPES: tuple[str, ...] = ("predict", "feedback", "admin")
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An API key as stored: never the key itself, only its hash and a short prefix."""
+
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_by: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["created_at"] = self.created_at.isoformat()
+        d["revoked_at"] = None if self.revoked_at is None else self.revoked_at.isoformat()
+        d["active"] = self.active
+        return d
+
+
+TrafficMode = Literal["production", "canary", "shadow"]
+
+
+@dataclass(frozen=True)
+class TrafficPolicy:
+    """Who answers requests: production only, a canary share, or a shadow challenger."""
+
+    mode: TrafficMode = "production"
+    challenger_version: int | None = None
+    percent: float = 0.0
+    sticky_by: str | None = None
+    updated_by: str = ""
+    reason: str = ""
+    updated_at: dt.datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["updated_at"] = None if self.updated_at is None else self.updated_at.isoformat()
+        return d
+
+
+@dataclass(frozen=True)
+class PredictionRecord:
+    """One prediction as the log keeps it (personal data already removed or hashed)."""
+
+    request_id: str
+    at: dt.datetime
+    model_version: int | None
+    route: str
+    inputs: dict[str, Any]
+    prediction: Any
+    score: float | None
+    latency_ms: float | None
+    fallback: bool = False
+    error: str | None = None
+    row_key: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["at"] = self.at.isoformat()
+        return d

@@ -18,6 +18,7 @@ __all__ = [
     "IntegrityError",
     "MissingExtraError",
     "NotFoundError",
+    "AuthError",
 ]
 
 
@@ -76,3 +77,11 @@ class IntegrityError(SteadyMLError):
 
 class MissingExtraError(SteadyMLError):
     """An optional dependency is needed; the message names the extra to install."""
+
+
+class AuthError(SteadyMLError):
+    """A request without a valid API key (status 401) or without the needed scope (403)."""
+
+    def __init__(self, message: str, *, status: int = 401, hint: str | None = None) -> None:
+        self.status = status
+        super().__init__(message, hint=hint)

@@ -19,6 +19,7 @@ from steadyml.errors import MissingExtraError, StoreError, StoreVersionError
 from steadyml.store.datasets import DatasetsRepo
 from steadyml.store.registry import RegistryRepo
 from steadyml.store.runs import RunsRepo
+from steadyml.store.serving import ServingRepo
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -148,5 +149,5 @@ def open_store(url: str, *, project: str) -> Store:
     return Store(engine, project=project)
 
 
-class Store(DatasetsRepo, RunsRepo, RegistryRepo):
+class Store(DatasetsRepo, RunsRepo, RegistryRepo, ServingRepo):
     """Every repository over one project's records, on one engine."""

@@ -157,3 +157,77 @@ class DeploymentEventRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     override: Mapped[str | None] = mapped_column(Text, nullable=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PredictionRow(Base):
+    """One answered (or failed) prediction: live, canary, shadow or batch."""
+
+    __tablename__ = "predictions"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    project: Mapped[str] = mapped_column(String(200), index=True)
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    row_key: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    model_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    route: Mapped[str] = mapped_column(String(20))
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prediction: Mapped[Any] = mapped_column(JSON, nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class FeedbackRow(Base):
+    """A ground-truth label for a prediction, by request id or row key; the last one wins."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("project", "key", name="uq_feedback_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project: Mapped[str] = mapped_column(String(200), index=True)
+    key: Mapped[str] = mapped_column(String(200))
+    label: Mapped[Any] = mapped_column(JSON)
+    received: Mapped[int] = mapped_column(Integer, default=1)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("key_hash", name="uq_api_key_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project: Mapped[str] = mapped_column(String(200), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class TrafficRow(Base):
+    """The project's current traffic policy: production only, canary or shadow."""
+
+    __tablename__ = "traffic"
+
+    project: Mapped[str] = mapped_column(String(200), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(20))
+    challenger_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    percent: Mapped[float] = mapped_column(Float, default=0.0)
+    sticky_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SecretRow(Base):
+    """Per-project secrets (e.g. the key for hashing personal data). Never printed."""
+
+    __tablename__ = "secrets"
+
+    project: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -139,6 +139,33 @@ class RegistryRepo(RepoBase):
             )
             return [_event(r) for r in rows]
 
+    def record_event(
+        self,
+        *,
+        action: str,
+        stage: str,
+        from_version: int | None,
+        to_version: int,
+        by: str,
+        reason: str,
+    ) -> DeploymentEvent:
+        """Record an event that changes no stage (e.g. a traffic change)."""
+        with self.session() as s:
+            row = DeploymentEventRow(
+                project=self.project,
+                action=action,
+                stage=stage,
+                from_version=from_version,
+                to_version=to_version,
+                by=by,
+                reason=reason,
+                override=None,
+                at=dt.datetime.now(dt.UTC),
+            )
+            s.add(row)
+            s.flush()
+            return _event(row)
+
     # --- stage changes -------------------------------------------------------------
 
     def _lock(self, s: Session) -> dict[int, ModelVersionRow]:

@@ -1,0 +1,267 @@
+"""Repository: the prediction log, feedback labels, API keys, the traffic policy, secrets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets as pysecrets
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, insert, select, update
+
+from steadyml.entities import ApiKey, PredictionRecord, TrafficPolicy
+from steadyml.errors import NotFoundError
+from steadyml.store._base import RepoBase, aware
+from steadyml.store.models import (
+    ApiKeyRow,
+    FeedbackRow,
+    PredictionRow,
+    SecretRow,
+    TrafficRow,
+)
+
+
+def _key(row: ApiKeyRow) -> ApiKey:
+    return ApiKey(
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        scopes=list(row.scopes or []),
+        created_by=row.created_by,
+        created_at=aware(row.created_at),
+        revoked_at=None if row.revoked_at is None else aware(row.revoked_at),
+    )
+
+
+class ServingRepo(RepoBase):
+    # --- the prediction log ------------------------------------------------------------
+
+    def add_predictions(self, records: Sequence[PredictionRecord]) -> int:
+        """Insert many predictions in one statement (the log writer batches them)."""
+        if not records:
+            return 0
+        rows = [
+            {
+                "project": self.project,
+                "request_id": r.request_id,
+                "row_key": r.row_key,
+                "at": r.at,
+                "model_version": r.model_version,
+                "route": r.route,
+                "inputs": r.inputs,
+                "prediction": r.prediction,
+                "score": r.score,
+                "latency_ms": r.latency_ms,
+                "fallback": r.fallback,
+                "error": r.error,
+            }
+            for r in records
+        ]
+        with self.session() as s:
+            s.execute(insert(PredictionRow), rows)
+        return len(rows)
+
+    def count_predictions(self, *, route: str | None = None) -> int:
+        with self.reader() as s:
+            q = (
+                select(func.count())
+                .select_from(PredictionRow)
+                .where(PredictionRow.project == self.project)
+            )
+            if route is not None:
+                q = q.where(PredictionRow.route == route)
+            return int(s.scalar(q) or 0)
+
+    def list_predictions(
+        self, *, limit: int = 1000, request_ids: Iterable[str] | None = None
+    ) -> list[PredictionRecord]:
+        with self.reader() as s:
+            q = select(PredictionRow).where(PredictionRow.project == self.project)
+            if request_ids is not None:
+                q = q.where(PredictionRow.request_id.in_(list(request_ids)))
+            rows = s.scalars(q.order_by(PredictionRow.id.desc()).limit(limit))
+            return [
+                PredictionRecord(
+                    request_id=r.request_id,
+                    at=aware(r.at),
+                    model_version=r.model_version,
+                    route=r.route,
+                    inputs=dict(r.inputs or {}),
+                    prediction=r.prediction,
+                    score=r.score,
+                    latency_ms=r.latency_ms,
+                    fallback=r.fallback,
+                    error=r.error,
+                    row_key=r.row_key,
+                )
+                for r in rows
+            ]
+
+    # --- feedback ------------------------------------------------------------------------
+
+    def add_feedback(self, labels: Sequence[tuple[str, Any]]) -> tuple[int, list[str]]:
+        """Store labels by request id (or row key); the last label wins, repeats are counted.
+
+        Returns (stored, unknown keys): a label whose key matches no logged prediction is
+        still kept (it may arrive before a batch is logged) and reported back.
+        """
+        keys = [k for k, _ in labels]
+        now = dt.datetime.now(dt.UTC)
+        with self.session() as s:
+            known: set[str] = set()
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                known |= set(
+                    s.scalars(
+                        select(PredictionRow.request_id).where(
+                            PredictionRow.project == self.project,
+                            PredictionRow.request_id.in_(chunk),
+                        )
+                    )
+                )
+                known |= {
+                    k
+                    for k in s.scalars(
+                        select(PredictionRow.row_key).where(
+                            PredictionRow.project == self.project,
+                            PredictionRow.row_key.in_(chunk),
+                        )
+                    )
+                    if k is not None
+                }
+            for key, label in labels:
+                row = s.scalar(
+                    select(FeedbackRow).where(
+                        FeedbackRow.project == self.project, FeedbackRow.key == key
+                    )
+                )
+                if row is None:
+                    s.add(
+                        FeedbackRow(project=self.project, key=key, label=label, received=1, at=now)
+                    )
+                    s.flush()
+                else:
+                    row.label = label
+                    row.received += 1
+                    row.at = now
+        return len(labels), [k for k in dict.fromkeys(keys) if k not in known]
+
+    def get_feedback(self, key: str) -> tuple[Any, int] | None:
+        with self.reader() as s:
+            row = s.scalar(
+                select(FeedbackRow).where(
+                    FeedbackRow.project == self.project, FeedbackRow.key == key
+                )
+            )
+            return None if row is None else (row.label, row.received)
+
+    # --- API keys ------------------------------------------------------------------------
+
+    def add_api_key(
+        self, *, name: str, prefix: str, key_hash: str, scopes: list[str], created_by: str
+    ) -> ApiKey:
+        with self.session() as s:
+            row = ApiKeyRow(
+                project=self.project,
+                name=name,
+                prefix=prefix,
+                key_hash=key_hash,
+                scopes=scopes,
+                created_by=created_by,
+                created_at=dt.datetime.now(dt.UTC),
+            )
+            s.add(row)
+            s.flush()
+            return _key(row)
+
+    def find_api_key(self, key_hash: str) -> ApiKey | None:
+        with self.reader() as s:
+            row = s.scalar(
+                select(ApiKeyRow).where(
+                    ApiKeyRow.project == self.project, ApiKeyRow.key_hash == key_hash
+                )
+            )
+            return None if row is None else _key(row)
+
+    def list_api_keys(self) -> list[ApiKey]:
+        with self.reader() as s:
+            rows = s.scalars(
+                select(ApiKeyRow).where(ApiKeyRow.project == self.project).order_by(ApiKeyRow.id)
+            )
+            return [_key(r) for r in rows]
+
+    def revoke_api_key(self, key_id: int) -> ApiKey:
+        with self.session() as s:
+            row = s.scalar(
+                select(ApiKeyRow).where(ApiKeyRow.project == self.project, ApiKeyRow.id == key_id)
+            )
+            if row is None:
+                raise NotFoundError(
+                    f"There is no API key {key_id}.",
+                    hint="List them with `steadyml keys list`.",
+                )
+            if row.revoked_at is None:
+                s.execute(
+                    update(ApiKeyRow)
+                    .where(ApiKeyRow.id == row.id)
+                    .values(revoked_at=dt.datetime.now(dt.UTC))
+                )
+                s.refresh(row)
+            return _key(row)
+
+    # --- traffic policy --------------------------------------------------------------------
+
+    def get_traffic(self) -> TrafficPolicy:
+        with self.reader() as s:
+            row = s.get(TrafficRow, self.project)
+            if row is None:
+                return TrafficPolicy()
+            return TrafficPolicy(
+                mode=row.mode,  # type: ignore[arg-type]
+                challenger_version=row.challenger_version,
+                percent=row.percent,
+                sticky_by=row.sticky_by,
+                updated_by=row.updated_by,
+                reason=row.reason,
+                updated_at=aware(row.updated_at),
+            )
+
+    def set_traffic(self, policy: TrafficPolicy) -> TrafficPolicy:
+        now = dt.datetime.now(dt.UTC)
+        with self.session() as s:
+            row = s.get(TrafficRow, self.project)
+            values = {
+                "mode": policy.mode,
+                "challenger_version": policy.challenger_version,
+                "percent": policy.percent,
+                "sticky_by": policy.sticky_by,
+                "updated_by": policy.updated_by,
+                "reason": policy.reason,
+                "updated_at": now,
+            }
+            if row is None:
+                s.add(TrafficRow(project=self.project, **values))
+            else:
+                for k, v in values.items():
+                    setattr(row, k, v)
+        return self.get_traffic()
+
+    # --- secrets ------------------------------------------------------------------------
+
+    def secret(self, name: str) -> str:
+        """A per-project random secret, created on first use and the same ever after."""
+        with self.reader() as s:
+            row = s.get(SecretRow, (self.project, name))
+            if row is not None:
+                return row.value
+        try:
+            with self.session() as s:
+                s.add(SecretRow(project=self.project, name=name, value=pysecrets.token_hex(32)))
+        except sa_exc.IntegrityError:
+            pass  # another process created it first: use theirs
+        with self.reader() as s:
+            row = s.get(SecretRow, (self.project, name))
+            if row is None:  # pragma: no cover - just written
+                raise NotFoundError(f"Secret {name!r} could not be created.")
+            return row.value
