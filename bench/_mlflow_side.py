@@ -12,8 +12,9 @@ iteration::
         mlflow.sklearn.log_model(pipe, name="model", registered_model_name="churn")
 
 with MLflow's defaults (requirements inference, environment files, MLmodel metadata,
-registration). The first iteration is a warm-up and is reported apart. The last line on
-stdout is ``BENCH_RESULT <json>``.
+registration); ``--pip-requirements`` gives the requirements instead of inferring them.
+The first iteration is a warm-up and is reported apart. The last line on stdout is
+``BENCH_RESULT <json>``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def _refit(customers: int) -> Any:
     if spec is None or spec.loader is None:  # pragma: no cover - the file sits beside this one
         raise SystemExit(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     return module.fit(customers, contract=False).outcome.pipeline
 
@@ -64,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, required=True)
     parser.add_argument("--format", default="skops", choices=("skops", "cloudpickle", "pickle"))
     parser.add_argument("--refit", type=int, default=0, metavar="CUSTOMERS")
+    parser.add_argument(
+        "--pip-requirements",
+        default="",
+        help="comma-separated requirements given to log_model (skips MLflow's inference)",
+    )
     args = parser.parse_args(argv)
 
     import joblib
@@ -82,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     mlflow.set_experiment(experiment_id=experiment)
     kwargs = _log_model_kwargs(mlflow.sklearn, pipe, args.format)
+    if args.pip_requirements:
+        kwargs["pip_requirements"] = args.pip_requirements.split(",")
 
     def record() -> tuple[float, Any]:
         started = time.perf_counter()
@@ -92,7 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         return time.perf_counter() - started, info
 
     warmup, info = record()
-    times = [record()[0] for _ in range(args.iterations)]
+    times = []
+    for _ in range(args.iterations):
+        elapsed, info = record()
+        times.append(elapsed)
     logged = sorted((args.workdir / "mlruns").rglob("MLmodel"))
     files = sorted(p.name for p in logged[-1].parent.iterdir()) if logged else []
     result = {
@@ -101,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": sys.version.split()[0],
         "format": args.format,
         "refit": bool(args.refit),
+        "pip_requirements": kwargs.get("pip_requirements", "inferred"),
         "warmup_s": warmup,
         "times_s": times,
         "model_files": files,

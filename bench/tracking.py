@@ -305,6 +305,7 @@ def mlflow_round(
     workdir: Path,
     fmt: str,
     refit_customers: int,
+    pip_requirements: list[str],
 ) -> dict[str, Any]:
     command = [
         str(python),
@@ -315,6 +316,7 @@ def mlflow_round(
         f"--iterations={iterations}",
         f"--format={fmt}",
         f"--refit={refit_customers}",
+        f"--pip-requirements={','.join(pip_requirements)}",
     ]
     limit = 180 + 60 * (iterations + 1)
     workdir.mkdir(parents=True)
@@ -382,7 +384,8 @@ def print_report(report: dict[str, Any]) -> None:
     print(
         f"machine: {m['cores']} cores, Python {m['python']}; scikit-learn "
         f"{v['scikit-learn']} (steadyml) / {v['mlflow_env']['scikit-learn']} (MLflow); "
-        f"MLflow format: {report['mlflow_format']}"
+        f"MLflow format: {report['mlflow_format']}, requirements "
+        f"{report['mlflow_requirements']}"
         + ("; MLflow side refitted the pipeline" if report["mlflow_refit"] else "")
     )
     print(f"model fitted once in {report['fit_s']:.1f} s; model bundle {report['bundle_kib']} KiB")
@@ -390,11 +393,11 @@ def print_report(report: dict[str, Any]) -> None:
     for i, r in enumerate(report["rounds"], 1):
         a = statistics.median(r["steadyml"]["times_s"])
         b = statistics.median(r["mlflow"]["times_s"])
-        print(f"{i:>5}  {a * 1000:>13.1f} ms  {b:>12.2f} s  {b / a:>6.0f}×")
+        print(f"{i:>5}  {a * 1000:>13.1f} ms  {b:>12.2f} s  {b / a:>6.1f}×")
     s = report["summary"]
     print(
         f"{'all':>5}  {s['steadyml_median_s'] * 1000:>13.1f} ms  "
-        f"{s['mlflow_median_s']:>12.2f} s  {s['ratio']:>6.0f}×"
+        f"{s['mlflow_median_s']:>12.2f} s  {s['ratio']:>6.1f}×"
     )
     print(f"MLflow writes per model: {', '.join(report['mlflow_model_files'])}")
     if s["goal_met"]:
@@ -418,6 +421,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=("skops", "cloudpickle", "pickle"),
         help="MLflow's serialization_format (default: skops, MLflow's own default)",
     )
+    parser.add_argument(
+        "--mlflow-explicit-requirements",
+        action="store_true",
+        help="give log_model pip_requirements (the shared packages, pinned) instead of letting "
+        "MLflow infer them, which is most of its default cost",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
         "--skip-setup", action="store_true", help="fail if the MLflow environment is missing"
@@ -436,6 +445,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{ours['scikit-learn']}: the MLflow side refits the same pipeline from the same data"
         )
 
+    requirements = (
+        [f"{name}=={version}" for name, version in theirs.items() if name != "mlflow"]
+        if args.mlflow_explicit_requirements
+        else []
+    )
     say(f"Fitting the churn pipeline once ({args.customers:,} customers × 6 months)")
     fitted = fit(args.customers)
     from steadyml.registry import ModelBundle, dump_bundle
@@ -476,6 +490,7 @@ def main(argv: list[str] | None = None) -> int:
                 workdir=work / f"mlflow-{i}",
                 fmt=args.mlflow_format,
                 refit_customers=args.customers if refit else 0,
+                pip_requirements=requirements,
             )
             say(f"  median {statistics.median(b['times_s']):.2f} s")
             mlflow_files = b["model_files"]
@@ -493,6 +508,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "mlflow_format": args.mlflow_format,
         "mlflow_refit": refit,
+        "mlflow_requirements": "explicit" if requirements else "inferred (default)",
         "mlflow_model_files": mlflow_files,
         "customers": args.customers,
         "fit_s": fitted.fit_s,

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from steadyml.config import LoadedConfig, ProjectConfig, apply_env, load_config, resolve_url
-from steadyml.entities import DatasetVersion, DeploymentEvent, ModelVersion, Run
+from steadyml.entities import (
+    ApiKey,
+    DatasetVersion,
+    DeploymentEvent,
+    ModelVersion,
+    Run,
+    TrafficPolicy,
+)
 from steadyml.errors import DataError, NotFoundError, SteadyMLError
 
 if TYPE_CHECKING:
@@ -355,6 +362,46 @@ class Project:
         if fmt == "markdown":
             return render_card_markdown(data)
         raise SteadyMLError(f"Card format must be 'markdown' or 'html'; got {fmt!r}.")
+
+    # --- serving: keys and traffic ------------------------------------------------------
+
+    def create_key(self, name: str, scopes: list[str], *, by: str | None = None
+                   ) -> tuple[str, ApiKey]:  # fmt: skip
+        """Create an API key; the key itself is returned once and never stored."""
+        from steadyml.keys import create_key
+
+        return create_key(self.store, name=name, scopes=scopes, by=by or _who())
+
+    def api_keys(self) -> list[ApiKey]:
+        return self.store.list_api_keys()
+
+    def revoke_key(self, key_id: int) -> ApiKey:
+        return self.store.revoke_api_key(key_id)
+
+    def traffic(self) -> TrafficPolicy:
+        return self.store.get_traffic()
+
+    def set_traffic(
+        self,
+        mode: str,
+        *,
+        challenger: int | None = None,
+        percent: float | None = None,
+        sticky_by: str | None = None,
+        reason: str,
+        by: str | None = None,
+    ) -> TrafficPolicy:
+        from steadyml.traffic import set_traffic
+
+        if sticky_by is not None and sticky_by not in self.config.data.roles().declared:
+            raise SteadyMLError(
+                f"--sticky-by {sticky_by!r} is not a column of this project.",
+                hint=f"Use the id column, e.g. --sticky-by {self.config.data.id or 'customer_id'}.",
+            )
+        return set_traffic(
+            self.store, mode, challenger=challenger, percent=percent, sticky_by=sticky_by,
+            by=by or _who(), reason=reason,
+        )  # fmt: skip
 
     def _relative(self, path: Path) -> str:
         try:

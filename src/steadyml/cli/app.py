@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from steadyml.cli import data_cmd, demo_cmd, init_cmd, models_cmd, runs_cmd, train_cmd
+from steadyml.cli import (
+    data_cmd,
+    demo_cmd,
+    init_cmd,
+    models_cmd,
+    runs_cmd,
+    serve_cmd,
+    train_cmd,
+)
 from steadyml.cli._common import VERBOSE, state
 
 HELP = """\
@@ -20,6 +28,8 @@ It walks the lifecycle good teams run, one command per step:
                steadyml runs compare    what changed between two runs, what improved
   4. release   steadyml models promote  approve a version for production (and rollback)
                steadyml models card     what the model does, how well, and its limits
+  5. serve     steadyml serve           the production model behind a validated HTTP API
+               steadyml keys create     API keys with scopes;  steadyml traffic  canary/shadow
 
 New here? Run `steadyml demo` to see the whole loop on a sample churn project.
 """
@@ -72,6 +82,9 @@ app.add_typer(data_cmd.app, name="data")
 app.command("train", help=train_cmd.HELP)(train_cmd.train)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(models_cmd.app, name="models")
+app.command("serve", help=serve_cmd.SERVE_HELP)(serve_cmd.serve)
+app.add_typer(serve_cmd.keys_app, name="keys")
+app.add_typer(serve_cmd.traffic_app, name="traffic")
 app.command("demo", help=demo_cmd.HELP)(demo_cmd.demo)
 
 

@@ -1,0 +1,1 @@
+"""The real-time prediction service: a FastAPI edge over the Project."""

@@ -1,0 +1,63 @@
+"""``python -m steadyml.serving``: run the prediction service with uvicorn.
+
+``steadyml serve`` checks its arguments and then replaces itself with this process, so the
+CLI never imports the web stack and uvicorn receives SIGTERM directly (graceful shutdown:
+in-flight requests finish, the micro-batcher and the prediction log drain).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from steadyml.serving.settings import ENV, ServeSettings
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m steadyml.serving")
+    parser.add_argument("--project", required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--insecure", action="store_true")
+    parser.add_argument("--no-auth", action="store_true")
+    parser.add_argument("--max-wait-ms", type=float, default=2.0)
+    parser.add_argument("--no-log", action="store_true")
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    settings = ServeSettings(
+        require_auth=not args.no_auth,
+        max_wait_ms=args.max_wait_ms,
+        log_predictions=not args.no_log,
+    )
+    if not settings.require_auth and args.host not in LOOPBACK and not args.insecure:
+        sys.stderr.write(
+            f"Error: refusing to serve without API keys on {args.host}, which other machines "
+            "can reach. Turn auth on (serving.auth: api_key), serve on 127.0.0.1, or pass "
+            "--insecure if you really mean it.\n"
+        )
+        raise SystemExit(1)
+    # One thread per worker for BLAS/OpenMP: a model that spreads over every core per call
+    # stalls a 2-core machine under concurrent requests.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    os.environ["STEADYML_PROJECT"] = args.project
+    os.environ[ENV] = settings.to_env()
+    import uvicorn
+
+    uvicorn.run(
+        "steadyml.serving.app:create_app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=30,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,410 @@
+"""The prediction service: ``create_app(project)`` builds a FastAPI app; nothing at import.
+
+Endpoints: ``POST /v1/predict``, ``POST /v1/feedback``, ``GET /v1/model`` (+ its card),
+``/health``, ``/ready``, ``/metrics`` (Prometheus) and the OpenAPI docs at ``/docs`` (served
+from a local copy of Swagger UI: no CDN). The request model is generated from the data
+contract; every error uses one JSON shape (serving.errors).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+import time
+import uuid
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from steadyml.entities import PredictionRecord
+from steadyml.errors import AuthError, NotFoundError, SteadyMLError
+from steadyml.keys import HEADER
+from steadyml.predlog import PredictionLogWriter, scrub
+from steadyml.serving.auth import KeyCache
+from steadyml.serving.batcher import BatchError, BatchTimeout, MicroBatcher
+from steadyml.serving.errors import error_body, install_error_handlers
+from steadyml.serving.fallback import make_fallback
+from steadyml.serving.limits import BodySizeLimit
+from steadyml.serving.metrics import make_metrics
+from steadyml.serving.runtime import LoadedModel, Runtime, route_for
+from steadyml.serving.schemas import (
+    FeedbackRequest,
+    FeedbackResponse,
+    PredictionResult,
+    PredictResponse,
+    build_record_model,
+    build_request_model,
+    extra_columns,
+    records_frame,
+)
+from steadyml.serving.settings import ServeSettings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from steadyml.project import Project
+    from steadyml.scoring import ScoreOutput
+
+__all__ = ["create_app", "create_app_from_env"]
+
+
+def create_app(project: Project, settings: ServeSettings | None = None) -> FastAPI:
+    settings = settings or ServeSettings()
+    cfg = project.config
+    contract = project.contract()
+    if contract is None:
+        raise SteadyMLError(
+            "The project has no data contract yet, so requests cannot be validated.",
+            hint="Run `steadyml data check` (it writes contract.yaml), then train and promote.",
+        )
+    roles = cfg.data.roles()
+    serving = cfg.serving
+    record_model = build_record_model(
+        contract, target=roles.target, features=list(roles.features),
+        unknown_columns=serving.unknown_columns,
+    )  # fmt: skip
+    request_model = build_request_model(record_model, max_records=serving.max_records)
+    columns = [c for c in contract.columns if c != roles.target]
+    runtime = Runtime(project)
+    metrics = make_metrics()
+    batcher = MicroBatcher(
+        max_wait_ms=settings.max_wait_ms,
+        max_batch_rows=settings.max_batch_rows,
+        timeout_ms=serving.fallback.timeout_ms,
+    )
+    writer = PredictionLogWriter(project.store.add_predictions, flush_ms=settings.log_flush_ms)
+    keys = KeyCache(project.store)
+    pii = list(roles.pii)
+    pii_key = project.store.secret("pii_hmac") if serving.pii_handling == "hash" else ""
+    rng = random.Random()
+    shadow_tasks: set[asyncio.Task[None]] = set()
+
+    def previous_score(frame: pd.DataFrame) -> ScoreOutput:
+        prev = runtime.state.previous
+        if prev is None:
+            raise RuntimeError("no previous production version is loaded")
+        return prev.score(frame)
+
+    fallback = make_fallback(
+        serving.fallback.strategy, value=serving.fallback.value, previous=previous_score,
+        task="classification" if contract.columns.get(roles.target) is None
+        or contract.columns[roles.target].allowed is not None else "regression",
+    )  # fmt: skip
+
+    def show_versions() -> None:
+        st = runtime.state
+        metrics.model_version.labels("production").set(
+            st.production.version if st.production else 0
+        )
+        metrics.model_version.labels("challenger").set(
+            st.challenger.version if st.challenger else 0
+        )
+
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(settings.poll_seconds)
+            try:
+                if await run_in_threadpool(runtime.refresh):
+                    show_versions()
+                runtime.last_error = None
+            except Exception as exc:  # keep serving the models already loaded
+                runtime.last_error = f"{type(exc).__name__}: {exc}"
+            metrics.log_pending.set(writer.pending())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
+        writer.start()
+        await batcher.start()
+        try:
+            await run_in_threadpool(runtime.refresh)
+        except Exception as exc:
+            runtime.last_error = f"{type(exc).__name__}: {exc}"
+        show_versions()
+        watcher = asyncio.create_task(watch())
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            await batcher.stop(drain=True)
+            if shadow_tasks:
+                await asyncio.gather(*shadow_tasks, return_exceptions=True)
+            await run_in_threadpool(writer.close)
+
+    app = FastAPI(
+        title=f"steadyml · {cfg.project.name}",
+        description=(
+            f"{cfg.project.prediction_target}\n\nUsed by: {cfg.project.users}\n\n"
+            f"Send records with the columns below; every error names the field and the rule. "
+            f"API keys go in the `{HEADER}` header."
+        ),
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.writer = writer
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    @app.exception_handler(SteadyMLError)
+    async def _domain_error(request: Request, exc: SteadyMLError) -> JSONResponse:
+        status = (
+            exc.status
+            if isinstance(exc, AuthError)
+            else (404 if isinstance(exc, NotFoundError) else 400)
+        )
+        message = exc.message if exc.hint is None else f"{exc.message} {exc.hint}"
+        rid = getattr(request.state, "request_id", None)
+        return JSONResponse(error_body(message, status=status, request_id=rid), status_code=status)
+
+    import swagger_ui_bundle
+
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+              name="swagger")  # fmt: skip
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=app.title,
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
+
+    def check(request: Request, scope: str) -> None:
+        if settings.require_auth:
+            keys.verify(request.headers.get(HEADER), scope)
+
+    def log_rows(frame: pd.DataFrame, results: list[PredictionResult], latency_ms: float) -> None:
+        if not settings.log_predictions:
+            return
+        now = dt.datetime.now(dt.UTC)
+        records = []
+        for i, res in enumerate(results):
+            inputs = scrub(frame.iloc[i].to_dict(), pii, mode=serving.pii_handling, key=pii_key)
+            records.append(
+                PredictionRecord(
+                    request_id=res.request_id,
+                    at=now,
+                    model_version=res.model_version,
+                    route=res.route,
+                    inputs=inputs,
+                    prediction=res.prediction,
+                    score=res.score,
+                    latency_ms=latency_ms,
+                    fallback=res.fallback,
+                    error=res.fallback_reason,
+                    row_key=None if not roles.id else _key(frame.iloc[i].get(roles.id)),
+                )
+            )
+        writer.log(records)
+
+    async def answer(model: LoadedModel, frame: pd.DataFrame, route: str, ids: list[str]
+                     ) -> list[PredictionResult]:  # fmt: skip
+        try:
+            out = await batcher.submit(model.version, model.score, frame)
+        except (BatchTimeout, BatchError) as exc:
+            reason = (
+                f"model timed out after {serving.fallback.timeout_ms:g} ms"
+                if isinstance(exc, BatchTimeout)
+                else f"model failed: {exc}"
+            )
+            answers = await run_in_threadpool(fallback.answer, frame, reason)
+            if answers is None:
+                raise HTTPException(
+                    503, f"The model could not answer ({reason}) and no fallback is configured."
+                ) from exc
+            metrics.fallbacks.labels("timeout" if isinstance(exc, BatchTimeout) else "error").inc(
+                len(answers)
+            )
+            return [
+                PredictionResult(
+                    request_id=ids[i],
+                    prediction=a.prediction,
+                    score=a.score,
+                    probabilities=None,
+                    model_version=model.version,
+                    route=route,
+                    fallback=True,
+                    fallback_reason=a.reason,
+                )
+                for i, a in enumerate(answers)
+            ]
+        metrics.batch_rows.observe(len(frame))
+        return [
+            PredictionResult(
+                request_id=ids[i],
+                prediction=out.predictions[i],
+                score=out.scores[i],
+                probabilities=None if out.probabilities is None else out.probabilities[i],
+                model_version=model.version,
+                route=route,
+                fallback=False,
+                fallback_reason=None,
+            )
+            for i in range(len(frame))
+        ]
+
+    async def shadow(model: LoadedModel, frame: pd.DataFrame, ids: list[str]) -> None:
+        started = time.perf_counter()
+        try:
+            results = await answer(model, frame, "shadow", ids)
+        except Exception:  # a failing shadow never affects callers
+            return
+        log_rows(frame, results, (time.perf_counter() - started) * 1000)
+        metrics.predictions.labels("shadow", str(model.version)).inc(len(results))
+
+    async def predict(body: Any, request: Request) -> PredictResponse:
+        started = time.perf_counter()
+        request_id = uuid.uuid4().hex
+        request.state.request_id = request_id
+        await run_in_threadpool(check, request, "predict")
+        state = runtime.state
+        if state.production is None:
+            raise HTTPException(
+                503,
+                "No model is in production yet. Promote one: `steadyml models promote V --to "
+                "production --reason …`.",
+            )
+        frame = records_frame(body, columns)
+        if serving.unknown_columns == "ignore":
+            for rec in body.records:
+                for col in extra_columns(rec):
+                    frame.drop(columns=[col], errors="ignore", inplace=True)
+        ids = [uuid.uuid4().hex for _ in range(len(frame))]
+        mode = state.mode
+        sticky = state.policy.sticky_by
+        if mode == "canary" and state.challenger is not None:
+            routes = [
+                route_for(state.policy, frame.iloc[i].get(sticky) if sticky else None, rng)
+                for i in range(len(frame))
+            ]
+        else:
+            routes = ["live"] * len(frame)
+        results: list[PredictionResult | None] = [None] * len(frame)
+        for route, model in (("live", state.production), ("canary", state.challenger)):
+            idx = [i for i, r in enumerate(routes) if r == route]
+            if not idx or model is None:
+                continue
+            part = frame.iloc[idx].reset_index(drop=True)
+            answered = await answer(model, part, route, [ids[i] for i in idx])
+            for i, res in zip(idx, answered, strict=True):
+                results[i] = res
+        final = [r for r in results if r is not None]
+        latency_ms = (time.perf_counter() - started) * 1000
+        log_rows(frame, final, latency_ms)
+        for res in final:
+            metrics.predictions.labels(res.route, str(res.model_version)).inc()
+        if mode == "shadow" and state.challenger is not None:
+            task = asyncio.create_task(shadow(state.challenger, frame.copy(), list(ids)))
+            shadow_tasks.add(task)
+            task.add_done_callback(shadow_tasks.discard)
+        metrics.latency.labels("predict").observe(latency_ms / 1000)
+        return PredictResponse(
+            request_id=request_id, model_version=state.production.version, results=final
+        )
+
+    predict.__annotations__["body"] = request_model
+    app.post(
+        "/v1/predict",
+        response_model=PredictResponse,
+        summary="Predict for one or more records",
+        responses={401: {"description": "No or invalid API key"},
+                   403: {"description": "The key lacks the predict scope"},
+                   413: {"description": "Body too large"},
+                   422: {"description": "A record breaks the data contract"},
+                   503: {"description": "No model in production, or it failed with no fallback"}},
+    )(predict)  # fmt: skip
+
+    @app.post("/v1/feedback", response_model=FeedbackResponse, summary="Send true labels")
+    async def feedback(body: FeedbackRequest, request: Request) -> FeedbackResponse:
+        await run_in_threadpool(check, request, "feedback")
+        labels = [(item.request_id, item.label) for item in body.labels]
+        stored, unknown = await run_in_threadpool(project.store.add_feedback, labels)
+        return FeedbackResponse(ok=True, stored=stored, unknown_request_ids=unknown)
+
+    @app.get("/v1/model", summary="The model answering requests, its contract and traffic")
+    async def model_info() -> dict[str, Any]:
+        st = runtime.state
+        if st.production is None:
+            raise HTTPException(503, "No model is in production yet.")
+        b = st.production.bundle
+        return {
+            "ok": True,
+            "project": cfg.project.name,
+            "version": st.production.version,
+            "model_type": b.model_type,
+            "task": b.task,
+            "features": b.features,
+            "classes": b.classes,
+            "threshold": b.threshold,
+            "traffic": {**st.policy.to_dict(), "effective_mode": st.mode},
+            "challenger": None if st.challenger is None else st.challenger.version,
+            "contract": {k: v.describe() for k, v in contract.columns.items()},
+            "card": "/v1/model/card",
+        }
+
+    @app.get("/v1/model/card", response_class=HTMLResponse, summary="The model card (HTML)")
+    async def model_card() -> HTMLResponse:
+        st = runtime.state
+        if st.production is None:
+            raise HTTPException(503, "No model is in production yet.")
+        html = await run_in_threadpool(project.model_card, st.production.version, fmt="html")
+        return HTMLResponse(html)
+
+    @app.get("/health", summary="Alive")
+    async def health() -> dict[str, Any]:
+        return {"ok": True, "status": "alive"}
+
+    @app.get("/ready", summary="Ready: a production model is loaded")
+    async def ready() -> JSONResponse:
+        st = runtime.state
+        if st.production is None:
+            body = error_body(
+                "Not ready: no production model is loaded."
+                + (f" Last error: {runtime.last_error}" if runtime.last_error else ""),
+                status=503,
+            )
+            return JSONResponse(body, status_code=503)
+        return JSONResponse({"ok": True, "status": "ready", "model_version": st.production.version})
+
+    @app.get("/metrics", summary="Prometheus metrics")
+    async def prom() -> Response:
+        metrics.log_pending.set(writer.pending())
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.middleware("http")
+    async def count(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        path = request.url.path
+        if path.startswith("/v1/") or path in ("/health", "/ready"):
+            metrics.requests.labels(path, str(response.status_code)).inc()
+        return response
+
+    return app
+
+
+def _key(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value.item() if hasattr(value, "item") else value)
+    return None if text in ("", "nan", "None") else text[:200]
+
+
+def create_app_from_env() -> FastAPI:
+    """uvicorn's factory for worker processes: the CLI passes the project and settings."""
+    import os
+
+    from steadyml.project import open_project
+
+    project = open_project(os.environ.get("STEADYML_PROJECT", "."))
+    return create_app(project, ServeSettings.from_env())

@@ -1,0 +1,470 @@
+"""The bodies of the prediction API: requests generated from the data contract, fixed responses.
+
+``build_record_model`` turns the data contract into a pydantic model of one record, so a bad
+field is refused before it reaches the model, with an error that names the field and the
+rule (see ``errors.py``), and the OpenAPI schema at ``/docs`` shows every rule. JSON keys are
+exactly the contract's column names (aliases), even when a name is not a Python identifier
+("Solar.R", "first name", "class").
+
+How a JSON value is read, by contract type:
+
+- ``integer``: a JSON whole number. ``3.0`` is accepted as 3 (some clients write every number
+  with a decimal point); ``3.5``, ``"3"``, ``"abc"`` and ``true`` are refused.
+- ``number``: any JSON number (whole numbers become floats). Text such as ``"3.5"`` is
+  refused, and so are ``NaN`` and ``Infinity`` (Python's JSON reader accepts them).
+- ``string``: JSON text only; a number is refused (send ``"123"``, not ``123``).
+- ``boolean``: ``true`` / ``false``; pydantic's usual spellings (``"true"``, ``0``, ``1``, ...)
+  are accepted too.
+- ``datetime``: ISO 8601 text, a date (``"2024-01-31"``, read as midnight) or a date-time
+  (``"2024-01-31T09:30:00"``, with an optional offset). A value with an offset is converted
+  to UTC and the offset dropped, so every value is a naive datetime, as pandas reads the
+  training data. Numbers (Unix times) are refused: ``1700000000`` is too often a mistake.
+- ``allowed`` categories become an enum: exactly one of the listed values.
+- ``min`` / ``max`` become inclusive bounds; ``nullable: false`` means ``null`` is refused.
+
+Which columns a record has: every feature of the model (required unless the contract says it
+may be null) and every other contract column except the target, optional. Those others (ids,
+PII, sensitive attributes, timestamps) may be sent, and are type-checked, but their ranges and
+categories are not enforced: the model does not read them, so an unseen value must not cost a
+prediction. Any other key is an unknown column: refused (``unknown_columns="reject"``) or
+accepted and reported by ``extra_columns`` (``"ignore"``), for the app to log and drop.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    create_model,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from steadyml.errors import DataContractError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from steadyml.data.contract import ColumnContract, Contract
+
+__all__ = [
+    "ContractRecord",
+    "ContractRequest",
+    "ErrorItem",
+    "ErrorResponse",
+    "FeedbackItem",
+    "FeedbackRequest",
+    "FeedbackResponse",
+    "PredictResponse",
+    "PredictionResult",
+    "Route",
+    "build_record_model",
+    "build_request_model",
+    "extra_columns",
+    "records_frame",
+]
+
+UnknownColumns = Literal["reject", "ignore"]
+Route = Literal["live", "canary", "shadow"]
+
+# --- value readers ------------------------------------------------------------------------
+
+
+def _whole_number(value: Any) -> Any:
+    """3.0 -> 3; anything else is left for the strict integer check to judge."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _no_unix_times(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise PydanticCustomError(
+            "datetime_type", "Input should be an ISO 8601 date or date-time text"
+        )
+    return value
+
+
+def _naive_utc(value: datetime) -> datetime:
+    if value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _show(values: Sequence[Any], limit: int = 10) -> str:
+    shown = ", ".join(repr(v) for v in values[:limit])
+    return shown + (f" (+{len(values) - limit} more)" if len(values) > limit else "")
+
+
+# --- the record model ---------------------------------------------------------------------
+
+
+def _explained(
+    exc: ValidationError,
+    *,
+    known: Sequence[str],
+    allowed: dict[str, list[Any]] | None = None,
+    bounds_from: str | None = None,
+) -> ValidationError:
+    """The same errors, with what the contract says added to their ``ctx``.
+
+    ``errors.py`` builds its messages from the error dicts alone, so what they need to say
+    (the model's columns, the allowed values, where a bound comes from) travels in ``ctx``.
+    """
+    details: list[InitErrorDetails] = []
+    for err in exc.errors(include_url=False):
+        ctx = dict(err.get("ctx") or {})
+        loc = err["loc"]
+        key = loc[0] if len(loc) == 1 else None
+        if err["type"] == "extra_forbidden" and key is not None:
+            ctx["known"] = list(known)
+        elif err["type"] == "literal_error" and allowed and key in allowed:
+            ctx["allowed"] = list(allowed[str(key)])
+        elif bounds_from and key is not None and err["type"] in _BOUNDS:
+            ctx["bound_from"] = bounds_from
+        details.append(
+            InitErrorDetails(
+                type=PydanticCustomError(err["type"], err["msg"], ctx),
+                loc=loc,
+                input=err.get("input"),
+            )
+        )
+    return ValidationError.from_exception_data(exc.title, details)
+
+
+_BOUNDS = frozenset({"greater_than_equal", "less_than_equal", "greater_than", "less_than"})
+
+
+class ContractRecord(BaseModel):
+    """Base of the generated record models; its class variables describe the contract."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=())
+
+    #: every JSON key a record may have, in contract order
+    contract_columns: ClassVar[tuple[str, ...]] = ()
+    #: the model's features, in the order given
+    feature_columns: ClassVar[tuple[str, ...]] = ()
+    #: contract type of each accepted column (integer, number, string, boolean, datetime)
+    column_types: ClassVar[dict[str, str]] = {}
+    #: the allowed categories of each feature that has them
+    allowed_values: ClassVar[dict[str, list[Any]]] = {}
+    #: a plausible record, for the OpenAPI example
+    example: ClassVar[dict[str, Any]] = {}
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _explain_errors(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            raise _explained(
+                exc,
+                known=cls.contract_columns,
+                allowed=cls.allowed_values,
+                bounds_from="training",
+            ) from None
+
+
+class _LenientRecord(ContractRecord):
+    model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
+
+
+def _python_name(column: str, taken: set[str]) -> str:
+    """A field name for ``column``: the name itself when it is a safe identifier."""
+    name = column
+    if not name.isidentifier() or name.startswith("_"):
+        name = re.sub(r"\W+", "_", name).strip("_") or "column"
+        if name[0].isdigit():
+            name = f"c_{name}"
+    if keyword.iskeyword(name) or hasattr(ContractRecord, name):
+        name = f"{name}_"
+    base, n = name, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def _value_type(col: ColumnContract, *, feature: bool) -> Any:
+    """The pydantic type of one value (without null) and whether rules are enforced."""
+    if feature and col.allowed:
+        return Literal.__getitem__(tuple(col.allowed))
+    lo = col.min if feature else None
+    hi = col.max if feature else None
+    if col.type == "integer":
+        return Annotated[int, Strict(), Field(ge=lo, le=hi), BeforeValidator(_whole_number)]
+    if col.type == "number":
+        return Annotated[float, Strict(), Field(ge=lo, le=hi, allow_inf_nan=False)]
+    if col.type == "boolean":
+        return bool
+    if col.type == "datetime":
+        return Annotated[datetime, AfterValidator(_naive_utc), BeforeValidator(_no_unix_times)]
+    return Annotated[str, Strict()]
+
+
+_KIND = {
+    "integer": "a whole number",
+    "number": "a number",
+    "string": "text",
+    "boolean": "true or false",
+    "datetime": "an ISO 8601 date or date-time",
+}
+
+
+def _describe(col: ColumnContract, *, feature: bool) -> str:
+    """The rule in plain words, for the OpenAPI schema: 'numeric feature: a whole number ...'."""
+    role = "" if col.role in ("unassigned", "") else f"{col.role} "
+    if not feature:
+        note = {"pii": "; never stored raw", "sensitive": "; used to check fairness"}
+        return (
+            f"{role}column (optional; not used by the model{note.get(col.role, '')}): "
+            f"{_KIND[col.type]}."
+        )
+    if col.allowed:
+        rule = f"one of {_show(col.allowed)}"
+    elif col.min is not None and col.max is not None:
+        rule = f"{_KIND[col.type]} between {_num(col.min)} and {_num(col.max)}"
+    elif col.min is not None:
+        rule = f"{_KIND[col.type]} of at least {_num(col.min)}"
+    elif col.max is not None:
+        rule = f"{_KIND[col.type]} of at most {_num(col.max)}"
+    else:
+        rule = _KIND[col.type]
+    null = "may be null" if col.nullable else "never null"
+    return f"{role}feature: {rule}; {null}."
+
+
+def _example_value(col: ColumnContract) -> Any:
+    if col.allowed:
+        return col.allowed[0]
+    if col.type in ("integer", "number"):
+        lo, hi = col.min, col.max
+        if lo is not None and hi is not None:
+            mid = (float(lo) + float(hi)) / 2
+        else:
+            mid = float(lo if lo is not None else hi if hi is not None else 0)
+        return math.floor(mid) if col.type == "integer" else round(mid, 2)
+    return {"string": "text", "boolean": False, "datetime": "2024-01-31T09:30:00"}[col.type]
+
+
+def build_record_model(
+    contract: Contract,
+    *,
+    target: str,
+    features: Sequence[str],
+    unknown_columns: UnknownColumns = "reject",
+    model_name: str = "Record",
+) -> type[ContractRecord]:
+    """The pydantic model of one record the model scores, generated from the contract.
+
+    Raises ``DataContractError`` when a feature is not in the contract or is the target.
+    """
+    if unknown_columns not in ("reject", "ignore"):
+        raise ValueError(f"unknown_columns must be 'reject' or 'ignore'. Got {unknown_columns!r}.")
+    wanted = list(dict.fromkeys(features))
+    if target in wanted:
+        raise DataContractError(
+            f"The target {target!r} is listed as a feature; a model cannot be sent its answer."
+        )
+    missing = [f for f in wanted if f not in contract.columns]
+    if missing:
+        raise DataContractError(
+            f"The model's feature(s) {_show(missing)} are not in the data contract.",
+            hint="Run `steadyml data check` to bring contract.yaml up to date, then retrain.",
+        )
+    fields: dict[str, Any] = {}
+    taken: set[str] = set()
+    types: dict[str, str] = {}
+    allowed: dict[str, list[Any]] = {}
+    example: dict[str, Any] = {}
+    for name, col in contract.columns.items():
+        if name == target:
+            continue
+        feature = name in wanted
+        value = _value_type(col, feature=feature)
+        required = feature and not col.nullable and col.required
+        annotation = value if required else value | None
+        info = Field(
+            ... if required else None,
+            alias=name,
+            title=name,
+            description=_describe(col, feature=feature),
+        )
+        fields[_python_name(name, taken)] = (annotation, info)
+        types[name] = col.type
+        if feature and col.allowed:
+            allowed[name] = list(col.allowed)
+        if feature or col.role == "id":
+            example[name] = _example_value(col)
+    base = ContractRecord if unknown_columns == "reject" else _LenientRecord
+    model = create_model(model_name, __base__=base, __module__=__name__, **fields)
+    model.contract_columns = tuple(types)
+    model.feature_columns = tuple(wanted)
+    model.column_types = types
+    model.allowed_values = allowed
+    model.example = example
+    return model
+
+
+def extra_columns(record: BaseModel) -> list[str]:
+    """The keys of a record that are not contract columns (only kept when unknown columns
+    are ignored); the app logs them and drops them."""
+    return list(record.model_extra or {})
+
+
+# --- the request model ----------------------------------------------------------------------
+
+
+class ContractRequest(BaseModel):
+    """Base of the generated ``PredictRequest``: ``{"records": [...]}`` and nothing else."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: narrowed to the generated record model by ``build_request_model``
+    records: list[ContractRecord] = Field(min_length=1)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _explain_errors(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            raise _explained(exc, known=list(cls.model_fields)) from None
+
+
+def build_request_model(
+    record_model: type[ContractRecord], *, max_records: int, model_name: str = "PredictRequest"
+) -> type[ContractRequest]:
+    """``PredictRequest``: ``{"records": [<record>, ...]}`` with 1 to ``max_records`` records."""
+    if max_records < 1:
+        raise ValueError(f"max_records must be at least 1. Got {max_records!r} instead.")
+    records = Field(
+        min_length=1,
+        max_length=max_records,
+        description=f"The records to score: 1 to {max_records} per request.",
+    )
+    model = create_model(
+        model_name,
+        __base__=ContractRequest,
+        __module__=__name__,
+        records=(list[record_model], records),  # type: ignore[valid-type]
+    )
+    model.model_config = {
+        **model.model_config,
+        "json_schema_extra": {"examples": [{"records": [dict(record_model.example)]}]},
+    }
+    return model
+
+
+def records_frame(request: BaseModel, columns: Sequence[str]) -> pd.DataFrame:
+    """The request's records as a DataFrame: the contract's column names, in ``columns`` order.
+
+    A column a record left out is null. Each column gets the dtype pandas gives the training
+    data: integers as int64 (float64 when a value is null), numbers as float64, datetimes as
+    datetime64, text as pandas infers it (``str`` on pandas 3, ``object`` before), booleans as
+    bool (object when one is null), a column with no value at all as object ``None``.
+    """
+    import pandas as pd
+
+    records: Sequence[BaseModel] = getattr(request, "records", ())
+    types = dict(getattr(type(records[0]), "column_types", {})) if records else {}
+    rows = [r.model_dump(by_alias=True) for r in records]
+    data: dict[str, Any] = {}
+    for name in columns:
+        values = [row.get(name) for row in rows]
+        kind = types.get(name)
+        has_null = any(v is None for v in values)
+        if kind == "integer":
+            data[name] = pd.Series(values, dtype="float64" if has_null else "int64")
+        elif kind == "number":
+            data[name] = pd.Series(values, dtype="float64")
+        elif kind == "datetime":
+            data[name] = pd.to_datetime(pd.Series(values, dtype="object"))
+        elif kind == "boolean" and not has_null:
+            data[name] = pd.Series(values, dtype="bool")
+        elif kind == "string" and not all(v is None for v in values):
+            data[name] = pd.Series(values)  # the text dtype this pandas reads CSV text as
+        else:
+            data[name] = pd.Series(values, dtype="object")
+    return pd.DataFrame(data, columns=list(columns), index=pd.RangeIndex(len(rows)))
+
+
+# --- responses ------------------------------------------------------------------------------
+
+
+class PredictionResult(BaseModel):
+    request_id: str = Field(description="The id of this prediction; send it back with a label.")
+    prediction: Any = Field(description="The predicted class or value.")
+    score: float | None = Field(
+        None, description="The probability of the positive class (binary models), else null."
+    )
+    probabilities: dict[str, float] | None = Field(
+        None, description="The probability of each class (classifiers), else null."
+    )
+    model_version: int = Field(description="The model version that answered.")
+    route: Route = Field(
+        description="live: the production model; canary: the challenger on a share of traffic."
+    )
+    fallback: bool = Field(
+        False, description="True when the configured fallback answered instead of the model."
+    )
+    fallback_reason: str | None = Field(None, description="Why the fallback answered.")
+
+
+class PredictResponse(BaseModel):
+    ok: Literal[True] = True
+    request_id: str
+    model_version: int
+    results: list[PredictionResult]
+
+
+class FeedbackItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: str = Field(min_length=1, description="The request_id of a prediction result.")
+    label: Any = Field(description="The true outcome, once known.")
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    labels: list[FeedbackItem] = Field(min_length=1, max_length=10_000)
+
+
+class FeedbackResponse(BaseModel):
+    ok: Literal[True] = True
+    stored: int
+    unknown_request_ids: list[str] = Field(default_factory=list)
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int] = Field(description='Where: ["records", 3, "tenure_months"].')
+    msg: str = Field(description="What is wrong, the rule and the value sent.")
+    type: str = Field(description="A stable code, e.g. less_than_equal, missing.")
+    input: Any | None = Field(None, description="The value sent (shortened when long).")
+
+
+class ErrorResponse(BaseModel):
+    """The one error body of the API, for every 4xx and 5xx."""
+
+    ok: Literal[False] = False
+    error: str
+    errors: list[ErrorItem] = Field(default_factory=list)
+    request_id: str | None = None

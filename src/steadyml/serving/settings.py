@@ -1,0 +1,28 @@
+"""Settings of one server process (from the CLI; the project file supplies the rest)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+
+ENV = "STEADYML_SERVE_SETTINGS"
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    require_auth: bool = True
+    max_body_bytes: int = 2_000_000
+    max_wait_ms: float = 2.0
+    max_batch_rows: int = 256
+    poll_seconds: float = 1.0
+    log_predictions: bool = True
+    log_flush_ms: float = 200.0
+
+    def to_env(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_env(cls) -> ServeSettings:
+        raw = os.environ.get(ENV)
+        return cls(**json.loads(raw)) if raw else cls()

@@ -1,0 +1,202 @@
+"""The prediction service over real HTTP: validation, auth, logging, traffic, metrics."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+import steadyml
+
+from .conftest import Server
+
+
+def records(server: Server, n: int = 3, start: int = 0) -> list[dict[str, Any]]:
+    with steadyml.open(server.root, env={}) as project:
+        frame = project.load_snapshot(1).iloc[start : start + n]
+    out = []
+    for row in frame.to_dict(orient="records"):
+        row.pop("churned", None)
+        row.pop("cancellation_reason", None)
+        clean = {}
+        for k, v in row.items():
+            if hasattr(v, "isoformat"):
+                v = v.isoformat()
+            elif v != v:  # NaN
+                v = None
+            elif hasattr(v, "item"):
+                v = v.item()
+            clean[k] = v
+        out.append(clean)
+    return out
+
+
+def post(server: Server, body: Any, key: str | None = "predict", **kw: Any) -> httpx.Response:
+    headers = {} if key is None else {"X-API-Key": server.keys[key]}
+    if isinstance(body, (bytes, str)):
+        headers["Content-Type"] = "application/json"
+        return httpx.post(f"{server.url}/v1/predict", content=body, headers=headers, timeout=30)
+    return httpx.post(f"{server.url}/v1/predict", json=body, headers=headers, timeout=30, **kw)
+
+
+def wait_logged(server: Server, request_ids: list[str], timeout: float = 15) -> set[str]:
+    deadline = time.monotonic() + timeout
+    found: set[str] = set()
+    with steadyml.open(server.root, env={}) as project:
+        while time.monotonic() < deadline:
+            found = {p.request_id for p in project.store.list_predictions(
+                limit=100_000, request_ids=request_ids)}  # fmt: skip
+            if found >= set(request_ids):
+                break
+            time.sleep(0.2)
+    return found
+
+
+def test_valid_records_get_predictions_and_are_logged(server: Server) -> None:
+    res = post(server, {"records": records(server, 3)})
+    assert res.status_code == 200, res.text
+    body = res.json()
+    assert body["ok"] is True and body["model_version"] == 1
+    assert len(body["results"]) == 3
+    for r in body["results"]:
+        assert r["model_version"] == 1 and r["route"] == "live" and r["fallback"] is False
+        assert r["prediction"] in (0, 1)
+        assert 0 <= r["score"] <= 1
+        assert set(r["probabilities"]) == {"0", "1"}
+    ids = [r["request_id"] for r in body["results"]]
+    assert len(set(ids)) == 3
+    assert wait_logged(server, ids) == set(ids)
+
+
+def test_the_same_record_gets_the_same_answer_as_the_library(server: Server) -> None:
+    recs = records(server, 5, start=10)
+    res = post(server, {"records": recs}).json()
+    with steadyml.open(server.root, env={}) as project:
+        import pandas as pd
+
+        from steadyml.scoring import score_frame
+
+        out = score_frame(project.load_model(1), pd.DataFrame(recs))
+    assert [r["prediction"] for r in res["results"]] == out.predictions
+    assert [r["score"] for r in res["results"]] == pytest.approx(out.scores)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "status", "loc", "words"),
+    [
+        (lambda r: r.pop("tenure_months"), 422, ["records", 0, "tenure_months"], "required"),
+        (lambda r: r.update(tenure_months="abc"), 422, ["records", 0, "tenure_months"], "whole number"),
+        (lambda r: r.update(tenure_months=100000), 422, ["records", 0, "tenure_months"], "100000"),
+        (lambda r: r.update(contract="lifetime"), 422, ["records", 0, "contract"], "lifetime"),
+        (lambda r: r.update(colour="red"), 422, ["records", 0, "colour"], "unknown column"),
+        (lambda r: r.update(monthly_charges=None), 422, ["records", 0, "monthly_charges"], ""),
+    ],
+    ids=["missing", "wrong-type", "out-of-range", "unknown-category", "extra-column", "null"],
+)
+def test_each_bad_field_gets_a_422_that_names_it(server: Server, mutate, status, loc, words) -> None:  # type: ignore[no-untyped-def]
+    rec = records(server, 1)[0]
+    mutate(rec)
+    res = post(server, {"records": [rec]})
+    assert res.status_code == status, res.text
+    body = res.json()
+    assert body["ok"] is False
+    assert any(e["loc"] == loc for e in body["errors"]), body
+    field = ".".join(str(p) for p in loc[2:])
+    assert f"records[0].{field}" in body["error"] or f"records[0].{field}" in json.dumps(body)
+    assert words.lower() in json.dumps(body).lower()
+
+
+def test_bodies_that_are_not_requests(server: Server) -> None:
+    empty = post(server, b"")
+    assert empty.status_code in (400, 422) and empty.json()["ok"] is False
+    broken = post(server, b'{"records": [')
+    assert broken.status_code == 400 and "not valid JSON" in broken.json()["error"]
+    none = post(server, {"records": []})
+    assert none.status_code == 422 and none.json()["errors"][0]["loc"] == ["records"]
+    too_many = post(server, {"records": records(server, 1) * 1001})
+    assert too_many.status_code == 422 and "at most 1000" in too_many.text
+    huge = post(server, b'{"records": [' + b'{"a": 1},' * 300_000 + b'{"a": 1}]}')
+    assert huge.status_code == 413 and "larger than the limit" in huge.json()["error"]
+
+
+def test_auth_matrix(server: Server) -> None:
+    body = {"records": records(server, 1)}
+    no_key = post(server, body, key=None)
+    assert no_key.status_code == 401 and "X-API-Key" in no_key.json()["error"]
+    wrong = httpx.post(f"{server.url}/v1/predict", json=body, headers={"X-API-Key": "sml_x_y"})
+    assert wrong.status_code == 401 and "not valid" in wrong.json()["error"]
+    scope = post(server, body, key="feedback")
+    assert scope.status_code == 403 and "may not predict" in scope.json()["error"]
+    assert post(server, body, key="admin").status_code == 200
+    fb = httpx.post(f"{server.url}/v1/feedback", json={"labels": [{"request_id": "x", "label": 1}]},
+                    headers={"X-API-Key": server.keys["predict"]})  # fmt: skip
+    assert fb.status_code == 403
+
+
+def test_revoked_key_is_refused_within_seconds(fresh_server: Server) -> None:
+    body = {"records": records(fresh_server, 1)}
+    assert post(fresh_server, body).status_code == 200
+    with steadyml.open(fresh_server.root, env={}) as project:
+        key_id = next(k.id for k in project.api_keys() if k.name == "app")
+        project.revoke_key(key_id)
+    deadline = time.monotonic() + 10
+    status = 200
+    while time.monotonic() < deadline and status == 200:
+        status = post(fresh_server, body).status_code
+        time.sleep(0.2)
+    assert status == 401
+
+
+def test_feedback_is_stored_by_request_id(server: Server) -> None:
+    res = post(server, {"records": records(server, 2, start=40)}).json()
+    ids = [r["request_id"] for r in res["results"]]
+    wait_logged(server, ids)
+    labels = [{"request_id": ids[0], "label": 1}, {"request_id": "nope", "label": 0}]
+    fb = httpx.post(f"{server.url}/v1/feedback", json={"labels": labels},
+                    headers={"X-API-Key": server.keys["feedback"]})  # fmt: skip
+    assert fb.status_code == 200, fb.text
+    assert fb.json()["stored"] == 2 and fb.json()["unknown_request_ids"] == ["nope"]
+    with steadyml.open(server.root, env={}) as project:
+        assert project.store.get_feedback(ids[0]) == (1, 1)
+
+
+def test_operations_endpoints(server: Server) -> None:
+    assert httpx.get(f"{server.url}/health").json() == {"ok": True, "status": "alive"}
+    ready = httpx.get(f"{server.url}/ready").json()
+    assert ready["status"] == "ready" and ready["model_version"] == 1
+    info = httpx.get(f"{server.url}/v1/model").json()
+    assert info["version"] == 1 and "tenure_months" in info["features"]
+    assert info["card"] == "/v1/model/card"
+    card = httpx.get(f"{server.url}/v1/model/card")
+    assert card.status_code == 200 and "Model card" in card.text
+    post(server, {"records": records(server, 2)})
+    metrics = httpx.get(f"{server.url}/metrics").text
+    assert 'steadyml_requests_total{endpoint="/v1/predict",status="200"}' in metrics
+    assert "steadyml_request_seconds_bucket" in metrics
+    assert "steadyml_batch_rows_bucket" in metrics
+    assert 'steadyml_model_version{role="production"} 1.0' in metrics
+    docs = httpx.get(f"{server.url}/docs").text
+    assert "/static/swagger/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+    assert httpx.get(f"{server.url}/static/swagger/swagger-ui-bundle.js").status_code == 200
+    schema = httpx.get(f"{server.url}/openapi.json").json()
+    text = json.dumps(schema)
+    assert "month-to-month" in text and "tenure_months" in text
+
+
+def test_no_raw_personal_data_anywhere_in_the_store(server: Server) -> None:
+    recs = records(server, 5, start=100)
+    raw = [r["email"] for r in recs] + [r["phone"] for r in recs]
+    res = post(server, {"records": recs}).json()
+    wait_logged(server, [r["request_id"] for r in res["results"]])
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(f"sqlite:///{server.root / '.steadyml' / 'store.db'}")
+    with engine.connect() as conn:
+        for table in inspect(engine).get_table_names():
+            dump = json.dumps([list(map(str, row)) for row in conn.execute(text(f"select * from {table}"))])
+            for value in raw:
+                assert value not in dump, f"{value!r} found in table {table}"
+    engine.dispose()

@@ -1,0 +1,55 @@
+"""The steadyml side of ``bench/tracking.py`` still runs and records what ``steadyml train`` does.
+
+No timing is asserted here (performance goals live in ``bench/``); this only keeps the
+benchmark from rotting when the store or the registry changes. MLflow is not needed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from steadyml.artifacts import ArtifactStore
+from steadyml.registry import load_bundle
+from steadyml.store import open_store
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "tracking.py"
+
+
+def _load_bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("_bench_tracking", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(spec.name, None)
+    return module
+
+
+def test_steadyml_side_records_runs_with_loadable_model_versions(tmp_path: Path) -> None:
+    bench = _load_bench()
+    fitted = bench.fit(300, months=2)
+
+    result = bench.steadyml_round(fitted, 2, tmp_path)
+
+    assert len(result["times_s"]) == 2
+    store = open_store(str(tmp_path / ".steadyml" / "store.db"), project="bench")
+    artifacts = ArtifactStore(str(tmp_path / ".steadyml" / "artifacts"))
+    try:
+        for number in (1, 2, 3):  # the warm-up and the two timed recordings
+            run = store.get_run(number)
+            assert run.status == "completed"
+            assert run.model_version == number
+            mv = store.get_model_version(number)
+            assert mv.run_number == number
+            bundle = load_bundle(artifacts, mv)
+            assert bundle.features == list(fitted.outcome.features)
+        # every recording wrote its own artifact, as a retrained model would
+        digests = {store.get_model_version(n).artifact_digest for n in (1, 2, 3)}
+        assert len(digests) == 3
+    finally:
+        store.close()
