@@ -38,7 +38,6 @@ CONFIG_FILENAME = "steadyml.yaml"
 # Sections that are read and validated but whose stage is not built yet. The CLI tells the
 # user instead of silently ignoring them. Remove an entry when its stage lands.
 NOT_YET_USED: dict[str, str] = {
-    "serving": "the real-time prediction service",
     "monitoring": "monitoring and alerts",
     "retraining": "retraining and safe rollout",
 }
@@ -210,6 +209,10 @@ class TrainingSection(_Model):
 class FallbackConfig(_Model):
     strategy: Literal["constant", "rule", "previous", "error"] = "error"
     value: float | str | None = None
+    rule: dict[str, Any] | None = Field(
+        default=None,
+        description="For strategy rule: {column, equals|in|below|above, then, else}.",
+    )
     timeout_ms: float = Field(default=500, gt=0)
 
 

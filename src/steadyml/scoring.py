@@ -20,9 +20,28 @@ __all__ = ["ScoreOutput", "score_frame", "plain"]
 
 @dataclass(frozen=True)
 class ScoreOutput:
+    """One entry per input row, in input order.
+
+    ``scores`` holds the positive-class probability (binary), the top class's probability
+    (more classes) or the predicted number (regression). ``probabilities`` maps each class to
+    its probability, or is ``None`` for a regression model.
+    """
+
     predictions: list[Any]
     scores: list[float | None]
-    probabilities: list[dict[str, float]] | None
+    probabilities: list[dict[str, float]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.predictions)
+
+    def rows(self, start: int, stop: int) -> ScoreOutput:
+        """The output for rows ``start`` to ``stop`` (excluded)."""
+        probabilities = self.probabilities
+        return ScoreOutput(
+            predictions=list(self.predictions[start:stop]),
+            scores=list(self.scores[start:stop]),
+            probabilities=None if probabilities is None else list(probabilities[start:stop]),
+        )
 
 
 def plain(value: Any) -> Any:

@@ -202,11 +202,11 @@ def test_verbose_shows_the_traceback(cli: CliRunner, tmp_path: Path) -> None:
 def test_unused_sections_are_announced(cli: CliRunner, project_dir: Path) -> None:
     cfg = project_dir / "steadyml.yaml"
     cfg.write_text(
-        cfg.read_text(encoding="utf-8") + "\nserving:\n  max_records: 10\n", encoding="utf-8"
+        cfg.read_text(encoding="utf-8") + "\nretraining:\n  promotion: manual\n", encoding="utf-8"
     )
     result = cli.invoke(app, ["--project", str(project_dir), "data", "versions"])
     assert result.exit_code == 0
-    assert "Note: Section 'serving' is checked but not used yet" in result.stderr
+    assert "Note: Section 'retraining' is checked but not used yet" in result.stderr
 
 
 def test_demo_runs_and_shows_the_leak_caught(cli: CliRunner, tmp_path: Path) -> None:

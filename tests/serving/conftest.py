@@ -51,12 +51,12 @@ def start_server(root: Path, keys: dict[str, str], *extra: str) -> Server:
     port = free_port()
     log = root / f"server-{port}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("STEADYML_")}
-    out = open(log, "wb")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "steadyml.serving", "--project", str(root), "--host",
-         "127.0.0.1", "--port", str(port), "--log-level", "warning", *extra],
-        stdout=out, stderr=subprocess.STDOUT, env=env,
-    )  # fmt: skip
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "steadyml.serving", "--project", str(root), "--host",
+             "127.0.0.1", "--port", str(port), "--log-level", "warning", *extra],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

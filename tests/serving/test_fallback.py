@@ -165,7 +165,7 @@ def test_rule_for_regression_scores_its_numbers() -> None:
         (["contract"], "must be a mapping"),
         (
             {"column": "contract", "equal": "x", "then": 1, "else": 0},
-            "unknown key 'equal'. Allowed keys: column, equals, in, below, above, then, else",
+            "unknown key 'equal'. Did you mean 'equals'[?] Allowed keys: column, equals, in, below, above, then, else",
         ),
         ({"column": "contract", "equals": "x", "then": 1}, "is missing 'else'"),
         ({"equals": "x", "then": 1, "else": 0}, "is missing 'column'"),

@@ -568,7 +568,7 @@ def test_the_app_answers_404_405_and_401_in_the_one_shape(client: TestClient) ->
     assert r.headers["allow"] == "POST"
     r = client.get("/locked")
     body = assert_shape(r, 401)
-    assert body["error"].startswith("Unauthorized: send the API token")
+    assert body["error"].startswith("Unauthorized: send an API key in the X-API-Key header")
     assert r.headers["www-authenticate"] == "Bearer"
 
 

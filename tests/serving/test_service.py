@@ -11,7 +11,7 @@ import pytest
 
 import steadyml
 
-from .conftest import Server
+Server = Any  # the fixture type lives in conftest.py
 
 
 def records(server: Server, n: int = 3, start: int = 0) -> list[dict[str, Any]]:
@@ -88,7 +88,12 @@ def test_the_same_record_gets_the_same_answer_as_the_library(server: Server) -> 
     ("mutate", "status", "loc", "words"),
     [
         (lambda r: r.pop("tenure_months"), 422, ["records", 0, "tenure_months"], "required"),
-        (lambda r: r.update(tenure_months="abc"), 422, ["records", 0, "tenure_months"], "whole number"),
+        (
+            lambda r: r.update(tenure_months="abc"),
+            422,
+            ["records", 0, "tenure_months"],
+            "whole number",
+        ),
         (lambda r: r.update(tenure_months=100000), 422, ["records", 0, "tenure_months"], "100000"),
         (lambda r: r.update(contract="lifetime"), 422, ["records", 0, "contract"], "lifetime"),
         (lambda r: r.update(colour="red"), 422, ["records", 0, "colour"], "unknown column"),
@@ -96,7 +101,9 @@ def test_the_same_record_gets_the_same_answer_as_the_library(server: Server) -> 
     ],
     ids=["missing", "wrong-type", "out-of-range", "unknown-category", "extra-column", "null"],
 )
-def test_each_bad_field_gets_a_422_that_names_it(server: Server, mutate, status, loc, words) -> None:  # type: ignore[no-untyped-def]
+def test_each_bad_field_gets_a_422_that_names_it(
+    server: Server, mutate, status, loc, words
+) -> None:  # type: ignore[no-untyped-def]
     rec = records(server, 1)[0]
     mutate(rec)
     res = post(server, {"records": [rec]})
@@ -196,7 +203,9 @@ def test_no_raw_personal_data_anywhere_in_the_store(server: Server) -> None:
     engine = create_engine(f"sqlite:///{server.root / '.steadyml' / 'store.db'}")
     with engine.connect() as conn:
         for table in inspect(engine).get_table_names():
-            dump = json.dumps([list(map(str, row)) for row in conn.execute(text(f"select * from {table}"))])
+            dump = json.dumps(
+                [list(map(str, row)) for row in conn.execute(text(f"select * from {table}"))]
+            )
             for value in raw:
                 assert value not in dump, f"{value!r} found in table {table}"
     engine.dispose()

@@ -29,7 +29,7 @@ from steadyml.predlog import PredictionLogWriter, scrub
 from steadyml.serving.auth import KeyCache
 from steadyml.serving.batcher import BatchError, BatchTimeout, MicroBatcher
 from steadyml.serving.errors import error_body, install_error_handlers
-from steadyml.serving.fallback import make_fallback
+from steadyml.serving.fallback import fallback_reason, make_fallback
 from steadyml.serving.limits import BodySizeLimit
 from steadyml.serving.metrics import make_metrics
 from steadyml.serving.runtime import LoadedModel, Runtime, route_for
@@ -92,7 +92,8 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
         return prev.score(frame)
 
     fallback = make_fallback(
-        serving.fallback.strategy, value=serving.fallback.value, previous=previous_score,
+        serving.fallback.strategy, value=serving.fallback.value, rule=serving.fallback.rule,
+        previous=previous_score,
         task="classification" if contract.columns.get(roles.target) is None
         or contract.columns[roles.target].allowed is not None else "regression",
     )  # fmt: skip
@@ -213,11 +214,7 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
         try:
             out = await batcher.submit(model.version, model.score, frame)
         except (BatchTimeout, BatchError) as exc:
-            reason = (
-                f"model timed out after {serving.fallback.timeout_ms:g} ms"
-                if isinstance(exc, BatchTimeout)
-                else f"model failed: {exc}"
-            )
+            reason = fallback_reason(exc)
             answers = await run_in_threadpool(fallback.answer, frame, reason)
             if answers is None:
                 raise HTTPException(

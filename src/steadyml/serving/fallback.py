@@ -26,6 +26,7 @@ Every answer records the ``reason`` the model was not used ("model timed out aft
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -204,8 +205,10 @@ class RuleFallback:
             )
         unknown = [str(k) for k in rule if k not in _RULE_KEYS]
         if unknown:
+            close = difflib.get_close_matches(unknown[0], _RULE_KEYS, n=1)
+            guess = f" Did you mean {close[0]!r}?" if close else ""
             raise SteadyMLError(
-                f"{where} has unknown key {', '.join(repr(k) for k in unknown)}. "
+                f"{where} has unknown key {', '.join(repr(k) for k in unknown)}.{guess} "
                 f"Allowed keys: {', '.join(_RULE_KEYS)}.",
                 hint=example,
             )
