@@ -38,6 +38,7 @@ from steadyml.serving.schemas import (
     FeedbackResponse,
     PredictionResult,
     PredictResponse,
+    Route,
     build_record_model,
     build_request_model,
     extra_columns,
@@ -209,7 +210,7 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
             )
         writer.log(records)
 
-    async def answer(model: LoadedModel, frame: pd.DataFrame, route: str, ids: list[str]
+    async def answer(model: LoadedModel, frame: pd.DataFrame, route: Route, ids: list[str]
                      ) -> list[PredictionResult]:  # fmt: skip
         try:
             out = await batcher.submit(model.version, model.score, frame)
@@ -288,7 +289,11 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
         else:
             routes = ["live"] * len(frame)
         results: list[PredictionResult | None] = [None] * len(frame)
-        for route, model in (("live", state.production), ("canary", state.challenger)):
+        pairs: tuple[tuple[Route, LoadedModel | None], ...] = (
+            ("live", state.production),
+            ("canary", state.challenger),
+        )
+        for route, model in pairs:
             idx = [i for i, r in enumerate(routes) if r == route]
             if not idx or model is None:
                 continue
