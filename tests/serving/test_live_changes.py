@@ -158,7 +158,7 @@ def test_sigterm_during_load_loses_nothing(fresh_server: Server) -> None:
     assert not missing, f"{len(missing)} answered predictions are not in the log"
 
 
-def test_serve_refuses_a_public_address_without_auth(_serving_template, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_serve_refuses_a_public_address_without_auth(_serving_template, tmp_path) -> None:  # type: ignore[no-untyped-def]  # noqa: PT019
     import shutil
 
     root = tmp_path / "p"
