@@ -90,7 +90,7 @@ def cli() -> CliRunner:
 
 
 @pytest.fixture(scope="session")
-def _trained_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trained_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small churn project with the leak dropped, trained once per session."""
     import steadyml
     from steadyml.scaffold import init_from_template
@@ -108,12 +108,12 @@ def _trained_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def trained_project_dir(_trained_template: Path, tmp_path: Path) -> Path:
+def trained_project_dir(trained_template: Path, tmp_path: Path) -> Path:
     """A private copy of the trained project (its store and artifacts included)."""
     import shutil
 
     target = tmp_path / "trained"
-    shutil.copytree(_trained_template, target)
+    shutil.copytree(trained_template, target)
     return target
 
 

@@ -158,11 +158,11 @@ def test_sigterm_during_load_loses_nothing(fresh_server: Server) -> None:
     assert not missing, f"{len(missing)} answered predictions are not in the log"
 
 
-def test_serve_refuses_a_public_address_without_auth(_serving_template, tmp_path) -> None:  # type: ignore[no-untyped-def]  # noqa: PT019
+def test_serve_refuses_a_public_address_without_auth(serving_template, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import shutil
 
     root = tmp_path / "p"
-    shutil.copytree(_serving_template, root)
+    shutil.copytree(serving_template, root)
     cfg = root / "steadyml.yaml"
     cfg.write_text(cfg.read_text(encoding="utf-8") + "\nserving:\n  auth: none\n",
                    encoding="utf-8")  # fmt: skip
