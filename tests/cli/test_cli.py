@@ -210,15 +210,35 @@ def test_unused_sections_are_announced(cli: CliRunner, project_dir: Path) -> Non
 
 
 def test_demo_runs_and_shows_the_leak_caught(cli: CliRunner, tmp_path: Path) -> None:
-    result = cli.invoke(app, ["demo", str(tmp_path / "demo"), "--customers", "1500"])
+    result = cli.invoke(app, ["demo", str(tmp_path / "demo"), "--customers", "6000"])
     assert result.exit_code == 0, result.output
-    assert "The planted leak was caught: 'cancellation_reason'" in result.stdout
-    assert "Checked again: fit to train on" in result.stdout
-    assert "records nothing new" in result.stdout
+    out = result.stdout
+    assert "The planted leak was caught: 'cancellation_reason'" in out
+    assert "Checked again: fit to train on" in out
+    assert "records nothing new" in out
+    assert "Gates: passed" in out
+    assert "Training again with nothing changed: up to date" in out
+    assert "promoted to production by head-of-retention@example.com" in out
+    assert "HTTP 422 — 1 problem in the request: records[0].tenure_months" in out
+    assert "HTTP 401" in out
+    assert "Stopped the server cleanly (SIGTERM). The prediction log holds 3 prediction(s)" in out
+    assert (tmp_path / "demo" / "model-card.html").exists()
     with steadyml.open(tmp_path / "demo", env={}) as project:
         assert [v.version for v in project.dataset_versions()] == [1]
-        checks = project.store.list_checks()
-        assert [c.passed for c in checks] == [False, True]
-    # a second run reuses the folder and still ends well
+        assert [c.passed for c in project.store.list_checks()] == [False, True]
+        assert project.production().version == 1
+        assert project.store.count_predictions() == 3
+    # a second run starts fresh in the same folder and still ends well
     again = cli.invoke(app, ["demo", str(tmp_path / "demo"), "--customers", "1500"])
     assert again.exit_code == 0, again.output
+    with steadyml.open(tmp_path / "demo", env={}) as project:
+        assert len(project.runs()) == 1
+
+
+def test_demo_refuses_a_folder_it_did_not_make(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine", encoding="utf-8")
+    result = cli.invoke(app, ["demo", str(tmp_path / "mine")])
+    assert result.exit_code == 1
+    assert "was not made by `steadyml demo`; the demo will not touch it" in result.stderr
+    assert (tmp_path / "mine" / "notes.txt").exists()

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from rich.rule import Rule
 
-from steadyml.cli._common import bullet, handle_errors, out, progress
+from steadyml.cli._common import bullet, handle_errors, out, progress, table
 from steadyml.cli.data_cmd import render_check
 from steadyml.cli.train_cmd import render_train
 
@@ -213,19 +213,109 @@ def demo(
                 markup=False,
             )
 
+    if mv is not None and mv.gates_passed:
+        _step(5, "Serve it, and watch it refuse bad input",
+              "A live model validates every request against the data contract, answers with "
+              "its version and a request id, logs what it did, and stops without losing a "
+              "thing.")  # fmt: skip
+        _serve_demo(init.root)
+
     out.print()
     out.print(Rule("What comes next", align="left"))
-    bullet(
-        [
-            "Step 4 · serve the model behind an API; score batches (later)",
-            "Step 5 · monitor drift, quality, performance and fairness; alert the owner (later)",
-        ]
-    )
+    bullet([
+        "batch scoring of a whole file, with rejected rows kept and explained (next)",
+        "monitoring: drift, data quality, performance as labels arrive, fairness, alerts (later)",
+    ])  # fmt: skip
     out.print(f"\nYour demo project is in {init.root}. Try:", markup=False)
     out.print(
-        f"  cd {directory}\n  steadyml runs list\n  steadyml models list\n  steadyml models card 1",
+        f"  cd {directory}\n  steadyml runs list\n  steadyml models list\n"
+        "  steadyml models card 1\n  steadyml keys create --name me --scopes predict\n"
+        "  steadyml serve              # then open http://127.0.0.1:8000/docs",
         markup=False,
     )
+
+
+def _serve_demo(root: Path) -> None:
+    """Start the real server in the background, use it like a client would, stop it."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+    import pandas as pd
+
+    import steadyml
+
+    with steadyml.open(root) as project:
+        token, _key = project.create_key("demo-client", ["predict", "feedback"], by="demo")
+        sample = project.load_snapshot().tail(3)
+    sample = sample.drop(columns=["churned", "cancellation_reason"], errors="ignore")
+    sample["snapshot_month"] = sample["snapshot_month"].astype(str)
+    records = [
+        {k: (None if pd.isna(v) else (v.item() if hasattr(v, "item") else v)) for k, v in r.items()}
+        for r in sample.to_dict(orient="records")
+    ]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    log = root / ".steadyml" / "demo-server.log"
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "steadyml.serving", "--project", str(root), "--host",
+             "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            stdout=sink, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                out.print(f"The server stopped early; see {log}.", markup=False)
+                return
+            try:
+                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        out.print(f"Server running at {url} (started in the background; docs at {url}/docs).",
+                  markup=False)  # fmt: skip
+        headers = {"X-API-Key": token}
+        res = httpx.post(f"{url}/v1/predict", json={"records": records}, headers=headers,
+                         timeout=30).json()  # fmt: skip
+        t = table("customer", "prediction", "churn score", "model", "request id")
+        for rec, r in zip(records, res["results"], strict=True):
+            t.add_row(str(rec.get("customer_id")), str(r["prediction"]), f"{r['score']:.3f}",
+                      f"v{r['model_version']}", r["request_id"][:12] + "…")  # fmt: skip
+        out.print(t)
+        bad = dict(records[0])
+        cases = [
+            ("a field missing", {k: v for k, v in bad.items() if k != "tenure_months"}, headers),
+            ("a category never seen", {**bad, "contract": "lifetime"}, headers),
+            ("a value out of range", {**bad, "tenure_months": 5000}, headers),
+            ("no API key", bad, {}),
+        ]
+        out.print("Bad requests, and what the service says:", markup=False)
+        for label, rec, hdrs in cases:
+            r = httpx.post(f"{url}/v1/predict", json={"records": [rec]}, headers=hdrs, timeout=30)
+            out.print(f"  {label}: HTTP {r.status_code} — {r.json()['error']}", markup=False)
+        first = res["results"][0]["request_id"]
+        httpx.post(f"{url}/v1/feedback", json={"labels": [{"request_id": first, "label": 0}]},
+                   headers=headers, timeout=30)  # fmt: skip
+        out.print("Sent a true label for the first prediction (POST /v1/feedback).", markup=False)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    with steadyml.open(root) as project:
+        logged = project.store.count_predictions()
+    out.print(f"Stopped the server cleanly (SIGTERM). The prediction log holds {logged} "
+              "prediction(s), without e-mail addresses or phone numbers.", markup=False)  # fmt: skip
 
 
 def _prepare_folder(directory: Path) -> None:
