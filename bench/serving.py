@@ -76,6 +76,9 @@ READY_MARKER = "steadyml-bench-ready.json"
 RESULT_PREFIX = "BENCH_RESULT "
 WRK_PREFIX = "WRK_RESULT "
 SHARED = ("scikit-learn", "pandas", "numpy", "scipy", "joblib", "fairlearn")
+# also pinned in BentoML's environment: without pyarrow, pandas 3 gives read-only string
+# arrays and steadyml's column preparation fails ("assignment destination is read-only")
+BENTO_EXTRA = ("pyarrow",)
 
 # (key, records per request, concurrency)
 LOADS: list[tuple[str, int, int]] = [
@@ -181,13 +184,14 @@ def ensure_bento_venv(skip_setup: bool) -> Path | None:
         shutil.rmtree(BENTO_VENV)
     say(f"Creating the BentoML environment in {BENTO_VENV.relative_to(ROOT)} (once)")
     subprocess.run([sys.executable, "-m", "venv", str(BENTO_VENV)], check=True, timeout=300)
-    pinned = [f"{name}=={version}" for name, version in _ours().items()]
+    ours = {**_ours(), **{name: metadata.version(name) for name in BENTO_EXTRA}}
+    pinned = [f"{name}=={version}" for name, version in ours.items()]
     proc = _pip(python, ["bentoml", *pinned])
     note = "same versions as steadyml's environment"
     if proc.returncode != 0:
         say(_tail(proc.stderr))
         say("  BentoML does not install beside these pins; installing what it allows instead")
-        proc = _pip(python, ["bentoml", *SHARED])
+        proc = _pip(python, ["bentoml", *SHARED, *BENTO_EXTRA])
         note = "BentoML's own choice of versions (steadyml's pins did not resolve)"
         if proc.returncode != 0:
             say(f"pip could not install BentoML; BentoML left out:\n{_tail(proc.stderr)}")
@@ -222,8 +226,11 @@ def versions_in(python: Path, names: list[str]) -> dict[str, str]:
     return dict(json.loads(out.stdout))
 
 
-def peer_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+def peer_env(venv_python: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STEADYML_", "MLFLOW_"))}
+    # the peer's own tools first (``mlflow models serve`` runs ``exec uvicorn ...``)
+    env["PATH"] = os.pathsep.join([str(venv_python.parent), env.get("PATH", "")])
+    env.pop("VIRTUAL_ENV", None)
     # the pickled pipeline holds steadyml's column-preparation step: make it importable
     env["PYTHONPATH"] = str(ROOT / "src")
     env.update(
@@ -255,7 +262,7 @@ def log_mlflow_model(python: Path, pipeline: str) -> str | None:
     proc = subprocess.run(
         [str(python), str(BENCH / "_serving_mlflow.py"), f"--pipeline={pipeline}",
          f"--workdir={workdir}", f"--pip-requirements={requirements}"],
-        capture_output=True, text=True, timeout=600, env=peer_env(), check=False,
+        capture_output=True, text=True, timeout=600, env=peer_env(python), check=False,
     )  # fmt: skip
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_PREFIX)]
     if proc.returncode != 0 or not lines:
@@ -390,7 +397,7 @@ def make_sides(args: argparse.Namespace, info: dict[str, Any], work: Path,
             )
         )  # fmt: skip
     if bento is not None:
-        env = peer_env({"STEADYML_BENCH_PIPELINE": info["pipeline"]})
+        env = peer_env(bento, {"STEADYML_BENCH_PIPELINE": info["pipeline"]})
         for key, label, cls, loads in (
             ("bento", "BentoML (batching)", "ChurnBatched", keys),
             ("bento_nobatch", "BentoML (no batching)", "ChurnUnbatched", ["1 rec c=1"]),
@@ -412,7 +419,7 @@ def make_sides(args: argparse.Namespace, info: dict[str, Any], work: Path,
                 key="mlflow", label="MLflow",
                 command=[str(python.parent / "mlflow"), "models", "serve", "-m", model,
                          "--env-manager", "local", "-h", "127.0.0.1", "-p", "{port}"],
-                env=peer_env(), cwd=work, ready_path="/ping", predict_path="/invocations",
+                env=peer_env(python), cwd=work, ready_path="/ping", predict_path="/invocations",
                 body_key="dataframe_records", loads=keys, log=logs / "mlflow.log",
             )
         )  # fmt: skip
@@ -447,7 +454,9 @@ def wrk(side: Side, body: str, concurrency: int, seconds: float, work: Path) -> 
     )
     command = ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout",
                "10s", "-s", str(script), side.url("/")]  # fmt: skip
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    proc = subprocess.run(
+        command, capture_output=True, text=True, timeout=seconds + 60, check=False
+    )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(WRK_PREFIX)]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"wrk failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
@@ -615,7 +624,8 @@ def print_report(report: dict[str, Any]) -> None:
             for key, _, _ in LOADS:
                 r = s["loads"].get(key)
                 if r:
-                    parts.append(f"{key}: " + " / ".join(f"{x['req_s']:.0f}" for x in r["per_round"]))
+                    each = " / ".join(f"{x['req_s']:.0f}" for x in r["per_round"])
+                    parts.append(f"{key}: {each}")
             print(f"  {s['label']:<22} " + "; ".join(parts))
     print("goals:")
     for g in report["goals"]:
@@ -636,8 +646,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1 round, 5 s runs")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--retrain", action="store_true", help="train the sample project again")
-    parser.add_argument("--skip-setup", action="store_true",
-                        help="leave out a peer whose environment is missing instead of making it")
+    parser.add_argument(
+        "--skip-setup",
+        action="store_true",
+        help="leave out a peer whose environment is missing instead of making it",
+    )
     parser.add_argument("--no-mlflow", action="store_true", help="leave MLflow out")
     parser.add_argument("--no-bento", action="store_true", help="leave BentoML out")
     args = parser.parse_args(argv)  # fmt: skip
@@ -717,11 +730,15 @@ def main(argv: list[str] | None = None) -> int:
                         entry = side.results.setdefault(key, {"runs": []})
                         entry["runs"].append(r)
                         err = f", {r['errors']} ERRORS" if r["errors"] else ""
-                        say(f"  {key:<12} {side.label:<22} {r['req_s']:>7.0f} req/s  "
-                            f"p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms{err}")  # fmt: skip
+                        say(
+                            f"  {key:<12} {side.label:<22} {r['req_s']:>7.0f} req/s  "
+                            f"p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms{err}"
+                        )
                         if r["errors"]:
-                            errors.append(f"{side.label} {key} round {rnd}: {r['errors']} errors "
-                                          f"({r['non_2xx']} non-2xx) of {r['requests']}")  # fmt: skip
+                            errors.append(
+                                f"{side.label} {key} round {rnd}: {r['errors']} errors "
+                                f"({r['non_2xx']} non-2xx) of {r['requests']}"
+                            )
                 for side in live:
                     side.rss_mb = tree_rss_mb(side.proc.pid) if side.proc else None
                     side.results.setdefault("_rss", {"values": []})["values"].append(side.rss_mb)
@@ -733,8 +750,11 @@ def main(argv: list[str] | None = None) -> int:
     table = summarise(sides, rounds)
     report = {
         "benchmark": "serving: HTTP predictions on the churn pipeline",
-        "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},  # fmt: skip
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "versions": versions,
         "wrk": wrk_v,
         "model_type": info["model_type"],

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import random
 import time
 import uuid
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
     from steadyml.scoring import ScoreOutput
 
 __all__ = ["create_app", "create_app_from_env"]
+
+logger = logging.getLogger("steadyml.serving")
 
 
 def create_app(project: Project, settings: ServeSettings | None = None) -> FastAPI:
@@ -186,6 +189,15 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
         if settings.require_auth:
             keys.verify(request.headers.get(HEADER), scope)
 
+    def needs(scope: str) -> Any:
+        """A dependency: FastAPI runs it before it validates the body, so a caller without a
+        valid key learns that first (401/403), not the details of a body it may not send."""
+
+        async def dependency(request: Request) -> None:
+            await run_in_threadpool(check, request, scope)
+
+        return Depends(dependency)
+
     def log_rows(frame: pd.DataFrame, results: list[PredictionResult], latency_ms: float) -> None:
         if not settings.log_predictions:
             return
@@ -261,11 +273,11 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
         log_rows(frame, results, (time.perf_counter() - started) * 1000)
         metrics.predictions.labels("shadow", str(model.version)).inc(len(results))
 
-    async def predict(body: Any, request: Request) -> PredictResponse:
+    async def predict(
+        body: Any, request: Request, _auth: Any = needs("predict")
+    ) -> PredictResponse:
         started = time.perf_counter()
-        request_id = uuid.uuid4().hex
-        request.state.request_id = request_id
-        await run_in_threadpool(check, request, "predict")
+        request_id = request.state.request_id
         state = runtime.state
         if state.production is None:
             raise HTTPException(
@@ -275,9 +287,13 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
             )
         frame = records_frame(body, columns)
         if serving.unknown_columns == "ignore":
-            for rec in body.records:
-                for col in extra_columns(rec):
-                    frame.drop(columns=[col], errors="ignore", inplace=True)
+            unknown = sorted({col for rec in body.records for col in extra_columns(rec)})
+            if unknown:
+                logger.warning(
+                    "request %s: ignored unknown column(s) %s (serving.unknown_columns: ignore)",
+                    request_id, ", ".join(unknown),
+                )  # fmt: skip
+                frame = frame.drop(columns=unknown, errors="ignore")
         ids = [uuid.uuid4().hex for _ in range(len(frame))]
         mode = state.mode
         sticky = state.policy.sticky_by
@@ -328,8 +344,9 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
     )(predict)  # fmt: skip
 
     @app.post("/v1/feedback", response_model=FeedbackResponse, summary="Send true labels")
-    async def feedback(body: FeedbackRequest, request: Request) -> FeedbackResponse:
-        await run_in_threadpool(check, request, "feedback")
+    async def feedback(
+        body: FeedbackRequest, request: Request, _auth: Any = needs("feedback")
+    ) -> FeedbackResponse:
         labels = [(item.request_id, item.label) for item in body.labels]
         stored, unknown = await run_in_threadpool(project.store.add_feedback, labels)
         return FeedbackResponse(ok=True, stored=stored, unknown_request_ids=unknown)
@@ -386,6 +403,7 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
 
     @app.middleware("http")
     async def count(request: Request, call_next: Any) -> Response:
+        request.state.request_id = uuid.uuid4().hex  # every answer, errors too, can cite it
         response: Response = await call_next(request)
         path = request.url.path
         if path.startswith("/v1/") or path in ("/health", "/ready"):
