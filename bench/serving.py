@@ -24,8 +24,10 @@ Loads (wrk, one thread, keep-alive, outside the servers; a Lua script posts a pr
 JSON body and reports every non-2xx answer and socket error): 1 record at concurrency 1, 8
 and 32; 100 records at concurrency 4. For each load the sides run one after the other,
 A B A B over ``--rounds`` rounds (all servers of a round are up; only the one under load
-works), each run a warm-up then a measured run. Cold start: from spawning the server until
-its readiness endpoint answers 200. Memory: RSS of the server's process tree after the loads.
+works), each run a warm-up then a measured run. Cold start: each round first starts every
+server alone (nothing else running) and times it from spawning the process until its
+readiness endpoint answers 200, then stops it. Memory: RSS of the server's process tree (all
+its processes, from /proc) after the loads.
 
 Goals (from the issue): at c=8 and c=32 at least 1.5× the throughput of BentoML with
 batching, with a p99 no worse; at c=1 at least BentoML without batching; cold start at most
@@ -47,6 +49,7 @@ and creates the BentoML environment (needs the package index). Results are recor
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -374,6 +377,24 @@ class Side:
             self.proc.wait(10)
         except ProcessLookupError:
             pass
+        deadline = time.monotonic() + 15  # and wait until the whole tree is gone
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def fresh_projects(info: dict[str, Any], work: Path) -> Path:
+    """Fresh copies of the trained project for the two steadyml servers (own stores)."""
+    for key in ("steadyml", "steadyml_nolog"):
+        if (work / key).exists():
+            shutil.rmtree(work / key)
+        shutil.copytree(info["project"], work / key / "churn")
+    return work
 
 
 def make_sides(args: argparse.Namespace, info: dict[str, Any], work: Path,
@@ -689,12 +710,23 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="steadyml-serving-bench-") as tmp:
         work = Path(tmp)
         sides: list[Side] = []
+        cold: dict[str, list[float]] = {}
         for rnd in range(1, rounds + 1):
-            for key in ("steadyml", "steadyml_nolog"):
-                if (work / key).exists():
-                    shutil.rmtree(work / key)
-                shutil.copytree(info["project"], work / key / "churn")
-            round_sides = make_sides(args, info, work, bento, mlflow)
+            # cold start: each server alone (nothing else running), started and stopped
+            for side in make_sides(args, info, fresh_projects(info, work), bento, mlflow):
+                say(f"Round {rnd}/{rounds}: cold start of {side.label}")
+                try:
+                    side.start()
+                except RuntimeError as exc:
+                    errors.append(str(exc).splitlines()[0])
+                    say(str(exc))
+                    continue
+                finally:
+                    side.stop()
+                cold.setdefault(side.key, []).append(side.cold_start_s or 0.0)
+                say(f"  ready in {side.cold_start_s:.2f} s")
+            # loads: every server of the round up, on fresh copies of the project
+            round_sides = make_sides(args, info, fresh_projects(info, work), bento, mlflow)
             if not sides:
                 sides = round_sides
             else:  # keep the results on the first round's objects
@@ -704,7 +736,7 @@ def main(argv: list[str] | None = None) -> int:
             live: list[Side] = []
             try:
                 for side in sides:
-                    say(f"Round {rnd}/{rounds}: starting {side.label}")
+                    say(f"Round {rnd}/{rounds}: starting {side.label} for the loads")
                     try:
                         side.start()
                     except RuntimeError as exc:
@@ -712,10 +744,6 @@ def main(argv: list[str] | None = None) -> int:
                         say(str(exc))
                         continue
                     live.append(side)
-                    side.results.setdefault("_cold", {"values": []})["values"].append(
-                        side.cold_start_s
-                    )
-                    say(f"  ready in {side.cold_start_s:.2f} s")
                 for key, n, conc in LOADS:
                     for side in live:
                         if key not in side.loads:
@@ -746,6 +774,8 @@ def main(argv: list[str] | None = None) -> int:
                 for side in sides:
                     side.stop()
         say(f"Done in {time.perf_counter() - started:.0f} s")
+    for side in sides:
+        side.results["_cold"] = {"values": cold.get(side.key, [])}
 
     table = summarise(sides, rounds)
     report = {

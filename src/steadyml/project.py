@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from steadyml.artifacts import ArtifactStore
+    from steadyml.batch.score import BatchResult
     from steadyml.data.check import DataCheckResult
     from steadyml.data.contract import Contract
     from steadyml.registry import ModelBundle
@@ -362,6 +363,28 @@ class Project:
         if fmt == "markdown":
             return render_card_markdown(data)
         raise SteadyMLError(f"Card format must be 'markdown' or 'html'; got {fmt!r}.")
+
+    def score_batch(
+        self,
+        input: str | Path,  # noqa: A002 - the CLI argument's name
+        out: str | Path,
+        *,
+        rejects: str | Path | None = None,
+        chunk_rows: int = 50_000,
+        engine: str = "pandas",
+        scheduler: str | None = None,
+        model_version: int | None = None,
+        log: bool = True,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> BatchResult:
+        """Score a CSV/Parquet file in chunks; rows that break the contract go to a rejects
+        file with their line and reason, so rows in = rows scored + rows rejected."""
+        from steadyml.batch.score import score_file
+
+        return score_file(
+            self, input, out, rejects=rejects, chunk_rows=chunk_rows, engine=engine,  # type: ignore[arg-type]
+            scheduler=scheduler, model_version=model_version, log=log, progress=progress,
+        )  # fmt: skip
 
     # --- serving: keys and traffic ------------------------------------------------------
 

@@ -222,12 +222,15 @@ def test_demo_runs_and_shows_the_leak_caught(cli: CliRunner, tmp_path: Path) -> 
     assert "HTTP 422 — 1 problem in the request: records[0].tenure_months" in out
     assert "HTTP 401" in out
     assert "Stopped the server cleanly (SIGTERM). The prediction log holds 3 prediction(s)" in out
+    assert "Read 2,000 rows: 1,997 scored, 3 rejected (2,000 = 1,997 + 3)." in out
+    assert (tmp_path / "demo" / "data" / "new-customers.scored.rejects.csv").exists()
     assert (tmp_path / "demo" / "model-card.html").exists()
     with steadyml.open(tmp_path / "demo", env={}) as project:
         assert [v.version for v in project.dataset_versions()] == [1]
         assert [c.passed for c in project.store.list_checks()] == [False, True]
         assert project.production().version == 1
-        assert project.store.count_predictions() == 3
+        assert project.store.count_predictions(route="live") == 3
+        assert project.store.count_predictions(route="batch") == 1997
     # a second run starts fresh in the same folder and still ends well
     again = cli.invoke(app, ["demo", str(tmp_path / "demo"), "--customers", "1500"])
     assert again.exit_code == 0, again.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from steadyml.cli import (
+    batch_cmd,
     data_cmd,
     demo_cmd,
     init_cmd,
@@ -28,7 +29,8 @@ It walks the lifecycle good teams run, one command per step:
                steadyml runs compare    what changed between two runs, what improved
   4. release   steadyml models promote  approve a version for production (and rollback)
                steadyml models card     what the model does, how well, and its limits
-  5. serve     steadyml serve           the production model behind a validated HTTP API
+  5. score     steadyml batch score     score a whole file; bad rows kept with the reason
+               steadyml serve           the production model behind a validated HTTP API
                steadyml keys create     API keys with scopes;  steadyml traffic  canary/shadow
 
 New here? Run `steadyml demo` to see the whole loop on a sample churn project.
@@ -82,6 +84,7 @@ app.add_typer(data_cmd.app, name="data")
 app.command("train", help=train_cmd.HELP)(train_cmd.train)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(models_cmd.app, name="models")
+app.add_typer(batch_cmd.app, name="batch")
 app.command("serve", help=serve_cmd.SERVE_HELP)(serve_cmd.serve)
 app.add_typer(serve_cmd.keys_app, name="keys")
 app.add_typer(serve_cmd.traffic_app, name="traffic")

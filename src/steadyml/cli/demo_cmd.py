@@ -219,12 +219,17 @@ def demo(
               "its version and a request id, logs what it did, and stops without losing a "
               "thing.")  # fmt: skip
         _serve_demo(init.root)
+        _step(6, "Score a batch, and keep every row",
+              "Batch scoring is often the better first deployment: a file in, a file out. A "
+              "row that breaks the contract is not dropped: it goes to a rejects file with its "
+              "line and the reason.")  # fmt: skip
+        _batch_demo(init.root)
 
     out.print()
     out.print(Rule("What comes next", align="left"))
     bullet([
-        "batch scoring of a whole file, with rejected rows kept and explained (next)",
-        "monitoring: drift, data quality, performance as labels arrive, fairness, alerts (later)",
+        "monitoring: drift, data quality, performance as labels arrive, fairness, alerts (next)",
+        "retraining with shadow and canary rollout, and the launch checklist (later)",
     ])  # fmt: skip
     out.print(f"\nYour demo project is in {init.root}. Try:", markup=False)
     out.print(
@@ -316,6 +321,38 @@ def _serve_demo(root: Path) -> None:
         logged = project.store.count_predictions()
     out.print(f"Stopped the server cleanly (SIGTERM). The prediction log holds {logged} "
               "prediction(s), without e-mail addresses or phone numbers.", markup=False)  # fmt: skip
+
+
+def _batch_demo(root: Path) -> None:
+    """Score next month's customers, a few rows broken on purpose, and account for all."""
+    import steadyml
+    from steadyml.templates.churn import make_churn_live
+
+    features, _labels = make_churn_live(n_customers=2000, months=1, drift_from_month=1)
+    live = root / "data" / "new-customers.csv"
+    features.to_csv(live, index=False, date_format="%Y-%m-%d")
+    lines = live.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    broken = {3: ("tenure_months", "about a year"), 7: ("contract", "lifetime"),
+              11: ("monthly_charges", "-40")}  # fmt: skip
+    for line_no, (column, value) in broken.items():
+        cells = lines[line_no - 1].split(",")
+        cells[header.index(column)] = value
+        lines[line_no - 1] = ",".join(cells)
+    live.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out_path = root / "data" / "new-customers.scored.csv"
+    with steadyml.open(root) as project:
+        result = project.score_batch(live, out_path)
+    out.print(
+        f"Read {result.rows_in:,} rows: {result.rows_scored:,} scored, {result.rows_rejected:,} "
+        f"rejected ({result.rows_in:,} = {result.rows_scored:,} + {result.rows_rejected:,}).",
+        markup=False,
+    )
+    out.print(f"Scores: {out_path}", markup=False)
+    if result.rejects:
+        out.print(f"Rejected rows, with their line and the reason: {result.rejects}", markup=False)
+        for kind, count in result.reasons.items():
+            out.print(f"  {count} × {kind}", markup=False)
 
 
 def _prepare_folder(directory: Path) -> None:

@@ -1,0 +1,275 @@
+"""Batch scoring: a CSV or Parquet file in, scored rows and rejected rows out.
+
+``score_file`` streams the input in chunks (memory does not grow with the file), validates
+every row against the data contract, scores the good rows with the model in production (or
+a chosen version), and writes:
+
+* the output (CSV or Parquet, by extension): the id column, ``_row`` (the CSV line number or
+  the Parquet row number), ``prediction``, ``score``, ``model_version``, ``scored_at``;
+* the rejects (CSV): ``_line``, ``_reason`` and the row's original values as text.
+
+Rows in = rows scored + rows rejected, always. Both files are written under temporary names
+and renamed only when the run has finished, so a failed or killed run never leaves a
+complete-looking output. Scored rows go to the prediction log (route ``batch``) in bulk, one
+insert per chunk, with the id column as the row key so feedback labels join them later.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from steadyml.batch.chunks import (
+    ChunkContext,
+    ChunkResult,
+    output_schema,
+    process_chunk,
+    rejects_schema,
+)
+from steadyml.batch.readers import iter_parquet, kind_of, plan_csv, read_csv_block
+from steadyml.batch.validate import build_rules, missing_columns_error
+from steadyml.batch.writers import AtomicTableWriter, output_kind
+from steadyml.errors import DataError, SteadyMLError
+
+if TYPE_CHECKING:
+    from steadyml.data.contract import Contract
+    from steadyml.project import Project
+
+__all__ = ["BatchResult", "score_file", "default_rejects_path"]
+
+Progress = Callable[[int, "int | None"], None]
+_BLANK_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    input: str
+    output: str
+    rejects: str | None
+    rows_in: int
+    rows_scored: int
+    rows_rejected: int
+    model_version: int
+    engine: str
+    seconds: float
+    rows_per_second: float
+    reasons: dict[str, int]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["counts_add_up"] = self.rows_in == self.rows_scored + self.rows_rejected
+        return d
+
+
+def default_rejects_path(out: Path) -> Path:
+    name = out.name
+    for suffix in (".parquet", ".pq", ".csv"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return out.with_name(f"{name}.rejects.csv")
+
+
+def score_file(
+    project: Project,
+    input: str | Path,  # noqa: A002 - the public name
+    out: str | Path,
+    *,
+    rejects: str | Path | None = None,
+    chunk_rows: int = 50_000,
+    engine: Literal["pandas", "dask"] = "pandas",
+    scheduler: str | None = None,
+    model_version: int | None = None,
+    log: bool = True,
+    progress: Progress | None = None,
+) -> BatchResult:
+    """Score ``input`` into ``out``; bad rows go to ``rejects`` with their line and reason."""
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise SteadyMLError(f"chunk_rows must be a whole number ≥ 1. Got {chunk_rows!r} instead.")
+    if engine not in ("pandas", "dask"):
+        raise SteadyMLError(f"engine must be 'pandas' or 'dask'. Got {engine!r} instead.")
+    started = time.perf_counter()
+    source = Path(input).expanduser().resolve()
+    target = Path(out).expanduser().resolve()
+    output_kind(target)  # refuse a wrong extension before any work
+    rejects_path = Path(rejects).expanduser().resolve() if rejects else default_rejects_path(target)
+    if rejects_path.suffix.lower() != ".csv":
+        raise DataError(
+            f"The rejects file must be CSV; got '{rejects_path.name}'.",
+            hint="For example: --rejects bad_rows.csv",
+        )
+    if source in (target, rejects_path):
+        raise DataError(
+            f"The output would overwrite the input '{source.name}'.",
+            hint="Choose another --out (and --rejects) path.",
+        )
+    kind = kind_of(source)
+    bundle = project.load_model(model_version)
+    version = int(bundle.version or 0)
+    cfg = project.config
+    roles = cfg.data.roles()
+    contract = project.contract() or _contract_of(project, version)
+    id_column = roles.id
+    rules = build_rules(contract, bundle.features, id_column, cfg.data.missing_codes)
+
+    plan = plan_csv(source, chunk_rows=chunk_rows) if kind == "csv" else None
+    header = plan.header if plan is not None else _parquet_columns(source)
+    problem = missing_columns_error(source.name, header, rules)
+    if problem is not None:
+        raise problem
+    total = (plan.lines - 1) if plan is not None else _parquet_rows(source)
+    log_columns = [
+        c for c in (contract.columns if contract is not None else header)
+        if c in header and c != roles.target
+    ]  # fmt: skip
+    for name in bundle.features:
+        if name not in log_columns:
+            log_columns.append(name)
+    pii_mode = cfg.serving.pii_handling
+    ctx = ChunkContext(
+        bundle=bundle,
+        rules=rules,
+        id_column=id_column if id_column in header else None,
+        header=header,
+        log_columns=log_columns,
+        pii=list(roles.pii),
+        pii_mode=pii_mode,
+        pii_key=project.store.secret("pii_hmac") if log and pii_mode == "hash" else "",
+        batch_id=f"batch-{uuid.uuid4().hex[:16]}",
+        log=log,
+    )
+    if engine == "dask":
+        from steadyml.batch.dask_engine import dask_chunks
+
+        chunks = dask_chunks(ctx, source, plan, chunk_rows=chunk_rows, scheduler=scheduler)
+    else:
+        chunks = _pandas_chunks(ctx, source, plan, chunk_rows)
+    store = project.store if log else None
+    counts = _write_all(chunks, ctx, target, rejects_path, store, total, progress)
+    seconds = time.perf_counter() - started
+    rows_in, scored, rejected, kinds, blank = counts
+    if rows_in != scored + rejected:  # pragma: no cover - a bug, never bad data
+        raise SteadyMLError(f"Row counts do not add up: {rows_in} ≠ {scored} + {rejected}.")
+    notes = []
+    if blank:
+        shown = ", ".join(map(str, blank[:_BLANK_SHOWN])) + (" …" if len(blank) > 5 else "")
+        notes.append(f"{len(blank)} blank line(s) held no row and were skipped (line {shown}).")
+    if log:
+        notes.append(
+            f"{scored:,} prediction(s) logged (route batch, request ids '{ctx.batch_id}:LINE'"
+            + (f", row key = {ctx.id_column}" if ctx.id_column else "")
+            + ")."
+        )
+    return BatchResult(
+        input=project._relative(source),
+        output=project._relative(target),
+        rejects=project._relative(rejects_path),
+        rows_in=rows_in,
+        rows_scored=scored,
+        rows_rejected=rejected,
+        model_version=version,
+        engine=engine,
+        seconds=round(seconds, 3),
+        rows_per_second=round(rows_in / seconds, 1) if seconds > 0 else 0.0,
+        reasons=dict(kinds.most_common()),
+        notes=notes,
+    )
+
+
+def _contract_of(project: Project, version: int) -> Contract | None:
+    from steadyml.data.contract import ColumnContract, Contract
+
+    stored = project.model_version(version).contract or {}
+    columns = stored.get("columns") or {}
+    if not columns:
+        return None
+    return Contract(columns={k: ColumnContract(**v) for k, v in columns.items()})
+
+
+def _parquet_columns(path: Path) -> list[str]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from steadyml.data.loading import _existing_file
+
+    file = _existing_file(path)
+    if file.stat().st_size == 0:
+        raise DataError(f"'{file}' is empty (0 bytes).", hint="Export the data again.")
+    try:
+        return list(pq.ParquetFile(file).schema_arrow.names)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(
+            f"'{file}' is not a readable Parquet file ({str(exc).splitlines()[0]}).",
+            hint="Check that the file was fully copied and really is Parquet.",
+        ) from exc
+
+
+def _parquet_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def _pandas_chunks(
+    ctx: ChunkContext, source: Path, plan: Any, chunk_rows: int
+) -> Iterator[ChunkResult]:
+    if plan is not None:
+        for block in plan.blocks:
+            yield process_chunk(read_csv_block(plan, block), ctx)
+    else:
+        for raw in iter_parquet(source, chunk_rows=chunk_rows):
+            yield process_chunk(raw, ctx)
+
+
+def _write_all(
+    chunks: Iterator[ChunkResult],
+    ctx: ChunkContext,
+    target: Path,
+    rejects_path: Path,
+    store: Any,
+    total: int | None,
+    progress: Progress | None,
+) -> tuple[int, int, int, Counter[str], list[int]]:
+    output = AtomicTableWriter(target)
+    bad = AtomicTableWriter(rejects_path, kind="csv")
+    logger = ThreadPoolExecutor(max_workers=1, thread_name_prefix="steadyml-batch-log")
+    pending: Future[Any] | None = None
+    rows_in = scored = rejected = 0
+    kinds: Counter[str] = Counter()
+    blank: list[int] = []
+    prediction_type = None
+    try:
+        for result in chunks:
+            output.write(result.scored)
+            if prediction_type is None and result.scored.num_rows:
+                prediction_type = result.scored.schema.field("prediction").type
+            bad.write(result.rejects)
+            if store is not None and result.records:
+                if pending is not None:
+                    pending.result()  # one insert in flight: memory stays flat
+                pending = logger.submit(store.add_predictions, result.records)
+            rows_in += result.rows_in
+            scored += result.scored.num_rows
+            rejected += result.rejects.num_rows
+            kinds.update(result.kinds)
+            blank += result.blank_lines
+            if progress is not None:
+                progress(rows_in, total)
+        if pending is not None:
+            pending.result()
+        bad.commit(rejects_schema(ctx.header))
+        output.commit(output_schema(ctx, prediction_type))
+    except BaseException:
+        output.abort()
+        bad.abort()
+        raise
+    finally:
+        logger.shutdown(wait=True)
+    return rows_in, scored, rejected, kinds, blank

@@ -1,0 +1,167 @@
+"""``steadyml batch score``: score a file with the production model, in chunks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from steadyml.cli._common import err, handle_errors, next_steps, open_project, out, print_json
+from steadyml.cli._common import table as make_table
+
+if TYPE_CHECKING:
+    from steadyml.batch.score import BatchResult
+
+app = typer.Typer(
+    help="Score whole files (CSV or Parquet) with the model in production.",
+    no_args_is_help=True,
+)
+
+SCORE_HELP = """\
+Score a CSV or Parquet file with the model in production and write the scores to --out.
+
+The file is read in chunks (--chunk-rows), so memory does not grow with its size. Every row
+is checked against the data contract (types, missing values, ranges, allowed categories) for
+the columns the model reads and the id column. A row that fails is not scored and not
+dropped: it goes to the rejects file (default: next to the output, OUT.rejects.csv) with its
+line number, the reason, and its original values. Rows in = rows scored + rows rejected,
+always; the summary shows the three numbers.
+
+The output holds the id column, _row (the line number in a CSV, the row number in Parquet),
+prediction, score, model_version and scored_at. It is written under a temporary name and
+renamed at the end, so a run that fails or is stopped never leaves a complete-looking file.
+Scored rows are logged (route: batch, keyed by the id column so feedback labels can join
+them later) unless --no-log.
+
+--engine dask runs the same steps on a Dask cluster: a local one by default, or the one at
+--scheduler tcp://HOST:8786 (its workers must see the input path).
+
+Exit status: 0 when the run finished (even with rejected rows), 1 on an error (nothing is
+written under the output's name).
+"""
+
+
+@app.command("score", help=SCORE_HELP)
+@handle_errors
+def score(
+    ctx: typer.Context,
+    source: Path = typer.Argument(..., metavar="INPUT", help="The CSV or Parquet file to score."),
+    out_path: Path = typer.Option(
+        ..., "--out", "-o", help="Where to write the scores (.csv or .parquet)."
+    ),
+    rejects: Path | None = typer.Option(
+        None, "--rejects", help="Where to write rejected rows (.csv). Default: OUT.rejects.csv."
+    ),
+    chunk_rows: int = typer.Option(
+        50_000, "--chunk-rows", min=1, help="Rows per chunk (memory grows with this, not the file)."
+    ),
+    engine: str = typer.Option("pandas", "--engine", help="pandas (this machine) or dask."),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786."
+    ),
+    model: int | None = typer.Option(
+        None, "--model", help="Score with this model version instead of production."
+    ),
+    no_log: bool = typer.Option(False, "--no-log", help="Do not write the prediction log."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    if engine not in ("pandas", "dask"):
+        raise typer.BadParameter(
+            f"must be 'pandas' or 'dask'; got {engine!r}", param_hint="--engine"
+        )
+    if scheduler and engine != "dask":
+        raise typer.BadParameter("needs --engine dask", param_hint="--scheduler")
+    from steadyml.batch.score import score_file
+
+    options: dict[str, Any] = {
+        "rejects": rejects, "chunk_rows": chunk_rows, "engine": engine,
+        "scheduler": scheduler, "model_version": model, "log": not no_log,
+    }  # fmt: skip
+    project = open_project(ctx)
+    with project:
+        if as_json:
+            result = score_file(project, source, out_path, **options)
+        else:
+            with _progress_bar() as update:
+                result = score_file(project, source, out_path, progress=update, **options)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    render(result)
+
+
+class _progress_bar:
+    """A rich progress bar on stderr: rows done, rows per second."""
+
+    def __enter__(self) -> Any:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._bar = Progress(
+            TextColumn("Scoring"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} rows/s"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        )
+        self._bar.__enter__()
+        self._task = self._bar.add_task("score", total=None, rate="—")
+
+        def update(done: int, total: int | None) -> None:
+            task = self._bar.tasks[0]
+            elapsed = task.elapsed or 0.0
+            rate = f"{done / elapsed:,.0f}" if elapsed > 0 else "—"
+            self._bar.update(self._task, completed=done, total=max(total or 0, done) or None,
+                             rate=rate)  # fmt: skip
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.__exit__(None, None, None)
+
+
+def render(result: BatchResult) -> None:
+    style = "bold green" if result.rows_rejected == 0 else "bold yellow"
+    rejected = (
+        f"{result.rows_rejected:,} rejected (written to {result.rejects} with the line and the "
+        "reason)"
+        if result.rows_rejected
+        else "0 rejected"
+    )
+    out.print(
+        f"Read {result.rows_in:,} rows: {result.rows_scored:,} scored, {rejected}.",
+        style=style,
+        markup=False,
+    )
+    out.print(
+        f"  Scores: {result.output} (model version {result.model_version}, engine "
+        f"{result.engine}, {result.seconds:.1f} s, {result.rows_per_second:,.0f} rows/s).",
+        markup=False,
+    )
+    if result.reasons:
+        t = make_table("reason", "rows")
+        for reason, count in result.reasons.items():
+            t.add_row(reason, f"{count:,}")
+        out.print(t)
+        out.print(
+            "  A row can break several rules, so these counts may add up to more than the "
+            "rejected rows.",
+            markup=False,
+        )
+    for line in result.notes:
+        out.print(f"  Note: {line}", markup=False)
+    steps = []
+    if result.rows_rejected:
+        steps.append(f"open {result.rejects}   # each bad row, its line and why")
+        steps.append("fix the rows (or widen contract.yaml if the values are legitimate), then "
+                     "score the fixed rows")  # fmt: skip
+    steps.append("send the true outcomes later to POST /v1/feedback, keyed by the id column")
+    next_steps(steps)

@@ -1,0 +1,45 @@
+"""`steadyml batch score` through Typer's CliRunner; effects checked through the library."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import typer
+
+from steadyml.cli import batch_cmd
+
+
+def _app() -> typer.Typer:
+    root = typer.Typer()
+    root.add_typer(batch_cmd.app, name="batch")
+    return root
+
+
+def test_score_prints_the_count_invariant_and_reasons(cli, batch_project, scoring_frame,
+                                                       tmp_path, monkeypatch):  # fmt: skip
+    frame = scoring_frame.head(120).astype(str)
+    frame.loc[7, "plan"] = "gold"
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    monkeypatch.chdir(batch_project.root)
+    result = cli.invoke(_app(), ["batch", "score", str(tmp_path / "in.csv"),
+                                 "--out", str(tmp_path / "out.csv")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Read 120 rows: 119 scored, 1 rejected (written to" in result.output
+    assert "plan: unknown value" in result.output
+    assert len(pd.read_csv(tmp_path / "out.csv")) == 119
+    assert batch_project.store.count_predictions(route="batch") == 119
+
+
+def test_score_json_and_errors(cli, batch_project, scoring_frame, tmp_path, monkeypatch):
+    scoring_frame.head(30).to_parquet(tmp_path / "in.parquet")
+    monkeypatch.chdir(batch_project.root)
+    args = ["batch", "score", str(tmp_path / "in.parquet"), "--out", str(tmp_path / "o.csv")]
+    result = cli.invoke(_app(), [*args, "--json", "--no-log"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["rows_in"] == 30 and payload["counts_add_up"] is True
+    assert batch_project.store.count_predictions(route="batch") == 0
+    (tmp_path / "empty.csv").write_bytes(b"")
+    bad = cli.invoke(_app(), ["batch", "score", str(tmp_path / "empty.csv"), "--out", "x.csv"])
+    assert bad.exit_code == 1 and "is empty (0 bytes)" in bad.output

@@ -1,0 +1,238 @@
+"""Batch scoring end to end: real files, a real trained model, a real SQLite prediction log."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from steadyml.batch import score_file
+from steadyml.errors import DataError
+from steadyml.scoring import score_frame
+
+
+def _csv(frame: pd.DataFrame, path: Path) -> Path:
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_csv_to_parquet_matches_score_frame(batch_project, scoring_frame, tmp_path):
+    source = _csv(scoring_frame.head(800), tmp_path / "in.csv")
+    result = score_file(batch_project, source, tmp_path / "out.parquet", chunk_rows=300)
+    assert (result.rows_in, result.rows_scored, result.rows_rejected) == (800, 800, 0)
+    scored = pd.read_parquet(tmp_path / "out.parquet")
+    assert list(scored.columns) == [
+        "customer_id", "_row", "prediction", "score", "model_version", "scored_at",
+    ]  # fmt: skip
+    expected = score_frame(batch_project.load_model(), scoring_frame.head(800))
+    assert scored["_row"].tolist() == list(range(2, 802))
+    assert scored["customer_id"].tolist() == scoring_frame["customer_id"].head(800).tolist()
+    assert scored["prediction"].tolist() == expected.predictions
+    assert scored["score"].tolist() == pytest.approx(expected.scores, abs=1e-9)
+    assert set(scored["model_version"]) == {1}
+    rejects = pd.read_csv(tmp_path / "out.rejects.csv")
+    assert len(rejects) == 0 and list(rejects.columns[:2]) == ["_line", "_reason"]
+
+
+def test_parquet_to_csv(batch_project, scoring_frame, tmp_path):
+    source = tmp_path / "in.parquet"
+    frame = scoring_frame.head(500).copy()
+    frame.loc[10, "tenure_months"] = -5
+    frame.to_parquet(source)
+    result = score_file(batch_project, source, tmp_path / "out.csv", chunk_rows=200)
+    assert (result.rows_in, result.rows_scored, result.rows_rejected) == (500, 499, 1)
+    scored = pd.read_csv(tmp_path / "out.csv", dtype={"customer_id": str})
+    assert len(scored) == 499 and 11 not in set(scored["_row"])
+    rejects = pd.read_csv(tmp_path / "out.rejects.csv", dtype=str)
+    assert rejects["_line"].tolist() == ["11"]
+    assert rejects["_reason"][0] == "tenure_months: expects a number between 0 and 111; got '-5'"
+
+
+def test_rejects_keep_text_line_numbers_and_reasons(batch_project, scoring_frame, tmp_path):
+    frame = scoring_frame.head(300).astype(str)
+    frame.loc[2, "email"] = "two\nlines"  # a quoted newline before the bad rows
+    frame.loc[5, "tenure_months"] = "abc"
+    frame.loc[6, "contract"] = "weekly"
+    frame.loc[6, "monthly_charges"] = ""
+    source = _csv(frame, tmp_path / "in.csv")
+    with open(source, "a", encoding="utf-8") as fh:
+        fh.write("C9999999,2025-01-01,3\n")  # a truncated last line
+    result = score_file(batch_project, source, tmp_path / "out.csv", chunk_rows=100)
+    assert result.rows_in == 301 and result.rows_rejected == 3
+    rejects = pd.read_csv(tmp_path / "out.rejects.csv", dtype=str, keep_default_na=False)
+    # row 5 is on line 8: header line 1, rows from line 2, plus one line for the quoted newline
+    assert rejects["_line"].tolist() == ["8", "9", "303"]
+    assert rejects["tenure_months"][0] == "abc"
+    assert rejects["_reason"][0] == "tenure_months: expects a whole number; got 'abc'"
+    assert rejects["_reason"][1] == (
+        "monthly_charges: is empty; the contract says it is never missing; "
+        "contract: expects one of month-to-month, one-year, two-year; got 'weekly'"
+    )
+    assert rejects["_reason"][2] == "the line ends early: 3 of 15 values"
+    assert rejects["customer_id"][2] == "C9999999"
+    assert result.reasons == {
+        "tenure_months: wrong type": 1,
+        "monthly_charges: missing": 1,
+        "contract: unknown value": 1,
+        "line: ends early": 1,
+    }
+    scored = pd.read_csv(tmp_path / "out.csv")
+    rows = set(scored["_row"])
+    assert {2, 3, 4, 6, 7, 10} <= rows and 5 not in rows  # row 2 spans lines 4 and 5
+
+
+_BAD_VALUES = {
+    "tenure_months": st.sampled_from(["abc", "-3", "1.5", "", "1e9"]),
+    "monthly_charges": st.sampled_from(["x", "", "99999"]),
+    "contract": st.sampled_from(["weekly", "", "ONE-YEAR"]),
+    "customer_id": st.just(""),
+}
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    edits=st.lists(
+        st.tuples(
+            st.integers(0, 149),
+            st.sampled_from(sorted(_BAD_VALUES)).flatmap(
+                lambda c: st.tuples(st.just(c), _BAD_VALUES[c])
+            ),
+        ),
+        max_size=25,
+    ),
+    truncate=st.booleans(),
+    chunk_rows=st.sampled_from([7, 50, 1000]),
+)
+def test_rows_in_equals_scored_plus_rejected(
+    batch_project, scoring_frame, tmp_path, edits, truncate, chunk_rows
+):
+    frame = scoring_frame.head(150).astype(str)
+    for row, (column, value) in edits:
+        frame.loc[row, column] = value
+    source = _csv(frame, tmp_path / "in.csv")
+    if truncate:
+        with open(source, "a", encoding="utf-8") as fh:
+            fh.write("C1,2025-01-01")
+    result = score_file(
+        batch_project, source, tmp_path / "out.parquet", chunk_rows=chunk_rows, log=False
+    )
+    assert result.rows_in == 150 + truncate
+    assert result.rows_in == result.rows_scored + result.rows_rejected
+    scored = pd.read_parquet(tmp_path / "out.parquet")
+    rejects = pd.read_csv(tmp_path / "out.rejects.csv", dtype=str)
+    assert len(scored) == result.rows_scored and len(rejects) == result.rows_rejected
+    lines = sorted(scored["_row"].tolist() + rejects["_line"].astype(int).tolist())
+    assert lines == list(range(2, 152 + truncate))  # every line once: nothing dropped
+    assert rejects["_reason"].str.len().gt(0).all()
+
+
+def test_prediction_log_holds_batch_rows_keyed_by_id(batch_project, scoring_frame, tmp_path):
+    source = _csv(scoring_frame.head(200), tmp_path / "in.csv")
+    result = score_file(batch_project, source, tmp_path / "out.csv", chunk_rows=64)
+    store = batch_project.store
+    assert store.count_predictions(route="batch") == result.rows_scored == 200
+    logged = store.list_predictions(limit=500)
+    assert {r.route for r in logged} == {"batch"}
+    assert {r.row_key for r in logged} == set(scoring_frame["customer_id"].head(200))
+    text = json.dumps([r.inputs for r in logged])
+    assert "@example" not in text and "+1-555" not in text  # no raw email or phone
+    assert "tenure_months" in logged[0].inputs
+    key = scoring_frame["customer_id"][0]
+    stored, unknown = store.add_feedback([(key, 1)])
+    assert stored == 1 and unknown == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty (0 bytes)"),
+        (b"customer_id,tenure_months\n", "but no rows"),
+        (b"customer_id;tenure_months;plan\nC1;3;basic\n", "separated by semicolons"),
+        (b"\n\n", "no header row"),
+    ],
+)
+def test_malformed_files_get_clear_errors(batch_project, tmp_path, content, message):
+    source = tmp_path / "in.csv"
+    source.write_bytes(content)
+    with pytest.raises(DataError, match=re.escape(message)):
+        score_file(batch_project, source, tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_missing_model_column_is_named(batch_project, tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text("customer_id,tenure_months\nC1,3\n", encoding="utf-8")
+    with pytest.raises(DataError, match="has no column 'monthly_charges'"):
+        score_file(batch_project, source, tmp_path / "out.csv")
+
+
+def test_mixed_types_reject_rows_not_the_file(batch_project, scoring_frame, tmp_path):
+    frame = scoring_frame.head(60).astype(str)
+    frame.loc[[3, 40], "total_charges"] = ["n/a?", "lots"]
+    source = _csv(frame, tmp_path / "in.csv")
+    result = score_file(batch_project, source, tmp_path / "out.csv", log=False)
+    assert (result.rows_scored, result.rows_rejected) == (58, 2)
+    assert result.reasons == {"total_charges: wrong type": 2}
+
+
+def test_non_utf8_midway_leaves_no_output(batch_project, scoring_frame, tmp_path):
+    """A bad byte far into the file fails the run (found by the planning pass, before any
+    row is scored or logged): an older output is untouched, no temporary file is left."""
+    tmp_path = tmp_path / "files"
+    tmp_path.mkdir()
+    source = _csv(scoring_frame.head(3000), tmp_path / "in.csv")
+    data = source.read_bytes()
+    cut = data.rfind(b"\n", 0, len(data) - 2000) + 1
+    source.write_bytes(data[:cut] + b"C\xe9\xff" + data[cut + 3 :])
+    previous = tmp_path / "out.parquet"
+    previous.write_bytes(b"older output")
+    with pytest.raises(DataError, match="is not UTF-8 text: byte 0xE9"):
+        score_file(batch_project, source, previous, chunk_rows=200)
+    assert previous.read_bytes() == b"older output"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.parquet"]
+
+
+_KILL_MIDWAY = """
+import os, signal, sys
+import steadyml
+from steadyml.batch import score_file
+
+def progress(done, total):
+    if done >= 400:  # the first chunks are written: die without any chance to clean up
+        os.kill(os.getpid(), signal.SIGKILL)
+
+with steadyml.open(sys.argv[1], env={}) as project:
+    score_file(project, sys.argv[2], sys.argv[3], chunk_rows=200, progress=progress)
+"""
+
+
+def test_killed_run_leaves_no_complete_looking_output(batch_project, scoring_frame, tmp_path):
+    import subprocess
+    import sys
+
+    source = _csv(scoring_frame.head(2000), tmp_path / "in.csv")
+    out = tmp_path / "out.parquet"
+    done = subprocess.run(
+        [sys.executable, "-c", _KILL_MIDWAY, str(batch_project.root), str(source), str(out)],
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == -9, done.stderr.decode()
+    assert not out.exists() and not (tmp_path / "out.rejects.csv").exists()
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith("out.")]
+    assert leftovers and all(".tmp-" in name for name in leftovers)
+
+
+def test_wrong_output_extension(batch_project, scoring_frame, tmp_path):
+    source = _csv(scoring_frame.head(5), tmp_path / "in.csv")
+    with pytest.raises(DataError, match=r"must end in \.csv or \.parquet"):
+        score_file(batch_project, source, tmp_path / "out.xlsx")
