@@ -202,9 +202,11 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
         if not settings.log_predictions:
             return
         now = dt.datetime.now(dt.UTC)
+        rows = frame.to_dict(orient="records")  # one conversion, not one .iloc per row
         records = []
         for i, res in enumerate(results):
-            inputs = scrub(frame.iloc[i].to_dict(), pii, mode=serving.pii_handling, key=pii_key)
+            row = rows[i]
+            inputs = scrub(row, pii, mode=serving.pii_handling, key=pii_key)
             records.append(
                 PredictionRecord(
                     request_id=res.request_id,
@@ -217,7 +219,7 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
                     latency_ms=latency_ms,
                     fallback=res.fallback,
                     error=res.fallback_reason,
-                    row_key=None if not roles.id else _key(frame.iloc[i].get(roles.id)),
+                    row_key=None if not roles.id else _key(row.get(roles.id)),
                 )
             )
         writer.log(records)

@@ -159,9 +159,9 @@ def _as_labels(values: pd.Series, fill: str) -> np.ndarray:
     """Strings, one per row, with missing values replaced by ``fill``."""
     missing = values.isna().to_numpy()
     if pd.api.types.is_float_dtype(values) or pd.api.types.is_object_dtype(values):
-        labels = np.asarray(values.astype(object).map(_label), dtype=object)
+        labels = np.array(values.astype(object).map(_label), dtype=object)
     else:  # strings, integers, booleans, categories: str() is already the label
-        labels = np.asarray(values.astype(str), dtype=object)
+        labels = np.array(values.astype(str), dtype=object)  # a copy: views may be read-only
     labels[missing] = fill
     return labels
 
