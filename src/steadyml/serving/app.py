@@ -43,7 +43,6 @@ from steadyml.serving.schemas import (
     build_record_model,
     build_request_model,
     extra_columns,
-    records_frame,
 )
 from steadyml.serving.settings import ServeSettings
 
@@ -59,6 +58,8 @@ logger = logging.getLogger("steadyml.serving")
 
 
 def create_app(project: Project, settings: ServeSettings | None = None) -> FastAPI:
+    import pandas as pd
+
     settings = settings or ServeSettings()
     cfg = project.config
     contract = project.contract()
@@ -287,7 +288,11 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
                 "No model is in production yet. Promote one: `steadyml models promote V --to "
                 "production --reason …`.",
             )
-        frame = records_frame(body, columns)
+        # One object-dtype frame from the validated records: the pipeline's first step casts
+        # each column as in training, so typed columns here would only cost time (~1 ms).
+        frame = pd.DataFrame.from_records(
+            [r.model_dump(by_alias=True) for r in body.records], columns=columns
+        )
         if serving.unknown_columns == "ignore":
             unknown = sorted({col for rec in body.records for col in extra_columns(rec)})
             if unknown:
