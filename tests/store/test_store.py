@@ -129,3 +129,38 @@ def test_checks_and_artifacts_are_recorded(store_url: str) -> None:
     a2 = store.add_artifact(digest="d" * 64, size=5_000_000_000, kind="dataset")
     assert a1 == a2 and a1.size == 5_000_000_000
     store.close()
+
+
+def test_prediction_log_round_trips_on_both_databases(store_url: str) -> None:
+    import datetime as dt
+
+    from steadyml.entities import PredictionRecord
+
+    store = open_store(store_url, project="p")
+    at = dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC)
+    written = [
+        PredictionRecord(
+            request_id=f"r{i}",
+            at=at,
+            model_version=2,
+            route="batch",
+            inputs={"x": i, "y": None, "z": "a|b"},
+            prediction="yes" if i else 0,
+            score=0.25,
+            latency_ms=None,
+            fallback=bool(i % 2),
+            error=None,
+            row_key=f"C{i}",
+        )
+        for i in range(3)
+    ]
+    assert store.add_predictions(written) == 3
+    assert store.count_predictions(route="batch") == 3
+    back = {p.request_id: p for p in store.list_predictions()}
+    for rec in written:
+        got = back[rec.request_id]
+        assert got == rec, (got, rec)
+    stored, unknown = store.add_feedback([("C1", 1), ("C1", 0), ("nobody", 1)])
+    assert (stored, unknown) == (3, ["nobody"])
+    assert store.get_feedback("C1") == (0, 2)  # the last label wins; repeats are counted
+    store.close()

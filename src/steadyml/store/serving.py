@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets as pysecrets
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 
 from steadyml.entities import ApiKey, PredictionRecord, TrafficPolicy
 from steadyml.errors import NotFoundError
@@ -38,28 +39,48 @@ class ServingRepo(RepoBase):
     # --- the prediction log ------------------------------------------------------------
 
     def add_predictions(self, records: Sequence[PredictionRecord]) -> int:
-        """Insert many predictions in one statement (the log writer batches them)."""
+        """Insert many predictions at once (the log writer and batch scoring batch them).
+
+        A plain parameterised INSERT run with the driver's executemany, JSON serialised here:
+        about twice as fast as SQLAlchemy's typed bulk insert, which matters when a batch run
+        logs millions of rows.
+        """
         if not records:
             return 0
+        postgres = self.dialect == "postgresql"
+        mark, as_json = ("%s", "%s::json") if postgres else ("?", "?")
+        sql = (
+            "INSERT INTO predictions (project, request_id, row_key, at, model_version, route, "
+            "inputs, prediction, score, latency_ms, fallback, error) VALUES ("
+            + ", ".join([mark] * 6 + [as_json, as_json] + [mark] * 4)
+            + ")"
+        )
+
+        def stamp(at: dt.datetime) -> Any:
+            if postgres:
+                return at
+            utc = at.astimezone(dt.UTC) if at.tzinfo else at
+            return utc.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite DateTime format
+
         rows = [
-            {
-                "project": self.project,
-                "request_id": r.request_id,
-                "row_key": r.row_key,
-                "at": r.at,
-                "model_version": r.model_version,
-                "route": r.route,
-                "inputs": r.inputs,
-                "prediction": r.prediction,
-                "score": r.score,
-                "latency_ms": r.latency_ms,
-                "fallback": r.fallback,
-                "error": r.error,
-            }
+            (
+                self.project,
+                r.request_id,
+                r.row_key,
+                stamp(r.at),
+                r.model_version,
+                r.route,
+                json.dumps(r.inputs, default=str),
+                json.dumps(r.prediction, default=str),
+                r.score,
+                r.latency_ms,
+                bool(r.fallback),
+                r.error,
+            )
             for r in records
         ]
         with self.session() as s:
-            s.execute(insert(PredictionRow), rows)
+            s.connection().exec_driver_sql(sql, rows)
         return len(rows)
 
     def count_predictions(self, *, route: str | None = None) -> int:
