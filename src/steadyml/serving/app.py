@@ -199,11 +199,12 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
 
         return Depends(dependency)
 
-    def log_rows(frame: pd.DataFrame, results: list[PredictionResult], latency_ms: float) -> None:
+    def log_rows(
+        rows: list[dict[str, Any]], results: list[PredictionResult], latency_ms: float
+    ) -> None:
         if not settings.log_predictions:
             return
         now = dt.datetime.now(dt.UTC)
-        rows = frame.to_dict(orient="records")  # one conversion, not one .iloc per row
         records = []
         for i, res in enumerate(results):
             row = rows[i]
@@ -240,7 +241,7 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
                 len(answers)
             )
             return [
-                PredictionResult(
+                PredictionResult.model_construct(
                     request_id=ids[i],
                     prediction=a.prediction,
                     score=a.score,
@@ -254,7 +255,7 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
             ]
         metrics.batch_rows.observe(len(frame))
         return [
-            PredictionResult(
+            PredictionResult.model_construct(
                 request_id=ids[i],
                 prediction=out.predictions[i],
                 score=out.scores[i],
@@ -273,12 +274,10 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
             results = await answer(model, frame, "shadow", ids)
         except Exception:  # a failing shadow never affects callers
             return
-        log_rows(frame, results, (time.perf_counter() - started) * 1000)
+        log_rows(frame.to_dict(orient="records"), results, (time.perf_counter() - started) * 1000)
         metrics.predictions.labels("shadow", str(model.version)).inc(len(results))
 
-    async def predict(
-        body: Any, request: Request, _auth: Any = needs("predict")
-    ) -> PredictResponse:
+    async def predict(body: Any, request: Request, _auth: Any = needs("predict")) -> Response:
         started = time.perf_counter()
         request_id = request.state.request_id
         state = runtime.state
@@ -290,8 +289,10 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
             )
         # One object-dtype frame from the validated records: the pipeline's first step casts
         # each column as in training, so typed columns here would only cost time (~1 ms).
-        frame = pd.DataFrame.from_records(
-            [r.model_dump(by_alias=True) for r in body.records], columns=columns
+        rows = [r.model_dump(by_alias=True) for r in body.records]
+        # dtype=object: pandas 3 would otherwise turn every text column into Arrow strings
+        frame = pd.DataFrame(
+            [[row.get(c) for c in columns] for row in rows], columns=columns, dtype=object
         )
         if serving.unknown_columns == "ignore":
             unknown = sorted({col for rec in body.records for col in extra_columns(rec)})
@@ -326,7 +327,7 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
                 results[i] = res
         final = [r for r in results if r is not None]
         latency_ms = (time.perf_counter() - started) * 1000
-        log_rows(frame, final, latency_ms)
+        log_rows(rows, final, latency_ms)
         for res in final:
             metrics.predictions.labels(res.route, str(res.model_version)).inc()
         if mode == "shadow" and state.challenger is not None:
@@ -334,9 +335,12 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
             shadow_tasks.add(task)
             task.add_done_callback(shadow_tasks.discard)
         metrics.latency.labels("predict").observe(latency_ms / 1000)
-        return PredictResponse(
-            request_id=request_id, model_version=state.production.version, results=final
+        # Built without re-validation and serialised by pydantic-core in one step: FastAPI's
+        # response_model path would validate and encode every result again.
+        response = PredictResponse.model_construct(
+            ok=True, request_id=request_id, model_version=state.production.version, results=final
         )
+        return Response(response.model_dump_json(), media_type="application/json")
 
     predict.__annotations__["body"] = request_model
     app.post(
