@@ -33,6 +33,7 @@ from steadyml.serving.errors import error_body, install_error_handlers
 from steadyml.serving.fallback import fallback_reason, make_fallback
 from steadyml.serving.limits import BodySizeLimit
 from steadyml.serving.metrics import make_metrics
+from steadyml.serving.middleware import RequestMeta
 from steadyml.serving.runtime import LoadedModel, Runtime, route_for
 from steadyml.serving.schemas import (
     FeedbackRequest,
@@ -159,6 +160,7 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMeta, requests=metrics.requests)  # outermost: ids for all
 
     @app.exception_handler(SteadyMLError)
     async def _domain_error(request: Request, exc: SteadyMLError) -> JSONResponse:
@@ -195,7 +197,8 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
         valid key learns that first (401/403), not the details of a body it may not send."""
 
         async def dependency(request: Request) -> None:
-            await run_in_threadpool(check, request, scope)
+            if settings.require_auth:  # a cached key is checked in microseconds; a miss
+                await run_in_threadpool(check, request, scope)  # reads the store
 
         return Depends(dependency)
 
@@ -411,15 +414,6 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
     async def prom() -> Response:
         metrics.log_pending.set(writer.pending())
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
-
-    @app.middleware("http")
-    async def count(request: Request, call_next: Any) -> Response:
-        request.state.request_id = uuid.uuid4().hex  # every answer, errors too, can cite it
-        response: Response = await call_next(request)
-        path = request.url.path
-        if path.startswith("/v1/") or path in ("/health", "/ready"):
-            metrics.requests.labels(path, str(response.status_code)).inc()
-        return response
 
     return app
 
