@@ -71,7 +71,8 @@ class PredictionLogWriter:
         self._flush_s = flush_ms / 1000
         self._max_batch = max_batch
         self._on_error = on_error
-        self._queue: queue.Queue[PredictionRecord | None] = queue.Queue()
+        self._queue: queue.Queue[PredictionRecord | Callable[[], Iterable[PredictionRecord]] | None]
+        self._queue = queue.Queue()
         self._thread: threading.Thread | None = None
         self.written = 0
         self.failed = 0
@@ -84,6 +85,11 @@ class PredictionLogWriter:
     def log(self, records: Iterable[PredictionRecord]) -> None:
         for r in records:
             self._queue.put(r)
+
+    def log_later(self, build: Callable[[], Iterable[PredictionRecord]]) -> None:
+        """Queue a function that builds the records; it runs on the writer thread, so the
+        caller (the event loop) does not pay for scrubbing and serialising."""
+        self._queue.put(build)
 
     def pending(self) -> int:
         return self._queue.qsize()
@@ -107,7 +113,7 @@ class PredictionLogWriter:
                 if item is None:
                     stopping = True
                 else:
-                    batch.append(item)
+                    self._take(item, batch)
             except queue.Empty:
                 pass
             if batch and (
@@ -124,9 +130,24 @@ class PredictionLogWriter:
             except queue.Empty:
                 break
             if item is not None:
-                batch.append(item)
+                self._take(item, batch)
         if batch:
             self._flush(batch)
+
+    def _take(
+        self,
+        item: PredictionRecord | Callable[[], Iterable[PredictionRecord]],
+        batch: list[PredictionRecord],
+    ) -> None:
+        if isinstance(item, PredictionRecord):
+            batch.append(item)
+            return
+        try:
+            batch.extend(item())
+        except Exception as exc:  # a record that cannot be built is reported, not fatal
+            self.failed += 1
+            if self._on_error is not None:
+                self._on_error(exc)
 
     def _flush(self, batch: list[PredictionRecord]) -> None:
         for attempt in range(3):

@@ -208,6 +208,18 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
         if not settings.log_predictions:
             return
         now = dt.datetime.now(dt.UTC)
+
+        def build() -> list[PredictionRecord]:
+            return _records(rows, results, latency_ms, now)
+
+        writer.log_later(build)
+
+    def _records(
+        rows: list[dict[str, Any]],
+        results: list[PredictionResult],
+        latency_ms: float,
+        now: dt.datetime,
+    ) -> list[PredictionRecord]:
         records = []
         for i, res in enumerate(results):
             row = rows[i]
@@ -227,7 +239,7 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
                     row_key=None if not roles.id else _key(row.get(roles.id)),
                 )
             )
-        writer.log(records)
+        return records
 
     async def answer(model: LoadedModel, frame: pd.DataFrame, route: Route, ids: list[str]
                      ) -> list[PredictionResult]:  # fmt: skip
