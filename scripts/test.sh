@@ -19,7 +19,7 @@ if [ -z "${STEADYML_TEST_POSTGRES_URL:-}" ]; then
   pg_start
   trap pg_stop EXIT
 fi
-export STEADYML_REQUIRE_POSTGRES=1
+
 
 echo "== pytest"
 $BIN/python -m pytest "$@"

@@ -26,6 +26,7 @@ from steadyml.errors import ConfigError
 
 __all__ = [
     "CONFIG_FILENAME",
+    "UNWRITTEN",
     "ProjectConfig",
     "LoadedConfig",
     "load_config",
@@ -34,6 +35,10 @@ __all__ = [
 ]
 
 CONFIG_FILENAME = "steadyml.yaml"
+
+# What `init --data` writes where only a person can answer (the problem, the users, the
+# owners). Loading reports every field that still starts with it, so it is never forgotten.
+UNWRITTEN = "(not written yet)"
 
 # Sections that are read and validated but whose stage is not built yet. The CLI tells the
 # user instead of silently ignoring them. Remove an entry when its stage lands.
@@ -449,6 +454,17 @@ def load_config(path: str | Path) -> LoadedConfig:
         for name, what in NOT_YET_USED.items()
         if name in raw
     ]
+    unwritten = [
+        f"{section}.{key}"
+        for section in ("project", "owners")
+        for key, value in cfg.model_dump()[section].items()
+        if isinstance(value, str) and value.startswith(UNWRITTEN)
+    ]
+    if unwritten:
+        notices.append(
+            f"Not written yet in {file.name}: {', '.join(unwritten)}. Write them in your own "
+            "words: they say what the model is for and who answers for it."
+        )
     data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
     if data.get("query") or "://" in str(data.get("source", "")):
         notices.append(

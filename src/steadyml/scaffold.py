@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from steadyml.config import CONFIG_FILENAME, load_config
+from steadyml.config import CONFIG_FILENAME, UNWRITTEN, load_config
 from steadyml.errors import ConfigError, DataError
 
 TEMPLATES = ("churn",)
@@ -192,28 +192,29 @@ def _render_data_project(name: str, source: str, guess: Any) -> str:
     lines = [
         "# steadyml project file, written by `steadyml init --data`.",
         "# REVIEW IT: the roles below were guessed from the data; each has a comment saying why.",
-        "# Fill in the statement and owners, then run `steadyml data check`.",
+        f"# Replace each {UNWRITTEN!r} below with your words; until then every command lists",
+        "# them as not written. Then run `steadyml data check`.",
         "version: 1",
         "",
         "project:",
         f"  name: {_q(_slug(name))}",
-        "  problem: TODO describe the business problem in one or two sentences",
+        f"  problem: {_q(UNWRITTEN + ' the business problem, in one or two sentences')}",
         f"  prediction_target: {_q('the value of ' + guess.target)}",
-        "  users: TODO who uses the prediction, and for what decision",
+        f"  users: {_q(UNWRITTEN + ' who uses the prediction, and for what decision')}",
         "  success_metric:",
         f"    name: {'roc_auc' if guess.task == 'classification' else 'mae'}",
-        f"    threshold: {0.7 if guess.task == 'classification' else 1.0}   # TODO set the "
-        "value that makes the model useful",
+        f"    threshold: {0.7 if guess.task == 'classification' else 1.0}   # a first guess: "
+        "set the value that makes the model useful",
         "    direction: "
         + ("higher_is_better" if guess.task == "classification" else "lower_is_better"),
         "  mode: batch            # batch or realtime or both",
-        "  mode_reason: TODO why batch or real-time",
+        f"  mode_reason: {_q(UNWRITTEN + ' why batch or real-time')}",
         "",
         "owners:",
-        "  model: TODO        # owns the model's quality",
-        "  deployment: TODO   # runs the batch job or the service",
-        "  monitoring: TODO   # answers alerts",
-        "  release_approver: TODO   # approves a release to production",
+        f"  model: {_q(UNWRITTEN + ' who owns the model quality')}",
+        f"  deployment: {_q(UNWRITTEN + ' who runs the batch job or the service')}",
+        f"  monitoring: {_q(UNWRITTEN + ' who answers alerts')}",
+        f"  release_approver: {_q(UNWRITTEN + ' who approves a release to production')}",
         "",
         "data:",
         f"  source: {_q(source)}",

@@ -152,6 +152,8 @@ def test_init_from_data_then_check(
     monkeypatch.chdir(tmp_path / "orders")
     result = run(cli, "data", "check", "--json")
     assert result.exit_code == 0, result.output
+    assert "Not written yet in steadyml.yaml: project.problem, project.users" in result.stderr
+    assert "owners.release_approver" in result.stderr
     payload = json.loads(result.stdout)
     assert payload["task"] == "classification"
     assert payload["rows"] == n

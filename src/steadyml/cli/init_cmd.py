@@ -112,6 +112,6 @@ def init(
     rel = directory
     steps = [f"cd {rel}"]
     if data is not None:
-        steps.append("open steadyml.yaml: check each role, fill in the TODOs (problem, owners)")
+        steps.append("open steadyml.yaml: check each role, and write the problem, users and owners")
     steps.append("steadyml data check      # contract, quality and leakage")
     next_steps(steps)
