@@ -135,70 +135,30 @@ def fit(customers: int = 5000, months: int = 6, *, contract: bool = True) -> Fit
 
 
 def record_with_steadyml(store: Any, artifacts: Any, fitted: Fitted) -> int:
-    """What ``trainer.run_training`` does after the fit; returns the new model version.
-
-    Keep this in step with ``steadyml.trainer.run_training``. One difference: the bundle
-    carries a unique marker so every recording writes new bytes, as a retrained model
-    would, instead of finding an identical artifact already stored.
+    """What ``steadyml train`` does after the fit (``trainer.record_outcome``, the same
+    function); returns the new model version. The bundle carries a unique marker so every
+    recording writes new bytes, as a retrained model would, instead of finding an identical
+    artifact already stored.
     """
-    from steadyml.registry import ModelBundle, dump_bundle
-    from steadyml.tracking import package_versions
+    from steadyml.tracking import CodeVersion
+    from steadyml.trainer import record_outcome
 
-    outcome = fitted.outcome
     marker = uuid.uuid4().hex
-    threshold = outcome.metrics.get("threshold")
-    bundle = ModelBundle(
-        pipeline=outcome.pipeline,
-        task=outcome.task,
-        model_type=outcome.model_name,
-        features=list(outcome.features),
-        classes=None if outcome.classes is None else list(outcome.classes),
-        positive_label=outcome.positive_label,
-        threshold=threshold if isinstance(threshold, (int, float)) else None,
-        packages={**package_versions(), "bench_marker": marker},
-    )
-    blob = dump_bundle(bundle)
-    digest = artifacts.put_bytes(blob)
-    store.add_artifact(digest=digest, size=len(blob), kind="model")
-    summary = outcome.to_dict()
-    reference = summary.pop("reference", {})
-    summary["artifact_size_bytes"] = len(blob)
-    run = store.add_run(
+    _, mv = record_outcome(
+        store,
+        artifacts,
+        fitted.outcome,
         run_key=marker,
-        status="completed",
-        task=outcome.task,
-        model_type=outcome.model_name,
         dataset_version=1,
         data_hash="0" * 64,
         config_hash="0" * 64,
-        code_commit=None,
-        code_dirty=False,
-        params=summary.get("params", {}),
-        metrics=summary.get("metrics", {}),
-        baseline_metrics=summary.get("baseline_metrics", {}),
-        gates_passed=outcome.gates.passed,
-        summary=summary,
+        code=CodeVersion(commit=None, dirty=False, changes_hash=""),
         training_config=fitted.training_config,
-        package_versions=package_versions(),
-        duration_s=round(fitted.fit_s, 3),
-    )
-    primary = outcome.metrics.get(PRIMARY_METRIC)
-    mv = store.add_model_version(
-        run_number=run.number,
-        artifact_digest=digest,
-        size_bytes=len(blob),
-        model_type=outcome.model_name,
-        task=outcome.task,
-        gates_passed=outcome.gates.passed,
-        features=list(outcome.features),
-        dataset_version=1,
+        duration_s=fitted.fit_s,
         primary_metric=PRIMARY_METRIC,
-        primary_value=float(primary) if isinstance(primary, (int, float)) else None,
         contract=fitted.contract,
-        reference=reference,
+        extra_packages={"bench_marker": marker},
     )
-    store.set_run_model_version(run.number, mv.version)
-    store.get_run(run.number)
     return int(mv.version)
 
 

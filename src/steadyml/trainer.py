@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from steadyml.entities import ModelVersion, Run
 from steadyml.errors import DataContractError
 from steadyml.registry import ModelBundle, dump_bundle
-from steadyml.tracking import code_version, package_versions, run_key
+from steadyml.tracking import CodeVersion, code_version, package_versions, run_key
 
 if TYPE_CHECKING:
+    from steadyml.artifacts import ArtifactStore
     from steadyml.project import Project
+    from steadyml.store import Store
+    from steadyml.training.run import TrainOutcome
 
 Progress = Callable[[str], None]
 
-__all__ = ["TrainResult", "run_training", "training_config"]
+__all__ = ["TrainResult", "record_outcome", "run_training", "training_config"]
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,44 @@ def run_training(
         progress=say,
     )
     duration = time.perf_counter() - started
-    say("Storing the model in the artifact store")
+    say("Storing the model and recording the run")
+    run, mv = record_outcome(
+        store,
+        project.artifacts,
+        outcome,
+        run_key=key,
+        dataset_version=dv.version,
+        data_hash=dv.content_hash,
+        config_hash=project.config.hash(),
+        code=code,
+        training_config=config,
+        duration_s=duration,
+        primary_metric=metric.name,
+        contract=_contract_dict(contract),
+    )
+    return TrainResult(run=run, model_version=mv, up_to_date=False)
+
+
+def record_outcome(
+    store: Store,
+    artifacts: ArtifactStore,
+    outcome: TrainOutcome,
+    *,
+    run_key: str,
+    dataset_version: int,
+    data_hash: str,
+    config_hash: str,
+    code: CodeVersion,
+    training_config: dict[str, Any],
+    duration_s: float,
+    primary_metric: str,
+    contract: dict[str, Any],
+    extra_packages: dict[str, str] | None = None,
+) -> tuple[Run, ModelVersion]:
+    """Store the fitted model, record the run and register the model version.
+
+    The one place this happens: ``steadyml train`` and bench/tracking.py both call it.
+    """
     threshold = outcome.metrics.get("threshold")
     bundle = ModelBundle(
         pipeline=outcome.pipeline,
@@ -116,23 +156,22 @@ def run_training(
         classes=None if outcome.classes is None else list(outcome.classes),
         positive_label=outcome.positive_label,
         threshold=threshold if isinstance(threshold, (int, float)) else None,
-        packages=package_versions(),
+        packages={**package_versions(), **(extra_packages or {})},
     )
     blob = dump_bundle(bundle)
-    digest = project.artifacts.put_bytes(blob)
+    digest = artifacts.put_bytes(blob)
     store.add_artifact(digest=digest, size=len(blob), kind="model")
     summary = outcome.to_dict()
     reference = summary.pop("reference", {})
     summary["artifact_size_bytes"] = len(blob)
-    say("Recording the run")
     run = store.add_run(
-        run_key=key,
+        run_key=run_key,
         status="completed",
         task=outcome.task,
         model_type=outcome.model_name,
-        dataset_version=dv.version,
-        data_hash=dv.content_hash,
-        config_hash=project.config.hash(),
+        dataset_version=dataset_version,
+        data_hash=data_hash,
+        config_hash=config_hash,
         code_commit=code.commit,
         code_dirty=code.dirty,
         params=summary.get("params", {}),
@@ -140,11 +179,11 @@ def run_training(
         baseline_metrics=summary.get("baseline_metrics", {}),
         gates_passed=outcome.gates.passed,
         summary=summary,
-        training_config=config,
+        training_config=training_config,
         package_versions=package_versions(),
-        duration_s=round(duration, 3),
+        duration_s=round(duration_s, 3),
     )
-    primary = outcome.metrics.get(metric.name)
+    primary = outcome.metrics.get(primary_metric)
     mv = store.add_model_version(
         run_number=run.number,
         artifact_digest=digest,
@@ -153,15 +192,14 @@ def run_training(
         task=outcome.task,
         gates_passed=outcome.gates.passed,
         features=list(outcome.features),
-        dataset_version=dv.version,
-        primary_metric=metric.name,
+        dataset_version=dataset_version,
+        primary_metric=primary_metric,
         primary_value=float(primary) if isinstance(primary, (int, float)) else None,
-        contract=_contract_dict(contract),
+        contract=contract,
         reference=reference,
     )
     store.set_run_model_version(run.number, mv.version)
-    run = store.get_run(run.number)
-    return TrainResult(run=run, model_version=mv, up_to_date=False)
+    return replace(run, model_version=mv.version), mv
 
 
 def _contract_dict(contract: Any) -> dict[str, Any]:
