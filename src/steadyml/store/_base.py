@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
+
+from steadyml.errors import StoreError
+
+RowT = TypeVar("RowT")
 
 
 def who() -> str:
@@ -56,3 +62,32 @@ class RepoBase:
         """A read-only transaction; never blocks other readers."""
         with self._read_sessions.begin() as s:
             yield s
+
+    def add_numbered(
+        self, column: InstrumentedAttribute[int], build: Callable[[int], RowT], *, what: str
+    ) -> RowT:
+        """Insert a row numbered 1, 2, 3… within the project (runs, versions).
+
+        The next number is read and used in one transaction; when a concurrent writer took it
+        first, the unique constraint refuses the insert and the next attempt reads again.
+        """
+        table: Any = column.class_
+        for _attempt in range(5):
+            try:
+                with self.session() as s:
+                    latest = s.scalar(select(func.max(column)).where(table.project == self.project))
+                    row = build((latest or 0) + 1)
+                    s.add(row)
+                    s.flush()
+                    return row
+            except sa_exc.IntegrityError:
+                continue
+        raise StoreError(
+            f"Could not record the {what} after 5 tries (busy store).",
+            hint="Try again; if it keeps happening, check for a stuck writer.",
+        )
+
+    def numbers(self, s: Session, column: InstrumentedAttribute[int]) -> list[int]:
+        """Every number used so far in the project (for "no version 9; versions 1–8")."""
+        table: Any = column.class_
+        return list(s.scalars(select(column).where(table.project == self.project).order_by(column)))

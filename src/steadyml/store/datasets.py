@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from steadyml.entities import ArtifactRecord, CheckRecord, DatasetVersion
 from steadyml.errors import NotFoundError, StoreError
@@ -55,41 +55,33 @@ class DatasetsRepo(RepoBase):
 
         Two writers racing on the same content both end with the one row the database kept.
         """
-        for _attempt in range(5):
+        existing = self.find_dataset_version(content_hash)
+        if existing is not None:
+            return existing, False
+
+        def build(number: int) -> DatasetVersionRow:
+            return DatasetVersionRow(
+                project=self.project,
+                version=number,
+                content_hash=content_hash,
+                rows=rows,
+                columns=columns,
+                schema_hash=schema_hash,
+                source=source,
+                artifact_digest=artifact_digest,
+                created_by=who(),
+                created_at=dt.datetime.now(dt.UTC),
+            )
+
+        try:
+            row = self.add_numbered(DatasetVersionRow.version, build, what="dataset version")
+        except StoreError:
+            # a writer racing on the same content wins the content constraint every time
             existing = self.find_dataset_version(content_hash)
-            if existing is not None:
-                return existing, False
-            try:
-                with self.session() as s:
-                    latest = (
-                        s.scalar(
-                            select(func.max(DatasetVersionRow.version)).where(
-                                DatasetVersionRow.project == self.project
-                            )
-                        )
-                        or 0
-                    )
-                    row = DatasetVersionRow(
-                        project=self.project,
-                        version=latest + 1,
-                        content_hash=content_hash,
-                        rows=rows,
-                        columns=columns,
-                        schema_hash=schema_hash,
-                        source=source,
-                        artifact_digest=artifact_digest,
-                        created_by=who(),
-                        created_at=dt.datetime.now(dt.UTC),
-                    )
-                    s.add(row)
-                    s.flush()
-                    return self._dataset(row), True
-            except sa_exc.IntegrityError:
-                continue  # another writer took this number or this content; look again
-        raise StoreError(
-            "Could not record the dataset version after 5 tries (busy store).",
-            hint="Try again; if it keeps happening, check for a stuck writer.",
-        )
+            if existing is None:
+                raise
+            return existing, False
+        return self._dataset(row), True
 
     def list_dataset_versions(self) -> list[DatasetVersion]:
         with self.reader() as s:
@@ -108,13 +100,7 @@ class DatasetsRepo(RepoBase):
                 )
             )
             if row is None:
-                known = list(
-                    s.scalars(
-                        select(DatasetVersionRow.version)
-                        .where(DatasetVersionRow.project == self.project)
-                        .order_by(DatasetVersionRow.version)
-                    )
-                )
+                known = self.numbers(s, DatasetVersionRow.version)
                 have = f"Versions: {known[0]}–{known[-1]}." if known else "There are none yet."
                 raise NotFoundError(
                     f"Project '{self.project}' has no dataset version {version}. {have}",

@@ -12,12 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from steadyml.entities import DeploymentEvent, ModelVersion
-from steadyml.errors import NotFoundError, SteadyMLError, StoreError
+from steadyml.errors import NotFoundError, SteadyMLError
 from steadyml.store._base import RepoBase, aware, who
 from steadyml.store.models import DeploymentEventRow, ModelVersionRow
 
@@ -59,31 +58,20 @@ def _event(row: DeploymentEventRow) -> DeploymentEvent:
 
 class RegistryRepo(RepoBase):
     def add_model_version(self, **fields: Any) -> ModelVersion:
-        for _attempt in range(5):
-            try:
-                with self.session() as s:
-                    latest = (
-                        s.scalar(
-                            select(func.max(ModelVersionRow.version)).where(
-                                ModelVersionRow.project == self.project
-                            )
-                        )
-                        or 0
-                    )
-                    row = ModelVersionRow(
-                        project=self.project,
-                        version=latest + 1,
-                        stage="candidate",
-                        created_by=fields.pop("created_by", None) or who(),
-                        created_at=dt.datetime.now(dt.UTC),
-                        **fields,
-                    )
-                    s.add(row)
-                    s.flush()
-                    return _version(row)
-            except sa_exc.IntegrityError:
-                continue
-        raise StoreError("Could not register the model version after 5 tries (busy store).")
+        created_by = fields.pop("created_by", None) or who()
+
+        def build(number: int) -> ModelVersionRow:
+            return ModelVersionRow(
+                project=self.project,
+                version=number,
+                stage="candidate",
+                created_by=created_by,
+                created_at=dt.datetime.now(dt.UTC),
+                **fields,
+            )
+
+        row = self.add_numbered(ModelVersionRow.version, build, what="model version")
+        return _version(row)
 
     def _versions_text(self, s: Session) -> str:
         rows = list(

@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from steadyml.entities import Run
-from steadyml.errors import NotFoundError, StoreError
+from steadyml.errors import NotFoundError
 from steadyml.store._base import RepoBase, aware, who
 from steadyml.store.models import RunRow
 
@@ -43,28 +42,18 @@ def _run(row: RunRow) -> Run:
 class RunsRepo(RepoBase):
     def add_run(self, **fields: Any) -> Run:
         """Record a run; its number is the next one for this project."""
-        for _attempt in range(5):
-            try:
-                with self.session() as s:
-                    latest = (
-                        s.scalar(
-                            select(func.max(RunRow.number)).where(RunRow.project == self.project)
-                        )
-                        or 0
-                    )
-                    row = RunRow(
-                        project=self.project,
-                        number=latest + 1,
-                        created_by=fields.pop("created_by", None) or who(),
-                        created_at=dt.datetime.now(dt.UTC),
-                        **fields,
-                    )
-                    s.add(row)
-                    s.flush()
-                    return _run(row)
-            except sa_exc.IntegrityError:
-                continue
-        raise StoreError("Could not record the run after 5 tries (busy store).")
+        created_by = fields.pop("created_by", None) or who()
+
+        def build(number: int) -> RunRow:
+            return RunRow(
+                project=self.project,
+                number=number,
+                created_by=created_by,
+                created_at=dt.datetime.now(dt.UTC),
+                **fields,
+            )
+
+        return _run(self.add_numbered(RunRow.number, build, what="run"))
 
     def set_run_model_version(self, number: int, version: int) -> None:
         with self.session() as s:
@@ -94,13 +83,7 @@ class RunsRepo(RepoBase):
                 select(RunRow).where(RunRow.project == self.project, RunRow.number == number)
             )
             if row is None:
-                numbers = list(
-                    s.scalars(
-                        select(RunRow.number)
-                        .where(RunRow.project == self.project)
-                        .order_by(RunRow.number)
-                    )
-                )
+                numbers = self.numbers(s, RunRow.number)
                 have = f"Runs: {numbers[0]}–{numbers[-1]}." if numbers else "There are none yet."
                 raise NotFoundError(
                     f"Project '{self.project}' has no run {number}. {have}",
