@@ -197,8 +197,12 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
         valid key learns that first (401/403), not the details of a body it may not send."""
 
         async def dependency(request: Request) -> None:
-            if settings.require_auth:  # a cached key is checked in microseconds; a miss
-                await run_in_threadpool(check, request, scope)  # reads the store
+            if not settings.require_auth:
+                return
+            if keys.fresh(request.headers.get(HEADER), scope):
+                check(request, scope)  # answered from the cache: no thread hop
+            else:
+                await run_in_threadpool(check, request, scope)  # may read the store
 
         return Depends(dependency)
 

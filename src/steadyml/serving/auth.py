@@ -22,6 +22,13 @@ class KeyCache:
     ttl: float = TTL_SECONDS
     _seen: dict[tuple[str, str], tuple[float, ApiKey | AuthError]] = field(default_factory=dict)
 
+    def fresh(self, token: str | None, scope: str) -> bool:
+        """True when this key and scope were checked moments ago (no store read needed)."""
+        if not token:
+            return False
+        hit = self._seen.get((hash_key(token), scope))
+        return hit is not None and time.monotonic() - hit[0] < self.ttl
+
     def verify(self, token: str | None, scope: str) -> ApiKey:
         if not token:
             return verify_key(self.store, token, scope)  # raises the "needs a key" error
