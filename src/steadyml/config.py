@@ -10,9 +10,11 @@ Environment overrides (``STEADYML_STORE_URL``, ``STEADYML_ARTIFACTS_URL``) are r
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,10 +238,55 @@ class ServingSection(_Model):
     traffic: TrafficConfig = Field(default_factory=TrafficConfig)
 
 
+# --- durations and times of day ------------------------------------------------------------
+
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """``"30m"``, ``"1h"``, ``"1d"``, ``"2w"`` as a timedelta; a clear error otherwise."""
+    match = re.fullmatch(r"\s*(\d+)\s*([mhdw])\s*", str(text))
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(
+            f"{text!r} is not a window length: write a whole number and a unit, "
+            "m (minutes), h (hours), d (days) or w (weeks), e.g. 1h, 1d, 7d"
+        )
+    return dt.timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def parse_time_of_day(text: str) -> tuple[int, int]:
+    """``"02:30"`` as ``(2, 30)``; a clear error otherwise."""
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", str(text))
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ValueError(
+            f"{text!r} is not a time of day: write HH:MM on a 24-hour clock, e.g. 02:00"
+        )
+    return int(match.group(1)), int(match.group(2))
+
+
+def _window(value: str) -> str:
+    parse_duration(value)
+    return value.strip()
+
+
+def _time_of_day(value: str | None) -> str | None:
+    if value is not None:
+        parse_time_of_day(value)
+    return value
+
+
 # --- monitoring --------------------------------------------------------------------------
 
 
 class AlertRule(_Model):
+    """One line to watch: ``metric comparison threshold`` on each monitoring window.
+
+    ``metric`` is a name from the monitor's output (``error_rate``, ``latency_p99_ms``,
+    ``roc_auc``, ``performance_drop``, ``drifted_features``...) or a per-feature family with
+    ``:*`` (``drift:*``, ``psi:*``, ``missing_rate:*``, ``unseen_rate:*``,
+    ``fairness_gap:*``), which raises one alert per feature or group that crosses the line.
+    """
+
     name: str
     metric: str
     comparison: Literal[">", ">=", "<", "<="]
@@ -248,22 +295,68 @@ class AlertRule(_Model):
     severity: Literal["info", "warning", "critical"] = "warning"
     owner: str | None = None
 
+    _check_window = field_validator("window")(_window)
+
 
 class ChannelConfig(_Model):
+    """Where alerts are sent: the log, a webhook (Slack-compatible JSON) or email over SMTP."""
+
     kind: Literal["log", "webhook", "email"]
-    url: str | None = None
-    to: list[str] = Field(default_factory=list)
+    url: str | None = Field(default=None, description="Webhook URL (kind: webhook).")
+    to: list[str] = Field(default_factory=list, description="Email recipients (kind: email).")
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, gt=0, lt=65536)
+    sender: str = "steadyml@localhost"
+    starttls: bool = False
+    username_env: str | None = Field(
+        default=None, description="Name of the environment variable holding the SMTP user."
+    )
+    password_env: str | None = Field(
+        default=None, description="Name of the environment variable holding the SMTP password."
+    )
+    timeout_s: float = Field(default=10.0, gt=0)
 
 
 class MonitoringSection(_Model):
     window: str = "1d"
+    time: Literal["logged", "event"] = Field(
+        default="logged",
+        description="Window predictions by when they were logged, or by the data's own "
+        "timestamp column (data.timestamp) when the inputs carry it.",
+    )
     min_samples: int = Field(default=200, gt=0)
+    large_sample: int = Field(
+        default=1000,
+        gt=0,
+        description="From this many rows a window uses distances (Wasserstein, Jensen-Shannon) "
+        "instead of p-values, which flag tiny harmless shifts in big samples.",
+    )
     drift_p_value: float = Field(default=0.01, gt=0, lt=1)
     drift_distance: float = Field(default=0.1, gt=0)
     psi_threshold: float = Field(default=0.2, gt=0)
     alerts: list[AlertRule] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=lambda: [ChannelConfig(kind="log")])
     retention_days: int = Field(default=90, gt=0)
+
+    _check_window = field_validator("window")(_window)
+
+
+class BatchJobConfig(_Model):
+    input_folder: str = Field(description="Folder (relative to the project) of files to score.")
+    output_folder: str = Field(description="Folder the scored files are written to.")
+    at: str = Field(default="02:00", description="Time of day (HH:MM, local) to run.")
+
+    _check_at = field_validator("at")(_time_of_day)
+
+
+class ScheduleSection(_Model):
+    """Jobs that ``steadyml worker`` runs."""
+
+    monitor_every_minutes: int | None = Field(default=60, gt=0)
+    batch: BatchJobConfig | None = None
+    retention_at: str | None = Field(default="03:30", description="Time of day (HH:MM).")
+
+    _check_at = field_validator("retention_at")(_time_of_day)
 
 
 class RetrainingSection(_Model):
@@ -296,6 +389,7 @@ class ProjectConfig(_Model):
     serving: ServingSection = Field(default_factory=ServingSection)
     monitoring: MonitoringSection = Field(default_factory=MonitoringSection)
     retraining: RetrainingSection = Field(default_factory=RetrainingSection)
+    schedule: ScheduleSection = Field(default_factory=ScheduleSection)
     storage: StorageSection = Field(default_factory=StorageSection)
 
     def hash(self) -> str:

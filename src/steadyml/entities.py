@@ -290,3 +290,100 @@ class PredictionRecord:
         d = asdict(self)
         d["at"] = self.at.isoformat()
         return d
+
+
+ALERT_STATUSES = ("open", "acknowledged", "resolved")
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """One step in an alert's life: opened, seen again, acknowledged, resolved, notified."""
+
+    at: dt.datetime
+    event: str
+    by: str | None = None
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"at": self.at.isoformat(), "event": self.event, "by": self.by, "note": self.note}
+
+
+@dataclass(frozen=True)
+class Alert:
+    """An incident raised by an alert rule; it stays open until a person resolves it.
+
+    ``key`` deduplicates: the same rule on the same subject (a feature, a group) while an
+    earlier alert is still open updates that alert instead of raising a new one.
+    """
+
+    id: int
+    key: str
+    rule: str
+    metric: str
+    subject: str | None
+    severity: str
+    owner: str | None
+    status: str
+    value: float | None
+    comparison: str
+    threshold: float
+    window_start: dt.datetime | None
+    window_end: dt.datetime | None
+    model_version: int | None
+    message: str
+    next_step: str
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    times_seen: int
+    history: tuple[AlertEvent, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        def iso(value: dt.datetime | None) -> str | None:
+            return None if value is None else value.isoformat()
+
+        return {
+            "id": self.id,
+            "key": self.key,
+            "rule": self.rule,
+            "metric": self.metric,
+            "subject": self.subject,
+            "severity": self.severity,
+            "owner": self.owner,
+            "status": self.status,
+            "value": self.value,
+            "comparison": self.comparison,
+            "threshold": self.threshold,
+            "window_start": iso(self.window_start),
+            "window_end": iso(self.window_end),
+            "model_version": self.model_version,
+            "message": self.message,
+            "next_step": self.next_step,
+            "first_seen": iso(self.first_seen),
+            "last_seen": iso(self.last_seen),
+            "times_seen": self.times_seen,
+            "history": [e.to_dict() for e in self.history],
+        }
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """One run of a scheduled job by ``steadyml worker`` (or by hand)."""
+
+    id: int
+    job: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    ok: bool | None
+    summary: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "job": self.job,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": None if self.finished_at is None else self.finished_at.isoformat(),
+            "ok": self.ok,
+            "summary": self.summary,
+            "error": self.error,
+        }

@@ -85,3 +85,7 @@ class AuthError(SteadyMLError):
     def __init__(self, message: str, *, status: int = 401, hint: str | None = None) -> None:
         self.status = status
         super().__init__(message, hint=hint)
+
+
+class StateError(SteadyMLError):
+    """The action does not fit the thing's current state (e.g. resolving a resolved alert)."""

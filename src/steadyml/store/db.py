@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from steadyml.errors import MissingExtraError, StoreError, StoreVersionError
 from steadyml.store.datasets import DatasetsRepo
+from steadyml.store.monitoring import MonitoringRepo
 from steadyml.store.registry import RegistryRepo
 from steadyml.store.runs import RunsRepo
 from steadyml.store.serving import ServingRepo
@@ -149,5 +150,5 @@ def open_store(url: str, *, project: str) -> Store:
     return Store(engine, project=project)
 
 
-class Store(DatasetsRepo, RunsRepo, RegistryRepo, ServingRepo):
+class Store(DatasetsRepo, RunsRepo, RegistryRepo, ServingRepo, MonitoringRepo):
     """Every repository over one project's records, on one engine."""

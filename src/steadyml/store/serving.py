@@ -151,21 +151,32 @@ class ServingRepo(RepoBase):
                     )
                     if k is not None
                 }
-            for key, label in labels:
-                row = s.scalar(
+            latest: dict[str, tuple[Any, int]] = {}
+            for key, label in labels:  # within one call too, the last label wins
+                _, seen = latest.get(key, (None, 0))
+                latest[key] = (label, seen + 1)
+            unique = list(latest)
+            existing: dict[str, FeedbackRow] = {}
+            for start in range(0, len(unique), 500):
+                chunk = unique[start : start + 500]
+                for row in s.scalars(
                     select(FeedbackRow).where(
-                        FeedbackRow.project == self.project, FeedbackRow.key == key
+                        FeedbackRow.project == self.project, FeedbackRow.key.in_(chunk)
                     )
-                )
-                if row is None:
+                ):
+                    existing[row.key] = row
+            for key, (label, seen) in latest.items():
+                found = existing.get(key)
+                if found is None:
                     s.add(
-                        FeedbackRow(project=self.project, key=key, label=label, received=1, at=now)
+                        FeedbackRow(
+                            project=self.project, key=key, label=label, received=seen, at=now
+                        )
                     )
-                    s.flush()
                 else:
-                    row.label = label
-                    row.received += 1
-                    row.at = now
+                    found.label = label
+                    found.received += seen
+                    found.at = now
         return len(labels), [k for k in dict.fromkeys(keys) if k not in known]
 
     def get_feedback(self, key: str) -> tuple[Any, int] | None:

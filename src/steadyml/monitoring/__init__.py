@@ -1,0 +1,1 @@
+"""Monitoring: watch a served model, raise alerts and deliver them."""
