@@ -20,6 +20,10 @@ if [ -z "${STEADYML_TEST_POSTGRES_URL:-}" ]; then
   trap pg_stop EXIT
 fi
 
+echo "== chromium (for the browser tests)"
+if [ -z "${STEADYML_SKIP_BROWSER:-}" ]; then
+  bash scripts/chromium.sh
+fi
 
 echo "== pytest"
 $BIN/python -m pytest "$@"

@@ -1,7 +1,8 @@
 """The steadyml side of ``bench/tracking.py`` still runs and records what ``steadyml train`` does.
 
 No timing is asserted here (performance goals live in ``bench/``); this only keeps the
-benchmark from rotting when the store or the registry changes. MLflow is not needed.
+benchmark from rotting when the store or the registry changes. MLflow is not needed. The
+drift benchmark runs its steadyml side only (``--quick --no-evidently``), in seconds.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+
+import pytest
 
 from steadyml.artifacts import ArtifactStore
 from steadyml.registry import load_bundle
@@ -53,3 +56,19 @@ def test_steadyml_side_records_runs_with_loadable_model_versions(tmp_path: Path)
         assert len(digests) == 3
     finally:
         store.close()
+
+
+def test_drift_bench_quick_runs_without_evidently(capsys: pytest.CaptureFixture[str]) -> None:
+    """``bench/drift.py --quick --no-evidently``: the steadyml side finds the planted shifts."""
+    spec = importlib.util.spec_from_file_location("_bench_drift", BENCH.parent / "drift.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench
+    try:
+        spec.loader.exec_module(bench)
+        assert bench.main(["--quick", "--no-evidently"]) == 0
+    finally:
+        sys.modules.pop(spec.name, None)
+    out = capsys.readouterr().out
+    assert "10,000 rows: steadyml flags cat_2, cat_4, num_00, num_05" in out
+    assert "Null simulation, 300 rows per side" in out

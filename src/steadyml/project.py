@@ -7,6 +7,7 @@ import time; the store and the artifact store open on first use.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from steadyml.config import LoadedConfig, ProjectConfig, apply_env, load_config, resolve_url
 from steadyml.entities import (
+    Alert,
     ApiKey,
     DatasetVersion,
     DeploymentEvent,
@@ -31,13 +33,15 @@ if TYPE_CHECKING:
     from steadyml.batch.score import BatchResult
     from steadyml.data.check import DataCheckResult
     from steadyml.data.contract import Contract
+    from steadyml.monitoring.alerts import AlertOutcome
+    from steadyml.monitoring.feedback import FeedbackResult
     from steadyml.registry import ModelBundle
     from steadyml.store import Store
     from steadyml.trainer import TrainResult
 
 Progress = Callable[[str], None]
 
-__all__ = ["Project", "open_project", "LoadedData", "SnapshotResult"]
+__all__ = ["Project", "open_project", "LoadedData", "MonitorRun", "SnapshotResult"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,18 @@ class LoadedData:
     frame: pd.DataFrame
     path: Path
     notes: list[str]
+
+
+@dataclass(frozen=True)
+class MonitorRun:
+    """A monitor run: the measurements (``result``, the report's input) and what fired."""
+
+    result: dict[str, Any]
+    fired: list[AlertOutcome]
+
+    @property
+    def new_alerts(self) -> list[Alert]:
+        return [o.alert for o in self.fired if o.is_new]
 
 
 @dataclass(frozen=True)
@@ -425,6 +441,102 @@ class Project:
             self.store, mode, challenger=challenger, percent=percent, sticky_by=sticky_by,
             by=by or _who(), reason=reason,
         )  # fmt: skip
+
+    # --- monitoring: labels, monitor runs, alerts, retention ----------------------------
+
+    def record_feedback_file(
+        self, path: str | Path, *, id_column: str, label_column: str
+    ) -> FeedbackResult:
+        """Store true labels from a CSV/Parquet file, keyed by request id or row id."""
+        from steadyml.monitoring.feedback import load_feedback_file, record_feedback
+
+        file = self.data_path(path) if not Path(path).is_absolute() else Path(path)
+        labels, skipped, rows = load_feedback_file(
+            file, id_column=id_column, label_column=label_column
+        )
+        return record_feedback(self.store, labels, skipped, rows)
+
+    def monitor(
+        self,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        window: str | None = None,
+        model_version: int | None = None,
+        alerts: bool = True,
+        notify: bool = True,
+        env: Mapping[str, str] | None = None,
+    ) -> MonitorRun:
+        """Measure the prediction log in windows; then check the alert rules.
+
+        The model version defaults to the one in production (or the latest registered).
+        Rules are checked on windows of their own length, so a rule on ``1d`` is checked
+        even when this run's report uses ``7d`` windows.
+        """
+        from steadyml.monitoring.alerts import evaluate_rules
+        from steadyml.monitoring.monitor import run_monitor
+
+        mv = self._monitored_version(model_version)
+        run = self.store.get_run(mv.run_number)
+        labels = self.store.all_feedback()
+        result = run_monitor(self.store, self.config, mv, run, since=since, until=until,
+                             window=window, labels=labels)  # fmt: skip
+        outcomes = []
+        if alerts:
+            rules = list(self.config.monitoring.alerts)
+            outcomes += evaluate_rules(self.store, self.config, result.data, rules=rules,
+                                       notify=notify, env=env)  # fmt: skip
+            for other in sorted({r.window for r in rules} - {result.data["window"]}):
+                extra = run_monitor(self.store, self.config, mv, run, since=since, until=until,
+                                    window=other, labels=labels)  # fmt: skip
+                outcomes += evaluate_rules(self.store, self.config, extra.data, rules=rules,
+                                           notify=notify, env=env)  # fmt: skip
+        result.data["alerts"] = [a.to_dict() for a in self.store.list_alerts(limit=200)]
+        return MonitorRun(result=result.data, fired=outcomes)
+
+    def _monitored_version(self, version: int | None) -> ModelVersion:
+        if version is not None:
+            return self.model_version(version)
+        mv = self.production()
+        if mv is not None:
+            return mv
+        versions = self.model_versions()
+        if not versions:
+            raise NotFoundError(
+                f"Project '{self.name}' has no model yet, so there is nothing to monitor.",
+                hint="Train one first: steadyml train",
+            )
+        return max(versions, key=lambda v: v.version)
+
+    def monitor_report(self, result: Mapping[str, Any]) -> str:
+        """The self-contained HTML page of a monitor run."""
+        from steadyml.reports.monitor import render_monitor_report
+
+        return render_monitor_report(dict(result))
+
+    def alerts(self, *, status: str | None = None) -> list[Alert]:
+        return self.store.list_alerts(status=status)
+
+    def alert(self, alert_id: int) -> Alert:
+        return self.store.get_alert(alert_id)
+
+    def acknowledge_alert(self, alert_id: int, *, by: str | None = None,
+                          note: str | None = None) -> Alert:  # fmt: skip
+        return self.store.set_alert_status(alert_id, "acknowledged", by=by or _who(), note=note)
+
+    def resolve_alert(self, alert_id: int, *, note: str, by: str | None = None) -> Alert:
+        if not note.strip():
+            raise SteadyMLError(
+                "A resolution needs a note: what was the cause and what was done.",
+                hint=f"steadyml alerts resolve {alert_id} --note 'retrained on March data (v3)'",
+            )
+        return self.store.set_alert_status(alert_id, "resolved", by=by or _who(), note=note)
+
+    def apply_retention(self, *, now: dt.datetime | None = None) -> int:
+        """Delete logged predictions older than ``monitoring.retention_days``."""
+        days = self.config.monitoring.retention_days
+        cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
+        return self.store.delete_predictions_before(cutoff)
 
     def _relative(self, path: Path) -> str:
         try:

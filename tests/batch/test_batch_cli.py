@@ -28,7 +28,8 @@ def test_score_prints_the_count_invariant_and_reasons(cli, batch_project, scorin
     assert "Read 120 rows: 119 scored, 1 rejected (written to" in result.output
     assert "plan: unknown value" in result.output
     assert len(pd.read_csv(tmp_path / "out.csv")) == 119
-    assert batch_project.store.count_predictions(route="batch") == 119
+    assert batch_project.store.count_predictions(route="batch", answered=True) == 119
+    assert batch_project.store.count_predictions(route="batch", answered=False) == 1
 
 
 def test_score_json_and_errors(cli, batch_project, scoring_frame, tmp_path, monkeypatch):

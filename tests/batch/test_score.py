@@ -139,7 +139,7 @@ def test_prediction_log_holds_batch_rows_keyed_by_id(batch_project, scoring_fram
     source = _csv(scoring_frame.head(200), tmp_path / "in.csv")
     result = score_file(batch_project, source, tmp_path / "out.csv", chunk_rows=64)
     store = batch_project.store
-    assert store.count_predictions(route="batch") == result.rows_scored == 200
+    assert store.count_predictions(route="batch", answered=True) == result.rows_scored == 200
     logged = store.list_predictions(limit=500)
     assert {r.route for r in logged} == {"batch"}
     assert {r.row_key for r in logged} == set(scoring_frame["customer_id"].head(200))

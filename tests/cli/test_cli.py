@@ -231,8 +231,16 @@ def test_demo_runs_and_shows_the_leak_caught(cli: CliRunner, tmp_path: Path) -> 
         assert [v.version for v in project.dataset_versions()] == [1]
         assert [c.passed for c in project.store.list_checks()] == [False, True]
         assert project.production().version == 1
-        assert project.store.count_predictions(route="live") == 3
-        assert project.store.count_predictions(route="batch") == 1997
+        # step 6 scored 1,997 rows; step 7 adds four weeks through the API and in batches
+        assert project.store.count_predictions(route="live", answered=True) > 3
+        assert project.store.count_predictions(route="batch", answered=True) > 1997
+        assert project.store.count_predictions(answered=False) > 0  # refused rows are kept
+        assert any(a.key == "feature drift|monthly_charges" for a in project.alerts())
+    assert "Step 7 · Watch it" in out
+    assert "waiting for labels" in out
+    assert "alert(s) raised and sent to the log channel" in out
+    report = (tmp_path / "demo" / "monitor-report.html").read_text(encoding="utf-8")
+    assert "<script src=" not in report
     # a second run starts fresh in the same folder and still ends well
     again = cli.invoke(app, ["demo", str(tmp_path / "demo"), "--customers", "1500"])
     assert again.exit_code == 0, again.output

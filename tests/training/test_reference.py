@@ -85,3 +85,17 @@ def test_constant_column_has_one_bin() -> None:
     ref = reference_stats(X, ROLES, np.zeros(len(X)), "regression")
     assert ref["features"]["amount"]["quantiles"] == [5.0, 5.0]
     assert ref["features"]["amount"]["bin_counts"] == [3000]
+
+
+def test_exact_counts_and_population_std_for_drift_tests() -> None:
+    X = make_train()
+    ref = reference_stats(X, ROLES, np.zeros(len(X)), "regression")
+    city = ref["features"]["city"]
+    assert set(city["counts"]) == set(city["frequencies"])
+    assert sum(city["counts"].values()) == 3000
+    for label, count in city["counts"].items():
+        assert city["frequencies"][label] == count / 3000
+    amount = ref["features"]["amount"]
+    present = X["amount"].dropna().to_numpy()
+    assert amount["std_population"] == float(present.std(ddof=0))
+    assert amount["std"] == float(present.std(ddof=1))

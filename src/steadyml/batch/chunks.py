@@ -202,3 +202,34 @@ def _records(
         )
         for i, line in enumerate(lines.tolist())
     ]
+
+
+def reject_records(ctx: ChunkContext, rejects: pa.Table, now: dt.datetime, version: int
+                   ) -> list[PredictionRecord]:  # fmt: skip
+    """Rejected rows for the prediction log: their values as read (personal data left out)
+    and the reason, so the monitor counts contract violations and sees what broke it."""
+    if not rejects.num_rows:
+        return []
+    keep = [c for c in ctx.log_columns if c not in ctx.pii and c in rejects.column_names]
+    table = rejects.select([LINE, REASON, *keep]).to_pylist()
+    out = []
+    for row in table:
+        line = row.pop(LINE)
+        reason = row.pop(REASON) or ""
+        inputs = {k: (None if v in ("", None) else v) for k, v in row.items()}
+        key = inputs.get(ctx.id_column) if ctx.id_column else None
+        out.append(
+            PredictionRecord(
+                request_id=f"{ctx.batch_id}:{line}",
+                at=now,
+                model_version=version,
+                route="batch",
+                inputs=inputs,
+                prediction=None,
+                score=None,
+                latency_ms=None,
+                error=f"contract: {reason}"[:1000],
+                row_key=None if key is None else str(key)[:200],
+            )
+        )
+    return out

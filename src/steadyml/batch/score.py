@@ -16,6 +16,7 @@ insert per chunk, with the id column as the row key so feedback labels join them
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 from collections import Counter
@@ -30,6 +31,7 @@ from steadyml.batch.chunks import (
     ChunkResult,
     output_schema,
     process_chunk,
+    reject_records,
     rejects_schema,
 )
 from steadyml.batch.readers import iter_parquet, kind_of, plan_csv, read_csv_block
@@ -251,6 +253,10 @@ def _write_all(
             if prediction_type is None and result.scored.num_rows:
                 prediction_type = result.scored.schema.field("prediction").type
             bad.write(result.rejects)
+            if store is not None and result.rejects.num_rows:
+                now = dt.datetime.now(dt.UTC)
+                version = int(ctx.bundle.version or 0)
+                result.records.extend(reject_records(ctx, result.rejects, now, version))
             if store is not None and result.records:
                 if pending is not None:
                     pending.result()  # one insert in flight: memory stays flat

@@ -10,9 +10,11 @@ from steadyml.cli import (
     demo_cmd,
     init_cmd,
     models_cmd,
+    monitor_cmd,
     runs_cmd,
     serve_cmd,
     train_cmd,
+    worker_cmd,
 )
 from steadyml.cli._common import VERBOSE, state
 
@@ -32,6 +34,10 @@ It walks the lifecycle good teams run, one command per step:
   5. score     steadyml batch score     score a whole file; bad rows kept with the reason
                steadyml serve           the production model behind a validated HTTP API
                steadyml keys create     API keys with scopes;  steadyml traffic  canary/shadow
+  6. watch     steadyml feedback        true outcomes for earlier predictions (labels come late)
+               steadyml monitor         drift, data quality, performance, fairness; alerts
+               steadyml alerts list     incidents to acknowledge and resolve
+               steadyml worker          run the scheduled jobs (monitor, batch, retention)
 
 New here? Run `steadyml demo` to see the whole loop on a sample churn project.
 """
@@ -88,6 +94,10 @@ app.add_typer(batch_cmd.app, name="batch")
 app.command("serve", help=serve_cmd.SERVE_HELP)(serve_cmd.serve)
 app.add_typer(serve_cmd.keys_app, name="keys")
 app.add_typer(serve_cmd.traffic_app, name="traffic")
+app.command("feedback", help=monitor_cmd.FEEDBACK_HELP, no_args_is_help=True)(monitor_cmd.feedback)
+app.command("monitor", help=monitor_cmd.MONITOR_HELP)(monitor_cmd.monitor)
+app.add_typer(monitor_cmd.alerts_app, name="alerts")
+app.command("worker", help=worker_cmd.HELP)(worker_cmd.worker)
 app.command("demo", help=demo_cmd.HELP)(demo_cmd.demo)
 
 

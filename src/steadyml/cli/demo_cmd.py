@@ -224,34 +224,37 @@ def demo(
               "row that breaks the contract is not dropped: it goes to a rejects file with its "
               "line and the reason.")  # fmt: skip
         _batch_demo(init.root)
+        _step(7, "Watch it: four weeks of traffic, drift, late labels, alerts",
+              "A deployed model is watched: system health, data quality, drift against the "
+              "training data, performance once the true outcomes arrive, fairness over time. "
+              "When a number crosses a line from steadyml.yaml, the owner is told.")  # fmt: skip
+        from steadyml.cli.demo_watch import watch_demo
+
+        watch_demo(init.root, customers=max(customers // 10, 600))
 
     out.print()
     out.print(Rule("What comes next", align="left"))
     bullet([
-        "monitoring: drift, data quality, performance as labels arrive, fairness, alerts (next)",
-        "retraining with shadow and canary rollout, and the launch checklist (later)",
+        "retraining with shadow and canary rollout, and the launch checklist (next)",
     ])  # fmt: skip
     out.print(f"\nYour demo project is in {init.root}. Try:", markup=False)
     out.print(
         f"  cd {directory}\n  steadyml runs list\n  steadyml models list\n"
         "  steadyml models card 1\n  steadyml keys create --name me --scopes predict\n"
-        "  steadyml serve              # then open http://127.0.0.1:8000/docs",
+        "  steadyml serve              # then open http://127.0.0.1:8000/docs\n"
+        "  steadyml monitor --window 7d --since 2026-01-05 --until 2026-02-02\n"
+        "  steadyml alerts list",
         markup=False,
     )
 
 
 def _serve_demo(root: Path) -> None:
     """Start the real server in the background, use it like a client would, stop it."""
-    import signal
-    import socket
-    import subprocess
-    import sys
-    import time
-
     import httpx
     import pandas as pd
 
     import steadyml
+    from steadyml.cli.demo_server import running_server
 
     with steadyml.open(root) as project:
         token, _key = project.create_key("demo-client", ["predict", "feedback"], by="demo")
@@ -262,29 +265,7 @@ def _serve_demo(root: Path) -> None:
         {k: (None if pd.isna(v) else (v.item() if hasattr(v, "item") else v)) for k, v in r.items()}
         for r in sample.to_dict(orient="records")
     ]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    log = root / ".steadyml" / "demo-server.log"
-    with open(log, "wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "steadyml.serving", "--project", str(root), "--host",
-             "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            stdout=sink, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                out.print(f"The server stopped early; see {log}.", markup=False)
-                return
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
+    with running_server(root) as url:
         out.print(f"Server running at {url} (started in the background; docs at {url}/docs).",
                   markup=False)  # fmt: skip
         headers = {"X-API-Key": token}
@@ -310,15 +291,8 @@ def _serve_demo(root: Path) -> None:
         httpx.post(f"{url}/v1/feedback", json={"labels": [{"request_id": first, "label": 0}]},
                    headers=headers, timeout=30)  # fmt: skip
         out.print("Sent a true label for the first prediction (POST /v1/feedback).", markup=False)
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
     with steadyml.open(root) as project:
-        logged = project.store.count_predictions()
+        logged = project.store.count_predictions(answered=True)
     out.print(f"Stopped the server cleanly (SIGTERM). The prediction log holds {logged} "
               "prediction(s), without e-mail addresses or phone numbers.", markup=False)  # fmt: skip
 
@@ -373,7 +347,8 @@ def _prepare_folder(directory: Path) -> None:
         plan.exists() and plan.read_text(encoding="utf-8").startswith(TEMPLATE_HEADER)
     )
     if made_by_demo:
-        for name in (".steadyml", "contract.yaml", "model-card.md", "model-card.html"):
+        for name in (".steadyml", "contract.yaml", "model-card.md", "model-card.html",
+                     "monitor-report.html", "data/weeks"):  # fmt: skip
             target = directory / name
             if target.is_dir():
                 shutil.rmtree(target)

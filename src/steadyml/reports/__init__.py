@@ -9,5 +9,6 @@ The renderers are pure: they take the card mapping the registry builds and retur
 from __future__ import annotations
 
 from steadyml.reports.card import render_card_html, render_card_markdown
+from steadyml.reports.monitor import render_monitor_report
 
-__all__ = ["render_card_html", "render_card_markdown"]
+__all__ = ["render_card_html", "render_card_markdown", "render_monitor_report"]

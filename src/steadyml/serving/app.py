@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -29,7 +30,7 @@ from steadyml.keys import HEADER
 from steadyml.predlog import PredictionLogWriter, scrub
 from steadyml.serving.auth import KeyCache
 from steadyml.serving.batcher import BatchError, BatchTimeout, MicroBatcher
-from steadyml.serving.errors import error_body, install_error_handlers
+from steadyml.serving.errors import error_body, install_error_handlers, on_validation_error
 from steadyml.serving.fallback import fallback_reason, make_fallback
 from steadyml.serving.limits import BodySizeLimit
 from steadyml.serving.metrics import make_metrics
@@ -161,6 +162,58 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMeta, requests=metrics.requests)  # outermost: ids for all
+
+    @app.exception_handler(RequestValidationError)
+    async def _rejected(request: Request, exc: RequestValidationError) -> Response:
+        """Answer as usual; a body that breaks the contract is also logged, record by record,
+        so the monitor counts contract violations and sees the values that broke it."""
+        response = await on_validation_error(request, exc)
+        if (
+            response.status_code == 422
+            and request.url.path == "/v1/predict"
+            and settings.log_predictions
+            and isinstance(exc.body, dict)
+            and isinstance(exc.body.get("records"), list)
+        ):
+            now = dt.datetime.now(dt.UTC)
+            body, errors = exc.body, list(exc.errors())
+            writer.log_later(lambda: _rejected_records(body["records"], errors, now))
+        return response
+
+    def _rejected_records(
+        records: list[Any], errors: list[Any], now: dt.datetime
+    ) -> list[PredictionRecord]:
+        reasons: dict[int, list[str]] = {}
+        for e in errors:
+            loc = tuple(e.get("loc") or ())
+            if len(loc) >= 3 and loc[:2] == ("body", "records") and isinstance(loc[2], int):
+                field = ".".join(str(part) for part in loc[3:]) or "record"
+                reasons.setdefault(loc[2], []).append(f"{field}: {e.get('msg', '')}"[:200])
+        version = runtime.state.production.version if runtime.state.production else None
+        out = []
+        for i, record in enumerate(records[: serving.max_records]):
+            row = record if isinstance(record, dict) else {}
+            why = reasons.get(i)
+            error = (
+                "contract: " + "; ".join(why)
+                if why
+                else "not scored: another record in the request broke the contract"
+            )
+            out.append(
+                PredictionRecord(
+                    request_id=uuid.uuid4().hex,
+                    at=now,
+                    model_version=version,
+                    route="live",
+                    inputs=scrub(row, pii, mode=serving.pii_handling, key=pii_key),
+                    prediction=None,
+                    score=None,
+                    latency_ms=None,
+                    error=error[:1000],
+                    row_key=None if not roles.id else _key(row.get(roles.id)),
+                )
+            )
+        return out
 
     @app.exception_handler(SteadyMLError)
     async def _domain_error(request: Request, exc: SteadyMLError) -> JSONResponse:

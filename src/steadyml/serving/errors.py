@@ -43,6 +43,7 @@ __all__ = [
     "ERROR_RESPONSES",
     "error_body",
     "install_error_handlers",
+    "on_validation_error",
     "validation_error_body",
 ]
 
@@ -398,6 +399,9 @@ async def _on_unhandled(request: Request, exc: Exception) -> Response:
     where = f"with request id {rid}" if rid else "on the server"
     message = f"Internal error: the service could not answer. It is logged {where}."
     return JSONResponse(error_body(message, status=500, request_id=rid), status_code=500)
+
+
+on_validation_error = _on_validation_error
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -178,8 +178,8 @@ class MonitoringRepo(RepoBase):
                       ) -> tuple[Alert, bool]:  # fmt: skip
         """Open a new alert, or update the open one with the same key.
 
-        Returns ``(alert, is_new)``. Seeing the same window again changes nothing (a rerun of
-        the monitor over the same period is not a new sighting).
+        Returns ``(alert, is_new)``. A window at or before the latest one recorded changes
+        nothing (a rerun of the monitor over the same period is not a new sighting).
         """
         now = now or dt.datetime.now(dt.UTC)
         with self.session() as s:
@@ -222,20 +222,16 @@ class MonitoringRepo(RepoBase):
                 s.flush()
                 s.add(AlertEventRow(alert_id=row.id, at=now, event="opened", note=firing.message))
                 return _alert(row), True
-            same_window = (
+            # a window at or before the one already recorded is not a new sighting: the
+            # monitor reruns over the same period, and older windows come first
+            seen = (
                 row.window_start is not None
                 and firing.window_start is not None
-                and (aware(row.window_start) == aware(firing.window_start))
+                and aware(firing.window_start) <= aware(row.window_start)
             )
-            if not same_window:
-                later = (
-                    row.window_start is None
-                    or firing.window_start is None
-                    or (aware(firing.window_start) > aware(row.window_start))
-                )
-                if later:
-                    for name, value in fields.items():
-                        setattr(row, name, value)
+            if not seen:
+                for name, value in fields.items():
+                    setattr(row, name, value)
                 row.times_seen += 1
                 row.last_seen = now
                 s.add(

@@ -83,7 +83,9 @@ class ServingRepo(RepoBase):
             s.connection().exec_driver_sql(sql, rows)
         return len(rows)
 
-    def count_predictions(self, *, route: str | None = None) -> int:
+    def count_predictions(self, *, route: str | None = None, answered: bool | None = None) -> int:
+        """How many rows the log holds; ``answered=True`` counts only rows that got an answer
+        (the model's or the fallback's), ``False`` only rows refused (e.g. by the contract)."""
         with self.reader() as s:
             q = (
                 select(func.count())
@@ -92,6 +94,9 @@ class ServingRepo(RepoBase):
             )
             if route is not None:
                 q = q.where(PredictionRow.route == route)
+            if answered is not None:
+                refused = PredictionRow.error.is_not(None) & PredictionRow.fallback.is_(False)
+                q = q.where(~refused if answered else refused)
             return int(s.scalar(q) or 0)
 
     def list_predictions(

@@ -10,7 +10,12 @@ Everything is deterministic (the same table gives the same summary) and JSON-saf
 Numeric bins: ``quantiles`` are the (distinct) 10-bin quantile edges of the training values
 and ``bin_counts[i]`` counts values in ``[edges[i], edges[i+1])`` (the last bin includes its
 right edge). Monitoring should extend the first and last bins to ±infinity so live values
-outside the training range are counted.
+outside the training range are counted. ``std`` is the sample standard deviation (ddof=1);
+``std_population`` (ddof=0) is what the normalised Wasserstein distance divides by.
+
+Categorical columns keep ``frequencies`` (shares) and, since drift tests need them exactly,
+``counts`` (the same categories, as integers). Summaries written before ``std_population``
+and ``counts`` existed still read: ``steadyml.monitoring.drift`` derives both.
 """
 
 from __future__ import annotations
@@ -77,7 +82,16 @@ def numeric_summary(values: pd.Series) -> dict[str, Any]:
     present = present[np.isfinite(present)]
     out: dict[str, Any] = {"kind": "numeric", "n": n, "missing_rate": _share(n - len(present), n)}
     if len(present) == 0:
-        out.update(mean=None, std=None, min=None, max=None, quantiles=[], bin_counts=[], sample=[])
+        out.update(
+            mean=None,
+            std=None,
+            std_population=None,
+            min=None,
+            max=None,
+            quantiles=[],
+            bin_counts=[],
+            sample=[],
+        )
         return out
     edges = np.unique(np.quantile(present, np.linspace(0.0, 1.0, _BINS + 1)))
     if len(edges) < 2:
@@ -86,6 +100,7 @@ def numeric_summary(values: pd.Series) -> dict[str, Any]:
     out.update(
         mean=float(present.mean()),
         std=float(present.std(ddof=1)) if len(present) > 1 else 0.0,
+        std_population=float(present.std(ddof=0)),
         min=float(present.min()),
         max=float(present.max()),
         quantiles=[float(e) for e in edges],
@@ -103,16 +118,18 @@ def _categorical(values: pd.Series) -> dict[str, Any]:
     ordered = sorted(shares.items(), key=lambda kv: (-kv[1], kv[0]))
     top = ordered[:_TOP_CATEGORIES]
     total = max(len(present), 1)
-    freq = {str(k): int(v) / total for k, v in top}
+    counts = {str(k): int(v) for k, v in top}
     rest = sum(int(v) for _, v in ordered[_TOP_CATEGORIES:])
     if rest:
-        freq[OTHER] = rest / total
+        counts[OTHER] = rest
+    freq = {k: v / total for k, v in counts.items()}
     return {
         "kind": "categorical",
         "n": n,
         "missing_rate": _share(n - len(present), n),
         "distinct": len(ordered),
         "frequencies": freq,
+        "counts": counts,
     }
 
 

@@ -1,0 +1,182 @@
+"""Alert rules: read each window's numbers, raise or update incidents, tell the owners.
+
+A rule is ``metric comparison threshold`` (from ``monitoring.alerts`` in steadyml.yaml).
+It is checked on every window of a monitor run whose length matches the rule's ``window``.
+The store deduplicates: the same rule on the same subject (a feature, a group) keeps one
+incident open, however often the monitor runs; the channels are told only when an incident
+opens. An incident stays open until a person resolves it (``steadyml alerts resolve``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from steadyml.config import AlertRule, ProjectConfig
+from steadyml.entities import Alert
+from steadyml.monitoring.channels import Delivery, deliver_all
+from steadyml.monitoring.monitor import expand, window_metrics
+from steadyml.store import Store
+from steadyml.store.monitoring import AlertFiring
+
+__all__ = ["AlertOutcome", "evaluate_rules", "describe"]
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+
+
+@dataclass(frozen=True)
+class AlertOutcome:
+    """One rule firing on one window, after deduplication."""
+
+    alert: Alert
+    is_new: bool
+    deliveries: tuple[Delivery, ...] = ()
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if abs(value) < 1 and value != 0:
+        return f"{value:.3f}"
+    return f"{value:,.4g}"
+
+
+def describe(metric: str, subject: str | None, value: float | None, rule: AlertRule,
+             window: Mapping[str, Any]) -> tuple[str, str]:  # fmt: skip
+    """A plain message and the next step for a firing rule."""
+    family = metric.split(":", 1)[0]
+    label = window.get("label", "")
+    if family == "drift" and subject:
+        drift = next((d for d in window["drift"]["features"] if d["feature"] == subject), None)
+        text = drift["message"] if drift else f"{subject} drifted"
+        return (
+            f"{text} (window {label})",
+            "Compare the reference and current histograms in the monitoring report "
+            "(steadyml monitor --report monitor.html). If the change is real and lasting, "
+            "retrain on recent data (steadyml train) and compare the runs before promoting.",
+        )
+    if family == "psi" and subject:
+        return (
+            f"{subject}: population stability index {_fmt(value)} (line: {rule.threshold}) "
+            f"in {label}",
+            "A PSI above 0.2 usually means the feature's mix changed; see the drift table.",
+        )
+    if family in ("missing_rate", "missing_increase") and subject:
+        q = next((f for f in window["quality"]["features"] if f["feature"] == subject), None)
+        ref = q["reference_missing_rate"] if q else 0.0
+        return (
+            f"{subject} is missing in {q['missing_rate'] if q else 0:.0%} of rows in {label} "
+            f"(training: {ref:.0%})",
+            f"Check the system that fills {subject} upstream: a broken join or a renamed field "
+            "often shows up as a jump in missing values.",
+        )
+    if family == "unseen_rate" and subject:
+        q = next((f for f in window["quality"]["features"] if f["feature"] == subject), None)
+        seen = ", ".join((q or {}).get("unseen_categories", [])[:3])
+        return (
+            f"{_fmt(value)} of {subject} values in {label} were never seen in training ({seen})",
+            "The model treats unseen values as unknown. If the new values are here to stay, "
+            "retrain on data that includes them.",
+        )
+    if family == "out_of_range_rate" and subject:
+        return (
+            f"{_fmt(value)} of {subject} values in {label} are outside the training range",
+            "Check for a unit change or bad values upstream; the model was never shown them.",
+        )
+    if family == "performance_drop" or metric == window.get("success_metric"):
+        perf = window["performance"]
+        return (
+            f"Performance dropped by {_fmt(value)} in {label} "
+            f"(on {perf['labelled']} labelled predictions)",
+            "Look at the drift table and the segments for the cause; retrain with recent "
+            "labelled data (steadyml train), compare the runs, and promote only a better model.",
+        )
+    if family == "fairness_gap" and subject:
+        return (
+            f"The gap between {subject} groups reached {_fmt(value)} in {label} "
+            f"(line: {rule.threshold})",
+            f"Compare the {subject} groups in the report's fairness section and review with the "
+            "model's owner before the next release.",
+        )
+    if family in ("error_rate", "fallback_rate", "contract_violation_rate"):
+        return (
+            f"{metric.replace('_', ' ')} was {_fmt(value)} in {label} (line: {rule.threshold})",
+            "Look at the server log and the rejected requests: a client may be sending a new "
+            "format, or the model failed and the fallback answered.",
+        )
+    if family.startswith("latency"):
+        return (
+            f"{metric.replace('_', ' ')} was {_fmt(value)} in {label} (line: {rule.threshold})",
+            "Check the server's load and CPU; more workers (steadyml serve --workers N) or a "
+            "smaller model may help.",
+        )
+    return (
+        f"{metric} was {_fmt(value)} in {label} ({rule.comparison} {rule.threshold})",
+        "Open the monitoring report for the window and compare it with training.",
+    )
+
+
+def evaluate_rules(
+    store: Store,
+    config: ProjectConfig,
+    result: Mapping[str, Any],
+    *,
+    rules: Sequence[AlertRule] | None = None,
+    notify: bool = True,
+    env: Mapping[str, str] | None = None,
+    logger: logging.Logger | None = None,
+) -> list[AlertOutcome]:
+    """Check the rules on every window of ``result``; returns what fired (new or again)."""
+    rules = list(config.monitoring.alerts if rules is None else rules)
+    outcomes: list[AlertOutcome] = []
+    for window in result["windows"]:
+        numbers = window_metrics(window)
+        context = {**window, "success_metric": result.get("success_metric")}
+        for rule in rules:
+            if rule.window != result["window"]:
+                continue
+            for metric in expand(rule.metric, numbers):
+                value = numbers.get(metric)
+                if value is None or not _COMPARE[rule.comparison](value, rule.threshold):
+                    continue
+                subject = metric.split(":", 1)[1] if ":" in metric else None
+                message, next_step = describe(metric, subject, value, rule, context)
+                firing = AlertFiring(
+                    key=f"{rule.name}|{subject or ''}",
+                    rule=rule.name,
+                    metric=metric,
+                    subject=subject,
+                    severity=rule.severity,
+                    owner=rule.owner or config.owners.monitoring,
+                    value=float(value),
+                    comparison=rule.comparison,
+                    threshold=rule.threshold,
+                    window_start=dt.datetime.fromisoformat(window["start"]),
+                    window_end=dt.datetime.fromisoformat(window["end"]),
+                    model_version=result.get("model_version"),
+                    message=message,
+                    next_step=next_step,
+                )
+                alert, is_new = store.record_firing(firing)
+                deliveries: tuple[Delivery, ...] = ()
+                if is_new and notify:
+                    payload = {**alert.to_dict(), "project": config.project.name}
+                    deliveries = tuple(
+                        deliver_all(config.monitoring.channels, payload, env=env, logger=logger)
+                    )
+                    store.add_alert_event(
+                        alert.id,
+                        "notified",
+                        note="; ".join(f"{d.channel}: {d.detail}" for d in deliveries),
+                    )
+                outcomes.append(AlertOutcome(alert=alert, is_new=is_new, deliveries=deliveries))
+    return outcomes

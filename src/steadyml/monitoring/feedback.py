@@ -1,0 +1,93 @@
+"""Labels that arrive late: read a file of true outcomes and join them to the prediction log.
+
+Each label is keyed by the prediction's request id (from the API's answer) or by the row id
+(the project's id column, which batch scoring and the API both log). The last label for a key
+wins and repeats are counted, so sending a file twice is harmless. Labels whose key matches no
+logged prediction are kept (the prediction may be logged later) and reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from steadyml.data.loading import read_table
+from steadyml.errors import DataError
+from steadyml.store import Store
+
+__all__ = ["FeedbackResult", "load_feedback_file", "record_feedback"]
+
+
+@dataclass(frozen=True)
+class FeedbackResult:
+    rows: int
+    stored: int
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # rows without a key or label
+    duplicates: int = 0  # keys that appeared more than once in this file
+    unknown_keys: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "stored": self.stored,
+            "skipped": self.skipped,
+            "duplicates": self.duplicates,
+            "unknown_keys": self.unknown_keys[:100],
+            "unknown_count": len(self.unknown_keys),
+        }
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def load_feedback_file(
+    path: str | Path, *, id_column: str, label_column: str
+) -> tuple[list[tuple[str, Any]], list[dict[str, Any]], int]:
+    """``(labels, skipped rows with reasons, rows read)`` from a CSV or Parquet file."""
+    frame = read_table(path)
+    for option, column in (("--id-column", id_column), ("--label-column", label_column)):
+        if column not in frame.columns:
+            cols = ", ".join(map(str, frame.columns[:20]))
+            raise DataError(
+                f"{option} {column!r} is not a column of {Path(path).name}.",
+                hint=f"Its columns are: {cols}. Pass the column that holds the "
+                + ("request id or row id." if option == "--id-column" else "true outcome."),
+            )
+    labels: list[tuple[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    keys = frame[id_column]
+    values = frame[label_column]
+    for i, (key, label) in enumerate(zip(keys.tolist(), values.tolist(), strict=True)):
+        line = i + 2  # the header is line 1
+        if key is None or (isinstance(key, float) and pd.isna(key)) or str(key).strip() == "":
+            skipped.append({"line": line, "reason": f"{id_column} is empty"})
+            continue
+        if label is None or (isinstance(label, float) and pd.isna(label)):
+            skipped.append({"line": line, "reason": f"{label_column} is empty"})
+            continue
+        text = str(_plain(key)).strip()[:200]
+        labels.append((text, _plain(label)))
+    return labels, skipped, len(frame)
+
+
+def record_feedback(store: Store, labels: list[tuple[str, Any]], skipped: list[dict[str, Any]],
+                    rows: int) -> FeedbackResult:  # fmt: skip
+    seen: dict[str, int] = {}
+    for key, _ in labels:
+        seen[key] = seen.get(key, 0) + 1
+    stored, unknown = store.add_feedback(labels) if labels else (0, [])
+    return FeedbackResult(
+        rows=rows,
+        stored=stored,
+        skipped=skipped,
+        duplicates=sum(1 for n in seen.values() if n > 1),
+        unknown_keys=list(unknown),
+    )

@@ -1,0 +1,200 @@
+"""Scheduled jobs: the monitor every N minutes, nightly batch scoring, log retention.
+
+``steadyml worker`` runs them with APScheduler (in-process, no broker, no cluster) from the
+``schedule`` section of steadyml.yaml, and records every run (start, end, outcome, summary)
+in the metadata store, so ``steadyml worker --history`` shows what ran and what failed. Each
+job can also run once (``steadyml worker --once monitor``), which is what a cron line calls
+when you would rather use cron: ``cron_lines`` prints the equivalent crontab.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from steadyml.config import parse_duration, parse_time_of_day
+from steadyml.entities import JobRun
+from steadyml.errors import SteadyMLError
+from steadyml.project import Project
+
+__all__ = ["JOBS", "Job", "cron_lines", "planned_jobs", "run_job", "run_worker"]
+
+log = logging.getLogger("steadyml.worker")
+
+JOBS = ("monitor", "batch", "retention")
+SCORABLE = (".csv", ".parquet", ".tsv", ".csv.gz")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every_minutes: int | None = None  # interval jobs
+    at: tuple[int, int] | None = None  # daily jobs: (hour, minute), local time
+
+    def describe(self) -> str:
+        if self.every_minutes:
+            return f"{self.name}: every {self.every_minutes} min"
+        assert self.at is not None
+        return f"{self.name}: daily at {self.at[0]:02d}:{self.at[1]:02d}"
+
+
+def planned_jobs(project: Project) -> list[Job]:
+    sched = project.config.schedule
+    jobs = []
+    if sched.monitor_every_minutes:
+        jobs.append(Job("monitor", every_minutes=sched.monitor_every_minutes))
+    if sched.batch is not None:
+        jobs.append(Job("batch", at=parse_time_of_day(sched.batch.at)))
+    if sched.retention_at:
+        jobs.append(Job("retention", at=parse_time_of_day(sched.retention_at)))
+    return jobs
+
+
+def cron_lines(project: Project) -> list[str]:
+    """The crontab lines that run the same jobs without a long-running worker."""
+    lines = []
+    for job in planned_jobs(project):
+        if job.every_minutes:
+            minutes = job.every_minutes
+            when = f"*/{minutes} * * * *" if minutes < 60 else f"0 */{max(minutes // 60, 1)} * * *"
+        else:
+            assert job.at is not None
+            when = f"{job.at[1]} {job.at[0]} * * *"
+        lines.append(f"{when}  cd {project.root} && steadyml worker --once {job.name}")
+    return lines
+
+
+def _monitor(project: Project) -> dict[str, Any]:
+    size = parse_duration(project.config.monitoring.window)
+    # logged time: the last two windows; event time: the data's own dates may be far from
+    # now, so the monitor picks the latest windows of the log itself
+    event = project.config.monitoring.time == "event"
+    since = None if event else dt.datetime.now(dt.UTC) - 2 * size
+    run = project.monitor(since=since)
+    windows = run.result["windows"]
+    return {
+        "windows": len(windows),
+        "rows": run.result["rows"],
+        "new_alerts": [a.id for a in run.new_alerts],
+        "open_alerts": sum(1 for a in run.result["alerts"] if a["status"] != "resolved"),
+        "drifted": windows[-1]["drift"]["drifted"] if windows else [],
+    }
+
+
+def _batch(project: Project) -> dict[str, Any]:
+    cfg = project.config.schedule.batch
+    if cfg is None:
+        raise SteadyMLError(
+            "No batch job is set up.",
+            hint="Add schedule.batch (input_folder, output_folder, at) to steadyml.yaml.",
+        )
+    source = project.root / cfg.input_folder
+    target = project.root / cfg.output_folder
+    if not source.is_dir():
+        raise SteadyMLError(
+            f"The batch input folder {source} does not exist.",
+            hint="Create it and drop files to score there, or fix schedule.batch.input_folder.",
+        )
+    target.mkdir(parents=True, exist_ok=True)
+    done: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    for file in sorted(source.iterdir()):
+        if not file.is_file() or not file.name.lower().endswith(SCORABLE):
+            continue
+        stem = file.name.split(".")[0]
+        out = target / f"{stem}.scored.parquet"
+        if out.exists():
+            skipped.append(file.name)  # scored on an earlier night
+            continue
+        result = project.score_batch(file, out, rejects=target / f"{stem}.rejects.csv")
+        done.append(
+            {
+                "file": file.name,
+                "rows_in": result.rows_in,
+                "scored": result.rows_scored,
+                "rejected": result.rows_rejected,
+            }
+        )
+    return {"scored_files": done, "already_scored": skipped}
+
+
+def _retention(project: Project) -> dict[str, Any]:
+    deleted = project.apply_retention()
+    return {
+        "deleted_predictions": deleted,
+        "retention_days": project.config.monitoring.retention_days,
+    }
+
+
+_RUNNERS: dict[str, Callable[[Project], dict[str, Any]]] = {
+    "monitor": _monitor,
+    "batch": _batch,
+    "retention": _retention,
+}
+
+
+def run_job(project: Project, name: str) -> JobRun:
+    """Run one job now and record it; a failure is recorded, not raised."""
+    if name not in _RUNNERS:
+        raise SteadyMLError(f"There is no job called {name!r}.", hint=f"Jobs: {', '.join(JOBS)}.")
+    run_id = project.store.start_job(name)
+    try:
+        summary = _RUNNERS[name](project)
+    except Exception as exc:  # the worker keeps running; the failure is in the history
+        message = exc.message if isinstance(exc, SteadyMLError) else f"{type(exc).__name__}: {exc}"
+        log.error("job %s failed: %s", name, message)
+        log.debug("%s", traceback.format_exc())
+        return project.store.finish_job(run_id, ok=False, summary={}, error=message)
+    log.info("job %s finished: %s", name, summary)
+    return project.store.finish_job(run_id, ok=True, summary=summary)
+
+
+def run_worker(project: Project, *, on_start: Callable[[list[Job]], None] | None = None) -> None:
+    """Run the planned jobs until interrupted (Ctrl-C or SIGTERM)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    jobs = planned_jobs(project)
+    if not jobs:
+        raise SteadyMLError(
+            "The schedule has no jobs.",
+            hint="Set schedule.monitor_every_minutes, schedule.batch or schedule.retention_at "
+            "in steadyml.yaml.",
+        )
+    scheduler = BlockingScheduler()
+    for job in jobs:
+        trigger: Any
+        if job.every_minutes:
+            trigger = IntervalTrigger(minutes=job.every_minutes)
+        else:
+            assert job.at is not None
+            trigger = CronTrigger(hour=job.at[0], minute=job.at[1])
+        scheduler.add_job(run_job, trigger, args=[project, job.name], id=job.name,
+                          max_instances=1, coalesce=True, misfire_grace_time=300)  # fmt: skip
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        _install_sigterm(scheduler)  # before saying "started": a quick SIGTERM stops it cleanly
+        if on_start is not None:
+            on_start(jobs)
+        scheduler.start()
+
+
+def _install_sigterm(scheduler: Any) -> None:
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        else:  # not started yet: leave before it does
+            raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
