@@ -267,3 +267,50 @@ def test_too_few_rows_say_not_enough_data(watched: dict[str, Any]) -> None:
     statuses = {d["status"] for d in busy[0]["drift"]["features"]}
     assert statuses <= {"ok", "drift"}
     assert np.isclose(busy[0]["system"]["volume"], 1500 * 1.0, rtol=0.05)
+
+
+def test_cli_monitor_feedback_and_alerts(watched: dict[str, Any], tmp_path: Path, cli: Any) -> None:
+    from steadyml.cli.app import app
+
+    root = tmp_path / "copy"
+    shutil.copytree(watched["root"], root)
+    p = ["--project", str(root)]
+    report = tmp_path / "report.html"
+    run = cli.invoke(app, [*p, "monitor", "--since", "2026-01-05", "--until", "2026-02-02",
+                           "--window", "7d", "--report", str(report)])  # fmt: skip
+    assert run.exit_code == 3, run.output  # alerts are open
+    assert "Drift in the latest window" in run.stdout and "alert(s) open in total" in run.stdout
+    assert "waiting for" in run.stdout  # (a narrow console wraps the cell)
+    assert report.read_text(encoding="utf-8").count("<script src=") == 0
+    as_json = cli.invoke(app, [*p, "monitor", "--since", "2026-01-05", "--until", "2026-02-02",
+                               "--window", "7d", "--json"])  # fmt: skip
+    data = json.loads(as_json.stdout)
+    assert len(data["windows"]) == 4 and data["new_alerts"] == []
+    assert "monthly_charges" in data["windows"][3]["drift"]["drifted"]
+    bad = cli.invoke(app, [*p, "monitor", "--window", "7 days"])
+    assert bad.exit_code == 2 and "is not a window length" in bad.output
+    bad_since = cli.invoke(app, [*p, "monitor", "--since", "last tuesday"])
+    assert bad_since.exit_code == 2 and "neither a date" in bad_since.output
+
+    listed = cli.invoke(app, [*p, "alerts", "list", "--json"])
+    alerts = json.loads(listed.stdout)
+    assert alerts and all(a["status"] == "open" for a in alerts)
+    first = str(alerts[-1]["id"])
+    assert cli.invoke(app, [*p, "alerts", "ack", first, "--by", "ana"]).exit_code == 0
+    missing_note = cli.invoke(app, [*p, "alerts", "resolve", first])
+    assert missing_note.exit_code == 2 and "--note" in missing_note.output
+    done = cli.invoke(app, [*p, "alerts", "resolve", first, "--note", "retrained", "--by", "ana"])
+    assert done.exit_code == 0, done.output
+    shown = cli.invoke(app, [*p, "alerts", "show", first])
+    assert "resolved by ana: retrained" in shown.stdout
+    unknown = cli.invoke(app, [*p, "alerts", "ack", "9999"])
+    assert unknown.exit_code == 1 and "There is no alert 9999" in unknown.output
+
+    labels = tmp_path / "labels.csv"
+    labels.write_text("customer_id,churned\nX1,1\n,0\n", encoding="utf-8")
+    fb = cli.invoke(app, [*p, "feedback", str(labels), "--id-column", "customer_id",
+                          "--label-column", "churned"])  # fmt: skip
+    assert fb.exit_code == 0, fb.output
+    assert "Read 2 rows: 1 labels stored, 1 skipped." in fb.stdout
+    assert "line 3: customer_id is empty" in fb.stdout
+    assert "match no logged prediction yet (X1)" in fb.stdout

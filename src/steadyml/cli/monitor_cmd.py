@@ -198,6 +198,27 @@ def _render(data: dict[str, Any], new_alerts: list[Any], report: Path | None) ->
         )
     out.print(t)
     out.print(f"  Training {success}: {_num(trained)}.", markup=False)
+    tested = [w for w in windows if w["drift"]["features"]]
+    if tested:
+        latest = tested[-1]
+        d = make_table("feature", "test", "statistic", "p-value", "line", "n ref / now", "PSI",
+                       "status", title=f"Drift in the latest window ({latest['label']})")  # fmt: skip
+        rows = list(latest["drift"]["features"])
+        if latest["drift"].get("prediction"):
+            rows.append(latest["drift"]["prediction"])
+        for f in rows:
+            line = f"{'p <' if f['threshold_kind'] == 'p_value' else '>'} {f['threshold']}"
+            d.add_row(
+                f["feature"],
+                f["test"] or "—",
+                _num(f["statistic"]),
+                "—" if f["p_value"] is None else f"{f['p_value']:.2g}",
+                line,
+                f"{f['n_reference']:,} / {f['n_current']:,}",
+                _num(f["psi"]),
+                f["status"],
+            )
+        out.print(d)
     warnings = {
         f["message"] for w in windows[-1:] for f in w["quality"]["features"] if f["status"] != "ok"
     }
