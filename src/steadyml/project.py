@@ -480,7 +480,7 @@ class Project:
         run = self.store.get_run(mv.run_number)
         labels = self.store.all_feedback()
         result = run_monitor(self.store, self.config, mv, run, since=since, until=until,
-                             window=window, labels=labels)  # fmt: skip
+                             window=window, labels=labels, artifacts=self.artifacts)  # fmt: skip
         outcomes = []
         if alerts:
             rules = list(self.config.monitoring.alerts)
@@ -488,7 +488,8 @@ class Project:
                                        notify=notify, env=env)  # fmt: skip
             for other in sorted({r.window for r in rules} - {result.data["window"]}):
                 extra = run_monitor(self.store, self.config, mv, run, since=since, until=until,
-                                    window=other, labels=labels)  # fmt: skip
+                                    window=other, labels=labels,
+                                    artifacts=self.artifacts)  # fmt: skip
                 outcomes += evaluate_rules(self.store, self.config, extra.data, rules=rules,
                                            notify=notify, env=env)  # fmt: skip
         result.data["alerts"] = [a.to_dict() for a in self.store.list_alerts(limit=200)]
@@ -533,10 +534,15 @@ class Project:
         return self.store.set_alert_status(alert_id, "resolved", by=by or _who(), note=note)
 
     def apply_retention(self, *, now: dt.datetime | None = None) -> int:
-        """Delete logged predictions older than ``monitoring.retention_days``."""
+        """Delete logged predictions older than ``monitoring.retention_days``: rows of the SQL
+        log and whole batch log files (their store row and their bytes). Returns how many
+        predictions were deleted."""
+        from steadyml.predlog import delete_batch_logs_before
+
         days = self.config.monitoring.retention_days
         cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
-        return self.store.delete_predictions_before(cutoff)
+        deleted = self.store.delete_predictions_before(cutoff)
+        return deleted + delete_batch_logs_before(self.store, self.artifacts, cutoff)
 
     def _relative(self, path: Path) -> str:
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 
 from steadyml.batch import score_file
 from steadyml.errors import DataError
+from steadyml.predlog import read_log
 from steadyml.scoring import score_frame
 
 
@@ -136,19 +136,77 @@ def test_rows_in_equals_scored_plus_rejected(
 
 
 def test_prediction_log_holds_batch_rows_keyed_by_id(batch_project, scoring_frame, tmp_path):
-    source = _csv(scoring_frame.head(200), tmp_path / "in.csv")
+    frame = scoring_frame.head(200).astype(str)
+    frame.loc[7, "contract"] = "weekly"  # refused: logged with its reason, not answered
+    source = _csv(frame, tmp_path / "in.csv")
     result = score_file(batch_project, source, tmp_path / "out.csv", chunk_rows=64)
     store = batch_project.store
-    assert store.count_predictions(route="batch", answered=True) == result.rows_scored == 200
-    logged = store.list_predictions(limit=500)
-    assert {r.route for r in logged} == {"batch"}
-    assert {r.row_key for r in logged} == set(scoring_frame["customer_id"].head(200))
-    text = json.dumps([r.inputs for r in logged])
-    assert "@example" not in text and "+1-555" not in text  # no raw email or phone
-    assert "tenure_months" in logged[0].inputs
+    assert store.count_predictions(route="batch", answered=True) == result.rows_scored == 199
+    assert store.count_predictions(route="batch", answered=False) == 1
+    assert store.count_predictions(route="live") == 0
+    files = store.list_prediction_files()
+    assert len(files) == 1 and (files[0].rows, files[0].rows_refused) == (200, 1)
+    assert batch_project.artifacts.verify(files[0].digest)
+    logged = pd.concat(read_log(store, batch_project.artifacts), ignore_index=True)
+    assert len(logged) == 200 and set(logged["route"]) == {"batch"}
+    assert set(logged["row_key"]) == set(scoring_frame["customer_id"].head(200))
+    assert set(logged["request_id"]) == {f"{files[0].batch_id}:{n}" for n in range(2, 202)}
+    assert "email" not in logged.columns and "phone" not in logged.columns  # personal data
+    assert "@example" not in logged.to_csv() and "+1-555" not in logged.to_csv()
+    refused = logged[logged["error"].notna()]
+    assert refused["error"].tolist() == [
+        "contract: contract: expects one of month-to-month, one-year, two-year; got 'weekly'"
+    ]
+    assert refused["prediction"].isna().all() and refused["contract"].tolist() == ["weekly"]
+    by_id = logged.set_index("request_id")
+    expected = pd.read_csv(tmp_path / "out.csv")
+    ids = [f"{files[0].batch_id}:{n}" for n in expected["_row"]]
+    assert by_id.loc[ids, "score"].tolist() == pytest.approx(expected["score"].tolist(), abs=1e-12)
+    assert by_id.loc[ids, "prediction"].tolist() == expected["prediction"].tolist()
+    assert by_id["tenure_months"].dtype == float  # inputs keep their type
+    assert by_id.loc[f"{files[0].batch_id}:2", "tenure_months"] == float(
+        scoring_frame["tenure_months"][0]
+    )
     key = scoring_frame["customer_id"][0]
-    stored, unknown = store.add_feedback([(key, 1)])
-    assert stored == 1 and unknown == []
+    stored, unknown = store.add_feedback(
+        [(key, 1), ("never-scored", 0), (f"{files[0].batch_id}:9", 1)]
+    )
+    assert stored == 3 and unknown == ["never-scored"]
+
+
+def test_hashed_personal_data_in_the_batch_log(batch_project, scoring_frame, tmp_path):
+    import yaml
+
+    from steadyml.predlog import scrub
+
+    cfg = batch_project.root / "steadyml.yaml"
+    data = yaml.safe_load(cfg.read_text(encoding="utf-8"))
+    data.setdefault("serving", {})["pii_handling"] = "hash"
+    cfg.write_text(yaml.safe_dump(data), encoding="utf-8")
+    import steadyml
+
+    with steadyml.open(batch_project.root, env={}) as project:
+        source = _csv(scoring_frame.head(30), tmp_path / "in.csv")
+        score_file(project, source, tmp_path / "out.csv")
+        logged = pd.concat(read_log(project.store), ignore_index=True)
+        key = project.store.secret("pii_hmac")
+    email = scoring_frame["email"][0]
+    assert logged["email"][0] == scrub({"email": email}, ["email"], mode="hash", key=key)["email"]
+
+
+def test_failed_run_logs_nothing_and_no_log_logs_nothing(batch_project, scoring_frame, tmp_path):
+    source = _csv(scoring_frame.head(50), tmp_path / "in.csv")
+    score_file(batch_project, source, tmp_path / "out.csv", log=False)
+    assert batch_project.store.list_prediction_files() == []
+
+    def explode(done, total):
+        raise RuntimeError("stopped")
+
+    with pytest.raises(RuntimeError, match="stopped"):
+        score_file(batch_project, source, tmp_path / "out2.csv", chunk_rows=20, progress=explode)
+    assert batch_project.store.list_prediction_files() == []
+    assert batch_project.store.count_predictions() == 0
+    assert not (tmp_path / "out2.csv").exists()
 
 
 @pytest.mark.parametrize(

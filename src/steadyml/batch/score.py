@@ -10,8 +10,10 @@ a chosen version), and writes:
 
 Rows in = rows scored + rows rejected, always. Both files are written under temporary names
 and renamed only when the run has finished, so a failed or killed run never leaves a
-complete-looking output. Scored rows go to the prediction log (route ``batch``) in bulk, one
-insert per chunk, with the id column as the row key so feedback labels join them later.
+complete-looking output. Scored and refused rows go to the prediction log (route ``batch``):
+one Parquet file per run in the artifact store and one ``prediction_files`` row in the store
+(``steadyml.predlog.BatchLogFile``), with the id column as the row key so feedback labels join
+them later.
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import pyarrow as pa
+
 from steadyml.batch.chunks import (
     ChunkContext,
     ChunkResult,
+    log_input_types,
     output_schema,
+    prediction_type,
     process_chunk,
-    reject_records,
     rejects_schema,
 )
 from steadyml.batch.readers import iter_parquet, kind_of, plan_csv, read_csv_block
@@ -41,6 +46,7 @@ from steadyml.errors import DataError, SteadyMLError
 
 if TYPE_CHECKING:
     from steadyml.data.contract import Contract
+    from steadyml.predlog import BatchLogFile
     from steadyml.project import Project
 
 __all__ = ["BatchResult", "score_file", "default_rejects_path"]
@@ -135,6 +141,7 @@ def score_file(
         if name not in log_columns:
             log_columns.append(name)
     pii_mode = cfg.serving.pii_handling
+    source_types = _parquet_types(source) if kind != "csv" else None
     ctx = ChunkContext(
         bundle=bundle,
         rules=rules,
@@ -146,6 +153,9 @@ def score_file(
         pii_key=project.store.secret("pii_hmac") if log and pii_mode == "hash" else "",
         batch_id=f"batch-{uuid.uuid4().hex[:16]}",
         log=log,
+        log_at=dt.datetime.now(dt.UTC),
+        log_types=log_input_types(log_columns, list(roles.pii), pii_mode, rules, source_types),
+        prediction_type=prediction_type(bundle),
     )
     if engine == "dask":
         from steadyml.batch.dask_engine import dask_chunks
@@ -153,8 +163,20 @@ def score_file(
         chunks = dask_chunks(ctx, source, plan, chunk_rows=chunk_rows, scheduler=scheduler)
     else:
         chunks = _pandas_chunks(ctx, source, plan, chunk_rows)
-    store = project.store if log else None
-    counts = _write_all(chunks, ctx, target, rejects_path, store, total, progress)
+    log_file = None
+    if log:
+        from steadyml.predlog import BatchLogFile, log_schema
+
+        log_file = BatchLogFile(
+            project.store,
+            project.artifacts,
+            batch_id=ctx.batch_id,
+            at=ctx.log_at,
+            model_version=version,
+            schema=log_schema(ctx.prediction_type or pa.string(), ctx.log_types),
+            expected_rows=total or 0,
+        )
+    counts = _write_all(chunks, ctx, target, rejects_path, log_file, total, progress)
     seconds = time.perf_counter() - started
     rows_in, scored, rejected, kinds, blank = counts
     if rows_in != scored + rejected:  # pragma: no cover - a bug, never bad data
@@ -167,7 +189,7 @@ def score_file(
         notes.append(
             f"{scored:,} prediction(s) logged (route batch, request ids '{ctx.batch_id}:LINE'"
             + (f", row key = {ctx.id_column}" if ctx.id_column else "")
-            + ")."
+            + f"; {rejected:,} refused row(s) too), in one Parquet file in the artifact store."
         )
     return BatchResult(
         input=project._relative(source),
@@ -213,6 +235,13 @@ def _parquet_columns(path: Path) -> list[str]:
         ) from exc
 
 
+def _parquet_types(path: Path) -> dict[str, pa.DataType]:
+    import pyarrow.parquet as pq
+
+    schema = pq.ParquetFile(path).schema_arrow
+    return {f.name: f.type for f in schema}
+
+
 def _parquet_rows(path: Path) -> int:
     import pyarrow.parquet as pq
 
@@ -235,10 +264,15 @@ def _write_all(
     ctx: ChunkContext,
     target: Path,
     rejects_path: Path,
-    store: Any,
+    log_file: BatchLogFile | None,
     total: int | None,
     progress: Progress | None,
 ) -> tuple[int, int, int, Counter[str], list[int]]:
+    """Write every chunk; the log file is written on a second thread (one chunk in flight).
+
+    The output and the rejects are renamed into place and the log file recorded only when
+    every chunk is written: a failed run leaves no output and logs nothing.
+    """
     output = AtomicTableWriter(target)
     bad = AtomicTableWriter(rejects_path, kind="csv")
     logger = ThreadPoolExecutor(max_workers=1, thread_name_prefix="steadyml-batch-log")
@@ -253,14 +287,10 @@ def _write_all(
             if prediction_type is None and result.scored.num_rows:
                 prediction_type = result.scored.schema.field("prediction").type
             bad.write(result.rejects)
-            if store is not None and result.rejects.num_rows:
-                now = dt.datetime.now(dt.UTC)
-                version = int(ctx.bundle.version or 0)
-                result.records.extend(reject_records(ctx, result.rejects, now, version))
-            if store is not None and result.records:
+            if log_file is not None and result.log is not None and result.log.num_rows:
                 if pending is not None:
-                    pending.result()  # one insert in flight: memory stays flat
-                pending = logger.submit(store.add_predictions, result.records)
+                    pending.result()  # one chunk in flight: memory stays flat
+                pending = logger.submit(log_file.write, result.log)
             rows_in += result.rows_in
             scored += result.scored.num_rows
             rejected += result.rejects.num_rows
@@ -270,12 +300,26 @@ def _write_all(
                 progress(rows_in, total)
         if pending is not None:
             pending.result()
+        if log_file is not None:
+            log_file.upload()
         bad.commit(rejects_schema(ctx.header))
         output.commit(output_schema(ctx, prediction_type))
     except BaseException:
         output.abort()
         bad.abort()
+        if log_file is not None:
+            log_file.abort()
         raise
     finally:
         logger.shutdown(wait=True)
+    if log_file is not None:
+        try:
+            log_file.record()
+        except SteadyMLError as exc:
+            raise SteadyMLError(
+                f"The scores were written to '{target.name}', but recording the run's "
+                f"prediction log failed: {exc.message}",
+                hint="The predictions of this run are not in the log; score the file again "
+                "when the store is reachable, or rerun with --no-log.",
+            ) from exc
     return rows_in, scored, rejected, kinds, blank

@@ -4,7 +4,8 @@ The rules are the contract's (``steadyml.data.contract``): type, never missing, 
 allowed values, for the columns the model reads and the id column. The project's
 ``data.missing_codes`` are applied first, so a code such as ``-1`` meaning "unknown" is a
 missing value, not a value out of range. Every rule runs once per column over the whole
-chunk; only the rows that fail are visited one by one, to write their reasons.
+chunk (number columns are parsed once; allowed values are checked on the distinct values);
+only the rows that fail are visited one by one, to write their reasons.
 """
 
 from __future__ import annotations
@@ -85,38 +86,59 @@ def _missing(s: pd.Series, text: bool, codes: tuple[object, ...]) -> pd.Series:
 
 
 def _allowed_ok(col: ColumnContract, value: pd.Series) -> pd.Series:
+    """The contract's allowed-values check, run on the column's distinct values only."""
     allowed = col.allowed or []
-    if value.dtype == object and all(isinstance(a, str) for a in allowed):
-        present = value.dropna()
-        if present.map(type).eq(str).all():
-            return value.isin(allowed) | value.isna()
-    return _allowed_check(col)(value)
+    texts = all(isinstance(a, str) for a in allowed) and pd.api.types.is_string_dtype(value.dtype)
+    if texts and (value.dtype != object or value.dropna().map(type).eq(str).all()):
+        return value.isin(allowed) | value.isna()
+    present = value.dropna()
+    if present.empty:
+        return pd.Series(True, index=value.index)
+    uniques = pd.Series(present.unique())
+    if len(uniques) * 4 > len(value):  # few repeats: the plain check is as quick
+        return _allowed_check(col)(value)
+    fine = uniques[_allowed_check(col)(uniques).to_numpy(dtype=bool)]
+    return value.isin(fine) | value.isna()
+
+
+def _type_and_number(col: ColumnContract, value: pd.Series) -> tuple[pd.Series, pd.Series | None]:
+    """Whether each value has the contract's type (missing counts as fine), and for number
+    columns the values as floats (what is not a number: NaN). One parse per column."""
+    if col.type not in ("integer", "number"):
+        return contract_type_ok(col.type)(value), None
+    number = _as_number(value)
+    values = number.to_numpy(dtype=float, na_value=np.nan)
+    ok = np.isfinite(values)
+    if col.type == "integer":
+        ok &= np.where(ok, values % 1, 0) == 0
+    return pd.Series(ok, index=value.index) | value.isna(), number
 
 
 def check_chunk(
     frame: pd.DataFrame, rules: RowRules, *, text: bool
-) -> tuple[pd.DataFrame, list[list[str]], Counter[str]]:
+) -> tuple[pd.DataFrame, np.ndarray, dict[int, list[str]], Counter[str]]:
     """Validate every row of ``frame``.
 
-    Returns the frame with the rule columns typed (numbers as floats, missing as NaN), the
-    reasons of each row (an empty list: the row is good) and a count per reason kind.
+    Returns the frame with the rule columns typed (numbers as floats, missing as NaN), a mask
+    of the rows that broke a rule, the reasons of those rows (by position) and a count per
+    reason kind. Every rule runs on whole columns; only failing rows are visited one by one.
     """
     n = len(frame)
-    reasons: list[list[str]] = [[] for _ in range(n)]
+    bad = np.zeros(n, dtype=bool)
+    reasons: dict[int, list[str]] = {}
     kinds: Counter[str] = Counter()
-    typed = frame.copy() if n else frame
+    typed = frame.copy(deep=False) if n else frame
     for col in rules.columns:
         raw = frame[col.name]
         missing = _missing(raw, text, rules.missing_codes.get(col.name, ()))
-        value = raw.where(~missing) if missing.any() else raw
-        numeric = col.type in ("integer", "number")
+        has_missing = bool(missing.any())
+        value = raw.where(~missing) if has_missing else raw
         fails: list[tuple[str, pd.Series]] = []
-        if not col.nullable:
+        if not col.nullable and has_missing:
             fails.append(("missing", missing))
-        type_ok = contract_type_ok(col.type)(value)
+        type_ok, number = _type_and_number(col, value)
         fails.append(("type", ~type_ok))
-        if numeric:
-            number = _as_number(value)
+        if number is not None:
             typed[col.name] = number
             if col.min is not None or col.max is not None:
                 lo = -np.inf if col.min is None else float(col.min)
@@ -130,10 +152,11 @@ def check_chunk(
             where = np.flatnonzero(mask.to_numpy(dtype=bool))
             if not len(where):
                 continue
+            bad[where] = True
             kinds[f"{col.name}: {_RULE_WORDS[rule]}"] += len(where)
-            for i in where:
-                reasons[i].append(_message(col, rule, raw.iloc[i]))
-    return typed, reasons, kinds
+            for i in where.tolist():
+                reasons.setdefault(i, []).append(_message(col, rule, raw.iloc[i]))
+    return typed, bad, reasons, kinds
 
 
 _RULE_WORDS = {

@@ -21,6 +21,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from steadyml.artifacts import ArtifactStore
 from steadyml.config import ProjectConfig, parse_duration
 from steadyml.entities import ModelVersion, Run
 from steadyml.errors import SteadyMLError
@@ -33,6 +34,7 @@ from steadyml.monitoring.drift import (
     drift_table,
     numeric_drift,
 )
+from steadyml.predlog import read_log
 from steadyml.store import Store
 from steadyml.store.monitoring import LOG_COLUMNS
 from steadyml.training.estimators import Task
@@ -72,6 +74,7 @@ def load_log(
     until: dt.datetime | None,
     model_version: int | None,
     time_column: str | None,
+    artifacts: ArtifactStore | None = None,
 ) -> pd.DataFrame:
     """The prediction log as a frame: log columns plus one column per logged input.
 
@@ -79,17 +82,16 @@ def load_log(
     without it fall back to the logged time. Event time can be far from the logged time, so
     the whole log is read and filtered here.
     """
-    chunks: list[pd.DataFrame] = []
     by_logged = time_column is None
-    for rows in store.prediction_log(
-        since=since if by_logged else None,
-        until=until if by_logged else None,
-        model_version=model_version,
-    ):
-        meta = pd.DataFrame.from_records(rows, columns=list(LOG_COLUMNS))
-        inputs = pd.DataFrame.from_records(list(meta.pop("inputs")), index=meta.index)
-        inputs = inputs.drop(columns=[c for c in inputs.columns if c in meta.columns])
-        chunks.append(pd.concat([meta, inputs], axis=1))
+    chunks: list[pd.DataFrame] = list(
+        read_log(
+            store,
+            artifacts,
+            since=since if by_logged else None,
+            until=until if by_logged else None,
+            model_version=model_version,
+        )
+    )
     if not chunks:
         return pd.DataFrame(columns=[*LOG_COLUMNS, "time"])
     frame = pd.concat(chunks, ignore_index=True)
@@ -405,15 +407,21 @@ def run_monitor(
     window: str | None = None,
     labels: Mapping[str, tuple[Any, int, dt.datetime]] | None = None,
     all_versions: bool = False,
+    artifacts: ArtifactStore | None = None,
 ) -> MonitorResult:
     """Measure the log between ``since`` and ``until`` in windows of ``window``."""
     mon = config.monitoring
     window = window or mon.window
     size = parse_duration(window)
     time_column = config.data.timestamp if mon.time == "event" else None
-    frame = load_log(store, since=since, until=until,
-                     model_version=None if all_versions else version.version,
-                     time_column=time_column)  # fmt: skip
+    frame = load_log(
+        store,
+        since=since,
+        until=until,
+        model_version=None if all_versions else version.version,
+        time_column=time_column,
+        artifacts=artifacts,
+    )
     now = dt.datetime.now(dt.UTC)
     if since is None:  # from the first logged row, but at most DEFAULT_WINDOWS back
         if len(frame):

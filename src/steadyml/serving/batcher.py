@@ -60,7 +60,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 from threadpoolctl import threadpool_limits
@@ -132,9 +132,44 @@ def _limit_worker_threads(n: int) -> None:
 # --- internal records --------------------------------------------------------------------
 
 
+class RecordRows:
+    """A request's records as plain rows, turned into a DataFrame only per batch.
+
+    Building a pandas DataFrame costs far more than scoring a few rows with a compiled
+    model; the batcher concatenates the rows of a whole batch and builds one frame, in the
+    worker thread, instead of one per request on the event loop.
+    """
+
+    __slots__ = ("columns", "values")
+
+    def __init__(self, columns: list[str], values: list[list[Any]]) -> None:
+        self.columns = columns
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def take(self, index: list[int]) -> RecordRows:
+        return RecordRows(self.columns, [self.values[i] for i in index])
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, v, strict=True)) for v in self.values]
+
+    def frame(self) -> pd.DataFrame:
+        # dtype=object: pandas 3 would otherwise turn every text column into Arrow strings
+        return pd.DataFrame(self.values, columns=self.columns, dtype=object)
+
+
+Frame: TypeAlias = "pd.DataFrame | RecordRows"
+
+
+def as_frame(frame: Frame) -> pd.DataFrame:
+    return frame.frame() if isinstance(frame, RecordRows) else frame
+
+
 @dataclass(eq=False)
 class _Request:
-    frame: pd.DataFrame
+    frame: Frame
     rows: int
     future: asyncio.Future[ScoreOutput]
     timer: asyncio.TimerHandle | None = None
@@ -279,7 +314,7 @@ class MicroBatcher:
 
     # --- submitting ------------------------------------------------------------------------
 
-    async def submit(self, key: Hashable, score_fn: ScoreFn, frame: pd.DataFrame) -> ScoreOutput:
+    async def submit(self, key: Hashable, score_fn: ScoreFn, frame: Frame) -> ScoreOutput:
         """Score ``frame`` with ``score_fn``, batched with other requests for ``key``.
 
         ``key`` names the model (its version): frames for different keys are never scored
@@ -288,7 +323,7 @@ class MicroBatcher:
         answer takes longer than ``timeout_ms`` and ``BatchError`` when the model fails on
         this request or the service is stopping.
         """
-        if not isinstance(frame, pd.DataFrame):
+        if not isinstance(frame, (pd.DataFrame, RecordRows)):
             raise BatchError(f"Frame must be a pandas DataFrame. Got {type(frame).__name__}.")
         loop, settled = self._loop, self._settled
         if self._state != "running" or loop is None or settled is None:
@@ -502,7 +537,17 @@ class MicroBatcher:
 def _score_batch(score_fn: ScoreFn, requests: list[_Request]) -> _BatchReport:
     frames = [r.frame for r in requests]
     rows = sum(r.rows for r in requests)
-    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    if (
+        all(isinstance(f, RecordRows) for f in frames)
+        and len({tuple(f.columns) for f in frames if isinstance(f, RecordRows)}) == 1
+    ):
+        first = frames[0]
+        assert isinstance(first, RecordRows)
+        values = [v for f in frames if isinstance(f, RecordRows) for v in f.values]
+        frame = RecordRows(first.columns, values).frame()
+    else:
+        parts = [as_frame(f) for f in frames]
+        frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     began = time.perf_counter()
     try:
         output = _call(score_fn, frame)
@@ -518,7 +563,7 @@ def _score_batch(score_fn: ScoreFn, requests: list[_Request]) -> _BatchReport:
                 continue
             retries += 1
             try:
-                results.append(_call(score_fn, req.frame))
+                results.append(_call(score_fn, as_frame(req.frame)))
             except Exception as alone:
                 results.append(alone)
         seconds = time.perf_counter() - began

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from steadyml.errors import MissingExtraError, StoreError, StoreVersionError
 from steadyml.store.datasets import DatasetsRepo
 from steadyml.store.monitoring import MonitoringRepo
+from steadyml.store.predfiles import PredictionFilesRepo
 from steadyml.store.registry import RegistryRepo
 from steadyml.store.runs import RunsRepo
 from steadyml.store.serving import ServingRepo
@@ -150,5 +151,5 @@ def open_store(url: str, *, project: str) -> Store:
     return Store(engine, project=project)
 
 
-class Store(DatasetsRepo, RunsRepo, RegistryRepo, ServingRepo, MonitoringRepo):
+class Store(DatasetsRepo, RunsRepo, RegistryRepo, ServingRepo, MonitoringRepo, PredictionFilesRepo):
     """Every repository over one project's records, on one engine."""

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -285,3 +286,27 @@ class JobRunRow(Base):
     ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class PredictionFileRow(Base):
+    """One batch run's prediction log: a Parquet file in the artifact store (one row per
+    scored or refused input row), so a run of millions of rows costs one SQL row here."""
+
+    __tablename__ = "prediction_files"
+    __table_args__ = (UniqueConstraint("project", "batch_id", name="uq_prediction_file_batch"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project: Mapped[str] = mapped_column(String(200), index=True)
+    batch_id: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))
+    # where the bytes were put (the artifact store's URL then), for readers without a project
+    artifacts_url: Mapped[str] = mapped_column(Text)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    rows_refused: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    model_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    route: Mapped[str] = mapped_column(String(20))
+    # a Bloom filter over the file's row keys, so feedback can tell unknown keys without
+    # reading the file (see steadyml.store.predfiles.KeyFilter)
+    key_filter: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

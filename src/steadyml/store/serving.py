@@ -21,6 +21,7 @@ from steadyml.store.models import (
     SecretRow,
     TrafficRow,
 )
+from steadyml.store.predfiles import count_file_rows, keys_in_files
 
 
 def _key(row: ApiKeyRow) -> ApiKey:
@@ -84,8 +85,9 @@ class ServingRepo(RepoBase):
         return len(rows)
 
     def count_predictions(self, *, route: str | None = None, answered: bool | None = None) -> int:
-        """How many rows the log holds; ``answered=True`` counts only rows that got an answer
-        (the model's or the fallback's), ``False`` only rows refused (e.g. by the contract)."""
+        """How many rows the log holds (the SQL log and batch runs' files); ``answered=True``
+        counts only rows that got an answer (the model's or the fallback's), ``False`` only
+        rows refused (e.g. by the contract)."""
         with self.reader() as s:
             q = (
                 select(func.count())
@@ -97,7 +99,9 @@ class ServingRepo(RepoBase):
             if answered is not None:
                 refused = PredictionRow.error.is_not(None) & PredictionRow.fallback.is_(False)
                 q = q.where(~refused if answered else refused)
-            return int(s.scalar(q) or 0)
+            in_sql = int(s.scalar(q) or 0)
+            # batch runs log to Parquet files: one store row per run holds their counts
+            return in_sql + count_file_rows(s, self.project, route=route, answered=answered)
 
     def list_predictions(
         self, *, limit: int = 1000, request_ids: Iterable[str] | None = None
@@ -156,6 +160,8 @@ class ServingRepo(RepoBase):
                     )
                     if k is not None
                 }
+            unseen = [k for k in dict.fromkeys(keys) if k not in known]
+            known |= keys_in_files(s, self.project, unseen)  # batch runs: their log files
             latest: dict[str, tuple[Any, int]] = {}
             for key, label in labels:  # within one call too, the last label wins
                 _, seen = latest.get(key, (None, 0))
