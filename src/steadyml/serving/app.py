@@ -178,7 +178,8 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
         ):
             now = dt.datetime.now(dt.UTC)
             body, errors = exc.body, list(exc.errors())
-            writer.log_later(lambda: _rejected_records(body["records"], errors, now))
+            writer.log_later(lambda: _rejected_records(body["records"], errors, now),
+                             rows=len(body["records"]))  # fmt: skip
         return response
 
     def _rejected_records(
@@ -260,6 +261,14 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
 
         return Depends(dependency)
 
+    async def log_backpressure() -> None:
+        """Hold this answer while the log writer catches up, so a load the log cannot keep
+        up with slows the service down instead of filling memory (nothing is dropped)."""
+        metrics.log_pending.set(writer.pending())
+        deadline = time.monotonic() + 30
+        while writer.pending() > settings.log_backlog_rows // 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+
     def log_rows(
         rows: list[dict[str, Any]], results: list[PredictionResult], latency_ms: float
     ) -> None:
@@ -270,7 +279,7 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
         def build() -> list[PredictionRecord]:
             return _records(rows, results, latency_ms, now)
 
-        writer.log_later(build)
+        writer.log_later(build, rows=len(results))
 
     def _records(
         rows: list[dict[str, Any]],
@@ -396,6 +405,8 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
         final = [r for r in results if r is not None]
         latency_ms = (time.perf_counter() - started) * 1000
         log_rows(rows, final, latency_ms)
+        if writer.pending() > settings.log_backlog_rows:
+            await log_backpressure()
         for res in final:
             metrics.predictions.labels(res.route, str(res.model_version)).inc()
         if mode == "shadow" and state.challenger is not None:

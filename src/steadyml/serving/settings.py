@@ -18,6 +18,7 @@ class ServeSettings:
     poll_seconds: float = 1.0
     log_predictions: bool = True
     log_flush_ms: float = 200.0
+    log_backlog_rows: int = 20_000  # above this many unwritten log rows, answers wait
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))

@@ -36,6 +36,10 @@ def _key(row: ApiKeyRow) -> ApiKey:
     )
 
 
+_ENCODE = json.JSONEncoder(default=str, check_circular=False).encode
+_INF = float("inf")
+
+
 class ServingRepo(RepoBase):
     # --- the prediction log ------------------------------------------------------------
 
@@ -57,11 +61,24 @@ class ServingRepo(RepoBase):
             + ")"
         )
 
+        stamps: dict[dt.datetime, Any] = {}  # a request's records share one time
+
         def stamp(at: dt.datetime) -> Any:
             if postgres:
                 return at
-            utc = at.astimezone(dt.UTC) if at.tzinfo else at
-            return utc.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite DateTime format
+            found = stamps.get(at)
+            if found is None:
+                utc = at.astimezone(dt.UTC) if at.tzinfo else at
+                found = stamps[at] = utc.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's format
+            return found
+
+        encode = _ENCODE
+
+        def value(v: Any) -> str:
+            kind = type(v)
+            if kind is int or (kind is float and v == v and v not in (_INF, -_INF)):
+                return repr(v)  # the same text json writes, without its call overhead
+            return encode(v)
 
         rows = [
             (
@@ -71,8 +88,8 @@ class ServingRepo(RepoBase):
                 stamp(r.at),
                 r.model_version,
                 r.route,
-                json.dumps(r.inputs, default=str),
-                json.dumps(r.prediction, default=str),
+                encode(r.inputs),
+                value(r.prediction),
                 r.score,
                 r.latency_ms,
                 bool(r.fallback),
