@@ -296,7 +296,9 @@ def iter_parquet(path: str | Path, *, chunk_rows: int) -> Iterator[RawChunk]:
     if file.stat().st_size == 0:
         raise DataError(f"'{file}' is empty (0 bytes).", hint="Export the data again.")
     try:
-        parquet = pq.ParquetFile(file)
+        # pre_buffer=False: pyarrow's default read-ahead kept most of a local file in memory
+        # (peak 346 MiB for a 223 MiB file, 140 MiB without), so memory grew with the file
+        parquet = pq.ParquetFile(file, pre_buffer=False)
     except (pa.ArrowException, OSError) as exc:
         raise DataError(
             f"'{file}' is not a readable Parquet file ({str(exc).splitlines()[0]}).",

@@ -163,5 +163,7 @@ def render(result: BatchResult) -> None:
         steps.append(f"open {result.rejects}   # each bad row, its line and why")
         steps.append("fix the rows (or widen contract.yaml if the values are legitimate), then "
                      "score the fixed rows")  # fmt: skip
-    steps.append("send the true outcomes later to POST /v1/feedback, keyed by the id column")
+    steps.append("steadyml feedback OUTCOMES.csv --id-column ID --label-column TARGET"
+                 "   # true outcomes, when known")  # fmt: skip
+    steps.append("steadyml monitor   # drift and data quality of what was scored")
     next_steps(steps)
