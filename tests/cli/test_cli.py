@@ -149,6 +149,8 @@ def test_init_from_data_then_check(
     assert roles.id == "order_id" and roles.timestamp == "placed"
     assert "store_code" in roles.categorical and "amount" in roles.numeric
     assert "note" in roles.text
+    rules = {r.metric for r in project.config.monitoring.alerts}  # starting alert rules
+    assert {"drift:*", "missing_increase:*", "performance_drop", "error_rate"} <= rules
     monkeypatch.chdir(tmp_path / "orders")
     result = run(cli, "data", "check", "--json")
     assert result.exit_code == 0, result.output
