@@ -28,7 +28,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # Printed output goes to stdout; notes, progress and errors to stderr, so `--json | jq` works.
 # soft_wrap: long lines are left for the terminal to wrap, so a pipe gets whole lines.
-out = Console(highlight=False, soft_wrap=True)
+# In a pipe or a CI log rich assumes 80 columns and folds wide tables (the monitor's drift
+# table) into unreadable pieces; 120 keeps them whole. A terminal keeps its own width.
+_PIPE_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
+out = Console(highlight=False, soft_wrap=True, width=_PIPE_WIDTH)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 # Set by the root callback from --verbose; read when an error is printed.
