@@ -20,7 +20,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 import steadyml
 from steadyml.entities import PredictionRecord
 from steadyml.errors import DataError, StateError
-from steadyml.templates.churn import make_churn_live
+from steadyml.templates.churn import make_churn_weeks
 
 FIRST = dt.date(2026, 1, 5)
 SINCE = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
@@ -28,15 +28,8 @@ UNTIL = SINCE + dt.timedelta(days=28)
 
 
 def _weeks(n_customers: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    features, labels = make_churn_live(n_customers=n_customers, months=4, drift_from_month=2,
-                                       seed=5)  # fmt: skip
-    months = sorted(features["snapshot_month"].unique())
-    week_of = {m: FIRST + dt.timedelta(days=7 * i) for i, m in enumerate(months)}
-    for frame in (features, labels):
-        week = frame["snapshot_month"].map(week_of)
-        frame["customer_id"] = frame["customer_id"] + "-" + week.map(lambda d: f"{d:%m%d}")
-        frame["snapshot_month"] = week.map(lambda d: d.isoformat())
-    return features, labels
+    return make_churn_weeks(n_customers=n_customers, weeks=4, drift_from_week=3,
+                            first_monday=FIRST.isoformat(), seed=5)  # fmt: skip
 
 
 @pytest.fixture(scope="module")

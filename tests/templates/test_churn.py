@@ -277,3 +277,18 @@ def test_bad_arguments_raise(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         call(**kwargs)
+
+
+def test_weekly_traffic_is_dated_by_week_with_one_row_per_customer_and_week() -> None:
+    from steadyml.templates.churn import make_churn_weeks
+
+    features, labels = make_churn_weeks(n_customers=300, weeks=4, drift_from_week=3)
+    assert sorted(features["snapshot_month"].unique()) == [
+        "2026-01-05", "2026-01-12", "2026-01-19", "2026-01-26"
+    ]  # fmt: skip
+    assert features["customer_id"].is_unique and labels["customer_id"].is_unique
+    assert set(features["customer_id"]) == set(labels["customer_id"])
+    mean = features.groupby("snapshot_month")["monthly_charges"].mean().tolist()
+    assert min(mean[2:]) > max(mean[:2])  # the price rise starts in week 3
+    with pytest.raises(ValueError, match="drift_from_week must be >= 1"):
+        make_churn_weeks(drift_from_week=0)

@@ -37,18 +37,13 @@ def watch_demo(root: Path, *, customers: int = 2000) -> None:
 
     import steadyml
     from steadyml.cli.demo_server import running_server
-    from steadyml.templates.churn import make_churn_live
+    from steadyml.templates.churn import make_churn_weeks
 
-    features, labels = make_churn_live(
-        n_customers=customers, months=WEEKS, drift_from_month=DRIFT_FROM_WEEK - 1, seed=23
-    )
-    months = sorted(features["snapshot_month"].unique())
-    week_of = {m: FIRST_WEEK + dt.timedelta(days=7 * i) for i, m in enumerate(months)}
-    for frame in (features, labels):
-        week = frame["snapshot_month"].map(week_of)
-        # one row per customer and week: the id names the row that was scored
-        frame["customer_id"] = frame["customer_id"] + "-" + week.map(lambda d: f"{d:%m%d}")
-        frame["snapshot_month"] = week.map(lambda d: d.isoformat())
+    features, labels = make_churn_weeks(
+        n_customers=customers, weeks=WEEKS, drift_from_week=DRIFT_FROM_WEEK,
+        first_monday=FIRST_WEEK.isoformat(), seed=23,
+    )  # fmt: skip
+    weeks = sorted(features["snapshot_month"].unique())
     folder = root / "data" / "weeks"
     folder.mkdir(parents=True, exist_ok=True)
     with steadyml.open(root) as project:
@@ -56,8 +51,8 @@ def watch_demo(root: Path, *, customers: int = 2000) -> None:
     t = make_table("week", "API requests", "API rejected", "batch rows", "batch rejected",
                    "labels sent (a week late)")  # fmt: skip
     with running_server(root, log_name="demo-watch-server.log") as url:
-        for i, month in enumerate(months):
-            week = features[features["snapshot_month"] == week_of[month].isoformat()]
+        for i, day in enumerate(weeks):
+            week = features[features["snapshot_month"] == day]
             cut = int(len(week) * API_SHARE)
             api_rows, batch_rows = week.iloc[:cut], week.iloc[cut:]
             records = _records(api_rows)
@@ -75,8 +70,7 @@ def watch_demo(root: Path, *, customers: int = 2000) -> None:
                 batch = project.score_batch(batch_file, folder / f"week-{i + 1}.scored.parquet")
                 sent = "—"
                 if i >= 1:  # last week's outcomes are known now
-                    previous = week_of[months[i - 1]].isoformat()
-                    due = labels[labels["snapshot_month"] == previous]
+                    due = labels[labels["snapshot_month"] == weeks[i - 1]]
                     label_file = folder / f"labels-week-{i}.csv"
                     due[["customer_id", "churned"]].to_csv(label_file, index=False)
                     fb = project.record_feedback_file(
@@ -84,7 +78,7 @@ def watch_demo(root: Path, *, customers: int = 2000) -> None:
                     )
                     sent = f"{fb.stored:,} for week {i}"
             drift_note = "  (drift starts)" if i + 1 == DRIFT_FROM_WEEK else ""
-            t.add_row(f"{i + 1}: {week_of[month]}{drift_note}", f"{len(api_rows):,}",
+            t.add_row(f"{i + 1}: {day}{drift_note}", f"{len(api_rows):,}",
                       f"{rejected:,}", f"{batch.rows_in:,}", f"{batch.rows_rejected:,}",
                       sent)  # fmt: skip
     out.print(t)

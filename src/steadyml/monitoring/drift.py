@@ -68,6 +68,8 @@ import pandas as pd
 from scipy import stats
 from scipy.spatial import distance
 
+from steadyml.training.reference import OTHER
+
 __all__ = [
     "DriftSettings",
     "FeatureDrift",
@@ -80,7 +82,6 @@ __all__ = [
 ]
 
 PSI_EPSILON = 1e-4
-OTHER = "__other__"
 _BINS = 10
 _MIN_STD = 0.001  # Evidently's floor for the Wasserstein normalisation
 _KS_EXACT_MAX = 10_000  # scipy's ks_2samp switches from exact to asymptotic above this

@@ -40,6 +40,7 @@ from steadyml.store.monitoring import LOG_COLUMNS
 from steadyml.training.estimators import Task
 from steadyml.training.evaluate import KNOWN_METRICS, score_predictions, segment_metrics
 from steadyml.training.fairness import fairness_report
+from steadyml.training.reference import OTHER
 
 __all__ = ["MonitorResult", "run_monitor", "window_metrics", "MIN_LABELS"]
 
@@ -190,7 +191,7 @@ def _quality(
         present_values = values.dropna()
         if kind == "categorical" and len(present_values):
             known = set(ref.get("frequencies", {}))
-            if "__other__" not in known:
+            if OTHER not in known:
                 labels = present_values.astype(object).map(str)
                 mask = ~labels.isin(known)
                 unseen_rate = float(mask.mean())

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from steadyml.entities import TrafficPolicy
 from steadyml.scoring import ScoreOutput, score_frame
+from steadyml.training.compiled import fast_model
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,6 +67,7 @@ class Runtime:
         if cached is not None:
             return cached
         bundle = self.project.load_model(version)
+        fast_model(bundle.pipeline)  # compile (and self-check) now, not on the first request
         model = LoadedModel(version=version, bundle=bundle)
         self._cache[version] = model
         return model

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -193,21 +193,7 @@ class MonitoringRepo(RepoBase):
                 .order_by(AlertRow.id.desc())
                 .limit(1)
             )
-            fields = {
-                "rule": firing.rule,
-                "metric": firing.metric,
-                "subject": firing.subject,
-                "severity": firing.severity,
-                "owner": firing.owner,
-                "value": firing.value,
-                "comparison": firing.comparison,
-                "threshold": firing.threshold,
-                "window_start": firing.window_start,
-                "window_end": firing.window_end,
-                "model_version": firing.model_version,
-                "message": firing.message,
-                "next_step": firing.next_step,
-            }
+            fields = {k: v for k, v in asdict(firing).items() if k != "key"}
             if row is None:
                 row = AlertRow(
                     project=self.project,

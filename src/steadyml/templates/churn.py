@@ -41,6 +41,7 @@ __all__ = [
     "TARGET",
     "make_churn_history",
     "make_churn_live",
+    "make_churn_weeks",
 ]
 
 TARGET = "churned"
@@ -398,4 +399,33 @@ def make_churn_live(
     )
     labels["snapshot_month"] = labels["snapshot_month"].astype("datetime64[ns]")
     labels["label_arrived_at"] = labels["label_arrived_at"].astype("datetime64[ns]")
+    return features, labels
+
+
+def make_churn_weeks(
+    n_customers: int = 2000,
+    weeks: int = 4,
+    drift_from_week: int = 3,
+    first_monday: str = "2026-01-05",
+    seed: int = 23,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``make_churn_live`` as weekly traffic: ``(features, labels)`` for monitoring demos.
+
+    Period ``i`` is dated ``first_monday + 7 i days`` (ISO date text in ``snapshot_month``),
+    drift starts in week ``drift_from_week`` (1-based), and each customer id gets its week
+    appended (``L0000001-0105``): one row per customer and week, so a label names exactly one
+    scored row. ``labels`` keeps ``label_arrived_at`` from the live maker.
+    """
+    if drift_from_week < 1:
+        raise ValueError(f"drift_from_week must be >= 1, got {drift_from_week}")
+    features, labels = make_churn_live(
+        n_customers=n_customers, months=weeks, drift_from_month=drift_from_week - 1, seed=seed
+    )
+    start = pd.Timestamp(first_monday)
+    periods = sorted(features["snapshot_month"].unique())
+    week_of = {p: start + pd.Timedelta(days=7 * i) for i, p in enumerate(periods)}
+    for frame in (features, labels):
+        week = frame["snapshot_month"].map(week_of)
+        frame["customer_id"] = frame["customer_id"] + "-" + week.dt.strftime("%m%d")
+        frame["snapshot_month"] = week.dt.strftime("%Y-%m-%d")
     return features, labels
