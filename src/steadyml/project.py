@@ -489,7 +489,7 @@ class Project:
             for other in sorted({r.window for r in rules} - {result.data["window"]}):
                 extra = run_monitor(self.store, self.config, mv, run, since=since, until=until,
                                     window=other, labels=labels,
-                                    artifacts=self.artifacts)  # fmt: skip
+                                    log=result.frames["log"])  # fmt: skip
                 outcomes += evaluate_rules(self.store, self.config, extra.data, rules=rules,
                                            notify=notify, env=env)  # fmt: skip
         result.data["alerts"] = [a.to_dict() for a in self.store.list_alerts(limit=200)]

@@ -409,20 +409,27 @@ def run_monitor(
     labels: Mapping[str, tuple[Any, int, dt.datetime]] | None = None,
     all_versions: bool = False,
     artifacts: ArtifactStore | None = None,
+    log: pd.DataFrame | None = None,
 ) -> MonitorResult:
-    """Measure the log between ``since`` and ``until`` in windows of ``window``."""
+    """Measure the log between ``since`` and ``until`` in windows of ``window``.
+
+    ``log``: the frame a previous run over the same period loaded (``result.frames["log"]``),
+    so measuring the same period in other window lengths reads the log once.
+    """
     mon = config.monitoring
     window = window or mon.window
     size = parse_duration(window)
     time_column = config.data.timestamp if mon.time == "event" else None
-    frame = load_log(
-        store,
-        since=since,
-        until=until,
-        model_version=None if all_versions else version.version,
-        time_column=time_column,
-        artifacts=artifacts,
-    )
+    if log is None:
+        log = load_log(
+            store,
+            since=since,
+            until=until,
+            model_version=None if all_versions else version.version,
+            time_column=time_column,
+            artifacts=artifacts,
+        )
+    frame = log
     now = dt.datetime.now(dt.UTC)
     if since is None:  # from the first logged row, but at most DEFAULT_WINDOWS back
         if len(frame):
@@ -536,7 +543,7 @@ def run_monitor(
         "windows": windows,
         "alerts": [],
     }
-    return MonitorResult(data=data)
+    return MonitorResult(data=data, frames={"log": frame})
 
 
 def _label(start: dt.datetime, end: dt.datetime) -> str:
