@@ -6,6 +6,9 @@ Repositories in ``steadyml.store`` return these; the CLI and the web layer rende
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -387,3 +390,28 @@ class JobRun:
             "summary": self.summary,
             "error": self.error,
         }
+
+
+# --- request ids ------------------------------------------------------------------------------
+
+_TIMED_ID = re.compile(r"[0-9a-f]{32}")
+_EARLIEST_MS = 1_577_836_800_000  # 2020-01-01: older "times" mean the id is not a timed one
+
+
+def new_request_id(now_ms: int | None = None) -> str:
+    """A prediction's id: 32 hex digits, the first 12 the time in milliseconds (as in a
+    UUIDv7), the rest random. Ids sort by time, and the log can find a prediction's chunk
+    from its id alone (see ``request_id_time``)."""
+    ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    return f"{ms & 0xFFFFFFFFFFFF:012x}{os.urandom(10).hex()}"
+
+
+def request_id_time(request_id: str) -> dt.datetime | None:
+    """When a ``new_request_id`` id was made, or None for any other kind of key (a row key,
+    an older random id, a batch row's ``<batch id>:<line>``)."""
+    if len(request_id) != 32 or not _TIMED_ID.fullmatch(request_id):
+        return None
+    ms = int(request_id[:12], 16)
+    if ms < _EARLIEST_MS or ms > time.time_ns() // 1_000_000 + 86_400_000:
+        return None
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)

@@ -65,3 +65,32 @@ def start_server(root: Path, keys: dict[str, str], *extra: str) -> Server:
         time.sleep(0.2)
     proc.kill()
     raise RuntimeError(f"server did not become ready:\n{log.read_text()}")
+
+
+def store_dump(root: Path) -> dict[str, str]:
+    """Every table of a project's SQLite store as text, the log's chunks decoded: what a
+    person with the database file could read."""
+    import json
+
+    from sqlalchemy import create_engine, inspect, text
+
+    from steadyml.store.predfiles import read_table
+
+    def show(value: object) -> str:
+        if isinstance(value, (bytes, memoryview)):
+            data = bytes(value)
+            if data[:6] == b"ARROW1" or data[:4] == b"PAR1":
+                return json.dumps(read_table(data).to_pylist(), default=str)
+        return str(value)
+
+    engine = create_engine(f"sqlite:///{root / '.steadyml' / 'store.db'}")
+    try:
+        with engine.connect() as conn:
+            return {
+                table: json.dumps(
+                    [[show(v) for v in row] for row in conn.execute(text(f"select * from {table}"))]
+                )
+                for table in inspect(engine).get_table_names()
+            }
+    finally:
+        engine.dispose()

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from live_server import store_dump
 
 import steadyml
 
@@ -198,14 +199,6 @@ def test_no_raw_personal_data_anywhere_in_the_store(server: Server) -> None:
     raw = [r["email"] for r in recs] + [r["phone"] for r in recs]
     res = post(server, {"records": recs}).json()
     wait_logged(server, [r["request_id"] for r in res["results"]])
-    from sqlalchemy import create_engine, inspect, text
-
-    engine = create_engine(f"sqlite:///{server.root / '.steadyml' / 'store.db'}")
-    with engine.connect() as conn:
-        for table in inspect(engine).get_table_names():
-            dump = json.dumps(
-                [list(map(str, row)) for row in conn.execute(text(f"select * from {table}"))]
-            )
-            for value in raw:
-                assert value not in dump, f"{value!r} found in table {table}"
-    engine.dispose()
+    for table, dump in store_dump(server.root).items():
+        for value in raw:
+            assert value not in dump, f"{value!r} found in table {table}"

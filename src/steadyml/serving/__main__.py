@@ -26,12 +26,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-auth", action="store_true")
     parser.add_argument("--max-wait-ms", type=float, default=2.0)
     parser.add_argument("--no-log", action="store_true")
+    parser.add_argument(
+        "--log-chunk-min-rows", type=int, default=ServeSettings.log_chunk_min_rows,
+        help="answered records gathered per second from which they are logged as one "
+        "compressed chunk instead of rows of the SQL log",
+    )  # fmt: skip
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     settings = ServeSettings(
         require_auth=not args.no_auth,
         max_wait_ms=args.max_wait_ms,
         log_predictions=not args.no_log,
+        log_chunk_min_rows=max(args.log_chunk_min_rows, 1),
     )
     if not settings.require_auth and args.host not in LOOPBACK and not args.insecure:
         sys.stderr.write(

@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import random
 import time
-import uuid
+from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +24,10 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from steadyml.entities import PredictionRecord
+from steadyml.entities import PredictionRecord, new_request_id
 from steadyml.errors import AuthError, NotFoundError, SteadyMLError
 from steadyml.keys import HEADER
-from steadyml.predlog import PredictionLogWriter, scrub
+from steadyml.predlog import LogLayout, LogPiece, PredictionLogWriter, row_key, scrub, store_chunk
 from steadyml.serving.auth import KeyCache
 from steadyml.serving.batcher import BatchError, BatchTimeout, MicroBatcher, RecordRows
 from steadyml.serving.errors import error_body, install_error_handlers, on_validation_error
@@ -84,10 +84,22 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
         max_batch_rows=settings.max_batch_rows,
         timeout_ms=serving.fallback.timeout_ms,
     )
-    writer = PredictionLogWriter(project.store.add_predictions, flush_ms=settings.log_flush_ms)
     keys = KeyCache(project.store)
     pii = list(roles.pii)
     pii_key = project.store.secret("pii_hmac") if serving.pii_handling == "hash" else ""
+    store = project.store
+    writer = PredictionLogWriter(
+        store.add_predictions,
+        write_chunk=lambda chunk: store_chunk(store, chunk),
+        layout=LogLayout(
+            columns,
+            types={c: contract.columns[c].type for c in columns},
+            pii=pii, pii_mode=serving.pii_handling, pii_key=pii_key, id_column=roles.id,
+        ),
+        flush_ms=settings.log_flush_ms,
+        chunk_after_ms=settings.log_chunk_ms,
+        chunk_min_rows=settings.log_chunk_min_rows,
+    )  # fmt: skip
     rng = random.Random()
     shadow_tasks: set[asyncio.Task[None]] = set()
 
@@ -203,7 +215,7 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
             )
             out.append(
                 PredictionRecord(
-                    request_id=uuid.uuid4().hex,
+                    request_id=new_request_id(),
                     at=now,
                     model_version=version,
                     route="live",
@@ -212,7 +224,7 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
                     score=None,
                     latency_ms=None,
                     error=error[:1000],
-                    row_key=None if not roles.id else _key(row.get(roles.id)),
+                    row_key=None if not roles.id else row_key(row.get(roles.id)),
                 )
             )
         return out
@@ -269,47 +281,10 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
         while writer.pending() > settings.log_backlog_rows // 2 and time.monotonic() < deadline:
             await asyncio.sleep(0.005)
 
-    def log_rows(
-        rows: list[dict[str, Any]], results: list[PredictionResult], latency_ms: float
-    ) -> None:
-        if not settings.log_predictions:
-            return
-        now = dt.datetime.now(dt.UTC)
-
-        def build() -> list[PredictionRecord]:
-            return _records(rows, results, latency_ms, now)
-
-        writer.log_later(build, rows=len(results))
-
-    def _records(
-        rows: list[dict[str, Any]],
-        results: list[PredictionResult],
-        latency_ms: float,
-        now: dt.datetime,
-    ) -> list[PredictionRecord]:
-        records = []
-        for i, res in enumerate(results):
-            row = rows[i]
-            inputs = scrub(row, pii, mode=serving.pii_handling, key=pii_key)
-            records.append(
-                PredictionRecord(
-                    request_id=res.request_id,
-                    at=now,
-                    model_version=res.model_version,
-                    route=res.route,
-                    inputs=inputs,
-                    prediction=res.prediction,
-                    score=res.score,
-                    latency_ms=latency_ms,
-                    fallback=res.fallback,
-                    error=res.fallback_reason,
-                    row_key=None if not roles.id else _key(row.get(roles.id)),
-                )
-            )
-        return records
-
-    async def answer(model: LoadedModel, frame: RecordRows, route: Route, ids: list[str]
-                     ) -> list[PredictionResult]:  # fmt: skip
+    async def answer(
+        model: LoadedModel, frame: RecordRows, route: Route, ids: list[str], started: float
+    ) -> list[PredictionResult]:
+        """The model's answers for these records (the fallback's when it fails), logged."""
         try:
             out = await batcher.submit(model.version, model.score, frame)
         except (BatchTimeout, BatchError) as exc:
@@ -322,7 +297,7 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
             metrics.fallbacks.labels("timeout" if isinstance(exc, BatchTimeout) else "error").inc(
                 len(answers)
             )
-            return [
+            results = [
                 PredictionResult.model_construct(
                     request_id=ids[i],
                     prediction=a.prediction,
@@ -335,7 +310,11 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
                 )
                 for i, a in enumerate(answers)
             ]
+            log(frame, ids, [r.prediction for r in results], [r.score for r in results],
+                model.version, route, started, reasons=[a.reason for a in answers])  # fmt: skip
+            return results
         metrics.batch_rows.observe(len(frame))
+        log(frame, ids, out.predictions, out.scores, model.version, route, started)
         return [
             PredictionResult.model_construct(
                 request_id=ids[i],
@@ -350,13 +329,31 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
             for i in range(len(frame))
         ]
 
+    def log(
+        frame: RecordRows,
+        ids: list[str],
+        predictions: Sequence[Any],
+        scores: Sequence[float | None],
+        version: int,
+        route: Route,
+        started: float,
+        *,
+        reasons: Sequence[str | None] | None = None,
+    ) -> None:
+        """Hand the log writer these answers as columns: no per-row work here."""
+        if not settings.log_predictions:
+            return
+        latency_ms = (time.perf_counter() - started) * 1000
+        writer.log_piece(
+            LogPiece(frame.values, ids, predictions, scores, version, route, latency_ms,
+                     time.time(), fallback=reasons is not None, reasons=reasons)
+        )  # fmt: skip
+
     async def shadow(model: LoadedModel, frame: RecordRows, ids: list[str]) -> None:
-        started = time.perf_counter()
         try:
-            results = await answer(model, frame, "shadow", ids)
+            results = await answer(model, frame, "shadow", ids, time.perf_counter())
         except Exception:  # a failing shadow never affects callers
             return
-        log_rows(frame.records(), results, (time.perf_counter() - started) * 1000)
         metrics.predictions.labels("shadow", str(model.version)).inc(len(results))
 
     async def predict(body: Any, request: Request, _auth: Any = needs("predict")) -> Response:
@@ -380,7 +377,7 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
                     "request %s: ignored unknown column(s) %s (serving.unknown_columns: ignore)",
                     request_id, ", ".join(unknown),
                 )  # fmt: skip
-        ids = [uuid.uuid4().hex for _ in range(len(frame))]
+        ids = [new_request_id() for _ in range(len(frame))]
         mode = state.mode
         sticky = state.policy.sticky_by
         if mode == "canary" and state.challenger is not None:
@@ -399,12 +396,11 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
             if not idx or model is None:
                 continue
             part = frame if len(idx) == len(frame) else frame.take(idx)
-            answered = await answer(model, part, route, [ids[i] for i in idx])
+            answered = await answer(model, part, route, [ids[i] for i in idx], started)
             for i, res in zip(idx, answered, strict=True):
                 results[i] = res
         final = [r for r in results if r is not None]
         latency_ms = (time.perf_counter() - started) * 1000
-        log_rows(rows, final, latency_ms)
         if writer.pending() > settings.log_backlog_rows:
             await log_backpressure()
         for res in final:
@@ -492,13 +488,6 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     return app
-
-
-def _key(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value.item() if hasattr(value, "item") else value)
-    return None if text in ("", "nan", "None") else text[:200]
 
 
 def settle_garbage_collector(*, collect: bool = True) -> None:

@@ -6,8 +6,9 @@ request — noticeable when a request is otherwise a few milliseconds of work.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
+
+from steadyml.entities import new_request_id
 
 COUNTED = ("/health", "/ready")
 
@@ -21,7 +22,7 @@ class RequestMeta:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        scope.setdefault("state", {})["request_id"] = uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = new_request_id()
         path = scope.get("path", "")
         counted = path.startswith("/v1/") or path in COUNTED
         status = 500

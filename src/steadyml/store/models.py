@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -310,3 +311,10 @@ class PredictionFileRow(Base):
     # reading the file (see steadyml.store.predfiles.KeyFilter)
     key_filter: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # API traffic is logged in chunks whose Parquet bytes live here (``inline``), not in the
+    # artifact store; ``at_last`` is the time of a chunk's last row (batch files: null)
+    inline: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    at_last: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, index=True
+    )

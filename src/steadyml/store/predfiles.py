@@ -1,59 +1,89 @@
-"""Repository: batch prediction logs kept as Parquet files, one row per batch run.
+"""Repository: prediction logs kept as Parquet, one row per batch run or per API log chunk.
 
 A batch run of millions of rows writes its prediction log to one Parquet file in the artifact
 store and records ONE row here: the batch id, the file's digest, how many rows it holds (and
 how many of them the contract refused), when and with which model version. Counting,
 retention and the monitor read these rows; the rows themselves live in the file.
 
+The API's log writer does the same for busy traffic: every second or so it writes what it
+gathered as one Parquet chunk whose bytes are kept in this row itself (``inline``, no
+artifact-store round trip), with ``at`` and ``at_last`` the times of its first and last row.
+
 Feedback labels name predictions by row key. So that ``add_feedback`` can still report keys
 that match no logged prediction without reading every file, each row keeps a Bloom filter of
 the file's row keys (about 1.8 bytes per key; a key never logged is taken for a logged one
-with a chance of about 1 in 1,000, never the other way round).
+with a chance of about 1 in 1,000, never the other way round). An API chunk's filter holds its
+request ids and row keys; request ids carry their time (``entities.new_request_id``), so a
+label for one is checked only against the chunks logged around that time.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from steadyml.entities import PredictionRecord, request_id_time
+from steadyml.errors import NotFoundError
 from steadyml.store._base import RepoBase, aware
 from steadyml.store.models import PredictionFileRow
 
-__all__ = ["KeyFilter", "PredictionFile", "PredictionFilesRepo"]
+if TYPE_CHECKING:
+    import pyarrow as pa
 
-_MAGIC = b"SMBF1"
+__all__ = ["KeyFilter", "PredictionFile", "PredictionFilesRepo", "read_table"]
+
+_MAGIC_V1 = b"SMBF1"  # two siphash passes per key
+_MAGIC = b"SMBF2"  # one siphash pass per key, its two 32-bit halves as the two hashes
 _HEADER = struct.Struct("<5sQB")
 _KEY_A = "steadyml-bloom-a"  # 16 bytes each: pandas' siphash keys
 _KEY_B = "steadyml-bloom-b"
+# a request id is made when its request arrives and logged when it is answered: look for it
+# in the chunks logged this long around its time
+_CHUNK_SLACK = dt.timedelta(minutes=5)
 
 
 class KeyFilter:
-    """A Bloom filter over strings, built and queried a whole array at a time (numpy)."""
+    """A Bloom filter over strings, built and queried a whole array at a time (numpy).
+
+    Position ``i`` of a key is ``h1 + i * h2`` (mod the filter's size, Kirsch and
+    Mitzenmacher's double hashing): ``h1`` and ``h2`` are the two halves of one 64-bit siphash
+    of the key. Filters written before that (``SMBF1``) took two siphash passes and are still
+    read.
+    """
 
     BITS_PER_KEY = 14.4  # with 10 hashes: about 0.1% false positives
     HASHES = 10
 
-    def __init__(self, expected: int, *, bits: Any = None, hashes: int | None = None) -> None:
+    def __init__(
+        self, expected: int, *, bits: Any = None, hashes: int | None = None, split: bool = True
+    ) -> None:
         import numpy as np
 
         m = max(64, int(max(expected, 1) * self.BITS_PER_KEY) // 8 * 8 + 8)
         self.bits = np.zeros(m // 8, dtype=np.uint8) if bits is None else bits
         self.m = len(self.bits) * 8
         self.k = hashes or self.HASHES
+        self.split = split
 
     def _positions(self, keys: Sequence[str] | Any) -> Any:
         import numpy as np
         import pandas as pd
 
         values = np.asarray(keys, dtype=object)
-        h1 = pd.util.hash_array(values, hash_key=_KEY_A, categorize=False)
-        h2 = pd.util.hash_array(values, hash_key=_KEY_B, categorize=False) | np.uint64(1)
+        h = pd.util.hash_array(values, hash_key=_KEY_A, categorize=False)
+        if self.split:
+            h1 = h & np.uint64(0xFFFFFFFF)
+            h2 = (h >> np.uint64(32)) | np.uint64(1)
+        else:
+            h1 = h
+            h2 = pd.util.hash_array(values, hash_key=_KEY_B, categorize=False) | np.uint64(1)
         steps = np.arange(self.k, dtype=np.uint64)[:, None]
         with np.errstate(over="ignore"):
             return (h1[None, :] + steps * h2[None, :]) % np.uint64(self.m)
@@ -78,7 +108,8 @@ class KeyFilter:
         return [bool(x) for x in hit.all(axis=0)]
 
     def to_bytes(self) -> bytes:
-        return _HEADER.pack(_MAGIC, self.m, self.k) + self.bits.tobytes()
+        magic = _MAGIC if self.split else _MAGIC_V1
+        return _HEADER.pack(magic, self.m, self.k) + self.bits.tobytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> KeyFilter | None:
@@ -88,10 +119,20 @@ class KeyFilter:
         if len(data) < _HEADER.size:
             return None
         magic, m, k = _HEADER.unpack_from(data)
-        if magic != _MAGIC or m != (len(data) - _HEADER.size) * 8:
+        if magic not in (_MAGIC, _MAGIC_V1) or m != (len(data) - _HEADER.size) * 8:
             return None
         bits = np.frombuffer(data, dtype=np.uint8, offset=_HEADER.size)
-        return cls(0, bits=bits, hashes=k)
+        return cls(0, bits=bits, hashes=k, split=magic == _MAGIC)
+
+
+def read_table(data: bytes) -> pa.Table:
+    """A logged table from its bytes: a batch run's Parquet file or an API chunk (Arrow IPC)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if data[:6] == b"ARROW1":
+        return pa.ipc.open_file(pa.BufferReader(data)).read_all()
+    return pq.read_table(pa.BufferReader(data))
 
 
 @dataclass(frozen=True)
@@ -106,6 +147,12 @@ class PredictionFile:
     model_version: int | None
     route: str
     created: dt.datetime
+    inline: bool = False  # an API log chunk: the bytes are in the store row
+    at_last: dt.datetime | None = None  # the time of the last row (API chunks)
+
+    @property
+    def ends(self) -> dt.datetime:
+        return self.at_last or self.at
 
 
 def _file(row: PredictionFileRow) -> PredictionFile:
@@ -120,6 +167,8 @@ def _file(row: PredictionFileRow) -> PredictionFile:
         model_version=row.model_version,
         route=row.route,
         created=aware(row.created),
+        inline=bool(row.inline),
+        at_last=None if row.at_last is None else aware(row.at_last),
     )
 
 
@@ -136,8 +185,11 @@ class PredictionFilesRepo(RepoBase):
         model_version: int | None,
         route: str = "batch",
         key_filter: bytes | None = None,
+        data: bytes | None = None,
+        at_last: dt.datetime | None = None,
     ) -> PredictionFile:
-        """Record a batch run's prediction log (its file is already in the artifact store)."""
+        """Record a batch run's prediction log (its file is already in the artifact store),
+        or, with ``data``, an API log chunk whose bytes are kept in the row."""
         with self.session() as s:
             row = PredictionFileRow(
                 project=self.project,
@@ -151,6 +203,9 @@ class PredictionFilesRepo(RepoBase):
                 route=route,
                 key_filter=key_filter,
                 created=dt.datetime.now(dt.UTC),
+                inline=data is not None,
+                data=data,
+                at_last=at_last,
             )
             s.add(row)
             s.flush()
@@ -163,20 +218,44 @@ class PredictionFilesRepo(RepoBase):
         until: dt.datetime | None = None,
         model_version: int | None = None,
         route: str | None = None,
+        ended_before: dt.datetime | None = None,
+        inline: bool | None = None,
     ) -> list[PredictionFile]:
-        """Files whose rows were logged in [since, until), oldest first."""
+        """Files (and API chunks) holding rows logged in [since, until), oldest first; a chunk
+        that straddles ``since`` or ``until`` is included (its reader filters the rows).
+        ``ended_before``: only those whose last row is older than that time."""
+        last = func.coalesce(PredictionFileRow.at_last, PredictionFileRow.at)
         with self.reader() as s:
             q = select(PredictionFileRow).where(PredictionFileRow.project == self.project)
             if since is not None:
-                q = q.where(PredictionFileRow.at >= since)
+                q = q.where(last >= since)
             if until is not None:
                 q = q.where(PredictionFileRow.at < until)
+            if ended_before is not None:
+                q = q.where(last < ended_before)
             if model_version is not None:
                 q = q.where(PredictionFileRow.model_version == model_version)
             if route is not None:
                 q = q.where(PredictionFileRow.route == route)
+            if inline is not None:
+                q = q.where(PredictionFileRow.inline.is_(inline))
             rows = s.scalars(q.order_by(PredictionFileRow.at, PredictionFileRow.id))
             return [_file(r) for r in rows]
+
+    def prediction_chunk_data(self, file_id: int) -> bytes:
+        """The Parquet bytes of an API log chunk (``PredictionFile.inline``)."""
+        with self.reader() as s:
+            data = s.scalar(
+                select(PredictionFileRow.data).where(
+                    PredictionFileRow.project == self.project, PredictionFileRow.id == file_id
+                )
+            )
+        if data is None:
+            raise NotFoundError(
+                f"Prediction log chunk {file_id} holds no data here.",
+                hint="It may have been removed by retention while it was being read.",
+            )
+        return bytes(data)
 
     def delete_prediction_files(self, ids: Iterable[int]) -> int:
         """Forget these files' rows; returns how many predictions they held. The bytes stay
@@ -224,6 +303,63 @@ def count_file_rows(
     return int(s.scalar(q) or 0)
 
 
+_CHUNK_META = ("request_id", "row_key", "at", "model_version", "route", "prediction", "score",
+               "latency_ms", "fallback", "error")  # fmt: skip
+
+
+def chunk_predictions(
+    s: Session, project: str, *, limit: int, request_ids: Sequence[str] | None = None
+) -> list[PredictionRecord]:
+    """Predictions held by API log chunks, newest chunk first (up to ``limit``); with
+    ``request_ids``, only those (a chunk is opened only when its key filter may hold one)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    wanted = None if request_ids is None else list(dict.fromkeys(request_ids))
+    out: list[PredictionRecord] = []
+    q = (
+        select(PredictionFileRow.id, PredictionFileRow.key_filter)
+        .where(PredictionFileRow.project == project, PredictionFileRow.inline.is_(True))
+        .order_by(PredictionFileRow.at.desc(), PredictionFileRow.id.desc())
+    )
+    for file_id, blob in s.execute(q).all():
+        if len(out) >= limit or wanted == []:
+            break
+        if wanted is not None:
+            bloom = KeyFilter.from_bytes(blob) if blob else None
+            if bloom is not None and not any(bloom.contains(wanted)):
+                continue
+        data = s.scalar(select(PredictionFileRow.data).where(PredictionFileRow.id == file_id))
+        if data is None:
+            continue
+        table = read_table(bytes(data))
+        if wanted is not None:
+            table = table.filter(pc.is_in(table["request_id"], pa.array(wanted, pa.string())))
+        inputs = [c for c in table.column_names if c not in _CHUNK_META]
+        for row in reversed(table.to_pylist()):
+            out.append(
+                PredictionRecord(
+                    request_id=row["request_id"],
+                    at=aware(row["at"]),
+                    model_version=row["model_version"],
+                    route=row["route"],
+                    inputs={c: row[c] for c in inputs},
+                    prediction=row["prediction"],
+                    score=row["score"],
+                    latency_ms=row["latency_ms"],
+                    fallback=bool(row["fallback"]),
+                    error=row["error"],
+                    row_key=row["row_key"],
+                )
+            )
+            if len(out) >= limit:
+                break
+        if wanted is not None:
+            found = {r.request_id for r in out}
+            wanted = [k for k in wanted if k not in found]
+    return out
+
+
 def keys_in_files(s: Session, project: str, keys: Sequence[str]) -> set[str]:
     """Which of ``keys`` some batch file logged: a row key in its Bloom filter, or a request
     id ``<batch id>:<line>`` of a recorded batch run."""
@@ -244,18 +380,41 @@ def keys_in_files(s: Session, project: str, keys: Sequence[str]) -> set[str]:
     left = [k for k in keys if k not in known]
     if not left:
         return known
-    blobs = s.scalars(
-        select(PredictionFileRow.key_filter).where(
-            PredictionFileRow.project == project, PredictionFileRow.key_filter.is_not(None)
-        )
-    )
-    for blob in blobs:
-        bloom = KeyFilter.from_bytes(blob) if blob else None
-        if bloom is None:
+    # which keys each filter must answer for: a request id that carries its time only the API
+    # chunks logged around that time (and every batch file); any other key every filter
+    timed = sorted((t, k) for k in left if (t := request_id_time(k)) is not None)
+    times = [t for t, _ in timed]
+    untimed = [k for k in left if request_id_time(k) is None]
+    every = [k for _, k in timed] + untimed
+    slack = _CHUNK_SLACK
+    asked: dict[int, list[str]] = {}
+    for file_id, inline, at, at_last in s.execute(
+        select(PredictionFileRow.id, PredictionFileRow.inline, PredictionFileRow.at,
+               PredictionFileRow.at_last)
+        .where(PredictionFileRow.project == project, PredictionFileRow.key_filter.is_not(None))
+    ):  # fmt: skip
+        if not inline:
+            asked[file_id] = every
             continue
-        hits = bloom.contains(left)
-        known |= {k for k, hit in zip(left, hits, strict=True) if hit}
-        left = [k for k, hit in zip(left, hits, strict=True) if not hit]
-        if not left:
+        lo = bisect.bisect_left(times, aware(at) - slack)
+        hi = bisect.bisect_right(times, aware(at_last or at) + slack)
+        near = [k for _, k in timed[lo:hi]] + untimed
+        if near:
+            asked[file_id] = near
+    ids = list(asked)
+    for start in range(0, len(ids), 200):
+        part = ids[start : start + 200]
+        for file_id, blob in s.execute(
+            select(PredictionFileRow.id, PredictionFileRow.key_filter).where(
+                PredictionFileRow.id.in_(part)
+            )
+        ):
+            bloom = KeyFilter.from_bytes(blob) if blob else None
+            if bloom is None:
+                continue
+            wanted = [k for k in asked[file_id] if k not in known]
+            hits = bloom.contains(wanted)
+            known |= {k for k, hit in zip(wanted, hits, strict=True) if hit}
+        if len(known) >= len(keys):
             break
     return known

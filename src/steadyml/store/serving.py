@@ -21,7 +21,7 @@ from steadyml.store.models import (
     SecretRow,
     TrafficRow,
 )
-from steadyml.store.predfiles import count_file_rows, keys_in_files
+from steadyml.store.predfiles import chunk_predictions, count_file_rows, keys_in_files
 
 
 def _key(row: ApiKeyRow) -> ApiKey:
@@ -123,12 +123,15 @@ class ServingRepo(RepoBase):
     def list_predictions(
         self, *, limit: int = 1000, request_ids: Iterable[str] | None = None
     ) -> list[PredictionRecord]:
+        """Logged predictions, newest first: rows of the SQL log, then the API's log chunks
+        (batch runs' files are read by ``predlog.read_log``)."""
+        wanted = None if request_ids is None else list(request_ids)
         with self.reader() as s:
             q = select(PredictionRow).where(PredictionRow.project == self.project)
-            if request_ids is not None:
-                q = q.where(PredictionRow.request_id.in_(list(request_ids)))
+            if wanted is not None:
+                q = q.where(PredictionRow.request_id.in_(wanted))
             rows = s.scalars(q.order_by(PredictionRow.id.desc()).limit(limit))
-            return [
+            found = [
                 PredictionRecord(
                     request_id=r.request_id,
                     at=aware(r.at),
@@ -144,6 +147,14 @@ class ServingRepo(RepoBase):
                 )
                 for r in rows
             ]
+            if len(found) < limit:
+                if wanted is not None:
+                    seen = {r.request_id for r in found}
+                    wanted = [k for k in wanted if k not in seen]
+                found += chunk_predictions(
+                    s, self.project, limit=limit - len(found), request_ids=wanted
+                )
+            return found
 
     # --- feedback ------------------------------------------------------------------------
 
