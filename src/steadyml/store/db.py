@@ -8,10 +8,12 @@ being read wrongly.
 
 from __future__ import annotations
 
+import functools
+import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
@@ -102,8 +104,42 @@ def head_revision() -> str:
     return head
 
 
+_REVISION = re.compile(r"""^(down_)?revision\s*=\s*["']?([^"'\s]+)["']?""", re.MULTILINE)
+
+
+@functools.cache
+def _shipped_head() -> str | None:
+    """The head revision of the shipped migrations, read from their files without importing
+    Alembic (about 0.15 s at every start; it is only needed when the schema must change).
+    None when the files do not say plainly (then Alembic decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for down, value in _REVISION.findall(path.read_text(encoding="utf-8")):
+            (parents if down else revisions).add(value)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_head(engine: Engine) -> bool:
+    """Whether the database already has the shipped head revision (a plain read)."""
+    head = _shipped_head()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return False
+            current = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    except sa_exc.SQLAlchemyError:
+        return False  # Alembic looks again, and reports what is wrong
+    return [tuple(row) for row in current] == [(head,)]
+
+
 def migrate(engine: Engine) -> str:
     """Bring the schema to this code's head revision; refuse a newer database."""
+    if _at_head(engine):
+        return _shipped_head() or ""
     from alembic import command
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory

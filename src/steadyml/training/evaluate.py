@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,9 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from steadyml.errors import DataError, SteadyMLError
-from steadyml.training.estimators import Task
+
+if TYPE_CHECKING:
+    from steadyml.training.estimators import Task
 
 __all__ = [
     "KNOWN_METRICS",

@@ -21,14 +21,16 @@ and ``counts`` existed still read: ``steadyml.monitoring.drift`` derives both.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from steadyml.entities import Roles
-from steadyml.training.estimators import Task
 from steadyml.training.features import feature_kinds, replace_missing_codes
+
+if TYPE_CHECKING:
+    from steadyml.training.estimators import Task
 
 __all__ = ["reference_stats", "numeric_summary"]
 
