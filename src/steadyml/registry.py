@@ -4,6 +4,12 @@ A model version is the fitted pipeline (in the artifact store, by digest), its l
 data version), the data contract, and the reference statistics monitoring compares live data
 with. Stages go candidate → staging → production → archived; exactly one version is in
 production, and every promotion and rollback is a deployment event with who, when and why.
+
+A linear model also gets a *serving form* when it is registered: the fitted pipeline folded
+into one affine map (``training.compiled``, checked against the pipeline to 1e-9) and saved
+with the model's facts as a small file of its own (``linearmap.ServingForm``). A server loads
+that (digest verified too) instead of unpickling the pipeline, so it starts without
+importing scikit-learn.
 """
 
 from __future__ import annotations
@@ -19,11 +25,21 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from steadyml.artifacts import ArtifactStore
+    from steadyml.linearmap import ServingForm
     from steadyml.store import Store
 
 PROMOTABLE = ("staging", "production")
 
-__all__ = ["ModelBundle", "dump_bundle", "load_bundle", "promote", "rollback", "PROMOTABLE"]
+__all__ = [
+    "PROMOTABLE",
+    "ModelBundle",
+    "dump_bundle",
+    "dump_serving_form",
+    "load_bundle",
+    "load_serving_form",
+    "promote",
+    "rollback",
+]
 
 
 @dataclass
@@ -46,6 +62,12 @@ class ModelBundle:
     def predict_proba(self, frame: pd.DataFrame) -> Any:
         return self.pipeline.predict_proba(frame)
 
+    def scorer(self) -> Any:
+        """What scores: the compiled form of a linear pipeline, else the pipeline."""
+        from steadyml.training.compiled import fast_model
+
+        return fast_model(self.pipeline)
+
 
 def dump_bundle(bundle: ModelBundle) -> bytes:
     import joblib
@@ -65,6 +87,39 @@ def load_bundle(artifacts: ArtifactStore, mv: ModelVersion) -> ModelBundle:
         raise SteadyMLError(f"Model version {mv.version}'s artifact is not a steadyml model.")
     bundle.version = mv.version
     return bundle
+
+
+def dump_serving_form(bundle: ModelBundle) -> bytes | None:
+    """The serving form of a linear model's bundle, or None for any other model."""
+    from steadyml.linearmap import CompiledLinear, ServingForm
+    from steadyml.training.compiled import compile_pipeline
+
+    compiled = compile_pipeline(bundle.pipeline)
+    if not isinstance(compiled, CompiledLinear):
+        return None
+    return ServingForm(
+        compiled=compiled,
+        task=bundle.task,
+        model_type=bundle.model_type,
+        features=list(bundle.features),
+        classes=bundle.classes,
+        positive_label=bundle.positive_label,
+        threshold=bundle.threshold,
+        packages=dict(bundle.packages),
+    ).to_bytes()
+
+
+def load_serving_form(artifacts: ArtifactStore, mv: ModelVersion) -> ServingForm | None:
+    """A version's serving form (its bytes must match the recorded digest), or None when it
+    has none."""
+    from steadyml.linearmap import ServingForm
+
+    if not mv.serving_digest:
+        return None
+    data = artifacts.get_bytes(mv.serving_digest, what=f"model version {mv.version}'s serving form")
+    form = ServingForm.from_bytes(data)
+    form.version = mv.version
+    return form
 
 
 def _failed_gates(run: Run) -> list[str]:

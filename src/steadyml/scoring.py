@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+    from steadyml.linearmap import ServingForm
     from steadyml.registry import ModelBundle
 
 __all__ = ["ScoreOutput", "score_frame", "plain"]
@@ -49,14 +50,13 @@ def plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def score_frame(bundle: ModelBundle, frame: pd.DataFrame) -> ScoreOutput:
+def score_frame(bundle: ModelBundle | ServingForm, frame: pd.DataFrame) -> ScoreOutput:
     """Score ``frame``; a linear pipeline runs as its compiled form (training/compiled.py:
-    the same numbers to 1e-9, checked when it is compiled, without sklearn's per-call cost)."""
+    the same numbers to 1e-9, checked when it is compiled, without sklearn's per-call cost),
+    and a server may hold only that form (``linearmap.ServingForm``)."""
     import numpy as np
 
-    from steadyml.training.compiled import fast_model
-
-    model = fast_model(bundle.pipeline)
+    model = bundle.scorer()
     if bundle.task != "classification":
         values = np.asarray(model.predict(frame), dtype=float)
         return ScoreOutput(
@@ -65,7 +65,8 @@ def score_frame(bundle: ModelBundle, frame: pd.DataFrame) -> ScoreOutput:
             probabilities=None,
         )
     proba = np.asarray(model.predict_proba(frame), dtype=float)
-    classes = [plain(c) for c in bundle.pipeline.classes_]
+    known = model.classes_ if model.classes_ is not None else bundle.classes or []
+    classes = [plain(c) for c in known]
     probabilities = [
         {str(c): round(float(p), 6) for c, p in zip(classes, row, strict=True)} for row in proba
     ]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from steadyml.entities import ModelVersion, Run
 from steadyml.errors import DataContractError
-from steadyml.registry import ModelBundle, dump_bundle
+from steadyml.registry import ModelBundle, dump_bundle, dump_serving_form
 from steadyml.tracking import CodeVersion, code_version, package_versions, run_key
 
 if TYPE_CHECKING:
@@ -161,6 +161,11 @@ def record_outcome(
     blob = dump_bundle(bundle)
     digest = artifacts.put_bytes(blob)
     store.add_artifact(digest=digest, size=len(blob), kind="model")
+    serving_digest = None
+    form = dump_serving_form(bundle)  # linear models: what a server loads (registry.py)
+    if form is not None:
+        serving_digest = artifacts.put_bytes(form)
+        store.add_artifact(digest=serving_digest, size=len(form), kind="serving")
     summary = outcome.to_dict()
     reference = summary.pop("reference", {})
     summary["artifact_size_bytes"] = len(blob)
@@ -197,6 +202,7 @@ def record_outcome(
         primary_value=float(primary) if isinstance(primary, (int, float)) else None,
         contract=contract,
         reference=reference,
+        serving_digest=serving_digest,
     )
     store.set_run_model_version(run.number, mv.version)
     return replace(run, model_version=mv.version), mv

@@ -159,7 +159,7 @@ def test_the_period_cuts_through_a_chunk_and_retention_keeps_a_straddling_one(
 def test_hashed_personal_data_never_appears_raw_in_a_chunk(store: Store) -> None:
     layout = _layout(pii_mode="hash")
     piece = _piece(0, 30, T0)
-    for chunk in layout.chunks([piece]):
+    for chunk in layout.chunks([layout.table([piece])]):
         store_chunk(store, chunk)
     (file,) = store.list_prediction_files(inline=True)
     data = store.prediction_chunk_data(file.id)

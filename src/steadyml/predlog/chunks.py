@@ -231,24 +231,24 @@ class LogLayout:
         empty = pc.fill_null(pc.is_in(text, pa.array(["", "nan", "None"])), False)
         return pc.if_else(empty, pa.scalar(None, pa.string()), text)
 
-    def chunks(
-        self, pieces: Sequence[LogPiece], parts: Sequence[pa.Table] | None = None
-    ) -> list[Chunk]:
-        """The pieces as chunks (Arrow IPC files), one per route and model version.
-        ``parts``: the pieces already laid out as tables, a few at a time (see the writer)."""
+    def chunks(self, tables: Sequence[pa.Table]) -> list[Chunk]:
+        """Laid-out pieces (``table``) as chunks (Arrow IPC files), one per route and model
+        version; tables whose columns cannot be joined (a type changed) make their own."""
+        import pyarrow as pa
+
+        try:
+            return self._chunks(pa.concat_tables(tables, promote_options="permissive"))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            if len(tables) == 1:
+                raise
+            return [chunk for table in tables for chunk in self._chunks(table)]
+
+    def _chunks(self, table: pa.Table) -> list[Chunk]:
         import pyarrow as pa
         import pyarrow.compute as pc
 
         from steadyml.store.predfiles import KeyFilter
 
-        table = None
-        if parts:
-            try:
-                table = pa.concat_tables(parts, promote_options="permissive")
-            except (pa.ArrowInvalid, pa.ArrowTypeError):  # e.g. a column's type changed
-                table = None
-        if table is None:
-            table = self.table(pieces)
         if table.num_rows == 0:
             return []
         groups = table.group_by(["route", "model_version"], use_threads=False).aggregate([])

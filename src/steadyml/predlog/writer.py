@@ -68,10 +68,14 @@ class PredictionLogWriter:
         # thread): each counter has one writer, so their difference is safe to read anywhere
         self._queued_rows = 0
         self._done_rows = 0
-        self._pieces: list[LogPiece] = []  # gathered for the next chunk (writer thread only)
-        self._piece_rows = 0
+        # gathered for the next flush (writer thread only): the pieces laid out as tables,
+        # and the pieces themselves while they may still go to the SQL log as rows
+        self._parts: list[pa.Table] = []
+        self._pieces: list[LogPiece] = []
+        self._unlaid: list[LogPiece] = []  # pieces that could not be laid out: rows
+        self._piece_rows = 0  # rows gathered
+        self._laid_rows = 0  # of which in ``_parts``
         self._pieces_since = 0.0
-        self._parts: list[pa.Table] | None = []  # the gathered pieces as tables
         self._thread: threading.Thread | None = None
         self.written = 0
         self.failed = 0
@@ -151,7 +155,7 @@ class PredictionLogWriter:
             self._flush(batch, rows_in_batch)
         if arrived:
             self._gather(arrived)
-        if self._pieces and (
+        if self._piece_rows and (
             everything
             or self._piece_rows >= self._chunk_rows
             or time.monotonic() - self._pieces_since >= self._chunk_after_s
@@ -159,18 +163,29 @@ class PredictionLogWriter:
             self._flush_pieces()
 
     def _gather(self, arrived: list[LogPiece]) -> None:
-        """Keep what arrived for the next chunk, already laid out as a table: a little work
-        at every wake-up, not one long hold of the GIL per chunk (which showed in p99)."""
-        if not self._pieces:
+        """Keep what arrived for the next flush, already laid out as a table: a little work
+        at every wake-up, not one long hold of the GIL per chunk (which showed in p99). Once
+        enough rows are laid out for a chunk the pieces are let go: fewer objects live on
+        for the garbage collector to walk."""
+        rows = sum(len(p) for p in arrived)
+        if not self._piece_rows:
             self._pieces_since = time.monotonic()
-        self._pieces.extend(arrived)
-        self._piece_rows += sum(len(p) for p in arrived)
-        if self._write_chunk is None or self.layout is None or self._parts is None:
+        self._piece_rows += rows
+        if self._write_chunk is None or self.layout is None:
+            self._pieces.extend(arrived)
             return
         try:
             self._parts.append(self.layout.table(arrived))
-        except Exception:  # laid out again, all together, when the chunk is made
-            self._parts = None
+        except Exception as exc:  # e.g. a value no column type holds: these go out as rows
+            if self._on_error is not None:
+                self._on_error(exc)
+            self._unlaid.extend(arrived)
+            return
+        self._laid_rows += rows
+        if self._laid_rows < self._chunk_min_rows:
+            self._pieces.extend(arrived)
+        else:
+            self._pieces = []  # a chunk for sure: the tables say it all
 
     def _take(
         self,
@@ -188,31 +203,38 @@ class PredictionLogWriter:
                 self._on_error(exc)
 
     def _flush_pieces(self) -> None:
-        pieces, rows, parts = self._pieces, self._piece_rows, self._parts
-        self._pieces, self._piece_rows, self._parts = [], 0, []
         layout = self.layout
         if layout is None:
             raise RuntimeError("PredictionLogWriter needs a layout to log request pieces")
-        if self._write_chunk is None or rows < self._chunk_min_rows:
-            try:
-                records = layout.records(pieces)
-            except Exception as exc:  # pragma: no cover - a bug; reported, serving goes on
-                self._give_up(rows, exc)
-                self._done_rows += rows
-                return
-            self._flush(records, rows)
+        parts, pieces, unlaid = self._parts, self._pieces, self._unlaid
+        laid = self._laid_rows
+        self._parts, self._pieces, self._unlaid = [], [], []
+        self._piece_rows = self._laid_rows = 0
+        if unlaid:
+            self._write_rows(layout, unlaid)
+        if self._write_chunk is None or laid < self._chunk_min_rows:
+            self._write_rows(layout, pieces)  # quiet traffic (all its pieces were kept)
             return
         try:
-            chunks = layout.chunks(pieces, parts)
-        except Exception as exc:  # e.g. a value no column type can hold: keep them as rows
-            if self._on_error is not None:
-                self._on_error(exc)
-            self._flush(layout.records(pieces), rows)
+            chunks = layout.chunks(parts)
+        except Exception as exc:  # pragma: no cover - a bug; reported, serving goes on
+            self._give_up(laid, exc)
+            self._done_rows += laid
             return
         for chunk in chunks:
             if self._retry(lambda c=chunk: self._write_chunk(c), chunk.rows):  # type: ignore[misc]
                 self.chunks += 1
-        self._done_rows += rows
+        self._done_rows += laid
+
+    def _write_rows(self, layout: LogLayout, pieces: list[LogPiece]) -> None:
+        rows = sum(len(p) for p in pieces)
+        try:
+            records = layout.records(pieces)
+        except Exception as exc:  # pragma: no cover - a bug; reported, serving goes on
+            self._give_up(rows, exc)
+            self._done_rows += rows
+            return
+        self._flush(records, rows)
 
     def _flush(self, batch: list[PredictionRecord], rows: int) -> None:
         """Write ``batch`` (which stands for ``rows`` queued rows) to the SQL log."""

@@ -5,31 +5,40 @@ the traffic policy changes — a promotion, a rollback, ``steadyml traffic set``
 new model in a worker thread (digest verified) and swaps it in with one assignment, so
 requests in flight finish on the old model and new ones use the new model: no restart, no
 failed request.
+
+A linear model is loaded as its serving form (``linearmap.ServingForm``, saved when the
+version was registered, digest verified): scikit-learn is then never imported, which is most
+of a cold start. Any other model, or a form that cannot be read, loads the pickled pipeline.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from steadyml.entities import TrafficPolicy
+from steadyml.errors import SteadyMLError
+from steadyml.registry import load_serving_form
 from steadyml.scoring import ScoreOutput, score_frame
-from steadyml.training.compiled import fast_model
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from steadyml.linearmap import ServingForm
     from steadyml.project import Project
     from steadyml.registry import ModelBundle
+
+logger = logging.getLogger("steadyml.serving")
 
 
 @dataclass(frozen=True)
 class LoadedModel:
     version: int
-    bundle: ModelBundle
+    bundle: ModelBundle | ServingForm
 
     def score(self, frame: pd.DataFrame) -> ScoreOutput:
         return score_frame(self.bundle, frame)
@@ -66,8 +75,16 @@ class Runtime:
         cached = self._cache.get(version)
         if cached is not None:
             return cached
-        bundle = self.project.load_model(version)
-        fast_model(bundle.pipeline)  # compile (and self-check) now, not on the first request
+        bundle: ModelBundle | ServingForm | None = None
+        mv = self.project.model_version(version)
+        if mv.serving_digest:
+            try:
+                bundle = load_serving_form(self.project.artifacts, mv)
+            except SteadyMLError as exc:  # an unreadable form: the pipeline still answers
+                logger.warning("model version %s: %s Loading the pipeline.", version, exc)
+        if bundle is None:
+            bundle = self.project.load_model(version)
+            bundle.scorer()  # compile (and self-check) now, not on the first request
         model = LoadedModel(version=version, bundle=bundle)
         self._cache[version] = model
         return model
@@ -93,13 +110,18 @@ class Runtime:
             if previous is not None and production is not None:
                 if previous.version == production.version:
                     previous = current.previous
-            elif previous is None and prod_v is not None:
+            elif previous is None and prod_v is not None and self._wants_previous():
                 previous = self._previous_of(prod_v)
             challenger = None if chal_v is None else self._load(chal_v)
             keep = {m.version for m in (production, previous, challenger) if m is not None}
             self._cache = {v: m for v, m in self._cache.items() if v in keep}
             self.state = ModelState(production, previous, challenger, policy)
             return True
+
+    def _wants_previous(self) -> bool:
+        """Only the 'previous' fallback needs the version production had before, loaded at
+        start; after a promotion the server keeps the one it was serving anyway."""
+        return bool(self.project.config.serving.fallback.strategy == "previous")
 
     def _previous_of(self, version: int) -> LoadedModel | None:
         """The version production had before ``version`` (for the 'previous' fallback)."""

@@ -39,6 +39,7 @@ def _version(row: ModelVersionRow) -> ModelVersion:
         created_at=aware(row.created_at),
         contract=dict(row.contract or {}),
         reference=dict(row.reference or {}),
+        serving_digest=row.serving_digest,
     )
 
 

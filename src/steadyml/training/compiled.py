@@ -5,7 +5,8 @@ imputer + scaler for numbers and a one-hot encoder for categories -> logistic or
 regression) takes about 6.5 ms, almost all of it per-call overhead: pandas column selection,
 input validation and output wrapping in each of the seven steps. The arithmetic itself is a
 few microseconds. A service that micro-batches small requests pays that overhead on every
-model call, so it caps throughput.
+model call, so it caps throughput. The map itself (``CompiledLinear``) lives in
+``steadyml.linearmap``, which needs neither scikit-learn nor scipy.
 
 For a linear model the whole pipeline folds into one affine map: each numeric feature adds
 ``a * x`` (after the median fill and the scaling), each missing-value indicator adds a
@@ -24,145 +25,21 @@ both ways and refuses (returns ``None``) unless the answers agree to 1e-9.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit, softmax
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
-from steadyml.training.features import (
-    MISSING_CATEGORY,
-    PrepareColumns,
-    _as_labels,
-    _as_numbers,
-    replace_missing_codes,
-)
+from steadyml.linearmap import CompiledLinear
+from steadyml.training.features import PrepareColumns
 
 __all__ = ["CompiledLinear", "compile_pipeline", "fast_model"]
 
 _UNKNOWN = "\x00steadyml-unknown-category\x00"
 _TOLERANCE = 1e-9
-
-
-class CompiledLinear:
-    """``predict_proba`` / ``predict`` of a fitted linear pipeline, as one affine map."""
-
-    def __init__(
-        self,
-        *,
-        numeric: Sequence[str],
-        categorical: Sequence[str],
-        codes: Mapping[str, Sequence[Any]],
-        fill: np.ndarray,
-        slope: np.ndarray,
-        indicator_cols: np.ndarray,
-        indicator_weight: np.ndarray,
-        bias: np.ndarray,
-        lookups: Sequence[tuple[dict[str, int], np.ndarray]],
-        kind: str,
-        classes: np.ndarray | None,
-    ) -> None:
-        self.numeric = list(numeric)
-        self.categorical = list(categorical)
-        self.codes = dict(codes)
-        self.fill = fill  # median per numeric feature
-        self.slope = slope  # (n_numeric, k): coefficient / scale
-        self.indicator_cols = indicator_cols  # numeric features with a missing indicator
-        self.indicator_weight = indicator_weight  # (n_indicators, k): added when missing
-        self.bias = bias  # (k,): intercept and every constant folded in
-        self.lookups = lookups  # per category column: label -> row, and the rows (last: unknown)
-        self.kind = kind  # "binary", "multinomial" or "regression"
-        self.classes_ = classes
-
-    def decision(self, X: pd.DataFrame) -> np.ndarray:
-        missing = [c for c in (*self.numeric, *self.categorical) if c not in X.columns]
-        if missing:
-            # the pipeline's own message
-            PrepareColumns(self.numeric, self.categorical)._check_frame(X)
-        n = len(X)
-        out = np.empty((n, len(self.bias)))
-        out[:] = self.bias
-        if self.numeric:
-            values = np.empty((n, len(self.numeric)))
-            for i, col in enumerate(self.numeric):
-                values[:, i] = _numbers(X[col], col, self.codes.get(col))
-            nan = np.isnan(values)
-            values = np.where(nan, self.fill, values)
-            out += values @ self.slope
-            if len(self.indicator_cols):
-                out += nan[:, self.indicator_cols].astype(float) @ self.indicator_weight
-        for col, (index, rows) in zip(self.categorical, self.lookups, strict=True):
-            labels = _labels(X[col], self.codes.get(col))
-            unknown = len(rows) - 1
-            out += rows[[index.get(label, unknown) for label in labels]]
-        return out
-
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        d = self.decision(X)
-        if self.kind == "binary":
-            p = expit(d[:, 0])
-            result: np.ndarray = np.stack([1 - p, p], axis=1)
-            return result
-        if self.kind == "multinomial":
-            result = softmax(d, axis=1)
-            return result
-        raise AttributeError("A regression model has no predict_proba; use predict.")
-
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        if self.kind == "regression":
-            values: np.ndarray = self.decision(X)[:, 0]
-            return values
-        assert self.classes_ is not None
-        chosen: np.ndarray = self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-        return chosen
-
-
-def _numbers(values: pd.Series, name: str, codes: Sequence[Any] | None) -> np.ndarray:
-    """What ``_as_numbers(replace_missing_codes(...))`` gives, without pandas per call for
-    the usual inputs (numbers and None); anything else takes that exact path."""
-    dtype = values.dtype
-    if pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype):
-        out = np.asarray(values, dtype=float)
-        if codes:
-            parsed = pd.to_numeric(pd.Series(list(codes), dtype=object), errors="coerce")
-            out = np.where(np.isin(out, parsed.dropna().to_numpy(dtype=float)), np.nan, out)
-        return out
-    if pd.api.types.is_object_dtype(dtype):
-        raw = values.to_numpy()
-        hit = set(codes or ())
-        out = np.empty(len(raw))
-        for i, v in enumerate(raw):
-            kind = type(v)
-            if v is None:
-                out[i] = np.nan
-            elif kind is float or kind is int:
-                out[i] = np.nan if (v != v or v in hit) else v
-            else:
-                break
-        else:
-            return out
-    return _as_numbers(replace_missing_codes(values, codes), name)
-
-
-def _labels(values: pd.Series, codes: Sequence[Any] | None) -> np.ndarray | list[str]:
-    """What ``_as_labels(replace_missing_codes(...), MISSING_CATEGORY)`` gives, fast for
-    strings and None; anything else takes that exact path."""
-    if pd.api.types.is_object_dtype(values.dtype):
-        hit = set(codes or ())
-        out: list[str] = []
-        for v in values.to_numpy():
-            if v is None:
-                out.append(MISSING_CATEGORY)
-            elif type(v) is str:
-                out.append(MISSING_CATEGORY if v in hit else v)
-            else:
-                break
-        else:
-            return out
-    return _as_labels(replace_missing_codes(values, codes), MISSING_CATEGORY)
 
 
 def compile_pipeline(pipeline: Any) -> CompiledLinear | None:

@@ -26,6 +26,16 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from steadyml.entities import Roles
 from steadyml.errors import DataError, SteadyMLError
+from steadyml.linearmap import (
+    MISSING_CATEGORY,
+    as_labels,
+    as_numbers,
+    check_frame,
+    replace_missing_codes,
+)
+
+_as_numbers = as_numbers  # the names other modules have used
+_as_labels = as_labels
 
 __all__ = [
     "MISSING_CATEGORY",
@@ -40,7 +50,6 @@ __all__ = [
     "TEXT_MAX_FEATURES_DENSE",
 ]
 
-MISSING_CATEGORY = "__missing__"
 TEXT_MAX_FEATURES_SPARSE = 2000  # words kept per text column for models that take sparse input
 TEXT_MAX_FEATURES_DENSE = 200  # ... and for models that need a dense table (memory stays small)
 _MIN_CATEGORY_COUNT = 5  # rarer categories are pooled into one "infrequent" category
@@ -111,66 +120,7 @@ class PrepareColumns(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return [*self.numeric, *self.categorical, *self.text]
 
     def _check_frame(self, X: Any) -> None:
-        if not isinstance(X, pd.DataFrame):
-            raise DataError(
-                f"The model expects a table (pandas DataFrame) of rows. Got {type(X).__name__} "
-                "instead.",
-                hint="Pass the rows as a DataFrame with the feature columns by name.",
-            )
-        missing = [c for c in self._columns() if c not in X.columns]
-        if missing:
-            raise DataError(
-                f"The model needs column(s) {', '.join(map(repr, missing))}, which the rows "
-                "do not have.",
-                hint="Send every feature column (a missing value may be empty, not absent).",
-            )
-
-
-def replace_missing_codes(values: pd.Series, codes: Sequence[Any] | None) -> pd.Series:
-    """The column with every code that means "missing" replaced by a missing value."""
-    if not codes:
-        return values
-    as_object = values.astype(object)
-    hit = as_object.isin(list(codes))
-    if pd.api.types.is_numeric_dtype(values):
-        # a numeric column may hold the code as a string in the project file ("-1")
-        numeric_codes = pd.to_numeric(pd.Series(list(codes), dtype=object), errors="coerce")
-        hit |= as_object.isin(numeric_codes.dropna().tolist())
-    return as_object.where(~hit, None)
-
-
-def _as_numbers(values: pd.Series, name: str) -> np.ndarray:
-    """Floats, with missing values as NaN; a value that is not a number is an error."""
-    if pd.api.types.is_bool_dtype(values):
-        return np.asarray(values, dtype=float)
-    numbers = pd.to_numeric(values.astype(object), errors="coerce")
-    bad = numbers.isna() & values.notna()
-    if bool(bad.any()):
-        first = values[bad].iloc[0]
-        row = values.index[bad][0]
-        raise DataError(
-            f"Column '{name}' expects a number; got {first!r} in row {row!r}.",
-            hint=f"Fix or empty that value, or list '{name}' as categorical in steadyml.yaml.",
-        )
-    return np.asarray(numbers, dtype=float)
-
-
-def _as_labels(values: pd.Series, fill: str) -> np.ndarray:
-    """Strings, one per row, with missing values replaced by ``fill``."""
-    missing = values.isna().to_numpy()
-    if pd.api.types.is_float_dtype(values) or pd.api.types.is_object_dtype(values):
-        labels = np.array(values.astype(object).map(_label), dtype=object)
-    else:  # strings, integers, booleans, categories: str() is already the label
-        labels = np.array(values.astype(str), dtype=object)  # a copy: views may be read-only
-    labels[missing] = fill
-    return labels
-
-
-def _label(value: Any) -> str:
-    """One value as a category label; whole floats read like integers (2.0 -> "2")."""
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
+        check_frame(X, self._columns())
 
 
 def build_pipeline(
