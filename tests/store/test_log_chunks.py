@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import Iterator
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -126,9 +127,10 @@ def test_a_chunk_is_split_by_route_and_version_and_keeps_fallbacks(store: Store)
     assert store.count_predictions(route="canary") == 10
     assert store.count_predictions(route="shadow") == 20
     assert store.count_predictions(answered=False) == 0  # a fallback's answer is an answer
-    v2 = list(read_log(store, model_version=2))
-    assert sum(len(f) for f in v2) == 30
-    shadow = next(f for f in v2 if (f["route"] == "shadow").all())
+    v2 = pd.concat(list(read_log(store, model_version=2)), ignore_index=True)
+    assert len(v2) == 30 and sorted(set(v2["route"])) == ["canary", "shadow"]
+    shadow = v2[v2["route"] == "shadow"]
+    assert len(shadow) == 20 and not v2.loc[v2["route"] == "canary", "fallback"].any()
     assert shadow["fallback"].all() and (shadow["error"] == "model timed out").all()
 
 
@@ -208,3 +210,18 @@ def test_the_writer_lays_out_pieces_as_they_arrive_and_keeps_nothing_after_close
     writer.close()
     assert writer.pending() == 0 and writer.chunks == 1 and writer.written == 15
     assert store.count_predictions() == 15
+
+
+def test_many_small_chunks_are_read_back_as_few_large_frames(store: Store) -> None:
+    layout = _layout()
+    for second in range(30):  # a busy half minute: one chunk a second
+        piece = _piece(second * 10, 10, T0 + dt.timedelta(seconds=second))
+        for chunk in layout.chunks([layout.table([piece])]):
+            store_chunk(store, chunk)
+    assert len(store.list_prediction_files(inline=True)) == 30
+    frames = list(read_log(store, chunk_rows=100))
+    assert [len(f) for f in frames] == [100, 100, 100]
+    assert list(pd.concat(frames)["row_key"]) == [f"C{i:05d}" for i in range(300)]
+    part = list(read_log(store, since=T0 + dt.timedelta(seconds=5),
+                         until=T0 + dt.timedelta(seconds=8), chunk_rows=100))  # fmt: skip
+    assert sum(len(f) for f in part) == 30

@@ -9,9 +9,10 @@ compressed Arrow IPC file (a "chunk"). Measured on the sample project: about 2 �
 all (the table 0.7, the key filter 0.5, the file 0.15), against about 40 µs per row of the
 SQL log (a dict scrubbed, JSON-encoded and inserted), which could not keep up with
 100-record requests (docs/benchmarks.md). Arrow IPC with zstd rather than Parquet: 0.15 µs
-against 0.6 µs a row, for 47 bytes a row against 24. Quiet traffic still goes to the SQL
-log row by row (``LogLayout.records``), so a slow day does not leave thousands of tiny
-chunks; ``PredictionLogWriter`` decides which, per flush.
+against 0.6 µs a row, for 47 bytes a row against 24. Quiet traffic (fewer rows in a flush
+than the writer's ``chunk_min_rows``, 100 for the API) still goes to the SQL log row by row
+(``LogLayout.records``), so no chunk is tiny; ``PredictionLogWriter`` decides which, per
+flush. ``predlog.read_log`` reads chunks many at a time and joins them into large frames.
 """
 
 from __future__ import annotations

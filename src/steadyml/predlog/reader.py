@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
     from steadyml.artifacts import ArtifactStore
     from steadyml.store import Store
@@ -49,34 +50,59 @@ def read_log(
         inputs = inputs.drop(columns=[c for c in inputs.columns if c in meta.columns])
         meta["at"] = pd.to_datetime(meta["at"], utc=True)
         yield pd.concat([meta, inputs], axis=1)
-    for file in store.list_prediction_files(since=since, until=until, model_version=model_version):
-        if file.inline:
-            data = store.prediction_chunk_data(file.id)
-        else:
-            where = artifacts
-            if where is None:
-                where = opened.get(file.artifacts_url) or ArtifactStore(file.artifacts_url)
-                opened[file.artifacts_url] = where
-            data = where.get_bytes(file.digest, what=f"batch prediction log {file.batch_id}")
-        # an API chunk may straddle the period's edges: keep only its rows inside
-        straddles = (since is not None and file.at < since) or (
-            until is not None and file.ends >= until
-        )
-        if file.inline:  # an API chunk: small, read whole
-            batches = read_table(data).to_batches(max_chunksize=chunk_rows)
-        else:
-            batches = pq.ParquetFile(pa.BufferReader(data)).iter_batches(batch_size=chunk_rows)
-        for batch in batches:
-            frame = batch.to_pandas()
-            if straddles:
-                keep = pd.Series(True, index=frame.index)
-                if since is not None:
-                    keep &= frame["at"] >= pd.Timestamp(since)
-                if until is not None:
-                    keep &= frame["at"] < pd.Timestamp(until)
-                frame = frame[keep]
-            yield frame[[*meta_columns, *(c for c in frame.columns if c not in meta_columns)]]
-        del batches, data
+
+    def ordered(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[[*meta_columns, *(c for c in frame.columns if c not in meta_columns)]]
+
+    def inside(frame: pd.DataFrame) -> pd.DataFrame:
+        """Only the rows logged in the period (an API chunk may straddle its edges)."""
+        keep = pd.Series(True, index=frame.index)
+        if since is not None:
+            keep &= frame["at"] >= pd.Timestamp(since)
+        if until is not None:
+            keep &= frame["at"] < pd.Timestamp(until)
+        return frame if bool(keep.all()) else frame[keep]
+
+    files = store.list_prediction_files(since=since, until=until, model_version=model_version)
+    for file in (f for f in files if not f.inline):  # batch runs: one Parquet file each
+        where = artifacts
+        if where is None:
+            where = opened.get(file.artifacts_url) or ArtifactStore(file.artifacts_url)
+            opened[file.artifacts_url] = where
+        data = where.get_bytes(file.digest, what=f"batch prediction log {file.batch_id}")
+        for batch in pq.ParquetFile(pa.BufferReader(data)).iter_batches(batch_size=chunk_rows):
+            yield ordered(inside(batch.to_pandas()))
+        del data
+    # API chunks: fetched a few hundred at a time and joined into frames of about
+    # ``chunk_rows`` rows (a busy day is tens of thousands of one-second chunks)
+    chunk_ids = [f.id for f in files if f.inline]
+    tables: list[pa.Table] = []
+    held = 0
+    for start in range(0, len(chunk_ids), 200):
+        found = store.prediction_chunks_data(chunk_ids[start : start + 200])
+        for file_id in chunk_ids[start : start + 200]:
+            if file_id not in found:
+                continue  # removed by retention meanwhile
+            table = read_table(found.pop(file_id))
+            tables.append(table)
+            held += table.num_rows
+            if held >= chunk_rows:
+                yield from _frames(tables, ordered, inside)
+                tables, held = [], 0
+    if tables:
+        yield from _frames(tables, ordered, inside)
+
+
+def _frames(tables: list[pa.Table], ordered: Any, inside: Any) -> Iterator[pd.DataFrame]:
+    """The tables as one frame, or one frame each when their columns cannot be joined."""
+    import pyarrow as pa
+
+    try:
+        joined = [pa.concat_tables(tables, promote_options="permissive")]
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        joined = tables
+    for table in joined:
+        yield ordered(inside(table.to_pandas()))
 
 
 def delete_batch_logs_before(store: Store, artifacts: ArtifactStore, cutoff: dt.datetime) -> int:

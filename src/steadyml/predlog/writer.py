@@ -47,7 +47,7 @@ class PredictionLogWriter:
         layout: LogLayout | None = None,
         flush_ms: float = 200.0,
         chunk_after_ms: float = 1000.0,
-        chunk_min_rows: int = 1000,
+        chunk_min_rows: int = 100,
         chunk_rows: int = 20_000,
         max_batch: int = 2000,
         on_error: Callable[[BaseException], None] | None = None,

@@ -19,7 +19,7 @@ class ServeSettings:
     log_predictions: bool = True
     log_flush_ms: float = 200.0  # refused records and the writer's wake-ups
     log_chunk_ms: float = 1000.0  # answered records: gathered this long, then written
-    log_chunk_min_rows: int = 1000  # at least this many gathered: one Parquet chunk, else rows
+    log_chunk_min_rows: int = 100  # at least this many gathered: a chunk (Arrow IPC), else rows
     log_backlog_rows: int = 60_000  # above this many unwritten log rows, answers wait
 
     def to_env(self) -> str:

@@ -243,19 +243,29 @@ class PredictionFilesRepo(RepoBase):
             return [_file(r) for r in rows]
 
     def prediction_chunk_data(self, file_id: int) -> bytes:
-        """The Parquet bytes of an API log chunk (``PredictionFile.inline``)."""
-        with self.reader() as s:
-            data = s.scalar(
-                select(PredictionFileRow.data).where(
-                    PredictionFileRow.project == self.project, PredictionFileRow.id == file_id
-                )
-            )
-        if data is None:
+        """The bytes of an API log chunk (``PredictionFile.inline``)."""
+        found = self.prediction_chunks_data([file_id])
+        if file_id not in found:
             raise NotFoundError(
                 f"Prediction log chunk {file_id} holds no data here.",
                 hint="It may have been removed by retention while it was being read.",
             )
-        return bytes(data)
+        return found[file_id]
+
+    def prediction_chunks_data(self, file_ids: Sequence[int]) -> dict[int, bytes]:
+        """The bytes of many API log chunks at once, by id (those that still exist)."""
+        out: dict[int, bytes] = {}
+        wanted = list(file_ids)
+        with self.reader() as s:
+            for start in range(0, len(wanted), 500):
+                rows = s.execute(
+                    select(PredictionFileRow.id, PredictionFileRow.data).where(
+                        PredictionFileRow.project == self.project,
+                        PredictionFileRow.id.in_(wanted[start : start + 500]),
+                    )
+                )
+                out.update({i: bytes(d) for i, d in rows if d is not None})
+        return out
 
     def delete_prediction_files(self, ids: Iterable[int]) -> int:
         """Forget these files' rows; returns how many predictions they held. The bytes stay
