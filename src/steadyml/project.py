@@ -535,8 +535,8 @@ class Project:
 
     def apply_retention(self, *, now: dt.datetime | None = None) -> int:
         """Delete logged predictions older than ``monitoring.retention_days``: rows of the SQL
-        log and whole batch log files (their store row and their bytes). Returns how many
-        predictions were deleted."""
+        log, the API's log chunks whose rows are all older, and whole batch log files (their
+        store row and their bytes). Returns how many predictions were deleted."""
         from steadyml.predlog import delete_batch_logs_before
 
         days = self.config.monitoring.retention_days
