@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from steadyml.data.contract import Contract
     from steadyml.monitoring.alerts import AlertOutcome
     from steadyml.monitoring.feedback import FeedbackResult
+    from steadyml.predlog.compact import CompactResult
     from steadyml.registry import ModelBundle
     from steadyml.store import Store
     from steadyml.trainer import TrainResult
@@ -543,6 +544,14 @@ class Project:
         cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
         deleted = self.store.delete_predictions_before(cutoff)
         return deleted + delete_batch_logs_before(self.store, self.artifacts, cutoff)
+
+    def compact_log(self, *, now: dt.datetime | None = None) -> CompactResult:
+        """Merge the API log's one-second chunks older than an hour into large ones (the
+        retention job does this nightly); nothing logged changes, only how it is stored."""
+        from steadyml.predlog.compact import compact_log
+
+        cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(hours=1)
+        return compact_log(self.store, older_than=cutoff)
 
     def _relative(self, path: Path) -> str:
         try:

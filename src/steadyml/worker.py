@@ -1,4 +1,5 @@
-"""Scheduled jobs: the monitor every N minutes, nightly batch scoring, log retention.
+"""Scheduled jobs: the monitor every N minutes, nightly batch scoring, log retention (which
+also merges the API log's one-second chunks older than an hour).
 
 ``steadyml worker`` runs them with APScheduler (in-process, no broker, no cluster) from the
 ``schedule`` section of steadyml.yaml, and records every run (start, end, outcome, summary)
@@ -125,9 +126,12 @@ def _batch(project: Project) -> dict[str, Any]:
 
 def _retention(project: Project) -> dict[str, Any]:
     deleted = project.apply_retention()
+    compacted = project.compact_log()
     return {
         "deleted_predictions": deleted,
         "retention_days": project.config.monitoring.retention_days,
+        "log_chunks_merged": compacted.merged,
+        "log_chunks_made": compacted.made,
     }
 
 

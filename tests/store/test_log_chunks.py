@@ -14,10 +14,12 @@ import pyarrow as pa
 import pytest
 
 from steadyml.entities import new_request_id, request_id_time
+from steadyml.errors import StateError
 from steadyml.predlog import (
     LogLayout,
     LogPiece,
     PredictionLogWriter,
+    compact_log,
     delete_batch_logs_before,
     read_log,
     store_chunk,
@@ -225,3 +227,59 @@ def test_many_small_chunks_are_read_back_as_few_large_frames(store: Store) -> No
     part = list(read_log(store, since=T0 + dt.timedelta(seconds=5),
                          until=T0 + dt.timedelta(seconds=8), chunk_rows=100))  # fmt: skip
     assert sum(len(f) for f in part) == 30
+
+
+def test_compaction_merges_old_chunks_and_the_log_reads_the_same(store: Store) -> None:
+    layout = _layout()
+    pieces = []
+    for second in range(40):  # 40 one-second chunks: 30 live v1, 10 canary v2
+        route, version = ("canary", 2) if second % 4 == 3 else ("live", 1)
+        piece = _piece(second * 10, 10, T0 + dt.timedelta(seconds=second), route=route,
+                       version=version)  # fmt: skip
+        pieces.append(piece)
+        for chunk in layout.chunks([layout.table([piece])]):
+            store_chunk(store, chunk)
+    fresh = _piece(900, 10, T0 + dt.timedelta(hours=2))  # too recent to merge
+    for chunk in layout.chunks([layout.table([fresh])]):
+        store_chunk(store, chunk)
+    before = pd.concat(list(read_log(store)), ignore_index=True)
+    counts = (store.count_predictions(route="live"), store.count_predictions(route="canary"))
+
+    done = compact_log(store, older_than=T0 + dt.timedelta(hours=1), target_rows=120)
+    # live: 30 chunks of 10 rows -> 3 of 100 (120 would be 12 chunks: 10+...+10 > 120 cuts
+    # at 12); canary: 10 chunks -> 1; the fresh one stays
+    chunks = store.list_prediction_files(inline=True)
+    assert done.merged == 40 and done.rows == 400
+    assert sorted(c.rows for c in chunks) == sorted([120, 120, 60, 100, 10])
+    assert (store.count_predictions(route="live"),
+            store.count_predictions(route="canary")) == counts  # fmt: skip
+    after = pd.concat(list(read_log(store)), ignore_index=True)
+    key = ["request_id"]
+    pd.testing.assert_frame_equal(
+        before.sort_values(key).reset_index(drop=True),
+        after.sort_values(key).reset_index(drop=True)[before.columns],
+    )
+    # labels still find their predictions, through the merged chunks' key filters
+    wanted = [pieces[5].request_ids[3], pieces[7].request_ids[0]]
+    _, unknown = store.add_feedback([(k, "yes") for k in wanted])
+    assert unknown == []
+    assert sorted(p.request_id for p in store.list_predictions(request_ids=wanted)) == sorted(
+        wanted
+    )
+    again = compact_log(store, older_than=T0 + dt.timedelta(hours=1), target_rows=120)
+    assert again.merged == 0  # nothing left to merge: the big chunks are left alone
+
+
+def test_a_swap_whose_chunks_are_gone_changes_nothing(store: Store) -> None:
+    layout = _layout()
+    for second in range(3):
+        piece = _piece(second * 10, 10, T0 + dt.timedelta(seconds=second))
+        for chunk in layout.chunks([layout.table([piece])]):
+            store_chunk(store, chunk)
+    ids = [c.id for c in store.list_prediction_files(inline=True)]
+    with pytest.raises(StateError, match="gone"):
+        store.replace_prediction_chunks([*ids, 999_999], [])
+    with pytest.raises(StateError, match="rows"):
+        store.replace_prediction_chunks(ids, [])
+    assert [c.id for c in store.list_prediction_files(inline=True)] == ids
+    assert store.count_predictions() == 30

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from steadyml.store import Store
     from steadyml.store.predfiles import PredictionFile
 
-__all__ = ["Chunk", "LogLayout", "LogPiece", "row_key", "store_chunk"]
+__all__ = ["Chunk", "LogLayout", "LogPiece", "chunks_of", "row_key", "store_chunk"]
 
 
 @dataclass(slots=True, eq=False)
@@ -238,53 +238,55 @@ class LogLayout:
         import pyarrow as pa
 
         try:
-            return self._chunks(pa.concat_tables(tables, promote_options="permissive"))
+            return chunks_of(pa.concat_tables(tables, promote_options="permissive"))
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             if len(tables) == 1:
                 raise
-            return [chunk for table in tables for chunk in self._chunks(table)]
+            return [chunk for table in tables for chunk in chunks_of(table)]
 
-    def _chunks(self, table: pa.Table) -> list[Chunk]:
-        import pyarrow as pa
-        import pyarrow.compute as pc
 
-        from steadyml.store.predfiles import KeyFilter
+def chunks_of(table: pa.Table) -> list[Chunk]:
+    """A table of log rows as chunks (Arrow IPC, zstd), one per route and model version."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-        if table.num_rows == 0:
-            return []
-        groups = table.group_by(["route", "model_version"], use_threads=False).aggregate([])
-        out = []
-        for route, version in zip(groups["route"].to_pylist(),
-                                  groups["model_version"].to_pylist(), strict=True):  # fmt: skip
-            part = table
-            if groups.num_rows > 1:
-                same = pc.and_(pc.equal(table["route"], route),
-                               pc.equal(table["model_version"], version))  # fmt: skip
-                part = table.filter(same)
-            sink = pa.BufferOutputStream()
-            options = pa.ipc.IpcWriteOptions(compression="zstd")
-            with pa.ipc.new_file(sink, part.schema, options=options) as file:
-                file.write_table(part)
-            keys = KeyFilter(2 * part.num_rows)
-            keys.add(part["request_id"].to_numpy(zero_copy_only=False))
-            ids = pc.drop_null(part["row_key"])
-            if len(ids):
-                keys.add(ids.to_numpy(zero_copy_only=False))
-            times = pc.min_max(part["at"])
-            refused = pc.sum(pc.and_(pc.is_valid(part["error"]), pc.invert(part["fallback"])))
-            out.append(
-                Chunk(
-                    data=sink.getvalue().to_pybytes(),
-                    rows=part.num_rows,
-                    refused=int(refused.as_py() or 0),
-                    first=times["min"].as_py(),
-                    last=times["max"].as_py(),
-                    model_version=version,
-                    route=route,
-                    key_filter=keys.to_bytes(),
-                )
+    from steadyml.store.predfiles import KeyFilter
+
+    if table.num_rows == 0:
+        return []
+    groups = table.group_by(["route", "model_version"], use_threads=False).aggregate([])
+    out = []
+    for route, version in zip(groups["route"].to_pylist(),
+                              groups["model_version"].to_pylist(), strict=True):  # fmt: skip
+        part = table
+        if groups.num_rows > 1:
+            same = pc.and_(pc.equal(table["route"], route),
+                           pc.equal(table["model_version"], version))  # fmt: skip
+            part = table.filter(same)
+        sink = pa.BufferOutputStream()
+        options = pa.ipc.IpcWriteOptions(compression="zstd")
+        with pa.ipc.new_file(sink, part.schema, options=options) as file:
+            file.write_table(part)
+        keys = KeyFilter(2 * part.num_rows)
+        keys.add(part["request_id"].to_numpy(zero_copy_only=False))
+        ids = pc.drop_null(part["row_key"])
+        if len(ids):
+            keys.add(ids.to_numpy(zero_copy_only=False))
+        times = pc.min_max(part["at"])
+        refused = pc.sum(pc.and_(pc.is_valid(part["error"]), pc.invert(part["fallback"])))
+        out.append(
+            Chunk(
+                data=sink.getvalue().to_pybytes(),
+                rows=part.num_rows,
+                refused=int(refused.as_py() or 0),
+                first=times["min"].as_py(),
+                last=times["max"].as_py(),
+                model_version=version,
+                route=route,
+                key_filter=keys.to_bytes(),
             )
-        return out
+        )
+    return out
 
 
 def store_chunk(store: Store, chunk: Chunk) -> PredictionFile:

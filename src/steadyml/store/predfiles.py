@@ -30,7 +30,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from steadyml.entities import PredictionRecord, request_id_time
-from steadyml.errors import NotFoundError
+from steadyml.errors import NotFoundError, StateError
 from steadyml.store._base import RepoBase, aware
 from steadyml.store.models import PredictionFileRow
 
@@ -266,6 +266,42 @@ class PredictionFilesRepo(RepoBase):
                 )
                 out.update({i: bytes(d) for i, d in rows if d is not None})
         return out
+
+    def replace_prediction_chunks(
+        self, old_ids: Sequence[int], new: Sequence[dict[str, Any]]
+    ) -> list[PredictionFile]:
+        """Swap API log chunks for merged ones in one transaction: readers see either the old
+        chunks or the new ones, never both or neither. Refused (StateError) when any old
+        chunk is already gone (retention or another compaction got there first)."""
+        wanted = sorted(set(old_ids))
+        with self.session() as s:
+            where = (PredictionFileRow.project == self.project) & PredictionFileRow.id.in_(wanted)
+            held = s.execute(
+                select(func.count(), func.coalesce(func.sum(PredictionFileRow.rows), 0)).where(
+                    where & PredictionFileRow.inline.is_(True)
+                )
+            ).one()
+            if int(held[0]) != len(wanted):
+                raise StateError(
+                    "Some of these log chunks are gone; nothing was replaced.",
+                    hint="Run the compaction again: it starts from the chunks that exist.",
+                )
+            if int(held[1]) != sum(int(f["rows"]) for f in new):
+                raise StateError(
+                    f"The merged chunks hold {sum(int(f['rows']) for f in new)} rows, the old "
+                    f"ones {int(held[1])}; nothing was replaced.",
+                    hint="This is a bug in the compaction; the log is unchanged.",
+                )
+            s.execute(delete(PredictionFileRow).where(where))
+            rows = [
+                PredictionFileRow(
+                    project=self.project, inline=True, created=dt.datetime.now(dt.UTC), **fields
+                )
+                for fields in new
+            ]
+            s.add_all(rows)
+            s.flush()
+            return [_file(r) for r in rows]
 
     def delete_prediction_files(self, ids: Iterable[int]) -> int:
         """Forget these files' rows; returns how many predictions they held. The bytes stay
