@@ -345,9 +345,26 @@ class Project:
     ) -> DeploymentEvent:
         from steadyml import registry
 
-        return registry.promote(
+        event = registry.promote(
             self.store, version, to, reason=reason, by=by or _who(), override=override
         )
+        self._ensure_serving_form(version)
+        return event
+
+    def _ensure_serving_form(self, version: int) -> None:
+        """A linear model registered before serving forms existed gets one when it is
+        promoted, so servers start without scikit-learn (registry.dump_serving_form)."""
+        from steadyml.registry import dump_serving_form
+
+        mv = self.model_version(version)
+        if mv.serving_digest or mv.model_type != "linear":
+            return
+        form = dump_serving_form(self.load_model(version))
+        if form is None:
+            return
+        digest = self.artifacts.put_bytes(form)
+        self.store.add_artifact(digest=digest, size=len(form), kind="serving")
+        self.store.set_serving_digest(version, digest)
 
     def rollback(self, *, reason: str, by: str | None = None) -> DeploymentEvent:
         from steadyml import registry

@@ -133,3 +133,20 @@ def test_a_registered_linear_model_serves_from_its_form_and_a_broken_one_from_th
         fresh = Runtime(project)._load(1)
         assert isinstance(fresh.bundle, ModelBundle)
         assert fresh.score(frame).predictions == expected.predictions
+
+
+def test_an_older_version_gets_its_serving_form_when_promoted(
+    trained_template: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "churn"
+    shutil.copytree(trained_template, root)
+    with steadyml.open(root, env={}) as project:
+        project.store.set_serving_digest(1, None)  # as registered before serving forms
+        assert project.model_version(1).serving_digest is None
+        project.promote(1, "staging", reason="tests", by="tests")
+        digest = project.model_version(1).serving_digest
+        assert digest
+        form = ServingForm.from_bytes(project.artifacts.get_bytes(digest))
+        frame = project.load_snapshot(1).head(30)
+        expected = score_frame(project.load_model(1), frame)
+        assert score_frame(form, frame).predictions == expected.predictions

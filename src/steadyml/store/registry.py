@@ -74,6 +74,18 @@ class RegistryRepo(RepoBase):
         row = self.add_numbered(ModelVersionRow.version, build, what="model version")
         return _version(row)
 
+    def set_serving_digest(self, version: int, digest: str | None) -> None:
+        """Record a version's serving form (for versions registered before it existed)."""
+        with self.session() as s:
+            row = s.scalar(
+                select(ModelVersionRow).where(
+                    ModelVersionRow.project == self.project, ModelVersionRow.version == version
+                )
+            )
+            if row is None:
+                raise NotFoundError(f"Model version {version} does not exist.")
+            row.serving_digest = digest
+
     def _versions_text(self, s: Session) -> str:
         rows = list(
             s.execute(
