@@ -1,4 +1,4 @@
-"""Repository: prediction logs kept as Parquet, one row per batch run or per API log chunk.
+"""Repository: prediction logs kept in columns, one row per batch run or per API log chunk.
 
 A batch run of millions of rows writes its prediction log to one Parquet file in the artifact
 store and records ONE row here: the batch id, the file's digest, how many rows it holds (and
@@ -6,13 +6,13 @@ how many of them the contract refused), when and with which model version. Count
 retention and the monitor read these rows; the rows themselves live in the file.
 
 The API's log writer does the same for busy traffic: every second or so it writes what it
-gathered as one Parquet chunk whose bytes are kept in this row itself (``inline``, no
-artifact-store round trip), with ``at`` and ``at_last`` the times of its first and last row.
+gathered as one chunk (a zstd Arrow IPC file) whose bytes are kept in this row itself
+(``inline``, no artifact-store round trip), with ``at`` and ``at_last`` the times of its first
+and last row; ``replace_prediction_chunks`` swaps many for merged ones (``predlog.compact``).
 
 Feedback labels name predictions by row key. So that ``add_feedback`` can still report keys
 that match no logged prediction without reading every file, each row keeps a Bloom filter of
-the file's row keys (about 1.8 bytes per key; a key never logged is taken for a logged one
-with a chance of about 1 in 1,000, never the other way round). An API chunk's filter holds its
+the file's row keys (``store.keyfilter``). An API chunk's filter holds its
 request ids and row keys; request ids carry their time (``entities.new_request_id``), so a
 label for one is checked only against the chunks logged around that time.
 """
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -32,6 +31,7 @@ from sqlalchemy.orm import Session
 from steadyml.entities import PredictionRecord, request_id_time
 from steadyml.errors import NotFoundError, StateError
 from steadyml.store._base import RepoBase, aware
+from steadyml.store.keyfilter import KeyFilter
 from steadyml.store.models import PredictionFileRow
 
 if TYPE_CHECKING:
@@ -39,90 +39,9 @@ if TYPE_CHECKING:
 
 __all__ = ["KeyFilter", "PredictionFile", "PredictionFilesRepo", "read_table"]
 
-_MAGIC_V1 = b"SMBF1"  # two siphash passes per key
-_MAGIC = b"SMBF2"  # one siphash pass per key, its two 32-bit halves as the two hashes
-_HEADER = struct.Struct("<5sQB")
-_KEY_A = "steadyml-bloom-a"  # 16 bytes each: pandas' siphash keys
-_KEY_B = "steadyml-bloom-b"
 # a request id is made when its request arrives and logged when it is answered: look for it
 # in the chunks logged this long around its time
 _CHUNK_SLACK = dt.timedelta(minutes=5)
-
-
-class KeyFilter:
-    """A Bloom filter over strings, built and queried a whole array at a time (numpy).
-
-    Position ``i`` of a key is ``h1 + i * h2`` (mod the filter's size, Kirsch and
-    Mitzenmacher's double hashing): ``h1`` and ``h2`` are the two halves of one 64-bit siphash
-    of the key. Filters written before that (``SMBF1``) took two siphash passes and are still
-    read.
-    """
-
-    BITS_PER_KEY = 14.4  # with 10 hashes: about 0.1% false positives
-    HASHES = 10
-
-    def __init__(
-        self, expected: int, *, bits: Any = None, hashes: int | None = None, split: bool = True
-    ) -> None:
-        import numpy as np
-
-        m = max(64, int(max(expected, 1) * self.BITS_PER_KEY) // 8 * 8 + 8)
-        self.bits = np.zeros(m // 8, dtype=np.uint8) if bits is None else bits
-        self.m = len(self.bits) * 8
-        self.k = hashes or self.HASHES
-        self.split = split
-
-    def _positions(self, keys: Sequence[str] | Any) -> Any:
-        import numpy as np
-        import pandas as pd
-
-        values = np.asarray(keys, dtype=object)
-        h = pd.util.hash_array(values, hash_key=_KEY_A, categorize=False)
-        if self.split:
-            h1 = h & np.uint64(0xFFFFFFFF)
-            h2 = (h >> np.uint64(32)) | np.uint64(1)
-        else:
-            h1 = h
-            h2 = pd.util.hash_array(values, hash_key=_KEY_B, categorize=False) | np.uint64(1)
-        steps = np.arange(self.k, dtype=np.uint64)[:, None]
-        with np.errstate(over="ignore"):
-            return (h1[None, :] + steps * h2[None, :]) % np.uint64(self.m)
-
-    def add(self, keys: Sequence[str] | Any) -> None:
-        import numpy as np
-
-        if len(keys) == 0:
-            return
-        pos = self._positions(keys).ravel()
-        np.bitwise_or.at(self.bits, (pos >> np.uint64(3)).astype(np.intp),
-                         (np.uint8(1) << (pos & np.uint64(7)).astype(np.uint8)))  # fmt: skip
-
-    def contains(self, keys: Sequence[str]) -> list[bool]:
-        import numpy as np
-
-        if not len(keys):
-            return []
-        pos = self._positions(keys)
-        byte = self.bits[(pos >> np.uint64(3)).astype(np.intp)]
-        hit = (byte >> (pos & np.uint64(7)).astype(np.uint8)) & np.uint8(1)
-        return [bool(x) for x in hit.all(axis=0)]
-
-    def to_bytes(self) -> bytes:
-        magic = _MAGIC if self.split else _MAGIC_V1
-        return _HEADER.pack(magic, self.m, self.k) + self.bits.tobytes()
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> KeyFilter | None:
-        """The filter, or None for bytes this version does not understand."""
-        import numpy as np
-
-        if len(data) < _HEADER.size:
-            return None
-        magic, m, k = _HEADER.unpack_from(data)
-        if magic not in (_MAGIC, _MAGIC_V1) or m != (len(data) - _HEADER.size) * 8:
-            return None
-        bits = np.frombuffer(data, dtype=np.uint8, offset=_HEADER.size)
-        return cls(0, bits=bits, hashes=k, split=magic == _MAGIC)
 
 
 def read_table(data: bytes) -> pa.Table:
