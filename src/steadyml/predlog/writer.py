@@ -104,6 +104,8 @@ class PredictionLogWriter:
 
     def log_piece(self, piece: LogPiece) -> None:
         """Queue one request's answers (needs a ``layout``); the writer thread lays them out."""
+        if self.layout is None:
+            raise RuntimeError("PredictionLogWriter needs a layout to log request pieces")
         rows = len(piece)
         self._items.append((piece, rows))
         self._queued_rows += rows

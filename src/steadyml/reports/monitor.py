@@ -12,8 +12,7 @@ with no network. Any value may be missing: a gap shows as a dash or a plain sent
 
 from __future__ import annotations
 
-import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from markupsafe import Markup
@@ -21,7 +20,6 @@ from markupsafe import Markup
 from steadyml.reports._format import (
     MISSING,
     fmt_date,
-    fmt_diff,
     fmt_int,
     fmt_metric,
     fmt_ms,
@@ -30,12 +28,21 @@ from steadyml.reports._format import (
     is_number,
     label,
 )
-from steadyml.reports._view import _list, _lower_is_better, _map
+from steadyml.reports._view import _list, _map
 from steadyml.reports.card import _environment
 
 __all__ = ["MONITOR_SECTIONS", "render_monitor_report"]
 
 # (anchor, heading, the one sentence that tells a beginner what the section is for)
+from steadyml.reports._charts import COLORS, Charts, line_trace, number_or_none, plain_text
+from steadyml.reports.monitor_drift import drift_section
+from steadyml.reports.monitor_performance import (
+    fairness_section,
+    is_lower_better,
+    performance_section,
+    segments_section,
+)
+
 MONITOR_SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("summary", "Summary", "The period covered, the alerts to act on, and one line per window."),
     (
@@ -71,34 +78,17 @@ MONITOR_SECTIONS: tuple[tuple[str, str, str], ...] = (
 )
 
 _SEVERITY = {"critical": 0, "warning": 1, "info": 2}
+
 _STATUS = {"open": 0, "acknowledged": 1, "resolved": 2}
+
 _ROUTES = ("live", "batch", "canary", "shadow")
-_COLORS = {
-    "live": "#0b5cad",
-    "batch": "#8250df",
-    "canary": "#bf8700",
-    "shadow": "#8c959f",
-    "reference": "#afb8c1",
-    "current": "#0b5cad",
-}
-_TESTS = {
-    "ks": "KS test",
-    "chi_square": "chi-square test",
-    "wasserstein": "Wasserstein distance",
-    "jensen_shannon": "Jensen-Shannon distance",
-}
-_PALETTE = ("#0b5cad", "#8250df", "#bf8700", "#1a7f37", "#cf222e", "#57606a")
-_FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif'
-_AXIS = {"gridcolor": "#eaeef2", "linecolor": "#d1d9e0", "zerolinecolor": "#d1d9e0"}
-_XAXIS = {**_AXIS, "type": "category"}  # window labels, not dates for Plotly to re-space
-_CONFIG = {"displaylogo": False, "responsive": True}
 
 
 def render_monitor_report(result: Mapping[str, Any]) -> str:
     """The monitoring result as one self-contained HTML page (Plotly inlined once, no links)."""
     if not isinstance(result, Mapping):
         raise TypeError(f"result must be a mapping. Got {type(result).__name__} instead.")
-    charts = _Charts()
+    charts = Charts()
     view = _build(result, charts)
     plotly_js = Markup("")
     if charts.count:
@@ -110,62 +100,7 @@ def render_monitor_report(result: Mapping[str, Any]) -> str:
     return template.render(m=view, sections=sections, plotly_js=plotly_js)
 
 
-class _Charts:
-    """Turns Plotly figure specs into HTML snippets with stable ids, and counts them."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def add(
-        self, data: list[dict[str, Any]], layout: Mapping[str, Any], height: int = 280
-    ) -> Markup:
-        import plotly.io as pio
-
-        self.count += 1
-        full: dict[str, Any] = {
-            "template": "none",
-            "font": {"family": _FONT, "size": 12, "color": "#1f2328"},
-            "margin": {"l": 56, "r": 24, "t": 36, "b": 44},
-            "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
-            "hovermode": "x unified",
-            "showlegend": True,
-            **layout,
-        }
-        full["xaxis"] = {**_XAXIS, "automargin": True, **_map(layout.get("xaxis"))}
-        full["yaxis"] = {**_AXIS, "automargin": True, **_map(layout.get("yaxis"))}
-        div = pio.to_html(
-            {"data": data, "layout": full},
-            include_plotlyjs=False,
-            full_html=False,
-            div_id=f"chart-{self.count}",
-            default_height=height,
-            config=_CONFIG,
-        )
-        return Markup(f'<div class="chart">{div}</div>')
-
-
-def _text(value: Any) -> str:
-    """Text for inside a chart: Plotly reads a little HTML there, so escape it."""
-    return html.escape(str(value), quote=False)
-
-
-def _is_lower(name: str, result: Mapping[str, Any]) -> bool:
-    if name and name == result.get("success_metric") and "higher_is_better" in result:
-        return result.get("higher_is_better") is False
-    return _lower_is_better(name)
-
-
-def _compare(value: Any, reference: Any, lower: bool) -> tuple[str, str]:
-    """(difference text, css class): red when the value is worse than the reference."""
-    if not (is_number(value) and is_number(reference)):
-        return MISSING, ""
-    diff = value - reference
-    if round(diff, 3) == 0:
-        return fmt_diff(diff), ""
-    return fmt_diff(diff), "good" if (diff < 0) == lower else "bad"
-
-
-def _build(result: Mapping[str, Any], charts: _Charts) -> dict[str, Any]:
+def _build(result: Mapping[str, Any], charts: Charts) -> dict[str, Any]:
     windows = [dict(_map(w)) for w in _list(result.get("windows"))]
     for w in windows:
         start, end = (
@@ -179,7 +114,7 @@ def _build(result: Mapping[str, Any], charts: _Charts) -> dict[str, Any]:
     live = [a for a in alerts if a["status"] != "resolved"]
     metric = str(result.get("success_metric") or "")
     train = _map(_map(result.get("training")).get("metrics"))
-    drift = _drift(windows, axis, charts)
+    drift = drift_section(windows, axis, charts)
     volumes = [_map(w.get("system")).get("volume") for w in windows]
     labelled = [_map(w.get("performance")).get("labelled") for w in windows]
     version = result.get("model_version")
@@ -192,7 +127,7 @@ def _build(result: Mapping[str, Any], charts: _Charts) -> dict[str, Any]:
         "time_basis": _time_basis(result.get("time_basis")),
         "metric": label(metric) if metric else MISSING,
         "metric_training": fmt_metric(train.get(metric)),
-        "lower": _is_lower(metric, result),
+        "lower": is_lower_better(metric, result),
         "n_windows": len(windows),
         "predictions": fmt_int(sum(v for v in volumes if is_number(v))),
         "labelled": fmt_int(sum(v for v in labelled if is_number(v))),
@@ -203,9 +138,9 @@ def _build(result: Mapping[str, Any], charts: _Charts) -> dict[str, Any]:
         "quality": _quality(windows),
         "drift": drift,
         "settings": _settings(settings),
-        "performance": _performance(windows, axis, result, train, charts),
-        "segments": _segments(windows, metric),
-        "fairness": _fairness(windows, axis, result, charts),
+        "performance": performance_section(windows, axis, result, train, charts),
+        "segments": segments_section(windows, metric),
+        "fairness": fairness_section(windows, axis, result, charts),
         "alerts": alerts,
     }
 
@@ -282,7 +217,7 @@ def _flag(row: Mapping[str, Any]) -> bool:
     return str(row.get("status") or "ok") != "ok"
 
 
-def _system(windows: list[dict[str, Any]], axis: list[str], charts: _Charts) -> dict[str, Any]:
+def _system(windows: list[dict[str, Any]], axis: list[str], charts: Charts) -> dict[str, Any]:
     systems = [_map(w.get("system")) for w in windows]
     seen = {str(k) for s in systems for k in _map(s.get("by_route"))}
     routes = [r for r in (*_ROUTES, *sorted(seen - set(_ROUTES))) if r in seen]
@@ -301,14 +236,14 @@ def _system(windows: list[dict[str, Any]], axis: list[str], charts: _Charts) -> 
         )
     figures = []
     if any(s for s in systems):
-        x = [_text(a) for a in axis]
+        x = [plain_text(a) for a in axis]
         bars = [
             {
                 "type": "bar",
-                "name": _text(r),
+                "name": plain_text(r),
                 "x": x,
-                "y": [_num(_map(s.get("by_route")).get(r)) for s in systems],
-                "marker": {"color": _COLORS.get(r, "#6e7781")},
+                "y": [number_or_none(_map(s.get("by_route")).get(r)) for s in systems],
+                "marker": {"color": COLORS.get(r, "#6e7781")},
             }
             for r in routes
         ] or [
@@ -316,7 +251,7 @@ def _system(windows: list[dict[str, Any]], axis: list[str], charts: _Charts) -> 
                 "type": "bar",
                 "name": "predictions",
                 "x": x,
-                "y": [_num(s.get("volume")) for s in systems],
+                "y": [number_or_none(s.get("volume")) for s in systems],
             }
         ]
         figures.append(
@@ -324,31 +259,19 @@ def _system(windows: list[dict[str, Any]], axis: list[str], charts: _Charts) -> 
         )
         lat = [_map(s.get("latency_ms")) for s in systems]
         if any(is_number(v) for m in lat for v in m.values()):
-            lines = [_line(p, x, [_num(m.get(p)) for m in lat]) for p in ("p50", "p95", "p99")]
+            lines = [
+                line_trace(p, x, [number_or_none(m.get(p)) for m in lat])
+                for p in ("p50", "p95", "p99")
+            ]
             figures.append(charts.add(lines, {"yaxis": {"title": {"text": "latency (ms)"}}}))
         rates = [
-            _line(name, x, [_num(s.get(key)) for s in systems])
+            line_trace(name, x, [number_or_none(s.get(key)) for s in systems])
             for name, key in (("error rate", "error_rate"), ("fallback rate", "fallback_rate"))
         ]
         figures.append(
             charts.add(rates, {"yaxis": {"title": {"text": "share"}, "tickformat": ".1%"}})
         )
     return {"routes": routes, "rows": rows, "figures": figures}
-
-
-def _num(value: Any) -> float | None:
-    return float(value) if is_number(value) else None
-
-
-def _line(name: str, x: list[str], y: Sequence[float | None], **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "scatter",
-        "mode": "lines+markers",
-        "name": _text(name),
-        "x": x,
-        "y": y,
-        **extra,
-    }
 
 
 def _quality(windows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -382,294 +305,6 @@ def _quality(windows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def _drift(windows: list[dict[str, Any]], axis: list[str], charts: _Charts) -> dict[str, Any]:
-    """Every window's drift table; histograms only for the latest window that has a check."""
-    drifts = [_map(w.get("drift")) for w in windows]
-    with_data = [i for i, d in enumerate(drifts) if _list(d.get("features")) or d.get("prediction")]
-    chosen = with_data[-1] if with_data else None
-    views = []
-    for i, (w, d) in enumerate(zip(windows, drifts, strict=True)):
-        drifted = {str(x) for x in _list(d.get("drifted"))}
-        rows = [_drift_row(_map(f), drifted) for f in _list(d.get("features"))]
-        pred = None
-        if d.get("prediction"):
-            pred = _drift_row(_map(d.get("prediction")), set()) | {"is_prediction": True}
-        if i == chosen:
-            for row in [*rows, *([pred] if pred else [])]:
-                row["chart"] = _histogram(row, charts)
-        views.append(
-            {
-                "label": w["_label"],
-                "rows": rows,
-                "prediction": pred,
-                "n_drifted": sum(r["drifted"] for r in rows),
-                "chosen": i == chosen,
-            }
-        )
-    return {
-        "windows": views,
-        "chosen": views[chosen] if chosen is not None else None,
-        "others": [v for i, v in enumerate(views) if i != chosen][::-1],
-        "heatmap": _drift_heatmap(windows, axis, drifts, charts) if with_data else None,
-    }
-
-
-def _drift_row(f: Mapping[str, Any], drifted: set[str]) -> dict[str, Any]:
-    name = str(f.get("feature") or "prediction")
-    status = str(f.get("status") or "not enough data")
-    kind = f.get("threshold_kind")
-    threshold = fmt_metric(f.get("threshold"))
-    if kind == "p_value":
-        threshold = f"p < {threshold}"
-    elif kind == "distance":
-        threshold = f"> {threshold}"
-    test = f.get("test")
-    return {
-        "name": name,
-        "kind": fmt_value(f.get("kind")),
-        "test": _TESTS.get(str(test), str(test)) if test else MISSING,
-        "statistic": fmt_metric(f.get("statistic")),
-        "p_value": _fmt_p(f.get("p_value")),
-        "threshold": threshold,
-        "n_reference": fmt_int(f.get("n_reference")),
-        "n_current": fmt_int(f.get("n_current")),
-        "psi": fmt_metric(f.get("psi")),
-        "status": status,
-        "drifted": status == "drift" or f.get("drifted") is True or name in drifted,
-        "message": str(f.get("message") or ""),
-        "histogram": _map(f.get("histogram")),
-        "chart": None,
-        "is_prediction": False,
-    }
-
-
-def _fmt_p(value: Any) -> str:
-    if is_number(value) and 0 < value < 0.001:
-        return f"{value:.1e}"
-    return fmt_metric(value)
-
-
-def _histogram(row: Mapping[str, Any], charts: _Charts) -> Markup | None:
-    hist = row["histogram"]
-    ref, cur = _list(hist.get("reference")), _list(hist.get("current"))
-    if "categories" in hist:
-        x = [_text(c) for c in _list(hist.get("categories"))]
-    else:
-        edges = [e for e in _list(hist.get("edges")) if is_number(e)]
-        x = [f"{_edge(edges[i])} to {_edge(edges[i + 1])}" for i in range(len(edges) - 1)]
-    if not x or not (ref or cur):
-        return None
-    bars = [
-        {"type": "bar", "name": side, "x": x, "y": [_num(v) for v in values[: len(x)]]}
-        | {"marker": {"color": _COLORS[side]}}
-        for side, values in (("reference", ref), ("current", cur))
-    ]
-    layout = {"barmode": "group", "yaxis": {"tickformat": ".0%", "title": {"text": "share"}}}
-    return charts.add(bars, layout, height=240)
-
-
-def _edge(value: float) -> str:
-    """A bin edge, short: ``1234.5`` -> ``1,234``, ``0.12345`` -> ``0.123``."""
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
-
-
-def _drift_heatmap(
-    windows: list[dict[str, Any]], axis: list[str], drifts: list[Mapping[str, Any]], charts: _Charts
-) -> Markup:
-    cells: dict[str, dict[int, tuple[int, str]]] = {}
-    score = {"drift": 2, "ok": 1}
-    for i, d in enumerate(drifts):
-        drifted = {str(x) for x in _list(d.get("drifted"))}
-        entries = [_map(f) for f in _list(d.get("features"))]
-        if d.get("prediction"):
-            entries.append({**_map(d.get("prediction")), "feature": "(prediction)"})
-        for f in entries:
-            row = _drift_row(f, drifted)
-            z = 2 if row["drifted"] else score.get(row["status"], 0)
-            cells.setdefault(row["name"], {})[i] = (z, row["statistic"])
-    names = list(cells)[::-1]
-    empty = (0, "")
-    data = {
-        "type": "heatmap",
-        "x": [_text(a) for a in axis],
-        "y": [_text(n) for n in names],
-        "z": [[cells[n].get(i, empty)[0] for i in range(len(windows))] for n in names],
-        "text": [[cells[n].get(i, empty)[1] for i in range(len(windows))] for n in names],
-        "texttemplate": "%{text}",
-        "hovertemplate": "%{y}, %{x}: statistic %{text}<extra></extra>",
-        "zmin": 0,
-        "zmax": 2,
-        "showscale": False,
-        "xgap": 2,
-        "ygap": 2,
-        "colorscale": [
-            [0, "#eaeef2"], [0.33, "#eaeef2"], [0.34, "#dafbe1"],
-            [0.66, "#dafbe1"], [0.67, "#ffcecb"], [1, "#ffcecb"],
-        ],
-    }  # fmt: skip
-    layout = {"hovermode": "closest", "showlegend": False, "yaxis": {"type": "category"}}
-    return charts.add([data], layout, height=max(200, 60 + 30 * len(names)))
-
-
-def _performance(
-    windows: list[dict[str, Any]],
-    axis: list[str],
-    result: Mapping[str, Any],
-    train: Mapping[str, Any],
-    charts: _Charts,
-) -> dict[str, Any]:
-    metric = str(result.get("success_metric") or "")
-    perfs = [_map(w.get("performance")) for w in windows]
-    found = [*train, *(k for p in perfs for k in _map(p.get("metrics")))]
-    names = [n for n in dict.fromkeys([metric, *found]) if n and n in found]
-    names = [
-        n for n in names if all(not isinstance(_map(p.get("metrics")).get(n), str) for p in perfs)
-    ]
-    rows = []
-    for w, p in zip(windows, perfs, strict=True):
-        values = _map(p.get("metrics"))
-        cells = []
-        for n in names:
-            diff, cls = _compare(values.get(n), train.get(n), _is_lower(n, result))
-            cells.append({"value": fmt_metric(values.get(n)), "diff": diff, "cls": cls})
-        has_values = any(is_number(values.get(n)) for n in names)
-        rows.append(
-            {
-                "label": w["_label"],
-                "status": str(p.get("status") or "no labels yet"),
-                "labelled": fmt_int(p.get("labelled")) if p.get("labelled") is not None else "0",
-                "cells": cells if has_values else None,
-            }
-        )
-    waiting = [(a, r["status"]) for a, r in zip(axis, rows, strict=True) if r["cells"] is None]
-    figure = _performance_chart(names, metric, perfs, train, axis, waiting, charts)
-    training = [fmt_metric(train.get(n)) for n in names]
-    return {
-        "names": [label(n) for n in names],
-        "training": training,
-        "rows": rows,
-        "figure": figure,
-    }
-
-
-def _performance_chart(
-    names: list[str],
-    metric: str,
-    perfs: list[Mapping[str, Any]],
-    train: Mapping[str, Any],
-    axis: list[str],
-    waiting: list[tuple[str, str]],
-    charts: _Charts,
-) -> Markup | None:
-    """Each metric per window with its training score as a dashed line; only the success
-    metric shows at first, the others are one click on the legend away."""
-    if not any(is_number(_map(p.get("metrics")).get(metric)) for p in perfs):
-        return None
-    x = [_text(a) for a in axis]
-    hover = [f"{fmt_int(p.get('labelled'))} labelled" for p in perfs]
-    data = []
-    for i, name in enumerate(names):
-        y = [_num(_map(p.get("metrics")).get(name)) for p in perfs]
-        style = {"color": _PALETTE[i % len(_PALETTE)], "width": 3 if name == metric else 2}
-        shown: Any = True if name == metric else "legendonly"
-        extra = {"visible": shown, "legendgroup": name, "line": style}
-        data.append(
-            _line(label(name), x, y, text=hover, hovertemplate="%{y:.3f}, %{text}", **extra)
-        )
-        if is_number(train.get(name)):
-            dashed = {**extra, "line": {**style, "dash": "dash", "width": 2}, "mode": "lines"}
-            flat = [float(train[name])] * len(x)
-            data.append(_line(f"{label(name)} at training", x, flat, **dashed))
-    notes = [
-        {"x": _text(a), "y": 0.05, "yref": "paper", "text": _text(why), "showarrow": False}
-        for a, why in waiting
-    ]
-    layout = {"annotations": notes, "yaxis": {"title": {"text": label(metric)}}}
-    return charts.add(data, layout, height=300)
-
-
-def _hline(y: float, color: str) -> dict[str, Any]:
-    return {
-        "type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": y, "y1": y,
-        "line": {"dash": "dash", "color": color, "width": 2},
-    }  # fmt: skip
-
-
-def _note(text: str, y: float) -> dict[str, Any]:
-    return {
-        "x": 1, "xref": "paper", "xanchor": "right", "y": y, "yanchor": "bottom",
-        "text": _text(text), "showarrow": False, "font": {"color": "#59636e"},
-    }  # fmt: skip
-
-
-def _segments(windows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
-    """Per segment column: one row per value, one cell per window (the success metric)."""
-    segs = [_map(w.get("segments")) for w in windows]
-    out = []
-    for column in dict.fromkeys(str(k) for s in segs for k in s):
-        values = list(dict.fromkeys(str(v) for s in segs for v in _map(s.get(column))))
-        rows = []
-        for value in values:
-            cells = []
-            for s in segs:
-                entry = _map(_map(s.get(column)).get(value))
-                scores = _map(entry.get("metrics"))
-                score = (
-                    scores.get(metric) if metric in scores else next(iter(scores.values()), None)
-                )
-                n = entry.get("labelled")
-                cells.append(
-                    {"value": fmt_metric(score), "n": fmt_int(n) if n is not None else None}
-                )
-            rows.append({"value": value, "cells": cells})
-        out.append({"column": column, "rows": rows})
-    return out
-
-
-def _fairness(
-    windows: list[dict[str, Any]], axis: list[str], result: Mapping[str, Any], charts: _Charts
-) -> dict[str, Any]:
-    fair = [_map(w.get("fairness")) for w in windows]
-    train = _map(_map(result.get("training")).get("fairness"))
-    limit = _map(result.get("settings")).get("max_fairness_gap")
-    attrs = list(dict.fromkeys(str(k) for f in fair for k in f))
-    tables = []
-    for attr in attrs:
-        rows = []
-        for w, f in zip(windows, fair, strict=True):
-            entry = _map(f.get(attr))
-            groups = _map(entry.get("groups"))
-            gap = entry.get("gap")
-            rows.append(
-                {
-                    "label": w["_label"],
-                    "metric": label(entry.get("metric") or MISSING),
-                    "groups": " · ".join(f"{g} {fmt_metric(v)}" for g, v in groups.items())
-                    or MISSING,
-                    "gap": fmt_metric(gap),
-                    "over": is_number(gap) and is_number(limit) and gap > limit,
-                }
-            )
-        tables.append(
-            {"attr": attr, "training": fmt_metric(_map(train.get(attr)).get("gap")), "rows": rows}
-        )
-    figure = None
-    x = [_text(a) for a in axis]
-    lines = [_line(a, x, [_num(_map(f.get(a)).get("gap")) for f in fair]) for a in attrs]
-    if any(v is not None for trace in lines for v in trace["y"]):
-        layout: dict[str, Any] = {"yaxis": {"title": {"text": "fairness gap"}}}
-        if is_number(limit):
-            layout["shapes"] = [_hline(float(limit), "#cf222e")]
-            layout["annotations"] = [_note(f"limit {fmt_metric(limit)}", float(limit))]
-        figure = charts.add(lines, layout, height=260)
-    return {
-        "tables": tables,
-        "figure": figure,
-        "limit": fmt_metric(limit),
-        "has_limit": is_number(limit),
-    }
 
 
 def _alerts(alerts: list[Any], windows: list[dict[str, Any]]) -> list[dict[str, Any]]:
