@@ -6,6 +6,7 @@ Real parts: a trained project, real files, the real SQLite store and artifact st
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -92,3 +93,24 @@ def test_key_filter_never_misses_a_key_and_rarely_invents_one():
     others = [f"X{i:06d}" for i in range(20_000)]
     assert sum(again.contains(others)) / len(others) < 0.005
     assert KeyFilter.from_bytes(b"not a filter") is None
+
+
+def test_temporary_log_files_of_killed_runs_are_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+    import tempfile
+
+    from steadyml.predlog.batchfile import remove_orphans
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead = tmp_path / f"steadyml-predlog-{gone.stdout.strip()}-abc.parquet"
+    mine = tmp_path / f"steadyml-predlog-{os.getpid()}-def.parquet"
+    other = tmp_path / "unrelated.parquet"
+    for path in (dead, mine, other):
+        path.write_bytes(b"x")
+    assert remove_orphans() == 1
+    assert not dead.exists() and mine.exists() and other.exists()

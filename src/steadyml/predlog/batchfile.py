@@ -21,7 +21,40 @@ if TYPE_CHECKING:
     from steadyml.store import Store
     from steadyml.store.predfiles import PredictionFile
 
-__all__ = ["META_COLUMNS", "BatchLogFile", "log_schema"]
+__all__ = ["META_COLUMNS", "BatchLogFile", "log_schema", "remove_orphans"]
+
+_PREFIX = "steadyml-predlog-"
+
+
+def remove_orphans() -> int:
+    """Remove the temporary log files of batch runs whose process is gone (killed before it
+    could clean up: SIGKILL, a power cut). Returns how many were removed."""
+    removed = 0
+    folder = tempfile.gettempdir()
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(_PREFIX)]
+    except OSError:
+        return 0
+    for name in names:
+        pid_text = name[len(_PREFIX) :].split("-", 1)[0]
+        if not pid_text.isdigit() or _alive(int(pid_text)):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(folder, name))
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 # the columns of a batch log file, before one column per logged input
@@ -81,7 +114,8 @@ class BatchLogFile:
         self.rows = 0
         self.refused = 0
         self.keys = KeyFilter(expected_rows)
-        fd, name = tempfile.mkstemp(prefix="steadyml-predlog-", suffix=".parquet")
+        remove_orphans()
+        fd, name = tempfile.mkstemp(prefix=f"{_PREFIX}{os.getpid()}-", suffix=".parquet")
         os.close(fd)
         self.tmp = name
         self._writer: Any = None
