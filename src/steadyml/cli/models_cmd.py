@@ -78,6 +78,12 @@ def show(
         ("gates", "passed" if v.gates_passed else "FAILED"),
         ("trained by", f"run {v.run_number} on data version {v.dataset_version}"),
         ("artifact", f"sha256:{v.artifact_digest[:16]}… ({v.size_bytes / 1024:,.0f} KB)"),
+        (
+            "serving form",
+            f"sha256:{v.serving_digest[:16]}… (what the server loads: the model as one formula)"
+            if v.serving_digest
+            else "none (the server loads the pickled pipeline)",
+        ),
         ("features", ", ".join(v.features)),
         ("created", f"{v.created_at:%Y-%m-%d %H:%M} UTC by {v.created_by}"),
     ]:
