@@ -186,6 +186,7 @@ def test_operations_endpoints(server: Server) -> None:
     assert "steadyml_request_seconds_bucket" in metrics
     assert "steadyml_batch_rows_bucket" in metrics
     assert 'steadyml_model_version{role="production"} 1.0' in metrics
+    assert "steadyml_prediction_log_failed 0.0" in metrics  # nothing lost
     docs = httpx.get(f"{server.url}/docs").text
     assert "/static/swagger/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
     assert httpx.get(f"{server.url}/static/swagger/swagger-ui-bundle.js").status_code == 200

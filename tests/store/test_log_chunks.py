@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -283,3 +284,34 @@ def test_a_swap_whose_chunks_are_gone_changes_nothing(store: Store) -> None:
         store.replace_prediction_chunks(ids, [])
     assert [c.id for c in store.list_prediction_files(inline=True)] == ids
     assert store.count_predictions() == 30
+
+
+def test_a_log_that_cannot_be_written_counts_and_reports_what_it_lost(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    store = open_store(str(tmp_path / "store.db"), project="p")
+    try:
+        with store.engine.begin() as conn:  # a real failure: the table is gone
+            conn.execute(text("DROP TABLE prediction_files"))
+        errors: list[BaseException] = []
+        writer = PredictionLogWriter(
+            store.add_predictions, write_chunk=lambda c: store_chunk(store, c),
+            layout=_layout(), flush_ms=20, chunk_after_ms=10_000, chunk_min_rows=10,
+            on_error=errors.append,
+        )  # fmt: skip
+        writer.start()
+        writer.log_piece(_piece(0, 30, T0))  # a chunk: cannot be written
+        writer.log_piece(_piece(30, 5, T0, route="canary", version=2))  # in the same chunk set
+        writer.close()
+        assert writer.failed == 35 and writer.written == 0 and writer.pending() == 0
+        assert errors and "prediction_files" in str(errors[-1])
+        quiet = PredictionLogWriter(
+            store.add_predictions, write_chunk=lambda c: store_chunk(store, c),
+            layout=_layout(), flush_ms=20, chunk_after_ms=10_000, chunk_min_rows=10,
+        )  # fmt: skip
+        quiet.start()
+        quiet.log_piece(_piece(100, 3, T0))  # too few for a chunk: the SQL log still works
+        quiet.close()
+        assert quiet.written == 3 and quiet.failed == 0
+    finally:
+        store.close()

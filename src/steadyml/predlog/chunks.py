@@ -7,9 +7,10 @@ work on the request path. The writer turns what gathered in about a second into 
 table, a column per input, built a column at a time by pyarrow, and stores it as one
 compressed Arrow IPC file (a "chunk"). bench/predlog.py on the sample project: 2.5–3.4 µs
 per row in all, against about 21 µs per row of the SQL log (a dict scrubbed, JSON-encoded and
-inserted; 6–8× the cost, and it holds the GIL the event loop needs), which could not keep up
-with 100-record requests; reading back is 29–36× faster and storage 0.1× (docs/benchmarks.md). Arrow IPC with zstd rather than Parquet: 0.15 µs
-against 0.6 µs a row, for 47 bytes a row against 24. Quiet traffic (fewer rows in a flush
+inserted; 6–8× the cost, and it holds the GIL the event loop needs), which could not keep
+up with 100-record requests; reading back is 29–36× faster and storage 0.1×
+(docs/benchmarks.md). Arrow IPC with zstd rather than Parquet: 0.15 µs against 0.6 µs a row,
+for 47 bytes a row against 24. Quiet traffic (fewer rows in a flush
 than the writer's ``chunk_min_rows``, 100 for the API) still goes to the SQL log row by row
 (``LogLayout.records``), so no chunk is tiny; ``PredictionLogWriter`` decides which, per
 flush. ``predlog.read_log`` reads chunks many at a time and joins them into large frames.

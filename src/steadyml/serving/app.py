@@ -99,7 +99,25 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
         flush_ms=settings.log_flush_ms,
         chunk_after_ms=settings.log_chunk_ms,
         chunk_min_rows=settings.log_chunk_min_rows,
+        on_error=lambda exc: log_failure(exc),
     )  # fmt: skip
+    last_failure_report = [0.0]
+
+    def log_failure(exc: BaseException) -> None:
+        """Say so when the log cannot be written: answers go on, but nothing may be lost
+        without a word (at most one message every 10 s; the metric counts every row)."""
+        metrics.log_failed.set(writer.failed)
+        now = time.monotonic()
+        if now - last_failure_report[0] < 10:
+            return
+        last_failure_report[0] = now
+        logger.error(
+            "The prediction log could not be written (%s: %s); %d prediction(s) lost so far. "
+            "Answers go on. Check the metadata store: free disk space, or that PostgreSQL is "
+            "reachable (steadyml_prediction_log_failed counts them).",
+            type(exc).__name__, str(exc)[:300], writer.failed,
+        )  # fmt: skip
+
     rng = random.Random()
     shadow_tasks: set[asyncio.Task[None]] = set()
 
@@ -136,6 +154,7 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
             except Exception as exc:  # keep serving the models already loaded
                 runtime.last_error = f"{type(exc).__name__}: {exc}"
             metrics.log_pending.set(writer.pending())
+            metrics.log_failed.set(writer.failed)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
@@ -485,6 +504,7 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
     @app.get("/metrics", summary="Prometheus metrics")
     async def prom() -> Response:
         metrics.log_pending.set(writer.pending())
+        metrics.log_failed.set(writer.failed)
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     return app

@@ -20,6 +20,7 @@ class ServiceMetrics:
     fallbacks: Counter
     model_version: Gauge
     log_pending: Gauge
+    log_failed: Gauge
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -56,5 +57,9 @@ def make_metrics() -> ServiceMetrics:
         log_pending=Gauge(
             "steadyml_prediction_log_pending", "Predictions waiting to be written to the log.",
             registry=registry,
+        ),
+        log_failed=Gauge(
+            "steadyml_prediction_log_failed", "Predictions the log could not write (after "
+            "three tries) since the server started.", registry=registry,
         ),
     )  # fmt: skip
