@@ -12,7 +12,7 @@ import struct
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["KeyFilter"]
+__all__ = ["KeyFilter", "KeyHashes"]
 
 _MAGIC_V1 = b"SMBF1"  # two siphash passes per key
 _MAGIC = b"SMBF2"  # one siphash pass per key, its two 32-bit halves as the two hashes
@@ -45,17 +45,13 @@ class KeyFilter:
         self.split = split
 
     def _positions(self, keys: Sequence[str] | Any) -> Any:
-        import numpy as np
-        import pandas as pd
+        hashed = KeyHashes(keys)
+        return self._positions_of(hashed, None)
 
-        values = np.asarray(keys, dtype=object)
-        h = pd.util.hash_array(values, hash_key=_KEY_A, categorize=False)
-        if self.split:
-            h1 = h & np.uint64(0xFFFFFFFF)
-            h2 = (h >> np.uint64(32)) | np.uint64(1)
-        else:
-            h1 = h
-            h2 = pd.util.hash_array(values, hash_key=_KEY_B, categorize=False) | np.uint64(1)
+    def _positions_of(self, hashed: KeyHashes, idx: Any) -> Any:
+        import numpy as np
+
+        h1, h2 = hashed.pair(split=self.split, idx=idx)
         steps = np.arange(self.k, dtype=np.uint64)[:, None]
         with np.errstate(over="ignore"):
             return (h1[None, :] + steps * h2[None, :]) % np.uint64(self.m)
@@ -70,14 +66,21 @@ class KeyFilter:
                          (np.uint8(1) << (pos & np.uint64(7)).astype(np.uint8)))  # fmt: skip
 
     def contains(self, keys: Sequence[str]) -> list[bool]:
-        import numpy as np
-
         if not len(keys):
             return []
-        pos = self._positions(keys)
+        return [bool(x) for x in self.contains_hashed(KeyHashes(keys))]
+
+    def contains_hashed(self, hashed: KeyHashes, idx: Any = None) -> Any:
+        """Which of the hashed keys (those at ``idx``, or all) the filter may hold, as a
+        boolean array: the keys are hashed once for any number of filters."""
+        import numpy as np
+
+        pos = self._positions_of(hashed, idx)
+        if pos.shape[1] == 0:
+            return np.zeros(0, dtype=bool)
         byte = self.bits[(pos >> np.uint64(3)).astype(np.intp)]
         hit = (byte >> (pos & np.uint64(7)).astype(np.uint8)) & np.uint8(1)
-        return [bool(x) for x in hit.all(axis=0)]
+        return hit.all(axis=0)
 
     def to_bytes(self) -> bytes:
         magic = _MAGIC if self.split else _MAGIC_V1
@@ -95,3 +98,31 @@ class KeyFilter:
             return None
         bits = np.frombuffer(data, dtype=np.uint8, offset=_HEADER.size)
         return cls(0, bits=bits, hashes=k, split=magic == _MAGIC)
+
+
+class KeyHashes:
+    """Keys hashed once (siphash, as the filters do), to be looked up in many filters."""
+
+    def __init__(self, keys: Sequence[str] | Any) -> None:
+        import numpy as np
+        import pandas as pd
+
+        self._values = np.asarray(keys, dtype=object)
+        self._a = pd.util.hash_array(self._values, hash_key=_KEY_A, categorize=False)
+        self._b: Any = None
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def pair(self, *, split: bool, idx: Any = None) -> tuple[Any, Any]:
+        """The two hashes of double hashing, for the keys at ``idx`` (or all)."""
+        import numpy as np
+        import pandas as pd
+
+        a = self._a if idx is None else self._a[idx]
+        if split:
+            return a & np.uint64(0xFFFFFFFF), (a >> np.uint64(32)) | np.uint64(1)
+        if self._b is None:  # filters written before SMBF2
+            self._b = pd.util.hash_array(self._values, hash_key=_KEY_B, categorize=False)
+        b = self._b if idx is None else self._b[idx]
+        return a, b | np.uint64(1)

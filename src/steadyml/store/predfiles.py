@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from steadyml.entities import PredictionRecord, request_id_time
 from steadyml.errors import NotFoundError, StateError
 from steadyml.store._base import RepoBase, aware
-from steadyml.store.keyfilter import KeyFilter
+from steadyml.store.keyfilter import KeyFilter, KeyHashes
 from steadyml.store.models import PredictionFileRow
 
 if TYPE_CHECKING:
@@ -328,6 +328,8 @@ def chunk_predictions(
 def keys_in_files(s: Session, project: str, keys: Sequence[str]) -> set[str]:
     """Which of ``keys`` some batch file logged: a row key in its Bloom filter, or a request
     id ``<batch id>:<line>`` of a recorded batch run."""
+    import numpy as np
+
     if not keys:
         return set()
     known: set[str] = set()
@@ -366,6 +368,8 @@ def keys_in_files(s: Session, project: str, keys: Sequence[str]) -> set[str]:
         near = [k for _, k in timed[lo:hi]] + untimed
         if near:
             asked[file_id] = near
+    hashed = KeyHashes(left)  # once, for every filter
+    position = {k: i for i, k in enumerate(left)}
     ids = list(asked)
     for start in range(0, len(ids), 200):
         part = ids[start : start + 200]
@@ -378,7 +382,9 @@ def keys_in_files(s: Session, project: str, keys: Sequence[str]) -> set[str]:
             if bloom is None:
                 continue
             wanted = [k for k in asked[file_id] if k not in known]
-            hits = bloom.contains(wanted)
+            if not wanted:
+                continue
+            hits = bloom.contains_hashed(hashed, np.asarray([position[k] for k in wanted]))
             known |= {k for k, hit in zip(wanted, hits, strict=True) if hit}
         if len(known) >= len(keys):
             break
