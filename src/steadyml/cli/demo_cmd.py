@@ -274,7 +274,7 @@ def _serve_demo(root: Path) -> None:
         t = table("customer", "prediction", "churn score", "model", "request id")
         for rec, r in zip(records, res["results"], strict=True):
             t.add_row(str(rec.get("customer_id")), str(r["prediction"]), f"{r['score']:.3f}",
-                      f"v{r['model_version']}", r["request_id"][:12] + "…")  # fmt: skip
+                      f"v{r['model_version']}", r["request_id"])  # fmt: skip
         out.print(t)
         bad = dict(records[0])
         cases = [
