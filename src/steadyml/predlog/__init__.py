@@ -1,7 +1,7 @@
 """The prediction log: what the API and batch scoring answered, kept for the monitor.
 
 - ``writer``: the API's log writer, a background thread that never holds up an answer.
-- ``chunks``: busy API traffic logged as Parquet chunks, one column per input.
+- ``chunks``: busy API traffic logged as compressed Arrow chunks, one column per input.
 - ``batchfile``: a batch run's log as one Parquet file in the artifact store.
 - ``compact``: the API's one-second chunks merged into large ones once they are an hour old.
 - ``reader``: the log read back (SQL rows, batch files, API chunks), and retention of files.
