@@ -150,3 +150,30 @@ def test_an_older_version_gets_its_serving_form_when_promoted(
         frame = project.load_snapshot(1).head(30)
         expected = score_frame(project.load_model(1), frame)
         assert score_frame(form, frame).predictions == expected.predictions
+
+
+@pytest.mark.parametrize(("strategy", "loads_previous"), [("error", False), ("previous", True)])
+def test_the_previous_version_is_loaded_at_start_only_for_the_previous_fallback(
+    trained_template: Path, tmp_path: Path, strategy: str, loads_previous: bool
+) -> None:
+    from steadyml.serving.runtime import Runtime
+
+    root = tmp_path / "churn"
+    shutil.copytree(trained_template, root)
+    cfg = root / "steadyml.yaml"
+    cfg.write_text(cfg.read_text(encoding="utf-8")
+                   + f"\nserving:\n  fallback: {{strategy: {strategy}}}\n", encoding="utf-8")  # fmt: skip
+    with steadyml.open(root, env={}) as project:
+        if project.production() is None:
+            project.promote(1, "production", reason="tests", by="tests")
+        version = project.train(force=True).model_version
+        assert version is not None
+        project.promote(version.version, "production", reason="tests", by="tests")
+        runtime = Runtime(project)
+        assert runtime.refresh()
+        state = runtime.state
+        assert state.production is not None and state.production.version == version.version
+        if loads_previous:
+            assert state.previous is not None and state.previous.version < version.version
+        else:
+            assert state.previous is None
