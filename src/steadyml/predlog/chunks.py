@@ -74,6 +74,22 @@ class Chunk:
     route: str
     key_filter: bytes
 
+    def row_fields(self) -> dict[str, Any]:
+        """The chunk as the fields of its ``prediction_files`` row (bytes kept inline)."""
+        return {
+            "batch_id": f"api-{new_request_id()}",
+            "digest": hashlib.sha256(self.data).hexdigest(),
+            "artifacts_url": "",
+            "rows": self.rows,
+            "rows_refused": self.refused,
+            "at": self.first,
+            "at_last": self.last,
+            "model_version": self.model_version,
+            "route": self.route,
+            "key_filter": self.key_filter,
+            "data": self.data,
+        }
+
 
 def row_key(value: Any) -> str | None:
     """A record's id column as the log keeps it (text, at most 200 characters)."""
@@ -292,16 +308,4 @@ def chunks_of(table: pa.Table) -> list[Chunk]:
 
 def store_chunk(store: Store, chunk: Chunk) -> PredictionFile:
     """Record an API log chunk: one ``prediction_files`` row holding its bytes."""
-    return store.add_prediction_file(
-        batch_id=f"api-{new_request_id()}",
-        digest=hashlib.sha256(chunk.data).hexdigest(),
-        artifacts_url="",
-        rows=chunk.rows,
-        rows_refused=chunk.refused,
-        at=chunk.first,
-        at_last=chunk.last,
-        model_version=chunk.model_version,
-        route=chunk.route,
-        key_filter=chunk.key_filter,
-        data=chunk.data,
-    )
+    return store.add_prediction_file(**chunk.row_fields())

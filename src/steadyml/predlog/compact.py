@@ -12,12 +12,10 @@ data again. The retention job runs it (``Project.apply_retention``).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from steadyml.entities import new_request_id
 from steadyml.errors import StateError
 from steadyml.predlog.chunks import chunks_of
 
@@ -90,22 +88,7 @@ def _merge(store: Store, run: Sequence[PredictionFile]) -> int:
         table = pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return 0  # their columns cannot be joined (the contract changed): keep them apart
-    new: list[dict[str, Any]] = [
-        {
-            "batch_id": f"api-{new_request_id()}",
-            "digest": hashlib.sha256(chunk.data).hexdigest(),
-            "artifacts_url": "",
-            "rows": chunk.rows,
-            "rows_refused": chunk.refused,
-            "at": chunk.first,
-            "at_last": chunk.last,
-            "model_version": chunk.model_version,
-            "route": chunk.route,
-            "key_filter": chunk.key_filter,
-            "data": chunk.data,
-        }
-        for chunk in chunks_of(table)
-    ]
+    new = [chunk.row_fields() for chunk in chunks_of(table)]
     try:
         store.replace_prediction_chunks([f.id for f in run], new)
     except StateError:
