@@ -16,14 +16,15 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import pandas as pd
 import yaml
 
 from steadyml.entities import Roles
 from steadyml.errors import DataContractError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LogicalType = Literal["integer", "number", "string", "boolean", "datetime"]
 MAX_CATEGORIES = 200
@@ -118,6 +119,9 @@ def _num(value: float | None) -> str:
 
 def _plain(value: Any) -> Any:
     """A YAML/JSON-friendly scalar."""
+    import numpy as np
+    import pandas as pd
+
     if value is None:
         return None
     if isinstance(value, (np.integer,)):
@@ -138,16 +142,22 @@ def _plain(value: Any) -> Any:
 
 
 def _is_bool(s: pd.Series) -> bool:
+    import pandas as pd
+
     return bool(pd.api.types.is_bool_dtype(s))
 
 
 def _as_number(s: pd.Series) -> pd.Series:
+    import pandas as pd
+
     if pd.api.types.is_numeric_dtype(s) and not _is_bool(s):
         return s.astype("float64")
     return pd.to_numeric(s, errors="coerce")
 
 
 def _as_datetime(s: pd.Series) -> pd.Series:
+    import pandas as pd
+
     if pd.api.types.is_datetime64_any_dtype(s):
         return s
     uniques = pd.Series(s.dropna().unique())
@@ -157,6 +167,8 @@ def _as_datetime(s: pd.Series) -> pd.Series:
 
 
 def logical_type(s: pd.Series) -> LogicalType:
+    import pandas as pd
+
     if _is_bool(s):
         return "boolean"
     if pd.api.types.is_datetime64_any_dtype(s):
@@ -170,6 +182,9 @@ def logical_type(s: pd.Series) -> LogicalType:
 
 
 def _type_ok(kind: LogicalType) -> Callable[[pd.Series], pd.Series]:
+    import numpy as np
+    import pandas as pd
+
     def check(s: pd.Series) -> pd.Series:
         present = s.notna()
         if kind in ("integer", "number"):
@@ -195,6 +210,8 @@ def infer_contract(
     df: pd.DataFrame, roles: Roles, *, source: str = "", content_hash: str = ""
 ) -> Contract:
     """Infer a contract from training data, for every column the project file declares."""
+    import pandas as pd
+
     columns: dict[str, ColumnContract] = {}
     for name in roles.declared:
         if name not in df.columns:
@@ -327,6 +344,7 @@ def load_contract(path: Path) -> Contract:
 
 
 def _schema(contract: Contract) -> Any:
+    import numpy as np
     import pandera.pandas as pa
 
     cols = {}
@@ -350,6 +368,7 @@ def _schema(contract: Contract) -> Any:
 
 
 def _allowed_check(col: ColumnContract) -> Callable[[pd.Series], pd.Series]:
+
     allowed = list(col.allowed or [])
     numeric = col.type in ("integer", "number") and all(
         isinstance(a, (int, float)) and not isinstance(a, bool) for a in allowed
@@ -401,6 +420,7 @@ def validate(df: pd.DataFrame, contract: Contract, *, row_offset: int = 1) -> Co
     ``row_offset`` turns the frame's positional index into the row number people see (1 = the
     first data row under the header).
     """
+    import pandas as pd
     import pandera.pandas as pa
 
     frame = df.reset_index(drop=True)
