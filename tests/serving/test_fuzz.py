@@ -38,7 +38,8 @@ def test_no_generated_request_gets_a_5xx(server: Server) -> None:
             })  # fmt: skip
             seen.append(response.status_code)
             assert response.status_code < 500, (
-                f"{method} {url} -> {response.status_code}: {response.text[:500]}"
+                f"{method} {url} -> {response.status_code}: {response.text[:500]}\n"
+                f"sent: {str(kwargs)[:1500]}\nserver log (end):\n{server.output()[-3000:]}"
             )
             if response.status_code >= 400:
                 body = response.json()
