@@ -220,8 +220,7 @@ class PredictionLogWriter:
         try:
             chunks = layout.chunks(parts)
         except Exception as exc:  # pragma: no cover - a bug; reported, serving goes on
-            self._give_up(laid, exc)
-            self._done_rows += laid
+            self._lost(laid, exc)
             return
         for chunk in chunks:
             if self._retry(lambda c=chunk: self._write_chunk(c), chunk.rows):  # type: ignore[misc]
@@ -233,10 +232,14 @@ class PredictionLogWriter:
         try:
             records = layout.records(pieces)
         except Exception as exc:  # pragma: no cover - a bug; reported, serving goes on
-            self._give_up(rows, exc)
-            self._done_rows += rows
+            self._lost(rows, exc)
             return
         self._flush(records, rows)
+
+    def _lost(self, rows: int, exc: BaseException) -> None:
+        """Rows that could not even be laid out: counted as failed, and no longer pending."""
+        self._give_up(rows, exc)
+        self._done_rows += rows
 
     def _flush(self, batch: list[PredictionRecord], rows: int) -> None:
         """Write ``batch`` (which stands for ``rows`` queued rows) to the SQL log."""

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from steadyml.entities import TrafficPolicy
 from steadyml.errors import SteadyMLError
-from steadyml.registry import load_serving_form
+from steadyml.registry import load_bundle, load_serving_form
 from steadyml.scoring import ScoreOutput, score_frame
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class Runtime:
             except SteadyMLError as exc:  # an unreadable form: the pipeline still answers
                 logger.warning("model version %s: %s Loading the pipeline.", version, exc)
         if bundle is None:
-            bundle = self.project.load_model(version)
+            bundle = load_bundle(self.project.artifacts, mv)  # the version read above
             bundle.scorer()  # compile (and self-check) now, not on the first request
         model = LoadedModel(version=version, bundle=bundle)
         self._cache[version] = model

@@ -349,9 +349,10 @@ def keys_in_files(s: Session, project: str, keys: Sequence[str]) -> set[str]:
         return known
     # which keys each filter must answer for: a request id that carries its time only the API
     # chunks logged around that time (and every batch file); any other key every filter
-    timed = sorted((t, k) for k in left if (t := request_id_time(k)) is not None)
+    stamps = {k: request_id_time(k) for k in left}
+    timed = sorted((t, k) for k, t in stamps.items() if t is not None)
     times = [t for t, _ in timed]
-    untimed = [k for k in left if request_id_time(k) is None]
+    untimed = [k for k, t in stamps.items() if t is None]
     every = [k for _, k in timed] + untimed
     slack = _CHUNK_SLACK
     asked: dict[int, list[str]] = {}
@@ -368,9 +369,11 @@ def keys_in_files(s: Session, project: str, keys: Sequence[str]) -> set[str]:
         near = [k for _, k in timed[lo:hi]] + untimed
         if near:
             asked[file_id] = near
+    ids = list(asked)
+    if not ids:
+        return known  # no filter to ask: nothing to hash
     hashed = KeyHashes(left)  # once, for every filter
     position = {k: i for i, k in enumerate(left)}
-    ids = list(asked)
     for start in range(0, len(ids), 200):
         part = ids[start : start + 200]
         for file_id, blob in s.execute(
