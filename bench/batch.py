@@ -6,7 +6,7 @@
 
 The floor is the least any batch scorer must do: read the Parquet file with pyarrow, call
 the model pipeline's ``predict_proba`` per batch, write Parquet; no validation, no logging.
-steadyml runs ``score_file`` with validation and the prediction log on (SQLite). Runs go
+steadyml runs ``Project.score_batch`` with validation and the prediction log on (SQLite). Runs go
 A B A B, each in its own subprocess, whose peak RSS is read from ``getrusage(RUSAGE_CHILDREN)``
 (so runs do not contaminate each other). Goals: steadyml ≥ 0.8× the floor's rows/s, and
 peak memory at the large size ≤ 1.2× that at the small size.
@@ -48,11 +48,10 @@ print(rows, time.perf_counter() - start)
 
 _STEADYML = """
 import sys, time, steadyml
-from steadyml.batch import score_file
 project = steadyml.open(sys.argv[1], env={})
 project.load_model()  # warm-up: imports scikit-learn, as the other side does
 start = time.perf_counter()
-r = score_file(project, sys.argv[2], sys.argv[3], chunk_rows=int(sys.argv[4]),
+r = project.score_batch(sys.argv[2], sys.argv[3], chunk_rows=int(sys.argv[4]),
                log=sys.argv[5] == "log")
 assert r.rows_in == r.rows_scored + r.rows_rejected
 print(r.rows_in, time.perf_counter() - start)
@@ -64,7 +63,7 @@ def make_data(path: Path, rows: int) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from steadyml.templates.churn import LEAK_COLUMN, TARGET, make_churn_history
+    from steadyml.samples.churn import LEAK_COLUMN, TARGET, make_churn_history
 
     base = make_churn_history(n_customers=max(rows // 12, 1000), months=12, seed=3)
     base = base.drop(columns=[TARGET, LEAK_COLUMN])
@@ -87,7 +86,7 @@ def make_data(path: Path, rows: int) -> None:
 
 def make_project(root: Path) -> Path:
     import steadyml
-    from steadyml.scaffold import init_from_template
+    from steadyml.flows.plan import init_from_template
 
     init_from_template(root, "churn", n_customers=3000, months=6)
     cfg = root / "steadyml.yaml"

@@ -26,8 +26,8 @@ from typing import Any
 
 from steadyml.entities import new_request_id
 from steadyml.predlog import LogLayout, LogPiece, read_log, store_chunk
+from steadyml.samples.churn import make_churn_history
 from steadyml.store import open_store
-from steadyml.templates.churn import make_churn_history
 
 FLUSH_ROWS = 5000  # rows the writer lays out per wake-up at ~25,000 answers a second
 

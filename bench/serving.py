@@ -129,7 +129,7 @@ def prepare(retrain: bool) -> dict[str, Any]:
     import joblib
 
     import steadyml
-    from steadyml.scaffold import init_from_template
+    from steadyml.flows.plan import init_from_template
 
     project_dir = CACHE / "churn"
     say("Training the churn sample once (5,000 customers × 6 months; about 1.5 minutes)")

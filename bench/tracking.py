@@ -86,7 +86,7 @@ def fit(customers: int = 5000, months: int = 6, *, contract: bool = True) -> Fit
 
     from steadyml.config import TrainingSection
     from steadyml.entities import Roles
-    from steadyml.templates.churn import make_churn_history
+    from steadyml.samples.churn import make_churn_history
     from steadyml.training.run import train_model
 
     roles = Roles(
@@ -140,8 +140,8 @@ def record_with_steadyml(store: Any, artifacts: Any, fitted: Fitted) -> int:
     recording writes new bytes, as a retrained model would, instead of finding an identical
     artifact already stored.
     """
-    from steadyml.tracking import CodeVersion
-    from steadyml.trainer import record_outcome
+    from steadyml.flows.train import record_outcome
+    from steadyml.training.lineage import CodeVersion
 
     marker = uuid.uuid4().hex
     _, mv = record_outcome(

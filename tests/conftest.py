@@ -59,7 +59,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def churn_frame_small():  # type: ignore[no-untyped-def]
-    from steadyml.templates.churn import make_churn_history
+    from steadyml.samples.churn import make_churn_history
 
     return make_churn_history(n_customers=3000, months=6, seed=7)
 
@@ -67,7 +67,7 @@ def churn_frame_small():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh sample churn project (small) in tmp_path, with no STEADYML_* overrides."""
-    from steadyml.scaffold import init_from_template
+    from steadyml.flows.plan import init_from_template
 
     for key in list(os.environ):
         if key.startswith("STEADYML_") and key not in (PG_ENV, "STEADYML_SKIP_POSTGRES"):
@@ -94,7 +94,7 @@ def cli() -> CliRunner:
 def trained_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small churn project with the leak dropped, trained once per session."""
     import steadyml
-    from steadyml.scaffold import init_from_template
+    from steadyml.flows.plan import init_from_template
 
     root = tmp_path_factory.mktemp("trained") / "churn"
     init_from_template(root, "churn", n_customers=1500, months=4)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from steadyml import registry
+from steadyml.artifacts import ArtifactStore
 from steadyml.errors import IntegrityError, NotFoundError, SteadyMLError
+from steadyml.flows import release
 from steadyml.store import open_store
 
 
@@ -28,12 +29,16 @@ def _register(store, n: int, *, gates_passed: bool = True) -> list[int]:  # type
         )  # fmt: skip
         mv = store.add_model_version(
             run_number=run.number, artifact_digest=f"{i:064d}", size_bytes=10,
-            model_type="linear", task="classification", gates_passed=gates_passed,
+            model_type="random_forest", task="classification", gates_passed=gates_passed,
             features=["a"], dataset_version=1, primary_metric="roc_auc", primary_value=0.8,
             contract={}, reference={},
         )  # fmt: skip
         versions.append(mv.version)
     return versions
+
+
+# promoting a non-linear version reads no bytes (only a linear one gets a serving form)
+_NO_ARTIFACTS = ArtifactStore("memory://steadyml-registry-tests")
 
 
 def _production(store) -> list[int]:  # type: ignore[no-untyped-def]
@@ -43,9 +48,9 @@ def _production(store) -> list[int]:  # type: ignore[no-untyped-def]
 def test_promote_archives_the_previous_production_and_records_events(store_url: str) -> None:
     store = open_store(store_url, project="p")
     _register(store, 3)
-    registry.promote(store, 1, "production", reason="first", by="ann")
-    registry.promote(store, 2, "staging", reason="try it", by="bob")
-    event = registry.promote(store, 2, "production", reason="better recall", by="cy")
+    release.promote(store, _NO_ARTIFACTS, 1, "production", reason="first", by="ann")
+    release.promote(store, _NO_ARTIFACTS, 2, "staging", reason="try it", by="bob")
+    event = release.promote(store, _NO_ARTIFACTS, 2, "production", reason="better recall", by="cy")
     assert (event.from_version, event.to_version, event.by) == (1, 2, "cy")
     stages = {v.version: v.stage for v in store.list_model_versions()}
     assert stages == {1: "archived", 2: "production", 3: "candidate"}
@@ -63,12 +68,12 @@ def test_rollback_restores_the_previous_production_version(store_url: str) -> No
     store = open_store(store_url, project="p")
     _register(store, 3)
     with pytest.raises(SteadyMLError, match="no version is in production"):
-        registry.rollback(store, reason="oops", by="ann")
-    registry.promote(store, 1, "production", reason="a", by="ann")
+        release.rollback(store, reason="oops", by="ann")
+    release.promote(store, _NO_ARTIFACTS, 1, "production", reason="a", by="ann")
     with pytest.raises(SteadyMLError, match="no earlier one to roll back to"):
-        registry.rollback(store, reason="oops", by="ann")
-    registry.promote(store, 3, "production", reason="b", by="ann")
-    event = registry.rollback(store, reason="recall dropped", by="dee")
+        release.rollback(store, reason="oops", by="ann")
+    release.promote(store, _NO_ARTIFACTS, 3, "production", reason="b", by="ann")
+    event = release.rollback(store, reason="recall dropped", by="dee")
     assert (event.action, event.from_version, event.to_version) == ("rollback", 3, 1)
     assert _production(store) == [1]
     store.close()
@@ -78,12 +83,18 @@ def test_failed_gates_need_an_override_which_is_recorded(store_url: str) -> None
     store = open_store(store_url, project="p")
     _register(store, 1, gates_passed=False)
     with pytest.raises(SteadyMLError, match="failed its gates") as info:
-        registry.promote(store, 1, "production", reason="ship it", by="ann")
+        release.promote(store, _NO_ARTIFACTS, 1, "production", reason="ship it", by="ann")
     assert "roc_auc 0.62 is below the minimum 0.70." in info.value.message
-    assert "--override" in (info.value.hint or "")
+    assert "--override 'why'" in (info.value.hint or "")
     assert _production(store) == []
-    event = registry.promote(
-        store, 1, "production", reason="ship it", by="ann", override="pilot only, 2 weeks"
+    event = release.promote(
+        store,
+        _NO_ARTIFACTS,
+        1,
+        "production",
+        reason="ship it",
+        by="ann",
+        override="pilot only, 2 weeks",
     )
     assert event.override == "pilot only, 2 weeks"
     assert store.list_events()[-1].override == "pilot only, 2 weeks"
@@ -93,15 +104,18 @@ def test_failed_gates_need_an_override_which_is_recorded(store_url: str) -> None
 def test_bad_promotions_are_explained(store_url: str) -> None:
     store = open_store(store_url, project="p")
     _register(store, 2)
-    with pytest.raises(SteadyMLError, match="--to must be one of staging, production; got 'prod'"):
-        registry.promote(store, 1, "prod", reason="x", by="a")
-    with pytest.raises(SteadyMLError, match="needs a reason"):
-        registry.promote(store, 1, "production", reason="  ", by="a")
+    # the library speaks of its arguments (field), never of a CLI flag
+    with pytest.raises(SteadyMLError, match="promoted to staging or production; got 'prod'") as e:
+        release.promote(store, _NO_ARTIFACTS, 1, "prod", reason="x", by="a")
+    assert e.value.field == "to" and "--" not in e.value.message
+    with pytest.raises(SteadyMLError, match="needs a reason") as e:
+        release.promote(store, _NO_ARTIFACTS, 1, "production", reason="  ", by="a")
+    assert e.value.field == "reason"
     with pytest.raises(NotFoundError, match=r"has no version 9\. Versions: 1–2\. None is in"):
-        registry.promote(store, 9, "production", reason="x", by="a")
-    registry.promote(store, 1, "production", reason="x", by="a")
+        release.promote(store, _NO_ARTIFACTS, 9, "production", reason="x", by="a")
+    release.promote(store, _NO_ARTIFACTS, 1, "production", reason="x", by="a")
     with pytest.raises(SteadyMLError, match="already in production"):
-        registry.promote(store, 1, "production", reason="x", by="a")
+        release.promote(store, _NO_ARTIFACTS, 1, "production", reason="x", by="a")
     store.close()
 
 
@@ -114,7 +128,7 @@ def test_concurrent_promotions_by_threads_leave_one_production(store_url: str) -
     def worker(v: int) -> None:
         s = open_store(store_url, project="p")
         try:
-            registry.promote(s, v, "production", reason=f"thread {v}", by="t")
+            release.promote(s, _NO_ARTIFACTS, v, "production", reason=f"thread {v}", by="t")
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -138,7 +152,9 @@ def test_concurrent_promotions_by_threads_leave_one_production(store_url: str) -
 
 def _promote_in_process(url: str, version: int) -> None:
     store = open_store(url, project="p")
-    registry.promote(store, version, "production", reason=f"process {version}", by="proc")
+    release.promote(
+        store, _NO_ARTIFACTS, version, "production", reason=f"process {version}", by="proc"
+    )
     store.close()
 
 
@@ -168,7 +184,7 @@ def test_the_database_refuses_a_second_production_row(store_url: str) -> None:
 
     store = open_store(store_url, project="p")
     _register(store, 2)
-    registry.promote(store, 1, "production", reason="x", by="a")
+    release.promote(store, _NO_ARTIFACTS, 1, "production", reason="x", by="a")
     with pytest.raises(DbIntegrityError), store.session() as s:
         s.execute(
             update(ModelVersionRow).where(ModelVersionRow.version == 2).values(stage="production")

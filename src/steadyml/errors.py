@@ -25,9 +25,12 @@ __all__ = [
 class SteadyMLError(Exception):
     """Base class of every error steadyml raises on purpose."""
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, field: str | None = None) -> None:
         self.message = message
         self.hint = hint
+        # The argument the message is about (``to``, ``reason``, ...), in the library's words:
+        # the CLI names its flag (``--to``), the web layer its JSON field.
+        self.field = field
         super().__init__(message if hint is None else f"{message}\n{hint}")
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from steadyml.batch import score_file
 from steadyml.entities import PredictionRecord
 from steadyml.monitoring.monitor import load_log
 from steadyml.predlog import read_log
@@ -32,7 +31,7 @@ def test_one_file_per_run_counted_with_the_sql_log(batch_project, scoring_frame,
                                             prediction=0, score=0.2, latency_ms=2.0)])  # fmt: skip
     for i in range(2):
         source = _csv(scoring_frame.head(40 + i), tmp_path / f"in{i}.csv")
-        score_file(batch_project, source, tmp_path / f"out{i}.parquet", chunk_rows=16)
+        batch_project.score_batch(source, tmp_path / f"out{i}.parquet", chunk_rows=16)
     assert [f.rows for f in store.list_prediction_files()] == [40, 41]
     assert store.count_predictions() == 82
     assert store.count_predictions(route="batch") == 81
@@ -46,7 +45,7 @@ def test_one_file_per_run_counted_with_the_sql_log(batch_project, scoring_frame,
 def test_monitor_reads_batch_files_by_logged_time(batch_project, scoring_frame, tmp_path):
     source = _csv(scoring_frame.head(30), tmp_path / "in.csv")
     before = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-    score_file(batch_project, source, tmp_path / "out.parquet")
+    batch_project.score_batch(source, tmp_path / "out.parquet")
     after = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
     store = batch_project.store
     found = load_log(store, since=before, until=after, model_version=1, time_column=None)
@@ -58,7 +57,7 @@ def test_monitor_reads_batch_files_by_logged_time(batch_project, scoring_frame, 
 
 def test_retention_deletes_old_batch_files_and_their_bytes(batch_project, scoring_frame, tmp_path):
     source = _csv(scoring_frame.head(25), tmp_path / "in.csv")
-    score_file(batch_project, source, tmp_path / "out.parquet")
+    batch_project.score_batch(source, tmp_path / "out.parquet")
     (old,) = batch_project.store.list_prediction_files()
     path = Path(batch_project.artifacts.path_for(old.digest))
     assert path.exists()
@@ -74,7 +73,7 @@ def test_a_tampered_log_file_is_refused(batch_project, scoring_frame, tmp_path):
     from steadyml.errors import IntegrityError
 
     source = _csv(scoring_frame.head(10), tmp_path / "in.csv")
-    score_file(batch_project, source, tmp_path / "out.parquet")
+    batch_project.score_batch(source, tmp_path / "out.parquet")
     (file,) = batch_project.store.list_prediction_files()
     path = Path(batch_project.artifacts.path_for(file.digest))
     path.chmod(0o644)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from steadyml.batch import score_file
-
 pytest.importorskip("distributed")
 
 
@@ -20,9 +18,9 @@ def test_dask_and_pandas_give_the_same_output(batch_project, scoring_frame, tmp_
         frame.to_csv(source, index=False)
     else:
         frame.to_parquet(source, row_group_size=400)
-    a = score_file(batch_project, source, tmp_path / "a.parquet", chunk_rows=400, log=False)
-    b = score_file(
-        batch_project, source, tmp_path / "b.parquet", chunk_rows=400, engine="dask", log=False
+    a = batch_project.score_batch(source, tmp_path / "a.parquet", chunk_rows=400, log=False)
+    b = batch_project.score_batch(
+        source, tmp_path / "b.parquet", chunk_rows=400, engine="dask", log=False
     )
     assert (a.rows_in, a.rows_scored, a.rows_rejected) == (
         b.rows_in,

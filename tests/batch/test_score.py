@@ -10,10 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from steadyml.batch import score_file
 from steadyml.errors import DataError
 from steadyml.predlog import read_log
-from steadyml.scoring import score_frame
+from steadyml.registry.scoring import score_frame
 
 
 def _csv(frame: pd.DataFrame, path: Path) -> Path:
@@ -23,7 +22,7 @@ def _csv(frame: pd.DataFrame, path: Path) -> Path:
 
 def test_csv_to_parquet_matches_score_frame(batch_project, scoring_frame, tmp_path):
     source = _csv(scoring_frame.head(800), tmp_path / "in.csv")
-    result = score_file(batch_project, source, tmp_path / "out.parquet", chunk_rows=300)
+    result = batch_project.score_batch(source, tmp_path / "out.parquet", chunk_rows=300)
     assert (result.rows_in, result.rows_scored, result.rows_rejected) == (800, 800, 0)
     scored = pd.read_parquet(tmp_path / "out.parquet")
     assert list(scored.columns) == [
@@ -44,7 +43,7 @@ def test_parquet_to_csv(batch_project, scoring_frame, tmp_path):
     frame = scoring_frame.head(500).copy()
     frame.loc[10, "tenure_months"] = -5
     frame.to_parquet(source)
-    result = score_file(batch_project, source, tmp_path / "out.csv", chunk_rows=200)
+    result = batch_project.score_batch(source, tmp_path / "out.csv", chunk_rows=200)
     assert (result.rows_in, result.rows_scored, result.rows_rejected) == (500, 499, 1)
     scored = pd.read_csv(tmp_path / "out.csv", dtype={"customer_id": str})
     assert len(scored) == 499 and 11 not in set(scored["_row"])
@@ -62,7 +61,7 @@ def test_rejects_keep_text_line_numbers_and_reasons(batch_project, scoring_frame
     source = _csv(frame, tmp_path / "in.csv")
     with open(source, "a", encoding="utf-8") as fh:
         fh.write("C9999999,2025-01-01,3\n")  # a truncated last line
-    result = score_file(batch_project, source, tmp_path / "out.csv", chunk_rows=100)
+    result = batch_project.score_batch(source, tmp_path / "out.csv", chunk_rows=100)
     assert result.rows_in == 301 and result.rows_rejected == 3
     rejects = pd.read_csv(tmp_path / "out.rejects.csv", dtype=str, keep_default_na=False)
     # row 5 is on line 8: header line 1, rows from line 2, plus one line for the quoted newline
@@ -122,8 +121,8 @@ def test_rows_in_equals_scored_plus_rejected(
     if truncate:
         with open(source, "a", encoding="utf-8") as fh:
             fh.write("C1,2025-01-01")
-    result = score_file(
-        batch_project, source, tmp_path / "out.parquet", chunk_rows=chunk_rows, log=False
+    result = batch_project.score_batch(
+        source, tmp_path / "out.parquet", chunk_rows=chunk_rows, log=False
     )
     assert result.rows_in == 150 + truncate
     assert result.rows_in == result.rows_scored + result.rows_rejected
@@ -139,7 +138,7 @@ def test_prediction_log_holds_batch_rows_keyed_by_id(batch_project, scoring_fram
     frame = scoring_frame.head(200).astype(str)
     frame.loc[7, "contract"] = "weekly"  # refused: logged with its reason, not answered
     source = _csv(frame, tmp_path / "in.csv")
-    result = score_file(batch_project, source, tmp_path / "out.csv", chunk_rows=64)
+    result = batch_project.score_batch(source, tmp_path / "out.csv", chunk_rows=64)
     store = batch_project.store
     assert store.count_predictions(route="batch", answered=True) == result.rows_scored == 199
     assert store.count_predictions(route="batch", answered=False) == 1
@@ -187,7 +186,7 @@ def test_hashed_personal_data_in_the_batch_log(batch_project, scoring_frame, tmp
 
     with steadyml.open(batch_project.root, env={}) as project:
         source = _csv(scoring_frame.head(30), tmp_path / "in.csv")
-        score_file(project, source, tmp_path / "out.csv")
+        project.score_batch(source, tmp_path / "out.csv")
         logged = pd.concat(read_log(project.store), ignore_index=True)
         key = project.store.secret("pii_hmac")
     email = scoring_frame["email"][0]
@@ -196,14 +195,14 @@ def test_hashed_personal_data_in_the_batch_log(batch_project, scoring_frame, tmp
 
 def test_failed_run_logs_nothing_and_no_log_logs_nothing(batch_project, scoring_frame, tmp_path):
     source = _csv(scoring_frame.head(50), tmp_path / "in.csv")
-    score_file(batch_project, source, tmp_path / "out.csv", log=False)
+    batch_project.score_batch(source, tmp_path / "out.csv", log=False)
     assert batch_project.store.list_prediction_files() == []
 
     def explode(done, total):
         raise RuntimeError("stopped")
 
     with pytest.raises(RuntimeError, match="stopped"):
-        score_file(batch_project, source, tmp_path / "out2.csv", chunk_rows=20, progress=explode)
+        batch_project.score_batch(source, tmp_path / "out2.csv", chunk_rows=20, progress=explode)
     assert batch_project.store.list_prediction_files() == []
     assert batch_project.store.count_predictions() == 0
     assert not (tmp_path / "out2.csv").exists()
@@ -222,7 +221,7 @@ def test_malformed_files_get_clear_errors(batch_project, tmp_path, content, mess
     source = tmp_path / "in.csv"
     source.write_bytes(content)
     with pytest.raises(DataError, match=re.escape(message)):
-        score_file(batch_project, source, tmp_path / "out.csv")
+        batch_project.score_batch(source, tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
 
 
@@ -230,14 +229,14 @@ def test_missing_model_column_is_named(batch_project, tmp_path):
     source = tmp_path / "in.csv"
     source.write_text("customer_id,tenure_months\nC1,3\n", encoding="utf-8")
     with pytest.raises(DataError, match="has no column 'monthly_charges'"):
-        score_file(batch_project, source, tmp_path / "out.csv")
+        batch_project.score_batch(source, tmp_path / "out.csv")
 
 
 def test_mixed_types_reject_rows_not_the_file(batch_project, scoring_frame, tmp_path):
     frame = scoring_frame.head(60).astype(str)
     frame.loc[[3, 40], "total_charges"] = ["n/a?", "lots"]
     source = _csv(frame, tmp_path / "in.csv")
-    result = score_file(batch_project, source, tmp_path / "out.csv", log=False)
+    result = batch_project.score_batch(source, tmp_path / "out.csv", log=False)
     assert (result.rows_scored, result.rows_rejected) == (58, 2)
     assert result.reasons == {"total_charges: wrong type": 2}
 
@@ -254,7 +253,7 @@ def test_non_utf8_midway_leaves_no_output(batch_project, scoring_frame, tmp_path
     previous = tmp_path / "out.parquet"
     previous.write_bytes(b"older output")
     with pytest.raises(DataError, match="is not UTF-8 text: byte 0xE9"):
-        score_file(batch_project, source, previous, chunk_rows=200)
+        batch_project.score_batch(source, previous, chunk_rows=200)
     assert previous.read_bytes() == b"older output"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.parquet"]
 
@@ -262,14 +261,13 @@ def test_non_utf8_midway_leaves_no_output(batch_project, scoring_frame, tmp_path
 _KILL_MIDWAY = """
 import os, signal, sys
 import steadyml
-from steadyml.batch import score_file
 
 def progress(done, total):
     if done >= 400:  # the first chunks are written: die without any chance to clean up
         os.kill(os.getpid(), signal.SIGKILL)
 
 with steadyml.open(sys.argv[1], env={}) as project:
-    score_file(project, sys.argv[2], sys.argv[3], chunk_rows=200, progress=progress)
+    project.score_batch(sys.argv[2], sys.argv[3], chunk_rows=200, progress=progress)
 """
 
 
@@ -293,4 +291,4 @@ def test_killed_run_leaves_no_complete_looking_output(batch_project, scoring_fra
 def test_wrong_output_extension(batch_project, scoring_frame, tmp_path):
     source = _csv(scoring_frame.head(5), tmp_path / "in.csv")
     with pytest.raises(DataError, match=r"must end in \.csv or \.parquet"):
-        score_file(batch_project, source, tmp_path / "out.xlsx")
+        batch_project.score_batch(source, tmp_path / "out.xlsx")

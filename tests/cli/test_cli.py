@@ -63,7 +63,7 @@ def test_init_template_then_check_and_snapshot(
 ) -> None:
     monkeypatch.delenv("STEADYML_STORE_URL", raising=False)
     target = tmp_path / "p"
-    from steadyml.scaffold import init_from_template
+    from steadyml.flows.plan import init_from_template
 
     init_from_template(target, "churn", n_customers=1500, months=4)
     monkeypatch.chdir(target)
@@ -105,7 +105,7 @@ def test_cli_init_template_writes_a_valid_project(cli: CliRunner, tmp_path: Path
 
 
 def test_init_refuses_to_overwrite(cli: CliRunner, tmp_path: Path) -> None:
-    from steadyml.scaffold import init_from_template
+    from steadyml.flows.plan import init_from_template
 
     init_from_template(tmp_path / "p", "churn", n_customers=500, months=2)
     result = cli.invoke(app, ["init", str(tmp_path / "p"), "--template", "churn"])

@@ -20,7 +20,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 import steadyml
 from steadyml.entities import PredictionRecord
 from steadyml.errors import DataError, StateError
-from steadyml.templates.churn import make_churn_weeks
+from steadyml.samples.churn import make_churn_weeks
 
 FIRST = dt.date(2026, 1, 5)
 SINCE = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from steadyml.templates.churn import make_churn_live
+from steadyml.samples.churn import make_churn_live
 from steadyml.worker import cron_lines, planned_jobs, run_job
 
 

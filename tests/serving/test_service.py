@@ -78,7 +78,7 @@ def test_the_same_record_gets_the_same_answer_as_the_library(server: Server) -> 
     with steadyml.open(server.root, env={}) as project:
         import pandas as pd
 
-        from steadyml.scoring import score_frame
+        from steadyml.registry.scoring import score_frame
 
         out = score_frame(project.load_model(1), pd.DataFrame(recs))
     assert [r["prediction"] for r in res["results"]] == out.predictions

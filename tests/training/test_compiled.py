@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from steadyml.entities import Roles
 from steadyml.errors import DataError
-from steadyml.templates.churn import make_churn_history
+from steadyml.samples.churn import make_churn_history
 from steadyml.training.compiled import CompiledLinear, compile_pipeline, fast_model
 from steadyml.training.estimators import make_estimator
 from steadyml.training.features import build_pipeline

@@ -11,7 +11,7 @@ import pytest
 from steadyml.config import GatesConfig, SplitConfig, TrainingSection
 from steadyml.entities import Roles
 from steadyml.errors import DataError, SteadyMLError
-from steadyml.templates.churn import make_churn_history
+from steadyml.samples.churn import make_churn_history
 from steadyml.training import TrainOutcome, train_model
 
 CHURN_ROLES = Roles(

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from steadyml.batch.readers import NA_STRINGS, RawChunk
 from steadyml.batch.validate import RowRules, check_chunk
 from steadyml.predlog import hmac_values
-from steadyml.scoring import plain
+from steadyml.registry.scoring import plain
 from steadyml.training.compiled import fast_model
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def _plain_type(t: pa.DataType) -> pa.DataType:
 
 
 def score_arrays(bundle: ModelBundle, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Predictions and scores, vectorised; the same answers as ``steadyml.scoring.score_frame``
+    """Predictions and scores, vectorised; the same answers as ``registry.scoring.score_frame``
     (positive-class probability and the training threshold for a yes/no model). A linear
     pipeline runs compiled (``training/compiled.py``: the same numbers, ~4x faster)."""
     model = fast_model(bundle.pipeline)

@@ -45,9 +45,12 @@ from steadyml.batch.writers import AtomicTableWriter, output_kind
 from steadyml.errors import DataError, SteadyMLError
 
 if TYPE_CHECKING:
+    from steadyml.artifacts import ArtifactStore
+    from steadyml.config import DataSection
     from steadyml.data.contract import Contract
     from steadyml.predlog import BatchLogFile
-    from steadyml.project import Project
+    from steadyml.registry import ModelBundle
+    from steadyml.store import Store
 
 __all__ = ["BatchResult", "score_file", "default_rejects_path"]
 
@@ -86,19 +89,28 @@ def default_rejects_path(out: Path) -> Path:
 
 
 def score_file(
-    project: Project,
     input: str | Path,  # noqa: A002 - the public name
     out: str | Path,
     *,
+    bundle: ModelBundle,
+    contract: Contract | None,
+    data: DataSection,
+    store: Store,
+    artifacts: ArtifactStore,
+    root: Path,
+    pii_mode: str = "drop",
     rejects: str | Path | None = None,
     chunk_rows: int = 50_000,
     engine: Literal["pandas", "dask"] = "pandas",
     scheduler: str | None = None,
-    model_version: int | None = None,
     log: bool = True,
     progress: Progress | None = None,
 ) -> BatchResult:
-    """Score ``input`` into ``out``; bad rows go to ``rejects`` with their line and reason."""
+    """Score ``input`` into ``out`` with ``bundle``; rows that break ``contract`` go to
+    ``rejects`` with their line and reason. ``data`` gives the column roles and missing
+    codes; the run is logged to ``store`` and ``artifacts`` unless ``log`` is false; ``root``
+    is the folder the result's paths are shown relative to. The use case that picks the model
+    and the contract is ``steadyml.flows.batch.score_batch``."""
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise SteadyMLError(f"chunk_rows must be a whole number ≥ 1. Got {chunk_rows!r} instead.")
     if engine not in ("pandas", "dask"):
@@ -119,13 +131,10 @@ def score_file(
             hint="Choose another --out (and --rejects) path.",
         )
     kind = kind_of(source)
-    bundle = project.load_model(model_version)
     version = int(bundle.version or 0)
-    cfg = project.config
-    roles = cfg.data.roles()
-    contract = project.contract() or _contract_of(project, version)
+    roles = data.roles()
     id_column = roles.id
-    rules = build_rules(contract, bundle.features, id_column, cfg.data.missing_codes)
+    rules = build_rules(contract, bundle.features, id_column, data.missing_codes)
 
     plan = plan_csv(source, chunk_rows=chunk_rows) if kind == "csv" else None
     header = plan.header if plan is not None else _parquet_columns(source)
@@ -140,7 +149,6 @@ def score_file(
     for name in bundle.features:
         if name not in log_columns:
             log_columns.append(name)
-    pii_mode = cfg.serving.pii_handling
     source_types = _parquet_types(source) if kind != "csv" else None
     ctx = ChunkContext(
         bundle=bundle,
@@ -150,7 +158,7 @@ def score_file(
         log_columns=log_columns,
         pii=list(roles.pii),
         pii_mode=pii_mode,
-        pii_key=project.store.secret("pii_hmac") if log and pii_mode == "hash" else "",
+        pii_key=store.secret("pii_hmac") if log and pii_mode == "hash" else "",
         batch_id=f"batch-{uuid.uuid4().hex[:16]}",
         log=log,
         log_at=dt.datetime.now(dt.UTC),
@@ -168,8 +176,8 @@ def score_file(
         from steadyml.predlog import BatchLogFile, log_schema
 
         log_file = BatchLogFile(
-            project.store,
-            project.artifacts,
+            store,
+            artifacts,
             batch_id=ctx.batch_id,
             at=ctx.log_at,
             model_version=version,
@@ -192,9 +200,9 @@ def score_file(
             + f"; {rejected:,} refused row(s) too), in one Parquet file in the artifact store."
         )
     return BatchResult(
-        input=project._relative(source),
-        output=project._relative(target),
-        rejects=project._relative(rejects_path),
+        input=_relative(root, source),
+        output=_relative(root, target),
+        rejects=_relative(root, rejects_path),
         rows_in=rows_in,
         rows_scored=scored,
         rows_rejected=rejected,
@@ -207,14 +215,11 @@ def score_file(
     )
 
 
-def _contract_of(project: Project, version: int) -> Contract | None:
-    from steadyml.data.contract import ColumnContract, Contract
-
-    stored = project.model_version(version).contract or {}
-    columns = stored.get("columns") or {}
-    if not columns:
-        return None
-    return Contract(columns={k: ColumnContract(**v) for k, v in columns.items()})
+def _relative(root: Path, path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def _parquet_columns(path: Path) -> list[str]:

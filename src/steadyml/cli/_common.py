@@ -84,6 +84,16 @@ def state(ctx: typer.Context) -> dict[str, Any]:
     return obj
 
 
+# A domain error names the argument it is about in the library's words (``field``); the CLI
+# names the flag that sets it. Most flags are the argument's name with dashes.
+_FLAGS = {"fmt": "--format", "model_version": "--model"}
+
+
+def flag_of(field: str) -> str:
+    """The command-line flag for a library argument: ``sticky_by`` → ``--sticky-by``."""
+    return _FLAGS.get(field, "--" + field.replace("_", "-"))
+
+
 def handle_errors(fn: F) -> F:
     """Turn SteadyMLError into ``Error: …`` and exit 1; ``--verbose`` adds the traceback."""
 
@@ -95,7 +105,8 @@ def handle_errors(fn: F) -> F:
             verbose = VERBOSE.get()
             if verbose:
                 err.print(traceback.format_exc(), markup=False)
-            err.print(f"Error: {exc.message}", markup=False, style="bold red")
+            where = f"{flag_of(exc.field)}: " if exc.field else ""
+            err.print(f"Error: {where}{exc.message}", markup=False, style="bold red")
             if exc.hint:
                 err.print(exc.hint, markup=False)
             if not verbose:

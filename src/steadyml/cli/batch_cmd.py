@@ -72,8 +72,6 @@ def score(
         )
     if scheduler and engine != "dask":
         raise typer.BadParameter("needs --engine dask", param_hint="--scheduler")
-    from steadyml.batch.score import score_file
-
     options: dict[str, Any] = {
         "rejects": rejects, "chunk_rows": chunk_rows, "engine": engine,
         "scheduler": scheduler, "model_version": model, "log": not no_log,
@@ -81,10 +79,10 @@ def score(
     project = open_project(ctx)
     with project:
         if as_json:
-            result = score_file(project, source, out_path, **options)
+            result = project.score_batch(source, out_path, **options)
         else:
             with _progress_bar() as update:
-                result = score_file(project, source, out_path, progress=update, **options)
+                result = project.score_batch(source, out_path, progress=update, **options)
     if as_json:
         print_json(result.to_dict())
         return

@@ -48,7 +48,7 @@ def demo(
     ),
 ) -> None:
     import steadyml
-    from steadyml import scaffold
+    from steadyml.flows import plan as scaffold
 
     _prepare_folder(directory)
     out.print("steadyml demo: keeping a churn model useful after the notebook", style="bold")
@@ -300,7 +300,7 @@ def _serve_demo(root: Path) -> None:
 def _batch_demo(root: Path) -> None:
     """Score next month's customers, a few rows broken on purpose, and account for all."""
     import steadyml
-    from steadyml.templates.churn import make_churn_live
+    from steadyml.samples.churn import make_churn_live
 
     features, _labels = make_churn_live(n_customers=2000, months=1, drift_from_month=1)
     live = root / "data" / "new-customers.csv"

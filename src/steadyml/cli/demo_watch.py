@@ -37,7 +37,7 @@ def watch_demo(root: Path, *, customers: int = 2000) -> None:
 
     import steadyml
     from steadyml.cli.demo_server import running_server
-    from steadyml.templates.churn import make_churn_weeks
+    from steadyml.samples.churn import make_churn_weeks
 
     features, labels = make_churn_weeks(
         n_customers=customers, weeks=WEEKS, drift_from_week=DRIFT_FROM_WEEK,

@@ -63,7 +63,7 @@ def init(
     force: bool = typer.Option(False, "--force", help="Replace an existing steadyml.yaml."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    from steadyml import scaffold
+    from steadyml.flows import plan as scaffold
 
     if (template is None) == (data is None):
         raise typer.BadParameter(

@@ -18,7 +18,7 @@ from steadyml.cli._common import (
 )
 
 if TYPE_CHECKING:
-    from steadyml.trainer import TrainResult
+    from steadyml.flows.train import TrainResult
 
 HELP = """\
 Train a model the same way every time, and record the run.

@@ -26,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 
 from steadyml.entities import PredictionRecord, new_request_id
 from steadyml.errors import AuthError, NotFoundError, SteadyMLError
-from steadyml.keys import HEADER
+from steadyml.flows.release import HEADER
 from steadyml.predlog import LogLayout, LogPiece, PredictionLogWriter, row_key, scrub, store_chunk
 from steadyml.serving.auth import KeyCache
 from steadyml.serving.batcher import BatchError, BatchTimeout, MicroBatcher, RecordRows
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from steadyml.project import Project
-    from steadyml.scoring import ScoreOutput
+    from steadyml.registry.scoring import ScoreOutput
 
 __all__ = ["create_app", "create_app_from_env"]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from steadyml.errors import AuthError
-from steadyml.keys import hash_key, verify_key
+from steadyml.flows.release import hash_key, verify_key
 
 if TYPE_CHECKING:
     from steadyml.entities import ApiKey

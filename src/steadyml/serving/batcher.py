@@ -76,7 +76,7 @@ __all__ = [
     "pin_threads",
 ]
 
-from steadyml.scoring import ScoreOutput
+from steadyml.registry.scoring import ScoreOutput
 
 logger = logging.getLogger(__name__)
 

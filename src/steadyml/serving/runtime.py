@@ -6,7 +6,7 @@ new model in a worker thread (digest verified) and swaps it in with one assignme
 requests in flight finish on the old model and new ones use the new model: no restart, no
 failed request.
 
-A linear model is loaded as its serving form (``linearmap.ServingForm``, saved when the
+A linear model is loaded as its serving form (``forms.linear.ServingForm``, saved when the
 version was registered, digest verified): scikit-learn is then never imported, which is most
 of a cold start. Any other model, or a form that cannot be read, loads the pickled pipeline.
 """
@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 from steadyml.entities import TrafficPolicy
 from steadyml.errors import SteadyMLError
 from steadyml.registry import load_bundle, load_serving_form
-from steadyml.scoring import ScoreOutput, score_frame
+from steadyml.registry.scoring import ScoreOutput, score_frame
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from steadyml.linearmap import ServingForm
+    from steadyml.forms.linear import ServingForm
     from steadyml.project import Project
     from steadyml.registry import ModelBundle
 

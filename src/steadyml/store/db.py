@@ -21,9 +21,9 @@ from steadyml.errors import MissingExtraError, StoreError, StoreVersionError
 from steadyml.store.datasets import DatasetsRepo
 from steadyml.store.monitoring import MonitoringRepo
 from steadyml.store.predfiles import PredictionFilesRepo
-from steadyml.store.registry import RegistryRepo
 from steadyml.store.runs import RunsRepo
 from steadyml.store.serving import ServingRepo
+from steadyml.store.versions import RegistryRepo
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

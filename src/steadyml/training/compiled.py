@@ -6,7 +6,7 @@ regression) takes about 6.5 ms, almost all of it per-call overhead: pandas colum
 input validation and output wrapping in each of the seven steps. The arithmetic itself is a
 few microseconds. A service that micro-batches small requests pays that overhead on every
 model call, so it caps throughput. The map itself (``CompiledLinear``) lives in
-``steadyml.linearmap``, which needs neither scikit-learn nor scipy.
+``steadyml.forms.linear``, which needs neither scikit-learn nor scipy.
 
 For a linear model the whole pipeline folds into one affine map: each numeric feature adds
 ``a * x`` (after the median fill and the scaling), each missing-value indicator adds a
@@ -33,7 +33,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
-from steadyml.linearmap import CompiledLinear
+from steadyml.forms.linear import CompiledLinear
 from steadyml.training.features import PrepareColumns
 
 __all__ = ["CompiledLinear", "compile_pipeline", "fast_model"]

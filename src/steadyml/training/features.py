@@ -26,7 +26,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from steadyml.entities import Roles
 from steadyml.errors import DataError, SteadyMLError
-from steadyml.linearmap import (
+from steadyml.forms.linear import (
     MISSING_CATEGORY,
     as_labels,
     as_numbers,

@@ -1,17 +1,23 @@
-"""The model card's content, gathered from the project file and the metadata store.
+"""The model card: a version's purpose, data, metrics, limits and history.
 
-``card_data`` returns the plain mapping that ``steadyml.reports.card`` renders as Markdown or
-as a self-contained HTML page.
+``card_data`` gathers the plain mapping from the project file and the metadata store;
+``model_card`` renders it (``steadyml.reports.card``) as Markdown or as a self-contained HTML
+page.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from steadyml.project import Project
+from steadyml.errors import SteadyMLError
 
-__all__ = ["card_data"]
+if TYPE_CHECKING:
+    from steadyml.config import ProjectConfig
+    from steadyml.store import Store
+
+CARD_FORMATS = ("markdown", "html")
+
+__all__ = ["CARD_FORMATS", "card_data", "model_card"]
 
 
 def _limitations(summary: dict[str, Any], dv_rows: int, dv_version: int) -> list[str]:
@@ -39,9 +45,20 @@ def _scores(metrics: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in metrics.items() if k in keep}
 
 
-def card_data(project: Project, version: int) -> dict[str, Any]:
-    store = project.store
-    cfg = project.config
+def model_card(cfg: ProjectConfig, store: Store, version: int, *, fmt: str = "markdown") -> str:
+    """The model card of a version, as Markdown or as a self-contained HTML page."""
+    from steadyml.reports import render_card_html, render_card_markdown
+
+    if fmt not in CARD_FORMATS:
+        raise SteadyMLError(
+            f"A model card's format must be 'markdown' or 'html'; got {fmt!r}.", field="fmt"
+        )
+    data = card_data(cfg, store, version)
+    return render_card_html(data) if fmt == "html" else render_card_markdown(data)
+
+
+def card_data(cfg: ProjectConfig, store: Store, version: int) -> dict[str, Any]:
+    """Everything the card shows, as a plain mapping."""
     mv = store.get_model_version(version)
     run = store.get_run(mv.run_number)
     dv = store.get_dataset_version(mv.dataset_version)

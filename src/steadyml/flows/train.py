@@ -15,18 +15,22 @@ from typing import TYPE_CHECKING, Any
 
 from steadyml.entities import ModelVersion, Run
 from steadyml.errors import DataContractError
-from steadyml.registry import ModelBundle, dump_bundle, dump_serving_form
-from steadyml.tracking import CodeVersion, code_version, package_versions, run_key
+from steadyml.flows import data as data_flow
+from steadyml.flows.release import save_serving_form
+from steadyml.registry import ModelBundle, dump_bundle
+from steadyml.training.lineage import CodeVersion, code_version, package_versions, run_key
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from steadyml.artifacts import ArtifactStore
-    from steadyml.project import Project
+    from steadyml.config import ProjectConfig
     from steadyml.store import Store
     from steadyml.training.run import TrainOutcome
 
 Progress = Callable[[str], None]
 
-__all__ = ["TrainResult", "record_outcome", "run_training", "training_config"]
+__all__ = ["TrainResult", "compare_runs", "record_outcome", "train", "training_config"]
 
 
 @dataclass(frozen=True)
@@ -43,9 +47,8 @@ class TrainResult:
         }
 
 
-def training_config(project: Project) -> dict[str, Any]:
+def training_config(cfg: ProjectConfig) -> dict[str, Any]:
     """The parts of steadyml.yaml that change what training produces."""
-    cfg = project.config
     return {
         "data": cfg.data.model_dump(mode="json", exclude={"source", "query", "contract"}),
         "training": cfg.training.model_dump(mode="json"),
@@ -53,22 +56,32 @@ def training_config(project: Project) -> dict[str, Any]:
     }
 
 
-def run_training(
-    project: Project, *, force: bool = False, progress: Progress | None = None
+def train(
+    config: ProjectConfig,
+    root: Path,
+    store: Store,
+    artifacts: ArtifactStore,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
 ) -> TrainResult:
+    """Train on the latest data snapshot, record the run and register the model.
+
+    With nothing changed since the last run (same data, config, code), returns that run
+    with ``up_to_date=True`` and trains nothing; ``force=True`` trains anyway.
+    """
     from steadyml.data.check import detect_task
     from steadyml.data.contract import validate
     from steadyml.training.run import train_model
 
     say = progress or (lambda _m: None)
-    store = project.store
     dv = store.latest_dataset_version()
     if dv is None:
         say("No data snapshot yet: taking one of data.source")
-        dv = project.snapshot().version
+        dv = data_flow.snapshot(config, root, store, artifacts).version
     say(f"Loading data version {dv.version} ({dv.rows:,} rows)")
-    frame = project.load_snapshot(dv.version)
-    contract = project.contract() or project.infer_contract()
+    frame = data_flow.load_snapshot(store, artifacts, dv.version)
+    contract = data_flow.load_contract(config, root) or data_flow.infer_contract(config, root)
     say("Validating it against the data contract")
     report = validate(frame, contract)
     if not report.passed:
@@ -80,9 +93,9 @@ def run_training(
             hint="Run `steadyml data check` for the full report. Fix the data, or edit "
             "contract.yaml if the new values are legitimate, then snapshot again.",
         )
-    config = training_config(project)
-    code = code_version(project.root)
-    key = run_key(data_hash=dv.content_hash, config=config, code=code)
+    settings = training_config(config)
+    code = code_version(root)
+    key = run_key(data_hash=dv.content_hash, config=settings, code=code)
     if not force:
         existing = store.find_run_by_key(key)
         if existing is not None:
@@ -93,15 +106,15 @@ def run_training(
             )
             return TrainResult(run=existing, model_version=mv, up_to_date=True)
 
-    data_cfg = project.config.data
+    data_cfg = config.data
     roles = data_cfg.roles()
     task = detect_task(frame[roles.target], data_cfg.task)
-    metric = project.config.project.success_metric
+    metric = config.project.success_metric
     started = time.perf_counter()
     outcome = train_model(
         frame,
         roles,
-        project.config.training,
+        config.training,
         task=task,
         primary_metric=metric.name,
         direction=metric.direction,
@@ -112,14 +125,14 @@ def run_training(
     say("Storing the model and recording the run")
     run, mv = record_outcome(
         store,
-        project.artifacts,
+        artifacts,
         outcome,
         run_key=key,
         dataset_version=dv.version,
         data_hash=dv.content_hash,
-        config_hash=project.config.hash(),
+        config_hash=config.hash(),
         code=code,
-        training_config=config,
+        training_config=settings,
         duration_s=duration,
         primary_metric=metric.name,
         contract=_contract_dict(contract),
@@ -161,11 +174,9 @@ def record_outcome(
     blob = dump_bundle(bundle)
     digest = artifacts.put_bytes(blob)
     store.add_artifact(digest=digest, size=len(blob), kind="model")
-    serving_digest = None
-    form = dump_serving_form(bundle)  # linear models: what a server loads (registry.py)
-    if form is not None:
-        serving_digest = artifacts.put_bytes(form)
-        store.add_artifact(digest=serving_digest, size=len(form), kind="serving")
+    serving_digest = save_serving_form(
+        store, artifacts, bundle
+    )  # linear models: what a server loads
     summary = outcome.to_dict()
     reference = summary.pop("reference", {})
     summary["artifact_size_bytes"] = len(blob)
@@ -216,3 +227,11 @@ def _contract_dict(contract: Any) -> dict[str, Any]:
         "inferred_from": contract.inferred_from,
         "columns": {k: asdict(v) for k, v in contract.columns.items()},
     }
+
+
+def compare_runs(store: Store, a: int, b: int) -> dict[str, Any]:
+    """What changed between two runs (data, settings, code) and what improved."""
+    from steadyml.training.evaluate import KNOWN_METRICS
+    from steadyml.training.lineage import compare_runs as _compare
+
+    return _compare(store.get_run(a), store.get_run(b), dict(KNOWN_METRICS))

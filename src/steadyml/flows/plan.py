@@ -93,7 +93,7 @@ def init_from_template(
     say = progress or (lambda _m: None)
     path = Path(root)
     cfg = _prepare(path, force)
-    from steadyml.templates.churn import make_churn_history
+    from steadyml.samples.churn import make_churn_history
 
     say(f"Generating {n_customers:,} customers over {months} monthly snapshots (seed {seed})")
     frame = make_churn_history(n_customers=n_customers, months=months, seed=seed)
@@ -104,7 +104,7 @@ def init_from_template(
     tmp = data_path.with_suffix(".csv.tmp")
     frame.to_csv(tmp, index=False, date_format="%Y-%m-%d")
     tmp.replace(data_path)
-    text = resources.files("steadyml.templates").joinpath(f"{template}.yaml").read_text("utf-8")
+    text = resources.files("steadyml.samples").joinpath(f"{template}.yaml").read_text("utf-8")
     cfg.write_text(text.format(name=_slug(cfg.parent.name)), encoding="utf-8")
     loaded = load_config(cfg)  # the template must always be valid
     roles = loaded.config.data.columns

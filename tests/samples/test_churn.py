@@ -1,4 +1,4 @@
-"""Tests for the churn teaching dataset (steadyml.templates.churn)."""
+"""Tests for the churn teaching dataset (steadyml.samples.churn)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.tree import DecisionTreeClassifier
 
-from steadyml.templates.churn import (
+from steadyml.samples.churn import (
     LEAK_COLUMN,
     NEW_PAYMENT_METHOD,
     TARGET,
@@ -280,7 +280,7 @@ def test_bad_arguments_raise(
 
 
 def test_weekly_traffic_is_dated_by_week_with_one_row_per_customer_and_week() -> None:
-    from steadyml.templates.churn import make_churn_weeks
+    from steadyml.samples.churn import make_churn_weeks
 
     features, labels = make_churn_weeks(n_customers=300, weeks=4, drift_from_week=3)
     assert sorted(features["snapshot_month"].unique()) == [

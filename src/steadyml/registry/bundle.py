@@ -1,13 +1,12 @@
-"""The model registry: versions someone approved, stages, rollback, and verified loading.
+"""Model bundles: what is stored for a model version, and its verified loading.
 
 A model version is the fitted pipeline (in the artifact store, by digest), its lineage (run,
 data version), the data contract, and the reference statistics monitoring compares live data
-with. Stages go candidate → staging → production → archived; exactly one version is in
-production, and every promotion and rollback is a deployment event with who, when and why.
+with. Stages and their changes are the release use cases (``steadyml.flows.release``).
 
 A linear model also gets a *serving form* when it is registered: the fitted pipeline folded
 into one affine map (``training.compiled``, checked against the pipeline to 1e-9) and saved
-with the model's facts as a small file of its own (``linearmap.ServingForm``). A server loads
+with the model's facts as a small file of its own (``forms.linear.ServingForm``). A server loads
 that (digest verified too) instead of unpickling the pipeline, so it starts without
 importing scikit-learn.
 """
@@ -18,27 +17,21 @@ import io
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from steadyml.entities import DeploymentEvent, ModelVersion, Run
+from steadyml.entities import ModelVersion
 from steadyml.errors import SteadyMLError
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from steadyml.artifacts import ArtifactStore
-    from steadyml.linearmap import ServingForm
-    from steadyml.store import Store
-
-PROMOTABLE = ("staging", "production")
+    from steadyml.forms.linear import ServingForm
 
 __all__ = [
-    "PROMOTABLE",
     "ModelBundle",
     "dump_bundle",
     "dump_serving_form",
     "load_bundle",
     "load_serving_form",
-    "promote",
-    "rollback",
 ]
 
 
@@ -91,7 +84,7 @@ def load_bundle(artifacts: ArtifactStore, mv: ModelVersion) -> ModelBundle:
 
 def dump_serving_form(bundle: ModelBundle) -> bytes | None:
     """The serving form of a linear model's bundle, or None for any other model."""
-    from steadyml.linearmap import CompiledLinear, ServingForm
+    from steadyml.forms.linear import CompiledLinear, ServingForm
     from steadyml.training.compiled import compile_pipeline
 
     compiled = compile_pipeline(bundle.pipeline)
@@ -112,7 +105,7 @@ def dump_serving_form(bundle: ModelBundle) -> bytes | None:
 def load_serving_form(artifacts: ArtifactStore, mv: ModelVersion) -> ServingForm | None:
     """A version's serving form (its bytes must match the recorded digest), or None when it
     has none."""
-    from steadyml.linearmap import ServingForm
+    from steadyml.forms.linear import ServingForm
 
     if not mv.serving_digest:
         return None
@@ -120,52 +113,3 @@ def load_serving_form(artifacts: ArtifactStore, mv: ModelVersion) -> ServingForm
     form = ServingForm.from_bytes(data)
     form.version = mv.version
     return form
-
-
-def _failed_gates(run: Run) -> list[str]:
-    gates = run.summary.get("gates") or {}
-    return [str(c.get("message")) for c in gates.get("checks", []) if not c.get("passed")]
-
-
-def promote(
-    store: Store,
-    version: int,
-    to: str,
-    *,
-    reason: str,
-    by: str,
-    override: str | None = None,
-) -> DeploymentEvent:
-    """Promote a version to staging or production, refusing one that failed its gates."""
-    if to not in PROMOTABLE:
-        raise SteadyMLError(
-            f"--to must be one of {', '.join(PROMOTABLE)}; got {to!r}.",
-            hint="Versions start as candidates; archive happens when another is promoted.",
-        )
-    if not reason or not reason.strip():
-        raise SteadyMLError(
-            "A promotion needs a reason: say why, e.g. --reason 'beats v3 on recall, "
-            "approved by the retention lead'."
-        )
-    if override is not None and not override.strip():
-        raise SteadyMLError("--override needs a reason: why promote despite failed gates?")
-    mv = store.get_model_version(version)
-    if not mv.gates_passed and override is None:
-        run = store.get_run(mv.run_number)
-        failed = _failed_gates(run)
-        listed = "".join(f"\n  - {m}" for m in failed) or "\n  - (see `steadyml runs show`)"
-        raise SteadyMLError(
-            f"Version {version} failed its gates, so it cannot be promoted:{listed}",
-            hint="Train a better model, or, if you accept the risk, promote with "
-            "--override 'why this is acceptable'. The override is recorded.",
-        )
-    return store.change_stage(version, to, by=by, reason=reason.strip(), override=override)
-
-
-def rollback(store: Store, *, reason: str, by: str) -> DeploymentEvent:
-    if not reason or not reason.strip():
-        raise SteadyMLError(
-            "A rollback needs a reason: say what went wrong, e.g. --reason 'recall dropped "
-            "after the release'."
-        )
-    return store.rollback(by=by, reason=reason.strip())

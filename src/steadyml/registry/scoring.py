@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from steadyml.linearmap import ServingForm
+    from steadyml.forms.linear import ServingForm
     from steadyml.registry import ModelBundle
 
 __all__ = ["ScoreOutput", "score_frame", "plain"]
@@ -53,7 +53,7 @@ def plain(value: Any) -> Any:
 def score_frame(bundle: ModelBundle | ServingForm, frame: pd.DataFrame) -> ScoreOutput:
     """Score ``frame``; a linear pipeline runs as its compiled form (training/compiled.py:
     the same numbers to 1e-9, checked when it is compiled, without sklearn's per-call cost),
-    and a server may hold only that form (``linearmap.ServingForm``)."""
+    and a server may hold only that form (``forms.linear.ServingForm``)."""
     import numpy as np
 
     model = bundle.scorer()
