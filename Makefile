@@ -1,6 +1,7 @@
 # steadyml: two commands for a new user.
 #   make demo   set up .venv, then run the guided lifecycle on the sample project
 #   make test   set up .venv, then lint, type-check, check import rules and run every test
+#   make test-quick   while you work: lint and every test not marked slow (under 90 s)
 # Nothing else to install: each target creates or updates .venv from pyproject.toml.
 
 SHELL := /bin/bash
@@ -13,12 +14,13 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3 python; do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then \
 	    command -v $$p; break; fi; done)
 
-.PHONY: demo test setup lint clean help
+.PHONY: demo test test-quick setup lint clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make demo   run the guided lifecycle on the sample churn project (in ./demo-project)"
 	@echo "make test   lint, type-check, import rules and the whole test suite"
+	@echo "make test-quick   ruff, import rules and every test not marked slow (while you work)"
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -43,6 +45,9 @@ lint: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/test.sh
+
+test-quick: $(STAMP)
+	STEADYML_QUICK=1 bash scripts/test.sh -m "not slow"
 
 clean:
 	rm -rf $(VENV) demo-project .pytest_cache .mypy_cache .ruff_cache

@@ -58,6 +58,7 @@ def test_steadyml_side_records_runs_with_loadable_model_versions(tmp_path: Path)
         store.close()
 
 
+@pytest.mark.slow
 def test_drift_bench_quick_runs_without_evidently(capsys: pytest.CaptureFixture[str]) -> None:
     """``bench/drift.py --quick --no-evidently``: the steadyml side finds the planted shifts."""
     spec = importlib.util.spec_from_file_location("_bench_drift", BENCH.parent / "drift.py")
@@ -74,6 +75,7 @@ def test_drift_bench_quick_runs_without_evidently(capsys: pytest.CaptureFixture[
     assert "Null simulation, 300 rows per side" in out
 
 
+@pytest.mark.slow
 def test_predlog_bench_runs_and_reads_back_every_row(capsys: pytest.CaptureFixture[str]) -> None:
     """``bench/predlog.py`` on a few thousand rows: both sides write and read back every row
     (the benchmark asserts the count); no timing is checked."""

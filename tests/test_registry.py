@@ -158,6 +158,7 @@ def _promote_in_process(url: str, version: int) -> None:
     store.close()
 
 
+@pytest.mark.slow
 def test_concurrent_promotions_by_processes_leave_one_production(store_url: str) -> None:
     store = open_store(store_url, project="p")
     versions = _register(store, 6)

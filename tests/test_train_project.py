@@ -45,6 +45,7 @@ def test_a_rerun_with_nothing_changed_trains_nothing(trained_project) -> None:  
     assert time.perf_counter() - started >= 0  # no timing assertion: only the effect counts
 
 
+@pytest.mark.slow
 def test_forced_rerun_gives_the_same_metrics(trained_project) -> None:  # type: ignore[no-untyped-def]
     first = trained_project.runs()[0]
     second = trained_project.train(force=True).run
@@ -58,6 +59,7 @@ def test_forced_rerun_gives_the_same_metrics(trained_project) -> None:  # type: 
     assert {m["verdict"] for m in comparison["metrics"]} == {"same"}
 
 
+@pytest.mark.slow
 def test_a_settings_change_trains_again_and_compare_names_it(trained_project) -> None:  # type: ignore[no-untyped-def]
     cfg = trained_project.path
     text = cfg.read_text(encoding="utf-8").replace(
@@ -86,6 +88,7 @@ def test_data_breaking_the_contract_stops_training(trained_project, tmp_path: Pa
     assert len(trained_project.runs()) == 1
 
 
+@pytest.mark.slow
 def test_code_commit_and_dirty_flag_are_recorded(trained_project_dir: Path) -> None:
     def git(*args: str) -> None:
         subprocess.run(["git", *args], cwd=trained_project_dir, check=True, capture_output=True)
