@@ -1,10 +1,10 @@
 """The Project facade: one project file, its metadata store and its artifact store.
 
-This is the library's front door: ``project = steadyml.open("steadyml.yaml");
-project.check_data()``. Nothing is opened at import time; the store and the artifact store
-open on first use. Every method hands the configuration and the stores it needs to one use
-case in ``steadyml.flows`` (where the logic lives) in a line or two; the CLI, the worker and
-the service go through the same entry points.
+The library's front door: ``project = steadyml.open("steadyml.yaml"); project.train()``.
+Nothing opens at import; the stores open on first use. Each method hands the configuration
+and the stores to one use case in ``steadyml.flows`` (where the logic lives, grouped by the
+module each method calls: data, train, release, card, batch, monitor); the CLI, the worker and
+the service go through these same entry points.
 """
 
 from __future__ import annotations
@@ -25,12 +25,7 @@ from steadyml.entities import (
     Run,
     TrafficPolicy,
 )
-from steadyml.flows import batch as batch_flow
-from steadyml.flows import card as card_flow
-from steadyml.flows import data as data_flow
-from steadyml.flows import monitor as monitor_flow
-from steadyml.flows import release
-from steadyml.flows import train as train_flow
+from steadyml.flows import batch, card, data, monitor, release, train
 from steadyml.flows.data import LoadedData, SnapshotResult
 from steadyml.flows.monitor import MonitorRun
 
@@ -56,7 +51,6 @@ class Project:
     """A steadyml project: configuration plus the stores it records into."""
 
     def __init__(self, loaded: LoadedConfig, *, env: Mapping[str, str] | None = None) -> None:
-        self._loaded = loaded
         self.config: ProjectConfig = apply_env(loaded.config, env if env is not None else {})
         self.root: Path = loaded.root
         self.path: Path = loaded.path
@@ -71,18 +65,13 @@ class Project:
     def name(self) -> str:
         return self.config.project.name
 
-    # --- stores -------------------------------------------------------------------------
-
-    @property
-    def store_url(self) -> str:
-        return resolve_url(self.config.storage.store_url, self.root)
-
     @property
     def store(self) -> Store:
         if self._store is None:
             from steadyml.store import open_store
 
-            self._store = open_store(self.store_url, project=self.name)
+            url = resolve_url(self.config.storage.store_url, self.root)
+            self._store = open_store(url, project=self.name)
         return self._store
 
     @property
@@ -106,52 +95,43 @@ class Project:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # --- data (flows.data) --------------------------------------------------------------
-
     def data_path(self, file: str | Path | None = None) -> Path:
-        return data_flow.data_path(self.config, self.root, file)
+        return data.data_path(self.config, self.root, file)
 
     def load_data(self, file: str | Path | None = None) -> LoadedData:
-        """Read a data file (default: the configured source), applying ``missing_codes``."""
-        return data_flow.load_data(self.config, self.root, file)
+        return data.load_data(self.config, self.root, file)
 
     @property
     def contract_path(self) -> Path:
-        return data_flow.contract_path(self.config, self.root)
+        return data.contract_path(self.config, self.root)
 
     def contract(self) -> Contract | None:
-        return data_flow.load_contract(self.config, self.root)
+        return data.load_contract(self.config, self.root)
 
     def infer_contract(self, *, overwrite: bool = False) -> Contract:
-        """Infer the data contract from the training source and save it for review."""
-        return data_flow.infer_contract(self.config, self.root, overwrite=overwrite)
+        return data.infer_contract(self.config, self.root, overwrite=overwrite)
 
-    def check_data(
-        self, file: str | Path | None = None, *, progress: Progress | None = None
-    ) -> DataCheckResult:
-        """Validate data against the contract (inferring it on the first run), measure its
-        quality, look for leakage, and record the check in the metadata store."""
-        return data_flow.check_data(self.config, self.root, self.store, file, progress=progress)
+    def check_data(self, file: str | Path | None = None, *,
+                   progress: Progress | None = None) -> DataCheckResult:  # fmt: skip
+        """Check data against the contract (inferred on the first run), its quality and
+        leakage; record the check."""
+        return data.check_data(self.config, self.root, self.store, file, progress=progress)
 
     def snapshot(self, file: str | Path | None = None) -> SnapshotResult:
         """Record a dataset version; the same content gives the same version, no new record."""
-        return data_flow.snapshot(self.config, self.root, self.store, self.artifacts, file)
+        return data.snapshot(self.config, self.root, self.store, self.artifacts, file)
 
     def dataset_versions(self) -> list[DatasetVersion]:
         return self.store.list_dataset_versions()
 
     def load_snapshot(self, version: int | None = None) -> pd.DataFrame:
-        """The exact data of a dataset version, read back from the artifact store (verified)."""
-        return data_flow.load_snapshot(self.store, self.artifacts, version)
-
-    # --- training and runs (flows.train) ------------------------------------------------
+        return data.load_snapshot(self.store, self.artifacts, version)
 
     def train(self, *, force: bool = False, progress: Progress | None = None) -> TrainResult:
-        """Train on the latest data snapshot, record the run and register the model (or,
-        with nothing changed, return the last run with ``up_to_date=True``)."""
-        return train_flow.train(
-            self.config, self.root, self.store, self.artifacts, force=force, progress=progress
-        )
+        """Train on the latest snapshot, record the run, register the model (nothing changed:
+        the last run, ``up_to_date=True``)."""
+        return train.train(self.config, self.root, self.store, self.artifacts,
+                           force=force, progress=progress)  # fmt: skip
 
     def runs(self) -> list[Run]:
         return self.store.list_runs()
@@ -160,9 +140,7 @@ class Project:
         return self.store.get_run(number)
 
     def compare_runs(self, a: int, b: int) -> dict[str, Any]:
-        return train_flow.compare_runs(self.store, a, b)
-
-    # --- registry and release (flows.release, flows.card) -------------------------------
+        return train.compare_runs(self.store, a, b)
 
     def model_versions(self) -> list[ModelVersion]:
         return self.store.list_model_versions()
@@ -185,16 +163,15 @@ class Project:
         return release.rollback(self.store, reason=reason, by=by or _who())
 
     def load_model(self, version: int | None = None) -> ModelBundle:
-        """Load a model version (default: production); its digest is verified first."""
+        """A model version (default: production), its digest verified."""
         return release.load_model(self.store, self.artifacts, version, project=self.name)
 
     def model_card(self, version: int, *, fmt: str = "markdown") -> str:
-        """The model card of a version, as Markdown or as a self-contained HTML page."""
-        return card_flow.model_card(self.config, self.store, version, fmt=fmt)
+        return card.model_card(self.config, self.store, version, fmt=fmt)
 
     def create_key(self, name: str, scopes: list[str], *, by: str | None = None
                    ) -> tuple[str, ApiKey]:  # fmt: skip
-        """Create an API key; the key itself is returned once and never stored."""
+        """The key itself is returned once and never stored."""
         return release.create_key(self.store, name=name, scopes=scopes, by=by or _who())
 
     def api_keys(self) -> list[ApiKey]:
@@ -214,56 +191,41 @@ class Project:
             columns=self.config.data.roles().declared, by=by or _who(), reason=reason,
         )  # fmt: skip
 
-    # --- batch (flows.batch) ------------------------------------------------------------
-
-    def score_batch(
-        self,
-        input: str | Path,  # noqa: A002 - the CLI argument's name
-        out: str | Path,
-        *,
-        rejects: str | Path | None = None,
-        chunk_rows: int = 50_000,
-        engine: Literal["pandas", "dask"] = "pandas",
-        scheduler: str | None = None,
-        model_version: int | None = None,
-        log: bool = True,
-        progress: Callable[[int, int | None], None] | None = None,
-    ) -> BatchResult:
-        """Score a CSV/Parquet file in chunks; rows that break the contract go to a rejects
-        file with their line and reason, so rows in = rows scored + rows rejected."""
-        return batch_flow.score_batch(
+    def score_batch(self, input: str | Path, out: str | Path, *,  # noqa: A002
+                    rejects: str | Path | None = None, chunk_rows: int = 50_000,
+                    engine: Literal["pandas", "dask"] = "pandas", scheduler: str | None = None,
+                    model_version: int | None = None, log: bool = True,
+                    progress: Callable[[int, int | None], None] | None = None,
+                    ) -> BatchResult:  # fmt: skip
+        """Score a file in chunks: rows in = rows scored + rows rejected (with reasons)."""
+        return batch.score_batch(
             self.config, self.root, self.store, self.artifacts, input, out, rejects=rejects,
             chunk_rows=chunk_rows, engine=engine, scheduler=scheduler,
             model_version=model_version, log=log, progress=progress,
         )  # fmt: skip
 
-    # --- monitoring (flows.monitor) -----------------------------------------------------
-
     def record_feedback_file(self, path: str | Path, *, id_column: str,
                              label_column: str) -> FeedbackResult:  # fmt: skip
-        """Store true labels from a CSV/Parquet file, keyed by request id or row id."""
         file = Path(path) if Path(path).is_absolute() else self.data_path(path)
-        return monitor_flow.record_feedback_file(
+        return monitor.record_feedback_file(
             self.store, file, id_column=id_column, label_column=label_column
         )
 
     def record_labels(self, labels: list[tuple[str, Any]]) -> FeedbackResult:
-        """Store true labels given as (request id or row id, label) pairs."""
-        return monitor_flow.record_labels(self.store, labels)
+        return monitor.record_labels(self.store, labels)
 
     def monitor(self, *, since: dt.datetime | None = None, until: dt.datetime | None = None,
                 window: str | None = None, model_version: int | None = None,
                 alerts: bool = True, notify: bool = True,
                 env: Mapping[str, str] | None = None) -> MonitorRun:  # fmt: skip
-        """Measure the prediction log in windows; then check the alert rules."""
-        return monitor_flow.monitor(
+        """Measure the prediction log in windows, then check the alert rules."""
+        return monitor.monitor(
             self.config, self.store, self.artifacts, since=since, until=until, window=window,
             model_version=model_version, alerts=alerts, notify=notify, env=env,
         )  # fmt: skip
 
     def monitor_report(self, result: Mapping[str, Any]) -> str:
-        """The self-contained HTML page of a monitor run."""
-        return monitor_flow.monitor_report(result)
+        return monitor.monitor_report(result)
 
     def alerts(self, *, status: str | None = None) -> list[Alert]:
         return self.store.list_alerts(status=status)
@@ -273,18 +235,16 @@ class Project:
 
     def acknowledge_alert(self, alert_id: int, *, by: str | None = None,
                           note: str | None = None) -> Alert:  # fmt: skip
-        return monitor_flow.acknowledge_alert(self.store, alert_id, by=by or _who(), note=note)
+        return monitor.acknowledge_alert(self.store, alert_id, by=by or _who(), note=note)
 
     def resolve_alert(self, alert_id: int, *, note: str, by: str | None = None) -> Alert:
-        return monitor_flow.resolve_alert(self.store, alert_id, note=note, by=by or _who())
+        return monitor.resolve_alert(self.store, alert_id, note=note, by=by or _who())
 
     def apply_retention(self, *, now: dt.datetime | None = None) -> int:
-        """Delete logged predictions older than ``monitoring.retention_days``."""
-        return monitor_flow.apply_retention(self.config, self.store, self.artifacts, now=now)
+        return monitor.apply_retention(self.config, self.store, self.artifacts, now=now)
 
     def compact_log(self, *, now: dt.datetime | None = None) -> CompactResult:
-        """Merge the API log's one-second chunks older than an hour into large ones."""
-        return monitor_flow.compact_log(self.store, now=now)
+        return monitor.compact_log(self.store, now=now)
 
 
 def _who() -> str:
