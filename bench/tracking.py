@@ -3,7 +3,7 @@
 What is timed, on the same fitted pipeline (steadyml's churn sample, 5,000 customers × 6
 months, fitted once with steadyml's own training code and pickled for both sides):
 
-* steadyml (A): exactly what ``steadyml train`` does after the fit (``trainer.run_training``):
+* steadyml (A): exactly what ``steadyml train`` does after the fit (``flows.train.train``):
   pickle the model bundle, store it in the content-addressed artifact folder (sha256), and
   record the artifact, the run (params, metrics, full summary) and the model version in the
   SQLite store. Its defaults: a SQLite file and a local artifacts folder, in a temp folder.
@@ -135,7 +135,7 @@ def fit(customers: int = 5000, months: int = 6, *, contract: bool = True) -> Fit
 
 
 def record_with_steadyml(store: Any, artifacts: Any, fitted: Fitted) -> int:
-    """What ``steadyml train`` does after the fit (``trainer.record_outcome``, the same
+    """What ``steadyml train`` does after the fit (``flows.train.record_outcome``, the same
     function); returns the new model version. The bundle carries a unique marker so every
     recording writes new bytes, as a retrained model would, instead of finding an identical
     artifact already stored.
