@@ -1,52 +1,45 @@
-"""The project file, ``steadyml.yaml``: pydantic models, loading and teaching errors.
+"""The shape of the project file, ``steadyml.yaml``: one pydantic model per section.
 
 The file is the course's one-page project statement made executable. Every section of
-DESIGN.md has a model here. A wrong file gets an error that names the field path, shows the
-bad value and lists what is allowed; an unknown key gets a "did you mean" hint.
-
-Environment overrides (``STEADYML_STORE_URL``, ``STEADYML_ARTIFACTS_URL``) are read only by
-``load_config``'s caller through ``apply_env`` — never deep inside the domain.
+DESIGN.md has a model here, in the file's order: the project statement and owners, data,
+training, serving, monitoring (with alert rules and channels), the worker's schedule,
+retraining and storage; ``ProjectConfig`` is the whole file. Reading the file and turning
+validation errors into teaching messages live in ``loading`` and ``explain``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import difflib
 import hashlib
 import json
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from steadyml.config.times import checked_time_of_day, checked_window
 from steadyml.entities import Roles
-from steadyml.errors import ConfigError
 
 __all__ = [
-    "CONFIG_FILENAME",
-    "UNWRITTEN",
+    "AlertRule",
+    "BatchJobConfig",
+    "ChannelConfig",
+    "ColumnRoles",
+    "DataSection",
+    "FallbackConfig",
+    "GatesConfig",
+    "ModelChoice",
+    "MonitoringSection",
+    "OwnersSection",
     "ProjectConfig",
-    "LoadedConfig",
-    "load_config",
-    "parse_config",
-    "NOT_YET_USED",
+    "ProjectSection",
+    "RetrainingSection",
+    "ScheduleSection",
+    "ServingSection",
+    "SplitConfig",
+    "StorageSection",
+    "SuccessMetric",
+    "TrafficConfig",
+    "TrainingSection",
 ]
-
-CONFIG_FILENAME = "steadyml.yaml"
-
-# What `init --data` writes where only a person can answer (the problem, the users, the
-# owners). Loading reports every field that still starts with it, so it is never forgotten.
-UNWRITTEN = "(not written yet)"
-
-# Sections that are read and validated but whose stage is not built yet. The CLI tells the
-# user instead of silently ignoring them. Remove an entry when its stage lands.
-NOT_YET_USED: dict[str, str] = {
-    "retraining": "retraining and safe rollout",
-}
 
 
 class _Model(BaseModel):
@@ -177,7 +170,7 @@ class DataSection(_Model):
         )
 
 
-# --- training (stage not built yet: validated, reported as unused) ----------------------
+# --- training ------------------------------------------------------------------------------
 
 
 class SplitConfig(_Model):
@@ -237,43 +230,6 @@ class ServingSection(_Model):
     traffic: TrafficConfig = Field(default_factory=TrafficConfig)
 
 
-# --- durations and times of day ------------------------------------------------------------
-
-_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str) -> dt.timedelta:
-    """``"30m"``, ``"1h"``, ``"1d"``, ``"2w"`` as a timedelta; a clear error otherwise."""
-    match = re.fullmatch(r"\s*(\d+)\s*([mhdw])\s*", str(text))
-    if not match or int(match.group(1)) == 0:
-        raise ValueError(
-            f"{text!r} is not a window length: write a whole number and a unit, "
-            "m (minutes), h (hours), d (days) or w (weeks), e.g. 1h, 1d, 7d"
-        )
-    return dt.timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
-
-
-def parse_time_of_day(text: str) -> tuple[int, int]:
-    """``"02:30"`` as ``(2, 30)``; a clear error otherwise."""
-    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", str(text))
-    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise ValueError(
-            f"{text!r} is not a time of day: write HH:MM on a 24-hour clock, e.g. 02:00"
-        )
-    return int(match.group(1)), int(match.group(2))
-
-
-def _window(value: str) -> str:
-    parse_duration(value)
-    return value.strip()
-
-
-def _time_of_day(value: str | None) -> str | None:
-    if value is not None:
-        parse_time_of_day(value)
-    return value
-
-
 # --- monitoring --------------------------------------------------------------------------
 
 
@@ -294,7 +250,7 @@ class AlertRule(_Model):
     severity: Literal["info", "warning", "critical"] = "warning"
     owner: str | None = None
 
-    _check_window = field_validator("window")(_window)
+    _check_window = field_validator("window")(checked_window)
 
 
 class ChannelConfig(_Model):
@@ -337,7 +293,7 @@ class MonitoringSection(_Model):
     channels: list[ChannelConfig] = Field(default_factory=lambda: [ChannelConfig(kind="log")])
     retention_days: int = Field(default=90, gt=0)
 
-    _check_window = field_validator("window")(_window)
+    _check_window = field_validator("window")(checked_window)
 
 
 class BatchJobConfig(_Model):
@@ -345,7 +301,7 @@ class BatchJobConfig(_Model):
     output_folder: str = Field(description="Folder the scored files are written to.")
     at: str = Field(default="02:00", description="Time of day (HH:MM, local) to run.")
 
-    _check_at = field_validator("at")(_time_of_day)
+    _check_at = field_validator("at")(checked_time_of_day)
 
 
 class ScheduleSection(_Model):
@@ -355,7 +311,7 @@ class ScheduleSection(_Model):
     batch: BatchJobConfig | None = None
     retention_at: str | None = Field(default="03:30", description="Time of day (HH:MM).")
 
-    _check_at = field_validator("retention_at")(_time_of_day)
+    _check_at = field_validator("retention_at")(checked_time_of_day)
 
 
 class RetrainingSection(_Model):
@@ -395,191 +351,3 @@ class ProjectConfig(_Model):
         """A stable hash of the effective configuration (for run lineage)."""
         payload = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
         return hashlib.sha256(payload).hexdigest()
-
-
-@dataclass(frozen=True)
-class LoadedConfig:
-    """A validated project file, where it came from, and what the user should know about it."""
-
-    config: ProjectConfig
-    path: Path
-    notices: list[str] = field(default_factory=list)
-
-    @property
-    def root(self) -> Path:
-        return self.path.parent
-
-
-# --- loading and error messages ------------------------------------------------------------
-
-
-def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """Field names valid at ``loc`` (for "did you mean" hints), or [] when unknown."""
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int) or current is None:
-            continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return []
-        info = current.model_fields.get(str(part))
-        if info is None:
-            return []
-        current = _inner_model(info.annotation)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
-
-
-def _inner_model(annotation: Any) -> Any:
-    """The BaseModel inside ``X``, ``list[X]`` or ``X | None``, if any."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _fmt_loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
-
-
-def _fmt_value(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _explain(err: Mapping[str, Any]) -> str:
-    loc = tuple(err.get("loc", ()))
-    kind = err.get("type", "")
-    where = _fmt_loc(loc)
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        allowed = _allowed_keys(ProjectConfig, loc[:-1])
-        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
-        parent = _fmt_loc(loc[:-1])
-        return (
-            f"{where}: unknown key '{key}' in {parent}.{hint} Allowed keys: {', '.join(allowed)}."
-        )
-    if kind == "missing":
-        return f"{where}: required field is missing. Add it to steadyml.yaml."
-    value = err.get("input")
-    msg = str(err.get("msg", "invalid"))
-    if kind in ("literal_error", "enum"):
-        expected = str(err.get("ctx", {}).get("expected", ""))
-        options = [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(",")]
-        close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
-        return f"{where}: got {_fmt_value(value)}; allowed: {', '.join(options)}.{hint}"
-    msg = msg.removeprefix("Value error, ")
-    return f"{where}: {msg}; got {_fmt_value(value)}."
-
-
-def parse_config(raw: Any, *, source: str = CONFIG_FILENAME) -> ProjectConfig:
-    """Validate an already-parsed mapping; raise ConfigError listing every problem."""
-    if not isinstance(raw, dict):
-        raise ConfigError(
-            f"{source} must be a mapping of sections (project, owners, data, ...); "
-            f"got {type(raw).__name__}.",
-            hint="Run `steadyml init DIR --template churn` to see a complete example.",
-        )
-    try:
-        return ProjectConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems = [_explain(e) for e in exc.errors()]
-        lines = "\n".join(f"  - {p}" for p in problems)
-        raise ConfigError(
-            f"{source} has {len(problems)} problem{'s' if len(problems) != 1 else ''}:\n{lines}",
-            problems=problems,
-            hint="Fix the fields above; `steadyml init --help` shows how a new project is made.",
-        ) from None
-
-
-def find_config(path: str | Path) -> Path:
-    """Resolve a project folder or file path to the steadyml.yaml it means."""
-    p = Path(path).expanduser()
-    if p.is_dir():
-        p = p / CONFIG_FILENAME
-    if not p.exists():
-        raise ConfigError(
-            f"No project file at {p.resolve()}.",
-            hint="Run the command inside a project folder, pass --project PATH, or create one "
-            "with `steadyml init DIR --template churn` (or `--data FILE --target COL`).",
-        )
-    return p.resolve()
-
-
-def load_config(path: str | Path) -> LoadedConfig:
-    """Read, validate and annotate a project file."""
-    file = find_config(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{file} is not UTF-8 text (byte {exc.start}).", hint="Save the file as UTF-8."
-        ) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(
-            f"{file.name} is not valid YAML{where}: {problem}.",
-            hint="Check indentation (spaces, not tabs) and that every 'key: value' has a colon.",
-        ) from None
-    if raw is None:
-        raise ConfigError(
-            f"{file.name} is empty.",
-            hint="Run `steadyml init DIR --template churn` to see a complete example.",
-        )
-    cfg = parse_config(raw, source=file.name)
-    notices = [
-        f"Section '{name}' is checked but not used yet: {what} is not built in this version."
-        for name, what in NOT_YET_USED.items()
-        if name in raw
-    ]
-    unwritten = [
-        f"{section}.{key}"
-        for section in ("project", "owners")
-        for key, value in cfg.model_dump()[section].items()
-        if isinstance(value, str) and value.startswith(UNWRITTEN)
-    ]
-    if unwritten:
-        notices.append(
-            f"Not written yet in {file.name}: {', '.join(unwritten)}. Write them in your own "
-            "words: they say what the model is for and who answers for it."
-        )
-    data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
-    if data.get("query") or "://" in str(data.get("source", "")):
-        notices.append(
-            "data.source/data.query name a SQL source; reading from SQL is not built yet, "
-            "so data commands need a CSV or Parquet file."
-        )
-    return LoadedConfig(config=cfg, path=file, notices=notices)
-
-
-def resolve_url(value: str, root: Path) -> str:
-    """A store/artifact location: URLs pass through; plain paths are made absolute."""
-    if "://" in value:
-        return value
-    p = Path(value).expanduser()
-    return str(p if p.is_absolute() else (root / p).resolve())
-
-
-def apply_env(cfg: ProjectConfig, env: Mapping[str, str]) -> ProjectConfig:
-    """Return a copy with ``STEADYML_STORE_URL`` / ``STEADYML_ARTIFACTS_URL`` applied."""
-    storage = cfg.storage.model_copy()
-    if env.get("STEADYML_STORE_URL"):
-        storage = storage.model_copy(update={"store_url": env["STEADYML_STORE_URL"]})
-    if env.get("STEADYML_ARTIFACTS_URL"):
-        storage = storage.model_copy(update={"artifacts_url": env["STEADYML_ARTIFACTS_URL"]})
-    return cfg.model_copy(update={"storage": storage})
