@@ -17,6 +17,7 @@ from steadyml.cli._common import (
     progress,
     table,
 )
+from steadyml.cli._lists import show_list
 
 if TYPE_CHECKING:
     from steadyml.data.check import DataCheckResult
@@ -222,19 +223,13 @@ def versions(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print the list as JSON."),
 ) -> None:
-    project = open_project(ctx)
-    with project:
+    with open_project(ctx) as project:
         items = project.dataset_versions()
-    if as_json:
-        print_json([v.to_dict() for v in items])
-        return
-    if not items:
-        out.print("No dataset versions yet.", markup=False)
-        next_steps(["steadyml data snapshot    # record the first one"])
-        return
-    t = table("version", "hash", "rows", "columns", "source", "recorded (UTC)", "by")
-    for v in items:
-        t.add_row(
+    show_list(
+        items,
+        as_json=as_json,
+        columns=("version", "hash", "rows", "columns", "source", "recorded (UTC)", "by"),
+        row=lambda v: (
             str(v.version),
             v.short,
             f"{v.rows:,}",
@@ -242,5 +237,7 @@ def versions(
             v.source,
             f"{v.created_at:%Y-%m-%d %H:%M}",
             v.created_by,
-        )
-    out.print(t)
+        ),
+        empty="No dataset versions yet.",
+        first_steps=["steadyml data snapshot    # record the first one"],
+    )

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from steadyml.cli._common import handle_errors, next_steps, open_project, out, print_json, table
+from steadyml.cli._lists import show_list
 
 app = typer.Typer(
     help="The model registry: every trained version, who approved it, and rollback.\n\n\b\n"
@@ -29,19 +30,13 @@ def _metric(value: float | None) -> str:
 def list_models(
     ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")
 ) -> None:
-    project = open_project(ctx)
-    with project:
+    with open_project(ctx) as project:
         versions = project.model_versions()
-    if as_json:
-        print_json([v.to_dict() for v in versions])
-        return
-    if not versions:
-        out.print("No model versions yet.", markup=False)
-        next_steps(["steadyml train"])
-        return
-    t = table("version", "stage", "model", "metric", "gates", "run", "data", "created (UTC)")
-    for v in versions:
-        t.add_row(
+    show_list(
+        versions,
+        as_json=as_json,
+        columns=("version", "stage", "model", "metric", "gates", "run", "data", "created (UTC)"),
+        row=lambda v: (
             str(v.version),
             v.stage,
             v.model_type,
@@ -50,8 +45,10 @@ def list_models(
             str(v.run_number),
             f"v{v.dataset_version}",
             f"{v.created_at:%Y-%m-%d %H:%M}",
-        )
-    out.print(t)
+        ),
+        empty="No model versions yet.",
+        first_steps=["steadyml train"],
+    )
 
 
 @app.command("show", help="Show one model version: lineage, metrics and its deployment history.")

@@ -10,6 +10,7 @@ import typer
 
 from steadyml.cli._common import bullet, handle_errors, next_steps, open_project, out, print_json
 from steadyml.cli._common import table as make_table
+from steadyml.cli._lists import show_list
 
 FEEDBACK_HELP = """\
 Send true outcomes ("labels") for earlier predictions, from a CSV or Parquet file.
@@ -274,19 +275,16 @@ def alerts_list(
         alerts = project.alerts(status=status)
     if status is None and not show_all:
         alerts = [a for a in alerts if a.status != "resolved"]
-    if as_json:
-        print_json([a.to_dict() for a in alerts])
-        return
-    if not alerts:
-        out.print("No alerts" + ("" if show_all or status else " open") + ".", markup=False)
-        return
-    t = make_table("id", "status", "severity", "rule", "message", "seen", "owner")
-    for a in alerts:
-        t.add_row(str(a.id), a.status, a.severity, a.rule, a.message,
-                  f"{a.times_seen}×, last {a.last_seen:%Y-%m-%d %H:%M}", a.owner or "—")  # fmt: skip
-    out.print(t)
-    next_steps(["steadyml alerts ack ID                      # you are looking at it",
-                "steadyml alerts resolve ID --note 'what was done'"])  # fmt: skip
+    show_list(
+        alerts,
+        as_json=as_json,
+        columns=("id", "status", "severity", "rule", "message", "seen", "owner"),
+        row=lambda a: (str(a.id), a.status, a.severity, a.rule, a.message,
+                       f"{a.times_seen}×, last {a.last_seen:%Y-%m-%d %H:%M}", a.owner or "—"),
+        empty="No alerts" + ("" if show_all or status else " open") + ".",
+        steps=["steadyml alerts ack ID                      # you are looking at it",
+               "steadyml alerts resolve ID --note 'what was done'"],
+    )  # fmt: skip
 
 
 @alerts_app.command("show", help="One alert with its whole history.")

@@ -6,7 +6,8 @@ from typing import Any
 
 import typer
 
-from steadyml.cli._common import handle_errors, next_steps, open_project, out, print_json, table
+from steadyml.cli._common import handle_errors, open_project, out, print_json, table
+from steadyml.cli._lists import show_list
 
 app = typer.Typer(
     help="Tracked training runs: what went in (data, settings, code) and what came out.\n\n\b\n"
@@ -29,20 +30,14 @@ def _num(value: Any) -> str:
 def list_runs(
     ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")
 ) -> None:
-    project = open_project(ctx)
-    with project:
+    with open_project(ctx) as project:
         runs = project.runs()
         primary = project.config.project.success_metric.name
-    if as_json:
-        print_json([r.to_dict() for r in runs])
-        return
-    if not runs:
-        out.print("No runs yet.", markup=False)
-        next_steps(["steadyml train"])
-        return
-    t = table("run", "when (UTC)", "model", "data", primary, "baseline", "gates", "version")
-    for r in runs:
-        t.add_row(
+    show_list(
+        runs,
+        as_json=as_json,
+        columns=("run", "when (UTC)", "model", "data", primary, "baseline", "gates", "version"),
+        row=lambda r: (
             str(r.number),
             f"{r.created_at:%Y-%m-%d %H:%M}",
             r.model_type,
@@ -51,8 +46,10 @@ def list_runs(
             _num(r.baseline_metrics.get(primary)),
             "pass" if r.gates_passed else "FAIL",
             "—" if r.model_version is None else str(r.model_version),
-        )
-    out.print(t)
+        ),
+        empty="No runs yet.",
+        first_steps=["steadyml train"],
+    )
 
 
 @app.command("show", help="Show one run: lineage, settings, metrics, gates.")

@@ -9,14 +9,13 @@ import typer
 
 from steadyml.cli._common import (
     handle_errors,
-    next_steps,
     note,
     open_project,
     out,
     print_json,
     split_list,
-    table,
 )
+from steadyml.cli._lists import show_list
 from steadyml.errors import SteadyMLError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -131,22 +130,18 @@ def keys_create(
 def keys_list(
     ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")
 ) -> None:
-    project = open_project(ctx)
-    with project:
+    with open_project(ctx) as project:
         keys = project.api_keys()
-    if as_json:
-        print_json([k.to_dict() for k in keys])
-        return
-    if not keys:
-        out.print("No API keys yet.", markup=False)
-        next_steps(["steadyml keys create --name my-app --scopes predict"])
-        return
-    t = table("id", "name", "prefix", "scopes", "created (UTC)", "by", "status")
-    for k in keys:
-        t.add_row(str(k.id), k.name, k.prefix, ", ".join(k.scopes),
-                  f"{k.created_at:%Y-%m-%d %H:%M}", k.created_by,
-                  "active" if k.active else f"revoked {k.revoked_at:%Y-%m-%d %H:%M}")  # fmt: skip
-    out.print(t)
+    show_list(
+        keys,
+        as_json=as_json,
+        columns=("id", "name", "prefix", "scopes", "created (UTC)", "by", "status"),
+        row=lambda k: (str(k.id), k.name, k.prefix, ", ".join(k.scopes),
+                       f"{k.created_at:%Y-%m-%d %H:%M}", k.created_by,
+                       "active" if k.active else f"revoked {k.revoked_at:%Y-%m-%d %H:%M}"),
+        empty="No API keys yet.",
+        first_steps=["steadyml keys create --name my-app --scopes predict"],
+    )  # fmt: skip
 
 
 @keys_app.command("revoke", help="Revoke an API key; running servers refuse it within seconds.")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import typer
 
 from steadyml.cli._common import handle_errors, next_steps, open_project, out, print_json
-from steadyml.cli._common import table as make_table
+from steadyml.cli._lists import show_list
+
+if TYPE_CHECKING:
+    from steadyml.entities import JobRun
 
 HELP = """\
 Run the scheduled jobs from the `schedule` section of steadyml.yaml until stopped (Ctrl-C):
@@ -26,6 +30,13 @@ Examples:
   steadyml worker --once monitor   # one job, now, then exit (exit 1 if it failed)
   steadyml worker --cron           # the crontab equivalent
 """
+
+
+def _job_row(r: JobRun) -> tuple[str, ...]:
+    secs = (r.finished_at - r.started_at).total_seconds() if r.finished_at else None
+    outcome = "running" if r.ok is None else ("ok" if r.ok else f"failed: {r.error}")
+    return (str(r.id), r.job, f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+            "—" if secs is None else f"{secs:.1f}", outcome)  # fmt: skip
 
 
 @handle_errors
@@ -50,16 +61,8 @@ def worker(
             return
         if history:
             runs = project.store.list_job_runs(limit=30)
-            if as_json:
-                print_json([r.to_dict() for r in runs])
-                return
-            t = make_table("id", "job", "started", "seconds", "outcome")
-            for r in runs:
-                secs = (r.finished_at - r.started_at).total_seconds() if r.finished_at else None
-                outcome = "running" if r.ok is None else ("ok" if r.ok else f"failed: {r.error}")
-                t.add_row(str(r.id), r.job, f"{r.started_at:%Y-%m-%d %H:%M:%S}",
-                          "—" if secs is None else f"{secs:.1f}", outcome)  # fmt: skip
-            out.print(t)
+            show_list(runs, as_json=as_json, columns=("id", "job", "started", "seconds", "outcome"),
+                      row=_job_row)  # fmt: skip
             return
         if once is not None:
             result = run_job(project, once)
