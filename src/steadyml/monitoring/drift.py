@@ -35,29 +35,18 @@ decide ``drifted``: PSI has no sample-size correction, so on small windows with 
 categories it exceeds 0.2 by chance alone (40 categories at 300 rows: about 95% of the time
 with no drift at all, measured by ``bench/drift.py``).
 
-Fast paths, each exact to 1e-9 against scipy, because scipy sorts and merges both samples
-again on every call and monitoring compares the same reference with many windows:
-
-* ``NumericReference`` keeps its values sorted once. KS with a large reference then needs
-  only binary searches of the (sorted) live values; Wasserstein integrates the difference of
-  the two quantile functions over the merged grid of breakpoints ``i/n`` and ``j/m``, built
-  chunk by chunk from integer arithmetic, so nothing of size n + m is sorted or held.
-* Category counts come from one hash pass over the raw column (``value_counts``); only the
-  distinct labels are turned into strings, not every value.
-
-Missing values (None, NaN) and infinities are left out of the tests (data quality reports
-them); the ``n_reference`` and ``n_current`` counts are of the values tested. Categorical
-values are compared as strings. ``from_summary`` rebuilds a reference from the compact summary
-stored with a model (``steadyml.training.reference``): numeric tests then use its sample of up
-to 1,000 values (the bins and the standard deviation come from the full training column).
+The statistics themselves, exact to 1e-9 against scipy but faster on a reference kept
+sorted, live in ``steadyml.monitoring.drift_stats``; the references (built once from values or
+from the summary stored with a model version) in ``steadyml.monitoring.references``. Missing
+values (None, NaN) and infinities are left out of the tests (data quality reports them); the
+``n_reference`` and ``n_current`` counts are of the values tested. Categorical values are
+compared as strings.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import threading
-import warnings
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -65,9 +54,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.spatial import distance
 
+from steadyml.monitoring.drift_stats import (
+    PSI_EPSILON,
+    chi_square_homogeneity,
+    ks_sorted,
+    psi_index,
+    wasserstein_sorted,
+)
+from steadyml.monitoring.references import (
+    CategoricalReference,
+    NumericReference,
+    PredictionReference,
+    bin_shares,
+    category_counts,
+    finite_values,
+)
 from steadyml.training.reference import OTHER
 
 __all__ = [
@@ -78,17 +81,13 @@ __all__ = [
     "numeric_drift",
     "categorical_drift",
     "drift_table",
+    "prediction_drift",
     "PSI_EPSILON",
 ]
 
-PSI_EPSILON = 1e-4
-_BINS = 10
 _MIN_STD = 0.001  # Evidently's floor for the Wasserstein normalisation
-_KS_EXACT_MAX = 10_000  # scipy's ks_2samp switches from exact to asymptotic above this
-_CHUNK = 1 << 16
 _HISTOGRAM_CATEGORIES = 30
 _REST = "(all other categories)"
-_WARNINGS_LOCK = threading.Lock()
 _SUPPORT = {"wasserstein": "KS", "jensen_shannon": "chi-square"}
 
 
@@ -140,79 +139,6 @@ class FeatureDrift:
         return _plain(asdict(self))  # type: ignore[no-any-return]
 
 
-# ---------------------------------------------------------------- references
-
-
-@dataclass(frozen=True)
-class NumericReference:
-    """A numeric reference column: its sorted values, standard deviation and quantile bins."""
-
-    values: np.ndarray  # sorted, finite
-    std: float  # ddof=0, of the full reference column
-    edges: np.ndarray  # distinct 10-bin quantile edges, as in steadyml.training.reference
-    shares: np.ndarray  # reference share per bin (first/last bins open-ended)
-
-    @classmethod
-    def from_values(cls, values: Any) -> NumericReference:
-        """Keep the sorted finite values of the full reference column (NaN and inf ignored)."""
-        present = _finite(values)
-        present.sort()
-        if len(present) == 0:
-            empty = np.array([], dtype=float)
-            return cls(present, 0.0, empty, empty)
-        edges = np.unique(np.quantile(present, np.linspace(0.0, 1.0, _BINS + 1)))
-        return cls(present, float(np.std(present)), edges, _bin_shares(present, edges))
-
-    @classmethod
-    def from_summary(cls, summary: Mapping[str, Any]) -> NumericReference:
-        """From ``steadyml.training.reference.numeric_summary``: the tests use its sample."""
-        sample = np.sort(np.asarray(summary.get("sample") or [], dtype=float))
-        edges = np.asarray(summary.get("quantiles") or [], dtype=float)
-        counts = np.asarray(summary.get("bin_counts") or [], dtype=float)
-        present = _present_count(summary)
-        std = summary.get("std_population")
-        if std is None:  # older summaries hold the sample std (ddof=1) only
-            std1 = float(summary.get("std") or 0.0)
-            std = std1 * math.sqrt((present - 1) / present) if present > 1 else 0.0
-        if len(edges) and len(edges) == len(counts) + 1 and counts.sum() > 0:
-            shares = counts / counts.sum()
-            if len(edges) == 2 and edges[0] == edges[1]:  # a constant column
-                shares = np.array([0.0, 1.0, 0.0])
-        else:
-            edges = np.array([], dtype=float)
-            shares = np.array([], dtype=float)
-        return cls(sample, float(std), edges, shares)
-
-
-@dataclass(frozen=True)
-class CategoricalReference:
-    """A categorical reference column: exact counts per category (labels as strings)."""
-
-    counts: dict[str, int]
-    has_other: bool = False  # live values outside the top list fall into "__other__"
-
-    @classmethod
-    def from_values(cls, values: Any) -> CategoricalReference:
-        return cls(_category_counts(values))
-
-    @classmethod
-    def from_summary(cls, summary: Mapping[str, Any]) -> CategoricalReference:
-        """From the categorical summary in ``steadyml.training.reference``.
-
-        Uses its exact ``counts`` when present; older summaries hold only shares, which are
-        turned back into counts with the number of non-missing training values.
-        """
-        exact = summary.get("counts")
-        if exact:
-            counts = {str(k): int(v) for k, v in exact.items()}
-        else:
-            present = _present_count(summary)
-            freq = summary.get("frequencies") or {}
-            counts = {str(k): round(float(v) * present) for k, v in freq.items()}
-        counts = {k: v for k, v in counts.items() if v > 0}
-        return cls(counts, OTHER in counts)
-
-
 # ---------------------------------------------------------------- the tests
 
 
@@ -220,19 +146,19 @@ def numeric_drift(
     name: str, ref: NumericReference, current: Any, settings: DriftSettings
 ) -> FeatureDrift:
     """Compare one numeric live column with its reference (KS or normalised Wasserstein)."""
-    cur = _finite(current)
+    cur = finite_values(current)
     cur.sort()
     n, m = len(ref.values), len(cur)
     histogram = _numeric_histogram(ref, cur)
-    psi = _psi(np.asarray(histogram["reference"]), np.asarray(histogram["current"]))
+    psi = psi_index(np.asarray(histogram["reference"]), np.asarray(histogram["current"]))
     if min(n, m) < settings.min_samples:
         return _not_enough(name, "numeric", n, m, settings, histogram)
     if m >= settings.large_sample:
-        wd = _wasserstein_sorted(ref.values, cur) / max(ref.std, _MIN_STD)
+        wd = wasserstein_sorted(ref.values, cur) / max(ref.std, _MIN_STD)
         # the KS p-value confirms a distance over the line is not chance; below it, skip
-        p_ks = _ks_sorted(ref.values, cur)[1] if wd > settings.distance else None
+        p_ks = ks_sorted(ref.values, cur)[1] if wd > settings.distance else None
         return _verdict(name, "numeric", "wasserstein", wd, p_ks, n, m, psi, settings, histogram)
-    statistic, p = _ks_sorted(ref.values, cur)
+    statistic, p = ks_sorted(ref.values, cur)
     return _verdict(name, "numeric", "ks", statistic, p, n, m, psi, settings, histogram)
 
 
@@ -240,7 +166,7 @@ def categorical_drift(
     name: str, ref: CategoricalReference, current: Any, settings: DriftSettings
 ) -> FeatureDrift:
     """Compare one categorical live column with its reference (chi-square or Jensen-Shannon)."""
-    live = _category_counts(current)
+    live = category_counts(current)
     if ref.has_other:
         folded: dict[str, int] = {}
         for label, count in live.items():
@@ -254,10 +180,10 @@ def categorical_drift(
     r_share = r / n if n else r
     c_share = c / m if m else c
     histogram = _categorical_histogram(labels, r_share, c_share)
-    psi = _psi(r_share, c_share) if n and m else None
+    psi = psi_index(r_share, c_share) if n and m else None
     if min(n, m) < settings.min_samples:
         return _not_enough(name, "categorical", n, m, settings, histogram)
-    statistic, p = _chi_square_homogeneity(r, c)
+    statistic, p = chi_square_homogeneity(r, c)
     if m >= settings.large_sample:
         js = float(distance.jensenshannon(r_share, c_share))
         return _verdict(
@@ -293,97 +219,17 @@ def drift_table(
         return list(pool.map(one, names))
 
 
-# ---------------------------------------------------------------- statistics
-
-
-def _ks_sorted(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
-    """Two-sample KS statistic and p-value, equal to ``scipy.stats.ks_2samp`` (two-sided)."""
-    n, m = len(ref), len(cur)
-    if max(n, m) <= _KS_EXACT_MAX:  # exact p-value: scipy's own code, on small inputs
-        # with heavy ties scipy's exact count can fail; it then warns and uses the
-        # asymptotic p-value, which is the answer we want too (the lock keeps the
-        # process-wide warning filters consistent across drift_table's threads)
-        with _WARNINGS_LOCK, warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "ks_2samp: Exact calculation", RuntimeWarning)
-            res = stats.ks_2samp(ref, cur)
-        return float(res.statistic), float(res.pvalue)
-    # the ECDF difference only changes at data points: between two live values it is largest
-    # just before the next one and smallest at the current one
-    right_pos = np.searchsorted(ref, cur, side="right")
-    left_pos = right_pos.copy()  # differs only where a live value also occurs in ref
-    tied = (right_pos > 0) & (ref[np.maximum(right_pos - 1, 0)] == cur)
-    left_pos[tied] = np.searchsorted(ref, cur[tied], side="left")
-    right_r, left_r = right_pos / n, left_pos / n
-    left_pos, right_pos = _tie_bounds(cur)
-    right_c = right_pos / m
-    left_c = left_pos / m
-    max_s = max(float(np.max(right_r - right_c)), float(np.max(left_r - left_c)), 0.0)
-    min_s = max(float(np.max(right_c - right_r)), float(np.max(left_c - left_r)), 0.0)
-    d = min(min_s, 1.0) if min_s > max_s else max_s
-    big, small = max(n, m), min(n, m)
-    p = float(stats.kstwo.sf(d, np.round(big * small / (big + small))))
-    return d, min(max(p, 0.0), 1.0)
-
-
-def _tie_bounds(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For sorted ``x``: ``searchsorted(x, x, "left")`` and ``(..., "right")`` in one pass."""
-    first = np.concatenate(([True], x[1:] != x[:-1]))
-    starts = np.flatnonzero(first)
-    if len(starts) == len(x):  # no ties
-        left = np.arange(len(x))
-        return left, left + 1
-    group = np.cumsum(first) - 1
-    ends = np.append(starts[1:], len(x))
-    return starts[group], ends[group]
-
-
-def _wasserstein_sorted(u: np.ndarray, v: np.ndarray) -> float:
-    """W1 of two sorted samples, equal to ``scipy.stats.wasserstein_distance``.
-
-    W1 is the integral over t in (0, 1] of |Qu(t) - Qv(t)|, where the quantile functions
-    step at i/n and j/m. In units of 1/(n*m) those breakpoints are the integers i*m and j*n.
-    The grid is walked in chunks; inside a chunk each breakpoint's place in the merged order
-    is counted with integer arithmetic, so nothing is sorted and memory stays O(chunk).
-    """
-    n, m = len(u), len(v)
-    total_units = n * m
-    steps = max(1, -(-(n + m) // _CHUNK))
-    total = 0.0
-    for k in range(steps):
-        lo, hi = total_units * k // steps, total_units * (k + 1) // steps
-        a_u, a_v = lo // m + 1, lo // n + 1
-        i = np.arange(a_u, hi // m + 1, dtype=np.int64)  # u breakpoints i*m in (lo, hi]
-        j = np.arange(a_v, hi // n + 1, dtype=np.int64)  # v breakpoints j*n in (lo, hi]
-        v_at_i = -(-(i * m) // n)  # v's step count at i*m (ceil), u's at j*n below
-        u_at_j = -(-(j * n) // m)
-        grid = np.empty(len(i) + len(j) + 1, dtype=np.int64)
-        gaps = np.empty(len(grid), dtype=float)
-        pos_i = (i - a_u) + (v_at_i - a_v)  # a u breakpoint goes after the v ones below it
-        pos_j = (j - a_v) + ((j * n) // m - a_u + 1)  # ... and before a v one it ties with
-        grid[pos_i], grid[pos_j], grid[-1] = i * m, j * n, hi
-        gaps[pos_i] = np.abs(u[i - 1] - v[v_at_i - 1])
-        gaps[pos_j] = np.abs(u[u_at_j - 1] - v[j - 1])
-        gaps[-1] = abs(u[-(-hi // m) - 1] - v[-(-hi // n) - 1])
-        widths = np.diff(grid, prepend=lo).astype(float)
-        total += float(np.sum(widths * gaps))  # not np.dot: BLAS threads stall drift_table
-    return total / total_units
-
-
-def _chi_square_homogeneity(r: np.ndarray, c: np.ndarray) -> tuple[float, float]:
-    """Pearson's chi-square on the 2 x k table, as ``chi2_contingency(correction=False)``."""
-    keep = (r + c) > 0
-    if int(keep.sum()) < 2:
-        return 0.0, 1.0
-    res = stats.chi2_contingency(np.vstack((r[keep], c[keep])), correction=False)
-    return float(res.statistic), float(res.pvalue)
-
-
-def _psi(ref_share: np.ndarray, cur_share: np.ndarray) -> float | None:
-    if len(ref_share) == 0 or len(cur_share) != len(ref_share) or cur_share.sum() == 0:
-        return None
-    r = np.where(ref_share == 0, PSI_EPSILON, ref_share)
-    c = np.where(cur_share == 0, PSI_EPSILON, cur_share)
-    return float(np.sum((c - r) * np.log(c / r)))
+def prediction_drift(
+    reference: PredictionReference, scored: pd.DataFrame, settings: DriftSettings
+) -> FeatureDrift:
+    """Compare the model's answers in ``scored`` (prediction log rows) with its training
+    answers: a numeric reference reads its column as numbers, a categorical one as labels."""
+    column = scored[reference.column]
+    if isinstance(reference.reference, NumericReference):
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+        return numeric_drift(reference.name, reference.reference, values, settings)
+    labels = column.astype(object).map(str)
+    return categorical_drift(reference.name, reference.reference, labels, settings)
 
 
 # ---------------------------------------------------------------- verdicts and messages
@@ -476,60 +322,6 @@ def _not_enough(
 # ---------------------------------------------------------------- helpers
 
 
-def _finite(values: Any) -> np.ndarray:
-    """A new float array of the finite values (strings and other junk count as missing)."""
-    if isinstance(values, pd.Series):
-        if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fiub":
-            arr = values.to_numpy()  # no copy for float64
-        else:
-            numbers = pd.to_numeric(values, errors="coerce")
-            arr = numbers.to_numpy(dtype=float, na_value=np.nan)
-    else:
-        arr = np.asarray(values)
-        if arr.dtype.kind not in "fiub":
-            numbers = pd.to_numeric(pd.Series(arr, dtype=object), errors="coerce")
-            arr = numbers.to_numpy(dtype=float, na_value=np.nan)
-    arr = np.asarray(arr, dtype=float)
-    finite = np.isfinite(arr)
-    kept: np.ndarray = arr.copy() if finite.all() else arr[finite]  # a copy is cheaper
-    return kept
-
-
-def _category_counts(values: Any) -> dict[str, int]:
-    """Counts per label as a string; the hash pass runs on the raw values, not on strings."""
-    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
-    counts: dict[str, int] = {}
-    for label, count in series.value_counts(dropna=True, sort=False).items():
-        if not count:  # a pandas Categorical lists unused categories with 0
-            continue
-        key = str(label)
-        counts[key] = counts.get(key, 0) + int(count)
-    return counts
-
-
-def _present_count(summary: Mapping[str, Any]) -> int:
-    n = int(summary.get("n") or 0)
-    return round(n * (1.0 - float(summary.get("missing_rate") or 0.0)))
-
-
-def _bin_index_counts(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Counts per bin of sorted values; first and last bins open-ended.
-
-    A constant reference (one edge) gets three bins: below, equal to and above the value.
-    """
-    if len(edges) == 1 or (len(edges) == 2 and edges[0] == edges[1]):
-        cut = np.searchsorted(sorted_values, [edges[0], edges[0]], side="left")
-        cut[1] = np.searchsorted(sorted_values, edges[0], side="right")
-    else:
-        cut = np.searchsorted(sorted_values, edges[1:-1], side="right")
-    return np.diff(np.concatenate(([0], cut, [len(sorted_values)])))
-
-
-def _bin_shares(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    counts = _bin_index_counts(sorted_values, edges).astype(float)
-    return counts / max(len(sorted_values), 1)
-
-
 def _numeric_histogram(ref: NumericReference, cur: np.ndarray) -> dict[str, Any]:
     if len(ref.edges) == 0:
         return {"edges": [], "reference": [], "current": []}
@@ -539,7 +331,7 @@ def _numeric_histogram(ref: NumericReference, cur: np.ndarray) -> dict[str, Any]
     return {
         "edges": edges,
         "reference": [float(s) for s in ref.shares],
-        "current": [float(s) for s in _bin_shares(cur, ref.edges)],
+        "current": [float(s) for s in bin_shares(cur, ref.edges)],
     }
 
 

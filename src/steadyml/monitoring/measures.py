@@ -1,0 +1,170 @@
+"""What one window of the prediction log says about the service and its input data.
+
+* ``system_health``: volume per route, latency percentiles, error and fallback rates;
+* ``data_quality``: per feature, missing values, categories never seen in training and values
+  outside the training range, each against the model version's reference;
+* ``window_drift``: drift of every feature and of the predictions against that reference.
+
+Performance, segments and fairness need labels: ``steadyml.monitoring.performance``.
+Each function returns the JSON-safe block the monitoring result holds for a window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from steadyml.monitoring.drift import DriftSettings, drift_table, prediction_drift
+from steadyml.monitoring.references import PredictionReference, Reference
+from steadyml.training.reference import OTHER
+
+__all__ = [
+    "blank_missing_codes",
+    "data_quality",
+    "numeric_values",
+    "system_health",
+    "window_drift",
+]
+
+_QUALITY_MISSING_STEP = 0.10  # missing rate this much above training: a warning
+_QUALITY_UNSEEN = 0.01
+_QUALITY_OUT_OF_RANGE = 0.05
+
+
+def system_health(rows: pd.DataFrame) -> dict[str, Any]:
+    """Volume, latency and failure rates of the rows that were served (shadow rows only
+    count in ``by_route``: nobody received their answers)."""
+    served = rows[rows["route"] != "shadow"]
+    n = len(served)
+    by_route = {str(k): int(v) for k, v in rows["route"].value_counts().items()}
+    latency = pd.to_numeric(served["latency_ms"], errors="coerce").dropna()
+    lat = None
+    if len(latency):
+        p50, p95, p99 = np.percentile(latency.to_numpy(dtype=float), [50, 95, 99])
+        lat = {"p50": float(p50), "p95": float(p95), "p99": float(p99)}
+    errors = served["error"].notna() & ~served["fallback"].astype(bool)  # not answered
+    return {
+        "volume": n,
+        "by_route": by_route,
+        "latency_ms": lat,
+        "error_rate": float(errors.mean()) if n else 0.0,
+        "fallback_rate": float(served["fallback"].astype(bool).mean()) if n else 0.0,
+    }
+
+
+def numeric_values(series: pd.Series, codes: Sequence[Any] | None) -> pd.Series:
+    """A column as numbers: text that is not a number and the numeric missing codes become
+    NaN."""
+    values = pd.to_numeric(series, errors="coerce")
+    if codes:
+        values = values.where(~values.isin([c for c in codes if isinstance(c, int | float)]))
+    return values
+
+
+def blank_missing_codes(
+    frame: pd.DataFrame,
+    features: Mapping[str, Mapping[str, Any]],
+    codes: Mapping[str, Sequence[Any]],
+) -> None:
+    """In place: numeric features as numbers, and each feature's missing codes (``-1``,
+    ``"unknown"``, from ``data.missing_codes``) as missing values."""
+    for name, summary in features.items():
+        if name in frame.columns and summary.get("kind") == "numeric":
+            frame[name] = numeric_values(frame[name], codes.get(name))
+        elif name in frame.columns and codes.get(name):
+            frame[name] = frame[name].where(~frame[name].isin(codes[name]))
+
+
+def data_quality(
+    scored: pd.DataFrame,
+    errors: int,
+    total: int,
+    reference: Mapping[str, Any],
+    codes: Mapping[str, Sequence[Any]],
+) -> dict[str, Any]:
+    """Missing, unseen and out-of-range shares per feature of ``reference`` (the model
+    version's feature summaries), and the share of ``total`` rows that broke the contract."""
+    return {
+        "rows": len(scored),
+        "contract_violation_rate": (errors / total) if total else 0.0,
+        "features": [
+            _feature_quality(name, ref, scored, codes.get(name)) for name, ref in reference.items()
+        ],
+    }
+
+
+def _feature_quality(
+    name: str, ref: Mapping[str, Any], scored: pd.DataFrame, codes: Sequence[Any] | None
+) -> dict[str, Any]:
+    present = name in scored.columns
+    column = scored[name] if present else pd.Series([None] * len(scored), dtype=object)
+    kind = ref.get("kind")
+    if kind == "numeric":
+        values = numeric_values(column, codes)
+    else:
+        values = column.where(~column.astype(object).isin(list(codes or [])))
+    n = len(values)
+    missing = float(values.isna().mean()) if n else 0.0
+    ref_missing = float(ref.get("missing_rate") or 0.0)
+    unseen: list[str] = []
+    unseen_rate = 0.0
+    out_of_range = 0.0
+    present_values = values.dropna()
+    if kind == "categorical" and len(present_values):
+        known = set(ref.get("frequencies", {}))
+        if OTHER not in known:
+            labels = present_values.astype(object).map(str)
+            mask = ~labels.isin(known)
+            unseen_rate = float(mask.mean())
+            unseen = sorted(labels[mask].unique().tolist())[:20]
+    if kind == "numeric" and len(present_values) and ref.get("min") is not None:
+        low, high = float(ref["min"]), float(ref["max"])
+        out_of_range = float(((present_values < low) | (present_values > high)).mean())
+    notes = []
+    if not present and n:
+        notes.append(f"{name} is not in the logged inputs at all")
+    if missing - ref_missing > _QUALITY_MISSING_STEP:
+        notes.append(f"{name} is missing in {missing:.0%} of rows (training: {ref_missing:.0%})")
+    if unseen_rate > _QUALITY_UNSEEN:
+        notes.append(
+            f"{unseen_rate:.0%} of {name} values were never seen in training "
+            f"({', '.join(unseen[:3])})"
+        )
+    if out_of_range > _QUALITY_OUT_OF_RANGE:
+        notes.append(f"{out_of_range:.0%} of {name} values are outside the training range")
+    return {
+        "feature": name,
+        "kind": kind,
+        "missing_rate": missing,
+        "reference_missing_rate": ref_missing,
+        "unseen_categories": unseen,
+        "unseen_rate": unseen_rate,
+        "out_of_range_rate": out_of_range,
+        "status": "warning" if notes else "ok",
+        "message": "; ".join(notes) if notes else f"{name} looks like training data",
+    }
+
+
+def window_drift(
+    current: pd.DataFrame,
+    scored: pd.DataFrame,
+    references: Mapping[str, Reference],
+    prediction: PredictionReference | None,
+    settings: DriftSettings,
+) -> dict[str, Any]:
+    """Drift of each feature in ``current`` (every row that reached the service) and of the
+    predictions in ``scored`` (the rows the model itself answered)."""
+    present = {k: v for k, v in references.items() if k in current.columns}
+    drift = drift_table(present, current, settings) if len(current) else []
+    pred = None
+    if prediction is not None and len(scored):
+        pred = prediction_drift(prediction, scored, settings)
+    return {
+        "features": [d.to_dict() for d in drift],
+        "prediction": None if pred is None else pred.to_dict(),
+        "drifted": [d.feature for d in drift if d.drifted],
+        "missing_features": [k for k in references if k not in current.columns],
+    }
