@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -20,6 +18,8 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from steadyml.config import ChannelConfig
 from steadyml.monitoring.channels import Delivery, alert_text, deliver, deliver_all
+
+Receiver = Any  # the receiver fixture's type (tests/monitoring/conftest.py)
 
 
 def make_alert(**overrides: Any) -> dict[str, Any]:
@@ -51,49 +51,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-# --- a real HTTP receiver ------------------------------------------------------------------
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver that answers with the next status in ``statuses`` (last one repeats)."""
-
-    statuses: list[int]
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    url: str = ""
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver(statuses=[200])
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            state.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-            index = min(len(state.requests) - 1, len(state.statuses) - 1)
-            status = state.statuses[index]
-            reply = b"ok" if status < 400 else f"nope {status}: invalid_payload".encode()
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/alerts"
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def test_webhook_posts_slack_compatible_json(receiver: Receiver) -> None:

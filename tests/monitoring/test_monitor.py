@@ -5,11 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +18,8 @@ import steadyml
 from steadyml.entities import PredictionRecord
 from steadyml.errors import DataError, StateError
 from steadyml.samples.churn import make_churn_weeks
+
+Receiver = Any  # the receiver fixture's type (tests/monitoring/conftest.py)
 
 FIRST = dt.date(2026, 1, 5)
 SINCE = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
@@ -65,6 +64,7 @@ def watched(trained_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
     }
 
 
+@pytest.mark.slow  # the watched project: four weeks scored and monitored (~6 s)
 def test_four_weekly_windows_with_event_time(watched: dict[str, Any]) -> None:
     result = watched["first"].result
     assert result["time_basis"] == "event:snapshot_month"
@@ -77,6 +77,7 @@ def test_four_weekly_windows_with_event_time(watched: dict[str, Any]) -> None:
     json.dumps(result)  # the whole result is JSON-safe
 
 
+@pytest.mark.slow  # the watched project: four weeks scored and monitored (~6 s)
 def test_drift_is_caught_from_week_three_only(watched: dict[str, Any]) -> None:
     windows = watched["first"].result["windows"]
     for w in windows[:2]:
@@ -93,6 +94,7 @@ def test_drift_is_caught_from_week_three_only(watched: dict[str, Any]) -> None:
         assert w["quality"]["contract_violation_rate"] > 0
 
 
+@pytest.mark.slow  # the watched project: four weeks scored and monitored (~6 s)
 def test_performance_equals_scikit_learn_and_waits_for_labels(watched: dict[str, Any]) -> None:
     windows = watched["first"].result["windows"]
     scored = watched["scored"].merge(watched["labels"][["customer_id", "churned"]],
@@ -113,6 +115,7 @@ def test_performance_equals_scikit_learn_and_waits_for_labels(watched: dict[str,
     assert windows[2]["performance"]["drop"] > windows[0]["performance"]["drop"]
 
 
+@pytest.mark.slow  # the watched project: four weeks scored and monitored (~6 s)
 def test_fairness_equals_fairlearn(watched: dict[str, Any]) -> None:
     w = watched["first"].result["windows"][0]
     scored = watched["scored"].merge(watched["features"][["customer_id", "gender"]],
@@ -130,6 +133,7 @@ def test_fairness_equals_fairlearn(watched: dict[str, Any]) -> None:
     assert w["fairness"]["gender"]["gap"] == pytest.approx(expected, abs=1e-9)
 
 
+@pytest.mark.slow  # the watched project: four weeks scored and monitored (~6 s)
 def test_alerts_fire_once_and_are_deduplicated(watched: dict[str, Any]) -> None:
     first, again = watched["first"], watched["again"]
     fired = {(o.alert.rule, o.alert.subject) for o in first.fired}
@@ -146,6 +150,7 @@ def test_alerts_fire_once_and_are_deduplicated(watched: dict[str, Any]) -> None:
     assert [e.event for e in drift.history][:3] == ["opened", "notified", "seen again"]
 
 
+@pytest.mark.slow  # the watched project: four weeks scored and monitored (~6 s)
 def test_ack_and_resolve_keep_history(watched: dict[str, Any], tmp_path: Path) -> None:
     root = tmp_path / "copy"
     shutil.copytree(watched["root"], root)
@@ -169,6 +174,7 @@ def test_ack_and_resolve_keep_history(watched: dict[str, Any], tmp_path: Path) -
         assert alert.key in {a.key for a in rerun.new_alerts}
 
 
+@pytest.mark.slow  # the watched project: four weeks scored and monitored (~6 s)
 def test_feedback_last_label_wins_and_duplicates_are_counted(
     watched: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -183,8 +189,9 @@ def test_feedback_last_label_wins_and_duplicates_are_counted(
         assert (result.rows, result.stored, result.duplicates) == (5, 3, 1)
         assert [s["line"] for s in result.skipped] == [5, 6]
         assert project.store.get_feedback(ids[0])[0] == 0  # the last one wins
-        with pytest.raises(DataError, match="--label-column 'outcome' is not a column"):
+        with pytest.raises(DataError, match="label column 'outcome' is not a column") as bad:
             project.record_feedback_file(file, id_column="id", label_column="outcome")
+        assert bad.value.field == "label_column" and "--" not in str(bad.value)
 
 
 def test_retention_deletes_only_old_rows(trained_project: Any) -> None:
@@ -204,33 +211,10 @@ def test_retention_deletes_only_old_rows(trained_project: Any) -> None:
     assert left == {"r2", "r3"}
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    bodies: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        length = int(self.headers["Content-Length"])
-        type(self).bodies.append(json.loads(self.rfile.read(length)))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    _Receiver.bodies = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", _Receiver.bodies
-    server.shutdown()
-    server.server_close()
-
-
+@pytest.mark.slow  # the watched project: four weeks scored and monitored (~6 s)
 def test_new_alerts_reach_a_webhook(watched: dict[str, Any], tmp_path: Path,
-                                    receiver: tuple[str, list[dict[str, Any]]]) -> None:  # fmt: skip
-    url, bodies = receiver
+                                    receiver: Receiver) -> None:  # fmt: skip
+    url = receiver.url
     root = tmp_path / "copy"
     shutil.copytree(watched["root"], root)
     cfg = root / "steadyml.yaml"
@@ -241,12 +225,14 @@ def test_new_alerts_reach_a_webhook(watched: dict[str, Any], tmp_path: Path,
         for alert in project.alerts():
             project.resolve_alert(alert.id, note="start over", by="test")
         run = project.monitor(since=SINCE, until=UNTIL, window="7d")
+    bodies = receiver.bodies()
     assert len(bodies) == len(run.new_alerts) > 0
     assert all("text" in b and b["alert"]["project"] == "churn" for b in bodies)
     assert any("monthly_charges" in b["text"] for b in bodies)
     assert all(o.deliveries and o.deliveries[0].ok for o in run.fired if o.is_new)
 
 
+@pytest.mark.slow  # the watched project: four weeks scored and monitored (~6 s)
 def test_too_few_rows_say_not_enough_data(watched: dict[str, Any]) -> None:
     with steadyml.open(watched["root"], env={}) as project:
         run = project.monitor(since=SINCE, until=SINCE + dt.timedelta(days=7), window="1h",
@@ -262,6 +248,7 @@ def test_too_few_rows_say_not_enough_data(watched: dict[str, Any]) -> None:
     assert np.isclose(busy[0]["system"]["volume"], 1500 * 1.0, rtol=0.05)
 
 
+@pytest.mark.slow  # the watched project: four weeks scored and monitored (~6 s)
 def test_cli_monitor_feedback_and_alerts(watched: dict[str, Any], tmp_path: Path, cli: Any) -> None:
     from steadyml.cli.app import app
 

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from steadyml.samples.churn import make_churn_live
 from steadyml.worker import cron_lines, planned_jobs, run_job
 
@@ -62,6 +64,7 @@ def test_jobs_are_recorded_and_batch_scores_each_file_once(trained_project: Any)
         assert all(r.finished_at is not None for r in history)
 
 
+@pytest.mark.slow  # a real worker process (~2 s)
 def test_the_worker_process_starts_and_stops_cleanly(trained_project: Any) -> None:
     root = trained_project.root
     trained_project.close()
@@ -105,8 +108,6 @@ def test_cli_once_and_history(cli: Any, trained_project: Any) -> None:
 
 
 def test_schedule_times_are_validated(project_dir: Path) -> None:
-    import pytest
-
     import steadyml
     from steadyml.errors import ConfigError
 

@@ -455,6 +455,7 @@ def test_a_missing_chromium_fails_with_the_fix_unless_skipping_is_asked_for(
         _chromium(missing)
 
 
+@pytest.mark.slow  # a real headless Chromium (~4 s)
 def test_page_draws_every_chart_in_headless_chromium_without_network(
     page: str, tmp_path: Path
 ) -> None:

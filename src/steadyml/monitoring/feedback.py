@@ -53,13 +53,17 @@ def load_feedback_file(
 ) -> tuple[list[tuple[str, Any]], list[dict[str, Any]], int]:
     """``(labels, skipped rows with reasons, rows read)`` from a CSV or Parquet file."""
     frame = read_table(path)
-    for option, column in (("--id-column", id_column), ("--label-column", label_column)):
+    for argument, column, holds in (
+        ("id_column", id_column, "the request id or row id"),
+        ("label_column", label_column, "the true outcome"),
+    ):
         if column not in frame.columns:
             cols = ", ".join(map(str, frame.columns[:20]))
             raise DataError(
-                f"{option} {column!r} is not a column of {Path(path).name}.",
-                hint=f"Its columns are: {cols}. Pass the column that holds the "
-                + ("request id or row id." if option == "--id-column" else "true outcome."),
+                f"The {argument.replace('_', ' ')} {column!r} is not a column of "
+                f"{Path(path).name}.",
+                hint=f"Its columns are: {cols}. Name the column that holds {holds}.",
+                field=argument,
             )
     labels: list[tuple[str, Any]] = []
     skipped: list[dict[str, Any]] = []
