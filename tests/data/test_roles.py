@@ -282,8 +282,17 @@ def test_many_valued_numeric_target_is_regression() -> None:
 
 def test_target_with_one_class_is_refused() -> None:
     df = pd.DataFrame({"x": [1, 2, 3], "y": ["yes", "yes", None]})
-    with pytest.raises(DataError, match=r"only one value \('yes'\) in all 2 rows"):
+    with pytest.raises(DataError, match=r"only one value \('yes'\) in all 2 rows") as info:
         infer_roles(df, target="y")
+    assert info.value.field == "target" and "--" not in (info.value.hint or "")
+
+
+def test_target_of_dates_is_refused() -> None:
+    df = pd.DataFrame({"x": [1, 2, 3], "when": pd.date_range("2024-01-01", periods=3)})
+    with pytest.raises(DataError, match="holds dates") as info:
+        infer_roles(df, target="when")
+    assert info.value.field == "target"
+    assert info.value.hint == "Choose another target column, or give this one as the timestamp."
 
 
 def test_missing_target_values_are_warned() -> None:
@@ -302,7 +311,8 @@ def test_unknown_target_lists_close_matches_and_columns() -> None:
     df = pd.DataFrame({"churned": [0, 1], "tenure": [1, 2]})
     with pytest.raises(DataError) as info:
         infer_roles(df, target="churn")
-    assert info.value.message == "Column 'churn' given with --target is not in the data."
+    assert info.value.message == "Column 'churn' given as the target is not in the data."
+    assert info.value.field == "target"  # the CLI names its flag, --target
     assert info.value.hint == ("Did you mean 'churned'? The columns are: 'churned', 'tenure'.")
 
 
@@ -310,13 +320,15 @@ def test_unknown_target_lists_close_matches_and_columns() -> None:
 def test_unknown_names_in_any_option_are_refused(option: str) -> None:
     df = pd.DataFrame({"y": [0, 1], "x": [1, 2]})
     value: object = ["nope"] if option in {"sensitive", "pii"} else "nope"
-    with pytest.raises(DataError, match=f"Column 'nope' given with --{option} is not"):
+    with pytest.raises(DataError, match="Column 'nope' given as .* is not in the data") as info:
         infer_roles(df, target="y", **{option: value})  # type: ignore[arg-type]
+    assert info.value.field == option
+    assert "--" not in info.value.message
 
 
 def test_one_column_with_two_roles_is_refused() -> None:
     df = pd.DataFrame({"y": [0, 1], "x": [1, 2]})
-    with pytest.raises(DataError, match="given both as --target and as --pii"):
+    with pytest.raises(DataError, match=r"given both as the target and as personal data \(pii\)"):
         infer_roles(df, target="y", pii=["y"])
 
 

@@ -62,8 +62,9 @@ def _client(scheduler: str | None) -> Iterator[Any]:
         except (OSError, TimeoutError) as exc:
             raise SteadyMLError(
                 f"Cannot reach the Dask scheduler at {scheduler} ({exc}).",
-                hint="Check the address (tcp://HOST:8786) and that the scheduler is running; "
-                "leave out --scheduler to use a local cluster.",
+                hint="Check the address (tcp://HOST:8786) and that the scheduler is running, "
+                "or give no scheduler to use a local cluster.",
+                field="scheduler",
             ) from exc
         with client:
             yield client

@@ -11,7 +11,7 @@ fewer or more values than the header is not parsed but handed back as a bad reco
 text, so it can be rejected with the reason instead of being padded or dropped.
 
 Parquet files are read a row group batch at a time; a row's number is its position (1 = the
-first row).
+first row). ``parquet_info`` reads the footer alone (columns, types, rows) before scoring.
 """
 
 from __future__ import annotations
@@ -27,10 +27,19 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from steadyml.data.loading import _existing_file, _not_utf8, _quoted, file_kind
+from steadyml.data.loading import existing_file, not_utf8, quote_names
 from steadyml.errors import DataError
 
-__all__ = ["Block", "CsvPlan", "RawChunk", "plan_csv", "read_csv_block", "iter_parquet"]
+__all__ = [
+    "Block",
+    "CsvPlan",
+    "ParquetInfo",
+    "RawChunk",
+    "iter_parquet",
+    "parquet_info",
+    "plan_csv",
+    "read_csv_block",
+]
 
 _READ_BYTES = 8 * 1024 * 1024
 _QUOTE = ord('"')
@@ -79,7 +88,7 @@ class RawChunk:
 
 
 def plan_csv(path: str | Path, *, chunk_rows: int) -> CsvPlan:
-    file = _existing_file(Path(path))
+    file = existing_file(Path(path))
     if file.name.lower().endswith(".gz"):
         raise DataError(
             f"'{file.name}' is compressed; batch scoring reads plain CSV or Parquet.",
@@ -97,7 +106,7 @@ def plan_csv(path: str | Path, *, chunk_rows: int) -> CsvPlan:
     try:
         text = codecs.getincrementaldecoder("utf-8")().decode(head[bom:], final=False)
     except UnicodeDecodeError:
-        raise _not_utf8(file, False) from None
+        raise not_utf8(file, False) from None
     if not text.strip():
         raise DataError(
             f"'{file}' has no header row: it contains only blank lines.",
@@ -119,7 +128,7 @@ def plan_csv(path: str | Path, *, chunk_rows: int) -> CsvPlan:
     repeated = sorted({h for h in header if header.count(h) > 1 and h.strip()})
     if repeated:
         raise DataError(
-            f"'{file}' has more than one column named {_quoted(repeated)}.",
+            f"'{file}' has more than one column named {quote_names(repeated)}.",
             hint="Rename the repeated columns in the header so every name is unique.",
         )
     sample_lines = max(text.count("\n") - 1, 1)
@@ -128,7 +137,7 @@ def plan_csv(path: str | Path, *, chunk_rows: int) -> CsvPlan:
     blocks, lines = _cut_blocks(file, header_text, head[bom:header_text].count(b"\n"), chunk_bytes)
     if not blocks:
         raise DataError(
-            f"'{file}' has columns {_quoted(header)} but no rows.",
+            f"'{file}' has columns {quote_names(header)} but no rows.",
             hint="Add the data rows below the header (or export the table again with its rows).",
         )
     return CsvPlan(path=file, header=header, delimiter=delimiter, blocks=blocks, lines=lines)
@@ -162,7 +171,7 @@ def _cut_blocks(file: Path, start: int, header_lines: int, chunk_bytes: int
             try:
                 decoder.decode(data, final=not data)
             except UnicodeDecodeError:
-                raise _not_utf8(file, False) from None
+                raise not_utf8(file, False) from None
             buf = pending + data
             if not data:  # the end: what is left is the last block (maybe no final newline)
                 if buf.strip(b"\r\n"):
@@ -283,30 +292,45 @@ def _parse(body: bytes, plan: CsvPlan, expected: int, quoted: bool) -> pd.DataFr
 # --- Parquet -----------------------------------------------------------------------------
 
 
-def parquet_rows(path: Path) -> int:
+@dataclass(frozen=True)
+class ParquetInfo:
+    """What a Parquet file's footer says: its columns, their Arrow types and its rows."""
+
+    columns: list[str]
+    types: dict[str, pa.DataType]
+    rows: int
+
+
+def parquet_info(path: str | Path) -> ParquetInfo:
+    """Read a Parquet file's footer; ``DataError`` when it is missing, empty or unreadable."""
     import pyarrow.parquet as pq
 
-    return int(pq.ParquetFile(path).metadata.num_rows)
+    file = _nonempty_file(path)
+    try:
+        parquet = pq.ParquetFile(file)
+    except (pa.ArrowException, OSError) as exc:
+        raise _unreadable(file, exc) from exc
+    schema = parquet.schema_arrow
+    return ParquetInfo(
+        columns=list(schema.names),
+        types={f.name: f.type for f in schema},
+        rows=int(parquet.metadata.num_rows),
+    )
 
 
 def iter_parquet(path: str | Path, *, chunk_rows: int) -> Iterator[RawChunk]:
     import pyarrow.parquet as pq
 
-    file = _existing_file(Path(path))
-    if file.stat().st_size == 0:
-        raise DataError(f"'{file}' is empty (0 bytes).", hint="Export the data again.")
+    file = _nonempty_file(path)
     try:
         # pre_buffer=False: pyarrow's default read-ahead kept most of a local file in memory
         # (peak 346 MiB for a 223 MiB file, 140 MiB without), so memory grew with the file
         parquet = pq.ParquetFile(file, pre_buffer=False)
     except (pa.ArrowException, OSError) as exc:
-        raise DataError(
-            f"'{file}' is not a readable Parquet file ({str(exc).splitlines()[0]}).",
-            hint="Check that the file was fully copied and really is Parquet.",
-        ) from exc
+        raise _unreadable(file, exc) from exc
     if parquet.metadata.num_rows == 0:
         raise DataError(
-            f"'{file}' has columns {_quoted(parquet.schema_arrow.names)} but no rows.",
+            f"'{file}' has columns {quote_names(parquet.schema_arrow.names)} but no rows.",
             hint="Write the table again with its rows.",
         )
     row = 1
@@ -317,5 +341,15 @@ def iter_parquet(path: str | Path, *, chunk_rows: int) -> Iterator[RawChunk]:
         yield RawChunk(frame=frame, lines=lines, text=False)
 
 
-def kind_of(path: str | Path) -> str:
-    return file_kind(path)
+def _nonempty_file(path: str | Path) -> Path:
+    file = existing_file(Path(path))
+    if file.stat().st_size == 0:
+        raise DataError(f"'{file}' is empty (0 bytes).", hint="Export the data again.")
+    return file
+
+
+def _unreadable(file: Path, exc: BaseException) -> DataError:
+    return DataError(
+        f"'{file}' is not a readable Parquet file ({str(exc).splitlines()[0]}).",
+        hint="Check that the file was fully copied and really is Parquet.",
+    )

@@ -39,9 +39,16 @@ from steadyml.batch.chunks import (
     process_chunk,
     rejects_schema,
 )
-from steadyml.batch.readers import iter_parquet, kind_of, plan_csv, read_csv_block
+from steadyml.batch.readers import (
+    CsvPlan,
+    iter_parquet,
+    parquet_info,
+    plan_csv,
+    read_csv_block,
+)
 from steadyml.batch.validate import build_rules, missing_columns_error
 from steadyml.batch.writers import AtomicTableWriter, output_kind
+from steadyml.data.loading import file_kind
 from steadyml.errors import DataError, SteadyMLError
 
 if TYPE_CHECKING:
@@ -123,25 +130,32 @@ def score_file(
     if rejects_path.suffix.lower() != ".csv":
         raise DataError(
             f"The rejects file must be CSV; got '{rejects_path.name}'.",
-            hint="For example: --rejects bad_rows.csv",
+            hint="Give a path that ends in .csv, for example bad_rows.csv.",
+            field="rejects",
         )
     if source in (target, rejects_path):
         raise DataError(
             f"The output would overwrite the input '{source.name}'.",
-            hint="Choose another --out (and --rejects) path.",
+            hint="Choose another path for the output (and for the rejects).",
+            field="out" if source == target else "rejects",
         )
-    kind = kind_of(source)
+    kind = file_kind(source)
     version = int(bundle.version or 0)
     roles = data.roles()
     id_column = roles.id
     rules = build_rules(contract, bundle.features, id_column, data.missing_codes)
 
-    plan = plan_csv(source, chunk_rows=chunk_rows) if kind == "csv" else None
-    header = plan.header if plan is not None else _parquet_columns(source)
+    plan: CsvPlan | None = None
+    source_types: dict[str, pa.DataType] | None = None
+    if kind == "csv":
+        plan = plan_csv(source, chunk_rows=chunk_rows)
+        header, total = plan.header, plan.lines - 1
+    else:
+        info = parquet_info(source)
+        header, total, source_types = info.columns, info.rows, info.types
     problem = missing_columns_error(source.name, header, rules)
     if problem is not None:
         raise problem
-    total = (plan.lines - 1) if plan is not None else _parquet_rows(source)
     log_columns = [
         c for c in (contract.columns if contract is not None else header)
         if c in header and c != roles.target
@@ -149,7 +163,6 @@ def score_file(
     for name in bundle.features:
         if name not in log_columns:
             log_columns.append(name)
-    source_types = _parquet_types(source) if kind != "csv" else None
     ctx = ChunkContext(
         bundle=bundle,
         rules=rules,
@@ -222,39 +235,8 @@ def _relative(root: Path, path: Path) -> str:
         return str(path)
 
 
-def _parquet_columns(path: Path) -> list[str]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from steadyml.data.loading import _existing_file
-
-    file = _existing_file(path)
-    if file.stat().st_size == 0:
-        raise DataError(f"'{file}' is empty (0 bytes).", hint="Export the data again.")
-    try:
-        return list(pq.ParquetFile(file).schema_arrow.names)
-    except (pa.ArrowException, OSError) as exc:
-        raise DataError(
-            f"'{file}' is not a readable Parquet file ({str(exc).splitlines()[0]}).",
-            hint="Check that the file was fully copied and really is Parquet.",
-        ) from exc
-
-
-def _parquet_types(path: Path) -> dict[str, pa.DataType]:
-    import pyarrow.parquet as pq
-
-    schema = pq.ParquetFile(path).schema_arrow
-    return {f.name: f.type for f in schema}
-
-
-def _parquet_rows(path: Path) -> int:
-    import pyarrow.parquet as pq
-
-    return int(pq.ParquetFile(path).metadata.num_rows)
-
-
 def _pandas_chunks(
-    ctx: ChunkContext, source: Path, plan: Any, chunk_rows: int
+    ctx: ChunkContext, source: Path, plan: CsvPlan | None, chunk_rows: int
 ) -> Iterator[ChunkResult]:
     if plan is not None:
         for block in plan.blocks:
@@ -279,7 +261,7 @@ def _write_all(
     every chunk is written: a failed run leaves no output and logs nothing.
     """
     output = AtomicTableWriter(target)
-    bad = AtomicTableWriter(rejects_path, kind="csv")
+    bad = AtomicTableWriter(rejects_path, kind="csv", field="rejects")
     logger = ThreadPoolExecutor(max_workers=1, thread_name_prefix="steadyml-batch-log")
     pending: Future[Any] | None = None
     rows_in = scored = rejected = 0
@@ -325,6 +307,6 @@ def _write_all(
                 f"The scores were written to '{target.name}', but recording the run's "
                 f"prediction log failed: {exc.message}",
                 hint="The predictions of this run are not in the log; score the file again "
-                "when the store is reachable, or rerun with --no-log.",
+                "when the store is reachable, or score it again without logging.",
             ) from exc
     return rows_in, scored, rejected, kinds, blank

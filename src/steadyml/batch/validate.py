@@ -18,8 +18,14 @@ import numpy as np
 import pandas as pd
 
 from steadyml.batch.readers import NA_STRINGS
-from steadyml.data.contract import ColumnContract, Contract, _allowed_check, _as_number, _num
-from steadyml.data.contract import _type_ok as contract_type_ok
+from steadyml.data.contract import (
+    ColumnContract,
+    Contract,
+    allowed_check,
+    as_number,
+    format_bound,
+    type_check,
+)
 from steadyml.errors import DataError
 
 __all__ = ["RowRules", "build_rules", "check_chunk", "missing_columns_error"]
@@ -96,8 +102,8 @@ def _allowed_ok(col: ColumnContract, value: pd.Series) -> pd.Series:
         return pd.Series(True, index=value.index)
     uniques = pd.Series(present.unique())
     if len(uniques) * 4 > len(value):  # few repeats: the plain check is as quick
-        return _allowed_check(col)(value)
-    fine = uniques[_allowed_check(col)(uniques).to_numpy(dtype=bool)]
+        return allowed_check(col)(value)
+    fine = uniques[allowed_check(col)(uniques).to_numpy(dtype=bool)]
     return value.isin(fine) | value.isna()
 
 
@@ -105,8 +111,8 @@ def _type_and_number(col: ColumnContract, value: pd.Series) -> tuple[pd.Series, 
     """Whether each value has the contract's type (missing counts as fine), and for number
     columns the values as floats (what is not a number: NaN). One parse per column."""
     if col.type not in ("integer", "number"):
-        return contract_type_ok(col.type)(value), None
-    number = _as_number(value)
+        return type_check(col.type)(value), None
+    number = as_number(value)
     values = number.to_numpy(dtype=float, na_value=np.nan)
     ok = np.isfinite(values)
     if col.type == "integer":
@@ -174,7 +180,8 @@ def _message(col: ColumnContract, rule: str, original: object) -> str:
     if rule == "type":
         return f"{col.name}: expects {_KIND_WORDS.get(col.type, 'text')}; {got}"
     if rule == "range":
-        return f"{col.name}: expects a number between {_num(col.min)} and {_num(col.max)}; {got}"
+        span = f"between {format_bound(col.min)} and {format_bound(col.max)}"
+        return f"{col.name}: expects a number {span}; {got}"
     shown = ", ".join(map(str, (col.allowed or [])[:8]))
     more = f" (+{len(col.allowed or []) - 8} more)" if len(col.allowed or []) > 8 else ""
     return f"{col.name}: expects one of {shown}{more}; {got}"

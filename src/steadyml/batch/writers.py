@@ -30,20 +30,23 @@ def output_kind(path: Path) -> str:
         return "csv"
     raise DataError(
         f"Cannot write '{path.name}': the output must end in .csv or .parquet.",
-        hint="For example: --out scores.parquet (smaller and faster) or --out scores.csv.",
+        hint="For example scores.parquet (smaller and faster) or scores.csv.",
+        field="out",
     )
 
 
 class AtomicTableWriter:
     """Appends Arrow tables to a temporary file; ``commit`` renames it into place."""
 
-    def __init__(self, path: Path, *, kind: str | None = None) -> None:
+    def __init__(self, path: Path, *, kind: str | None = None, field: str = "out") -> None:
+        """``field``: the argument that named ``path`` (``out`` or ``rejects``), for errors."""
         self.path = path
         self.kind = kind or output_kind(path)
         if not path.parent.is_dir():
             raise DataError(
                 f"Cannot write '{path}': the folder '{path.parent}' does not exist.",
-                hint="Create the folder first, or choose another --out path.",
+                hint="Create the folder first, or choose another path.",
+                field=field,
             )
         self.tmp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:12]}")
         self._writer: Any = None

@@ -18,8 +18,9 @@ from sklearn.metrics import r2_score, roc_auc_score
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
+from steadyml.data.findings import make_finding
 from steadyml.data.split import split_rows
-from steadyml.entities import Finding, Roles, Severity
+from steadyml.entities import Finding, Roles
 from steadyml.errors import DataError
 
 __all__ = ["POST_OUTCOME_WORDS", "check_leakage"]
@@ -75,27 +76,6 @@ def check_leakage(
     findings += _id_like_findings(df, roles, candidates)
     findings += _overlap_findings(df, roles, split_method, test_size, seed)
     return findings
-
-
-def _finding(
-    severity: Severity,
-    rule: str,
-    message: str,
-    column: str | None = None,
-    why: str = "",
-    fix: str = "",
-    **details: Any,
-) -> Finding:
-    return Finding(
-        check="leakage",
-        rule=rule,
-        severity=severity,
-        message=message,
-        column=column,
-        why=why,
-        fix=fix,
-        details=details,
-    )
 
 
 def _candidate_columns(df: pd.DataFrame, roles: Roles) -> list[str]:
@@ -255,7 +235,8 @@ def _leak_finding(
     )
     if hint:
         message += f" It is {hint}."
-    return _finding(
+    return make_finding(
+        "leakage",
         "error",
         "single_column_predictor",
         message,
@@ -282,7 +263,8 @@ def _declared_post_outcome_findings(roles: Roles, post_outcome: Mapping[str, str
     for col, reason in post_outcome.items():
         if col in roles.features:
             out.append(
-                _finding(
+                make_finding(
+                    "leakage",
                     "error",
                     "declared_post_outcome",
                     f"Column '{col}' is marked as known only after the outcome ({reason}) but is "
@@ -296,7 +278,8 @@ def _declared_post_outcome_findings(roles: Roles, post_outcome: Mapping[str, str
             )
         else:
             out.append(
-                _finding(
+                make_finding(
+                    "leakage",
                     "info",
                     "declared_post_outcome",
                     f"Column '{col}' is known only after the outcome ({reason}) and is excluded "
@@ -319,7 +302,8 @@ def _post_outcome_name_findings(
         if not words or col in skip or col == roles.target:
             continue
         out.append(
-            _finding(
+            make_finding(
+                "leakage",
                 "warning" if col in features else "info",
                 "post_outcome_name",
                 f"Column '{col}' has a name ({', '.join(repr(w) for w in words)}) that suggests it "
@@ -344,7 +328,8 @@ def _id_like_findings(df: pd.DataFrame, roles: Roles, columns: list[str]) -> lis
         reason = _id_reason(df[col], str(col), col in roles.text)
         if reason:
             out.append(
-                _finding(
+                make_finding(
+                    "leakage",
                     "warning",
                     "id_like_feature",
                     f"Column '{col}' looks like an identifier: {reason}.",
@@ -399,7 +384,8 @@ def _overlap_findings(
         return []
     share = count / len(test)
     return [
-        _finding(
+        make_finding(
+            "leakage",
             "warning" if share > 0.01 else "info",
             "train_test_overlap",
             f"{count} of {len(test)} test rows ({share:.1%}) have exactly the same feature values "

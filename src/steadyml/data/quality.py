@@ -1,5 +1,8 @@
 """Data quality: what a beginner should know about a table before training on it.
 
+Missing values, duplicate rows and keys, constant columns, class balance, sentinel codes
+(the detector is ``data.sentinels``, shared with ``steadyml init``) and outliers.
+
 Each finding names the column and the values, says why it matters and what to do. The
 report also keeps the plain numbers (missing rates, duplicates, class balance) so the CLI
 and the dashboard can show them without recomputing.
@@ -14,29 +17,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steadyml.data.findings import make_finding
+from steadyml.data.sentinels import find_sentinels
 from steadyml.entities import Finding, Roles, Severity
 
-__all__ = ["SENTINEL_CODES", "QualityReport", "quality_report"]
+__all__ = ["QualityReport", "quality_report"]
 
-SENTINEL_CODES: tuple[float, ...] = (
-    -1,
-    -9,
-    -99,
-    -999,
-    -9999,
-    99,
-    999,
-    9999,
-    99999,
-    999999,
-)
 MISSING_WARN, MISSING_ERROR = 0.05, 0.50
 NEAR_CONSTANT_SHARE = 0.99
 MINORITY_INFO, MINORITY_WARN = 0.10, 0.05
 OUTLIER_IQR, OUTLIER_SHARE = 3.0, 0.01
 MAX_CLASSES = 20
-_SENTINEL_MIN_COUNT = 3
-_SENTINEL_MIN_REST_DISTINCT = 5
 _MISSING_CODES_FIX = (
     "Tell steadyml the code means missing: in steadyml.yaml, under `data:`, add "
     "`missing_codes: {{{col}: [{code}]}}` — or clean it at the source."
@@ -90,9 +81,9 @@ def quality_report(
     findings += _imbalance_findings(balance, roles)
     for col in _numeric_checkable(df, roles):
         values = df[col].to_numpy(dtype="float64", na_value=np.nan)
-        sentinels = _find_sentinels(values)
-        findings += [_sentinel_finding(col, code, n, len(df)) for code, n in sentinels]
-        findings += _outlier_findings(col, values, [code for code, _ in sentinels])
+        sentinels = find_sentinels(values)
+        findings += [_sentinel_finding(col, s.code, s.count, len(df)) for s in sentinels]
+        findings += _outlier_findings(col, values, [s.code for s in sentinels])
     return QualityReport(
         rows=len(df),
         columns=df.shape[1],
@@ -113,27 +104,6 @@ def _apply_missing_codes(df: pd.DataFrame, codes: Mapping[str, Sequence[Any]]) -
     for col, values in present.items():
         df[col] = df[col].mask(df[col].isin(values))
     return df
-
-
-def _finding(
-    severity: Severity,
-    rule: str,
-    message: str,
-    column: str | None = None,
-    why: str = "",
-    fix: str = "",
-    **details: Any,
-) -> Finding:
-    return Finding(
-        check="quality",
-        rule=rule,
-        severity=severity,
-        message=message,
-        column=column,
-        why=why,
-        fix=fix,
-        details=details,
-    )
 
 
 def _pct(share: float) -> str:
@@ -164,7 +134,8 @@ def _missing_findings(missing: dict[str, float], roles: Roles) -> list[Finding]:
                 "to `drop` in steadyml.yaml with a reason."
             )
         out.append(
-            _finding(
+            make_finding(
+                "quality",
                 severity,
                 "missing_values",
                 f"Column '{col}' is missing in {_pct(rate)} of rows.",
@@ -195,7 +166,8 @@ def _duplicate_findings(
     if dup_rows:
         share = dup_rows / rows
         out.append(
-            _finding(
+            make_finding(
+                "quality",
                 "warning" if share > 0.01 else "info",
                 "duplicate_rows",
                 f"{dup_rows} row(s) ({_pct(share)}) are exact copies of an earlier row.",
@@ -211,7 +183,8 @@ def _duplicate_findings(
     if dup_keys:
         key = " + ".join(f"'{k}'" for k in key_cols)
         out.append(
-            _finding(
+            make_finding(
+                "quality",
                 "warning",
                 "duplicate_keys",
                 f"{dup_keys} row(s) repeat a key ({key}) that should be unique.",
@@ -244,7 +217,8 @@ def _constant_findings(df: pd.DataFrame, roles: Roles) -> list[Finding]:
             out.append(_constant_finding(col, top_value, col == roles.target))
         elif top_share >= NEAR_CONSTANT_SHARE and col != roles.target:
             out.append(
-                _finding(
+                make_finding(
+                    "quality",
                     "info",
                     "near_constant_column",
                     f"Column '{col}' is {top_value!r} in {_pct(top_share)} of filled rows.",
@@ -262,7 +236,8 @@ def _constant_findings(df: pd.DataFrame, roles: Roles) -> list[Finding]:
 
 def _constant_finding(col: str, value: Any, is_target: bool) -> Finding:
     if is_target:
-        return _finding(
+        return make_finding(
+            "quality",
             "error",
             "constant_column",
             f"Target '{col}' has only one value ({value!r}); there is nothing to predict.",
@@ -271,7 +246,8 @@ def _constant_finding(col: str, value: Any, is_target: bool) -> Finding:
             "Check the data covers both outcomes (for example churned and stayed).",
             value=value,
         )
-    return _finding(
+    return make_finding(
+        "quality",
         "warning",
         "constant_column",
         f"Column '{col}' has the same value ({value!r}) in every filled row.",
@@ -302,7 +278,8 @@ def _imbalance_findings(balance: dict[Any, float] | None, roles: Roles) -> list[
     if share >= MINORITY_INFO:
         return []
     return [
-        _finding(
+        make_finding(
+            "quality",
             "warning" if share < MINORITY_WARN else "info",
             "class_imbalance",
             f"Target '{roles.target}' = {label!r} is only {_pct(share)} of labelled rows.",
@@ -331,42 +308,9 @@ def _numeric_checkable(df: pd.DataFrame, roles: Roles) -> list[str]:
     ]
 
 
-def _find_sentinels(values: np.ndarray) -> list[tuple[float, int]]:
-    """Codes like -1 or 999999 that stand for 'unknown' rather than a real amount.
-
-    A code counts when it repeats (at least 3 rows, less than half the column) and sits far
-    outside the other values: a negative code in an otherwise non-negative column with
-    several distinct values, or a code further from the rest than 3 times the rest's spread.
-    """
-    filled = values[~np.isnan(values)]
-    is_code = np.isin(filled, SENTINEL_CODES)
-    if not is_code.any():
-        return []
-    found = []
-    for code in np.unique(filled[is_code]):
-        count = int((filled == code).sum())
-        if count < _SENTINEL_MIN_COUNT or count * 2 >= len(filled):
-            continue
-        if _far_from_rest(code, filled[~np.isin(filled, SENTINEL_CODES)]):
-            found.append((_plain(code), count))
-    return found
-
-
-def _far_from_rest(code: float, rest: np.ndarray) -> bool:
-    if len(rest) < 2 * _SENTINEL_MIN_COUNT:
-        return False
-    low, high = float(rest.min()), float(rest.max())
-    if low <= code <= high:
-        return False
-    if code < 0 <= low and len(np.unique(rest)) >= _SENTINEL_MIN_REST_DISTINCT:
-        return True
-    q01, q99 = np.quantile(rest, [0.01, 0.99])
-    gap = low - code if code < low else code - high
-    return bool(gap > 3 * max(float(q99 - q01), 1.0))
-
-
 def _sentinel_finding(col: str, code: Any, count: int, rows: int) -> Finding:
-    return _finding(
+    return make_finding(
+        "quality",
         "warning",
         "sentinel_code",
         f"Column '{col}' uses {code!r} in {count} row(s), far outside its other values; "
@@ -412,7 +356,8 @@ def _outlier_findings(col: str, values: np.ndarray, codes: list[Any]) -> list[Fi
         else f"outside {low:.4g} to {high:.4g}"
     )
     return [
-        _finding(
+        make_finding(
+            "quality",
             "warning",
             "outliers",
             f"Column '{col}' has {count} value(s) ({_pct(share)} of rows) {where}, more than 3 "

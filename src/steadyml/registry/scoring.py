@@ -1,22 +1,43 @@
-"""Scoring a frame with a model bundle: predictions, scores and class probabilities.
+"""Scoring with a model bundle: predictions, scores and class probabilities.
 
-One function for the API, batch scoring and monitoring, so every route answers the same way:
-for a yes/no model the score is the positive class's probability and the prediction uses the
-decision threshold chosen at training time.
+The one scorer for the API, batch scoring and monitoring, so every route answers the same way.
+``decide`` is the decision rule itself, on an array of class probabilities: for a yes/no model
+the score is the positive class's probability and the prediction uses the decision threshold
+chosen at training time; with more classes it is the most probable class. ``score_arrays``
+runs a bundle and applies it as numpy arrays (what batch scoring writes, chunk by chunk);
+``score_frame`` gives the same answers as plain Python values with each row's probabilities
+(what the API returns).
+
+A linear pipeline runs as its compiled form (``training.compiled``: the same numbers to 1e-9,
+checked when it is compiled, without scikit-learn's per-call cost), and a server may hold only
+that form (``forms.linear.ServingForm``): nothing here imports scikit-learn.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from steadyml.forms.linear import ServingForm
     from steadyml.registry import ModelBundle
 
-__all__ = ["ScoreOutput", "score_frame", "plain"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "ScoreArrays",
+    "ScoreOutput",
+    "class_labels",
+    "decide",
+    "plain",
+    "score_arrays",
+    "score_frame",
+]
+
+DEFAULT_THRESHOLD = 0.5  # a yes/no model trained before thresholds were chosen
 
 
 @dataclass(frozen=True)
@@ -45,40 +66,90 @@ class ScoreOutput:
         )
 
 
+@dataclass(frozen=True)
+class ScoreArrays:
+    """``score_arrays``'s answer: one entry per row, as numpy arrays.
+
+    ``predictions`` holds class labels (or numbers, for regression), ``scores`` floats (see
+    ``ScoreOutput``); ``proba`` the class probabilities, one column per class of ``classes``
+    (``None`` and ``[]`` for a regression model).
+    """
+
+    predictions: np.ndarray
+    scores: np.ndarray
+    proba: np.ndarray | None
+    classes: list[Any]
+
+
 def plain(value: Any) -> Any:
     """numpy scalars as plain Python values (JSON-friendly)."""
     return value.item() if hasattr(value, "item") else value
 
 
-def score_frame(bundle: ModelBundle | ServingForm, frame: pd.DataFrame) -> ScoreOutput:
-    """Score ``frame``; a linear pipeline runs as its compiled form (training/compiled.py:
-    the same numbers to 1e-9, checked when it is compiled, without sklearn's per-call cost),
-    and a server may hold only that form (``forms.linear.ServingForm``)."""
+def class_labels(classes: Sequence[Any]) -> np.ndarray:
+    """The class labels as an array predictions are taken from: plain values, in an object
+    array when they are text or of mixed types (numbers keep a numeric array)."""
+    import numpy as np
+
+    values = [plain(c) for c in classes]
+    mixed = len({type(v) for v in values}) > 1 or any(isinstance(v, str) for v in values)
+    return np.asarray(values, dtype=object if mixed else None)
+
+
+def decide(
+    proba: np.ndarray, classes: Sequence[Any], positive_label: Any, threshold: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The decision rule, vectorised: each row's predicted class and its score.
+
+    ``proba`` has one column per class of ``classes``. With two classes and a known
+    ``positive_label`` the score is that class's probability and the prediction is the
+    positive class when the score is at least ``threshold`` (0.5 when none was chosen), else
+    the other class. Otherwise the prediction is the most probable class and the score its
+    probability.
+    """
+    import numpy as np
+
+    labels = class_labels(classes)
+    known = labels.tolist()
+    if len(known) == 2 and positive_label in known:
+        pos = known.index(positive_label)
+        cut = DEFAULT_THRESHOLD if threshold is None else threshold
+        scores = proba[:, pos]
+        return np.where(scores >= cut, labels[pos], labels[1 - pos]), scores
+    best = proba.argmax(axis=1)
+    return labels[best], proba[np.arange(len(proba)), best]
+
+
+def score_arrays(bundle: ModelBundle | ServingForm, frame: pd.DataFrame) -> ScoreArrays:
+    """Score ``frame`` with ``bundle``'s scorer and apply ``decide``, as numpy arrays."""
     import numpy as np
 
     model = bundle.scorer()
     if bundle.task != "classification":
         values = np.asarray(model.predict(frame), dtype=float)
-        return ScoreOutput(
-            predictions=[float(v) for v in values],
-            scores=[float(v) for v in values],
-            probabilities=None,
-        )
+        return ScoreArrays(predictions=values, scores=values, proba=None, classes=[])
     proba = np.asarray(model.predict_proba(frame), dtype=float)
     known = model.classes_ if model.classes_ is not None else bundle.classes or []
     classes = [plain(c) for c in known]
+    predictions, scores = decide(proba, classes, bundle.positive_label, bundle.threshold)
+    return ScoreArrays(predictions=predictions, scores=scores, proba=proba, classes=classes)
+
+
+def score_frame(bundle: ModelBundle | ServingForm, frame: pd.DataFrame) -> ScoreOutput:
+    """Score ``frame`` as plain Python values, with each row's class probabilities (rounded
+    to 6 decimals) for a classifier."""
+    out = score_arrays(bundle, frame)
+    if out.proba is None:
+        return ScoreOutput(
+            predictions=out.predictions.tolist(), scores=out.scores.tolist(), probabilities=None
+        )
+    names = [str(c) for c in out.classes]
     probabilities = [
-        {str(c): round(float(p), 6) for c, p in zip(classes, row, strict=True)} for row in proba
+        {name: round(p, 6) for name, p in zip(names, row, strict=True)}
+        for row in out.proba.tolist()
     ]
-    if len(classes) == 2 and bundle.positive_label in classes:
-        pos = classes.index(bundle.positive_label)
-        neg = 1 - pos
-        threshold = bundle.threshold if bundle.threshold is not None else 0.5
-        positive = [float(row[pos]) for row in proba]
-        predictions = [classes[pos] if s >= threshold else classes[neg] for s in positive]
-        scores: list[float | None] = list(positive)
-    else:
-        best = proba.argmax(axis=1)
-        predictions = [classes[i] for i in best]
-        scores = [float(row[i]) for row, i in zip(proba, best, strict=True)]  # top class
-    return ScoreOutput(predictions=predictions, scores=scores, probabilities=probabilities)
+    return ScoreOutput(
+        predictions=out.predictions.tolist(),
+        scores=out.scores.tolist(),
+        probabilities=probabilities,
+    )

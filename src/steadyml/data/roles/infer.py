@@ -1,0 +1,134 @@
+"""``infer_roles``: guess the role of every column of a table, for ``steadyml init``.
+
+It profiles each column once, keeps the roles the user gave (``given``), guesses the others
+(``column``), works out the task from the target (``target``), settles the columns only one
+may hold (the timestamp, the id), and gathers the warnings: sentinel codes
+(``data.sentinels``), personal data and protected attributes (``privacy``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from steadyml.data.roles.column import guess_column
+from steadyml.data.roles.given import given_reason, given_roles
+from steadyml.data.roles.guesses import ColumnGuess, Role, RoleGuess
+from steadyml.data.roles.names import ID_WORDS, name_words
+from steadyml.data.roles.privacy import looks_personal, privacy_warnings
+from steadyml.data.roles.profile import ColumnProfile, profile_column
+from steadyml.data.roles.target import guess_task
+from steadyml.data.sentinels import find_sentinels
+from steadyml.errors import DataError
+
+__all__ = ["infer_roles"]
+
+
+def infer_roles(
+    df: pd.DataFrame,
+    *,
+    target: str,
+    id: str | None = None,  # noqa: A002 - the project file's name for the role
+    timestamp: str | None = None,
+    sensitive: Sequence[str] = (),
+    pii: Sequence[str] = (),
+) -> RoleGuess:
+    """Guess the role of every column of ``df``; the columns named here keep the given role.
+
+    Raises ``DataError`` when a named column is not in the table (with close matches), when a
+    column is given two roles, or when the target cannot be learned (one class, all missing).
+    """
+    if len(df.columns) != len(set(map(str, df.columns))):
+        raise DataError("The table has repeated column names; give every column a unique name.")
+    given = given_roles(df, target=target, id=id, timestamp=timestamp, sensitive=sensitive, pii=pii)
+    if len(df) == 0:
+        raise DataError(
+            "The table has no rows, so there is nothing to learn from.",
+            hint="Check that the data file has rows below its header.",
+        )
+    profiles = {str(name): profile_column(str(name), df[name]) for name in df.columns}
+    notes: list[str] = []
+    task, task_reason = guess_task(profiles[target], notes)
+
+    guesses: dict[str, tuple[Role, str]] = {}
+    for name, prof in profiles.items():
+        if name in given:
+            guesses[name] = given_reason(given[name], prof, notes)
+        else:
+            guesses[name] = guess_column(prof)
+    _settle_timestamps(guesses, given)
+    _settle_ids(guesses, profiles, given)
+
+    for name, (role, _reason) in guesses.items():
+        if role == "numeric" or (role == "categorical" and profiles[name].dtype == "integer"):
+            notes.extend(_sentinel_warnings(profiles[name]))
+    notes.extend(privacy_warnings(profiles, given))
+    columns = [
+        ColumnGuess(
+            column=name,
+            role=role,
+            reason=reason,
+            dtype=profiles[name].dtype,
+            distinct=profiles[name].distinct,
+            missing_rate=profiles[name].missing_rate,
+        )
+        for name, (role, reason) in guesses.items()
+    ]
+    return RoleGuess(
+        target=target, task=task, task_reason=task_reason, columns=columns, warnings=notes
+    )
+
+
+# -- settling columns that only one may hold ---------------------------------------------------
+
+
+def _settle_timestamps(guesses: dict[str, tuple[Role, str]], given: dict[str, Role]) -> None:
+    """The first date column becomes the timestamp (unless one is given); others are dropped."""
+    chosen = "timestamp" in given.values()
+    for name, (role, reason) in guesses.items():
+        if role != "timestamp" or name in given:
+            continue
+        if not chosen:
+            guesses[name] = ("timestamp", f"{reason}: orders the rows")
+            chosen = True
+        else:
+            guesses[name] = (
+                "drop",
+                f"{reason}: a model can't use raw dates; derive features "
+                "such as the day of the week if they matter",
+            )
+
+
+def _settle_ids(
+    guesses: dict[str, tuple[Role, str]],
+    profiles: dict[str, ColumnProfile],
+    given: dict[str, Role],
+) -> None:
+    """One fully unique column becomes the id (unless one is given); others are dropped."""
+    candidates = [n for n, (role, _) in guesses.items() if role == "id" and n not in given]
+    full = [n for n in candidates if profiles[n].distinct == profiles[n].rows]
+    hinted = [n for n in full if name_words(n) & ID_WORDS]
+    plain = [n for n in full if not looks_personal(profiles[n])]  # a name is no id
+    keep = None if "id" in given.values() else next(iter(hinted + plain), None)
+    for name in candidates:
+        if name == keep:
+            guesses[name] = ("id", f"{guesses[name][1]}: tells rows apart, never used to learn")
+        else:
+            guesses[name] = (
+                "drop",
+                f"{guesses[name][1]}: an identifier carries no pattern a model can learn",
+            )
+
+
+# -- sentinel codes ----------------------------------------------------------------------------
+
+
+def _sentinel_warnings(prof: ColumnProfile) -> list[str]:
+    numbers = pd.to_numeric(prof.values, errors="coerce").astype(float)
+    return [
+        f"Column '{prof.name}' has {found.code:g} in {found.count} rows, far from its other "
+        f"values ({found.low:g} to {found.high:g}): this looks like a code for 'unknown', not "
+        "a real value. Leave those cells empty instead, so they count as missing."
+        for found in find_sentinels(numbers)
+    ]
