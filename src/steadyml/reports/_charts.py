@@ -9,10 +9,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from steadyml.reports._format import (
-    is_number,
-)
-from steadyml.reports._view import _map
+from steadyml.reports._format import as_map, is_number
 
 COLORS = {
     "live": "#0b5cad",
@@ -55,8 +52,8 @@ class Charts:
             "showlegend": True,
             **layout,
         }
-        full["xaxis"] = {**XAXIS, "automargin": True, **_map(layout.get("xaxis"))}
-        full["yaxis"] = {**AXIS, "automargin": True, **_map(layout.get("yaxis"))}
+        full["xaxis"] = {**XAXIS, "automargin": True, **as_map(layout.get("xaxis"))}
+        full["yaxis"] = {**AXIS, "automargin": True, **as_map(layout.get("yaxis"))}
         div = pio.to_html(
             {"data": data, "layout": full},
             include_plotlyjs=False,

@@ -1,16 +1,54 @@
-"""Small, pure formatting helpers shared by the Markdown and HTML model cards.
+"""Small, pure helpers shared by every report (the model card, the monitoring report).
 
-Every helper accepts ``None`` (and other odd values) and returns a string, so a card with
-gaps still renders: a missing value shows as an em dash.
+Every formatter accepts ``None`` (and other odd values) and returns a string, so a report with
+gaps still renders: a missing value shows as an em dash. ``as_map`` and ``as_list`` read a
+part of the input that may be missing or of the wrong type; ``lower_is_better`` and
+``is_better`` say which way a metric points.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
 MISSING = "—"
+
+_LOWER_WORDS = {"lower", "low", "min", "minimize", "minimise", "less", "lower_is_better"}
+_LOWER_METRICS = {"mae", "mse", "rmse", "mape", "log_loss", "brier", "brier_score"}
+
+
+def as_map(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is a mapping, else an empty one."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` as a list if it is a list or tuple, else an empty list."""
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def lower_is_better(name: str, direction: Any = None) -> bool:
+    """True for a metric where lower is better: by the stated ``direction`` if any (``lower``,
+    ``minimize``, ...), else by its name (``mae``, ``log_loss``, ``*_error``)."""
+    if direction:
+        return str(direction).strip().lower() in _LOWER_WORDS
+    name = name.lower()
+    return name in _LOWER_METRICS or name.endswith(("error", "loss"))
+
+
+def is_better(value: float, reference: float, lower: bool) -> bool | None:
+    """Whether ``value`` beats ``reference``; None when they are equal to 3 decimals."""
+    if round(value - reference, 3) == 0:
+        return None
+    return (value < reference) == lower
+
+
+def first_few(items: Sequence[Any], shown: int) -> str:
+    """The first ``shown`` items and how many more: ``a, b, c and 2 more``."""
+    text = ", ".join(str(x) for x in items[:shown])
+    return text + (f" and {len(items) - shown} more" if len(items) > shown else "")
 
 
 def is_number(value: Any) -> TypeGuard[float]:

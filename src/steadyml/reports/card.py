@@ -7,20 +7,13 @@ renderers are pure: they read the mapping and return a string. The caller writes
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from steadyml.reports._format import md_cell
-from steadyml.reports._view import build_view
-
-if TYPE_CHECKING:
-    import jinja2
+from steadyml.reports._card_view import build_view
+from steadyml.reports._templates import environment, sections
 
 __all__ = ["SECTIONS", "render_card_html", "render_card_markdown"]
-
-TEMPLATES = Path(__file__).parent / "templates"
 
 # (anchor, heading, the one sentence that tells a beginner what the section is for)
 SECTIONS: tuple[tuple[str, str, str], ...] = (
@@ -73,31 +66,11 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
 
 def render_card_markdown(card: Mapping[str, Any]) -> str:
     """The model card as Markdown (table cells have their ``|`` escaped)."""
-    template = _environment("md").get_template("card.md.j2")
-    return template.render(c=build_view(card), sections=_sections())
+    template = environment("md").get_template("card.md.j2")
+    return template.render(c=build_view(card), sections=sections(SECTIONS))
 
 
 def render_card_html(card: Mapping[str, Any]) -> str:
     """The model card as one self-contained HTML page: inline CSS, no scripts, no links out."""
-    template = _environment("html").get_template("card.html.j2")
-    return template.render(c=build_view(card), sections=_sections())
-
-
-@functools.cache
-def _environment(kind: str) -> jinja2.Environment:
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=kind == "html",
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["md"] = md_cell
-    return env
-
-
-def _sections() -> dict[str, dict[str, str]]:
-    return {key: {"id": key, "title": title, "intro": intro} for key, title, intro in SECTIONS}
+    template = environment("html").get_template("card.html.j2")
+    return template.render(c=build_view(card), sections=sections(SECTIONS))

@@ -17,8 +17,12 @@ from typing import Any
 
 from markupsafe import Markup
 
+from steadyml.reports._charts import COLORS, Charts, line_trace, number_or_none, plain_text
 from steadyml.reports._format import (
     MISSING,
+    as_list,
+    as_map,
+    first_few,
     fmt_date,
     fmt_int,
     fmt_metric,
@@ -28,13 +32,7 @@ from steadyml.reports._format import (
     is_number,
     label,
 )
-from steadyml.reports._view import _list, _map
-from steadyml.reports.card import _environment
-
-__all__ = ["MONITOR_SECTIONS", "render_monitor_report"]
-
-# (anchor, heading, the one sentence that tells a beginner what the section is for)
-from steadyml.reports._charts import COLORS, Charts, line_trace, number_or_none, plain_text
+from steadyml.reports._templates import environment, sections
 from steadyml.reports.monitor_drift import drift_section
 from steadyml.reports.monitor_performance import (
     fairness_section,
@@ -43,6 +41,9 @@ from steadyml.reports.monitor_performance import (
     segments_section,
 )
 
+__all__ = ["MONITOR_SECTIONS", "render_monitor_report"]
+
+# (anchor, heading, the one sentence that tells a beginner what the section is for)
 MONITOR_SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("summary", "Summary", "The period covered, the alerts to act on, and one line per window."),
     (
@@ -95,13 +96,12 @@ def render_monitor_report(result: Mapping[str, Any]) -> str:
         from plotly.offline import get_plotlyjs
 
         plotly_js = Markup(get_plotlyjs())
-    sections = {key: {"id": key, "title": t, "intro": i} for key, t, i in MONITOR_SECTIONS}
-    template = _environment("html").get_template("monitor.html.j2")
-    return template.render(m=view, sections=sections, plotly_js=plotly_js)
+    template = environment("html").get_template("monitor.html.j2")
+    return template.render(m=view, sections=sections(MONITOR_SECTIONS), plotly_js=plotly_js)
 
 
 def _build(result: Mapping[str, Any], charts: Charts) -> dict[str, Any]:
-    windows = [dict(_map(w)) for w in _list(result.get("windows"))]
+    windows = [dict(as_map(w)) for w in as_list(result.get("windows"))]
     for w in windows:
         start, end = (
             fmt_date(w.get("start"), with_time=False),
@@ -109,14 +109,14 @@ def _build(result: Mapping[str, Any], charts: Charts) -> dict[str, Any]:
         )
         w["_label"] = str(w.get("label") or f"{start} to {end}")
     axis = _axis_labels(windows)
-    settings = _map(result.get("settings"))
-    alerts = _alerts(_list(result.get("alerts")), windows)
+    settings = as_map(result.get("settings"))
+    alerts = _alerts(as_list(result.get("alerts")), windows)
     live = [a for a in alerts if a["status"] != "resolved"]
     metric = str(result.get("success_metric") or "")
-    train = _map(_map(result.get("training")).get("metrics"))
+    train = as_map(as_map(result.get("training")).get("metrics"))
     drift = drift_section(windows, axis, charts)
-    volumes = [_map(w.get("system")).get("volume") for w in windows]
-    labelled = [_map(w.get("performance")).get("labelled") for w in windows]
+    volumes = [as_map(w.get("system")).get("volume") for w in windows]
+    labelled = [as_map(w.get("performance")).get("labelled") for w in windows]
     version = result.get("model_version")
     return {
         "project": fmt_value(result.get("project") or "model"),
@@ -176,28 +176,27 @@ def _verdict(
 ) -> dict[str, Any]:
     """One line per window; red for drift or an unresolved critical alert in that window."""
     parts, level = [], "ok"
-    volume = _map(w.get("system")).get("volume")
+    volume = as_map(w.get("system")).get("volume")
     if is_number(volume) and volume == 0:
         parts.append("no predictions")
-    drift = _map(w.get("drift"))
-    drifted = [str(x) for x in _list(drift.get("drifted"))]
+    drift = as_map(w.get("drift"))
+    drifted = [str(x) for x in as_list(drift.get("drifted"))]
     if drifted:
-        names = ", ".join(drifted[:3]) + (
-            f" and {len(drifted) - 3} more" if len(drifted) > 3 else ""
-        )
+        names = first_few(drifted, 3)
         parts.append(f"{len(drifted)} feature{'s' if len(drifted) != 1 else ''} drifted ({names})")
         level = "bad"
-    elif _list(drift.get("features")):
+    elif as_list(drift.get("features")):
         parts.append("no drift")
-    if _map(drift.get("prediction")).get("status") == "drift":
+    if as_map(drift.get("prediction")).get("status") == "drift":
         parts.append("predictions drifted")
         level = "bad"
-    warnings = [f for f in map(_map, _list(_map(w.get("quality")).get("features"))) if _flag(f)]
+    features = map(as_map, as_list(as_map(w.get("quality")).get("features")))
+    warnings = [f for f in features if _flag(f)]
     if warnings:
         parts.append(f"{len(warnings)} data quality warning{'s' if len(warnings) != 1 else ''}")
         level = "bad" if level == "bad" else "warn"
-    perf = _map(w.get("performance"))
-    value = _map(perf.get("metrics")).get(metric)
+    perf = as_map(w.get("performance"))
+    value = as_map(perf.get("metrics")).get(metric)
     if is_number(value):
         text = f"{label(metric)} {fmt_metric(value)}"
         if is_number(train.get(metric)):
@@ -218,12 +217,12 @@ def _flag(row: Mapping[str, Any]) -> bool:
 
 
 def _system(windows: list[dict[str, Any]], axis: list[str], charts: Charts) -> dict[str, Any]:
-    systems = [_map(w.get("system")) for w in windows]
-    seen = {str(k) for s in systems for k in _map(s.get("by_route"))}
+    systems = [as_map(w.get("system")) for w in windows]
+    seen = {str(k) for s in systems for k in as_map(s.get("by_route"))}
     routes = [r for r in (*_ROUTES, *sorted(seen - set(_ROUTES))) if r in seen]
     rows = []
     for w, s in zip(windows, systems, strict=True):
-        latency, by_route = _map(s.get("latency_ms")), _map(s.get("by_route"))
+        latency, by_route = as_map(s.get("latency_ms")), as_map(s.get("by_route"))
         rows.append(
             {
                 "label": w["_label"],
@@ -242,7 +241,7 @@ def _system(windows: list[dict[str, Any]], axis: list[str], charts: Charts) -> d
                 "type": "bar",
                 "name": plain_text(r),
                 "x": x,
-                "y": [number_or_none(_map(s.get("by_route")).get(r)) for s in systems],
+                "y": [number_or_none(as_map(s.get("by_route")).get(r)) for s in systems],
                 "marker": {"color": COLORS.get(r, "#6e7781")},
             }
             for r in routes
@@ -257,7 +256,7 @@ def _system(windows: list[dict[str, Any]], axis: list[str], charts: Charts) -> d
         figures.append(
             charts.add(bars, {"barmode": "stack", "yaxis": {"title": {"text": "predictions"}}})
         )
-        lat = [_map(s.get("latency_ms")) for s in systems]
+        lat = [as_map(s.get("latency_ms")) for s in systems]
         if any(is_number(v) for m in lat for v in m.values()):
             lines = [
                 line_trace(p, x, [number_or_none(m.get(p)) for m in lat])
@@ -277,17 +276,16 @@ def _system(windows: list[dict[str, Any]], axis: list[str], charts: Charts) -> d
 def _quality(windows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for w in windows:
-        quality = _map(w.get("quality"))
+        quality = as_map(w.get("quality"))
         rows: list[dict[str, Any]] = []
-        for f in map(_map, _list(quality.get("features"))):
-            unseen = [str(c) for c in _list(f.get("unseen_categories"))]
-            more = f" and {len(unseen) - 5} more" if len(unseen) > 5 else ""
+        for f in map(as_map, as_list(quality.get("features"))):
+            unseen = [str(c) for c in as_list(f.get("unseen_categories"))]
             rows.append(
                 {
                     "name": fmt_value(f.get("feature")),
                     "missing": fmt_pct(f.get("missing_rate"), 1),
                     "reference": fmt_pct(f.get("reference_missing_rate"), 1),
-                    "unseen": ", ".join(unseen[:5]) + more if unseen else "none",
+                    "unseen": first_few(unseen, 5) if unseen else "none",
                     "unseen_rate": fmt_pct(f.get("unseen_rate"), 1),
                     "out_of_range": fmt_pct(f.get("out_of_range_rate"), 1),
                     "status": str(f.get("status") or "ok"),
@@ -312,7 +310,7 @@ def _alerts(alerts: list[Any], windows: list[dict[str, Any]]) -> list[dict[str, 
     labels = {str(w.get("start")): w["_label"] for w in windows}
     out: list[dict[str, Any]] = []
     order: list[tuple[int, int, str]] = []
-    for a in map(_map, alerts):
+    for a in map(as_map, alerts):
         severity, status = str(a.get("severity") or "warning"), str(a.get("status") or "open")
         start = str(a.get("window_start"))
         window = labels.get(start) or (
@@ -346,7 +344,7 @@ def _alerts(alerts: list[Any], windows: list[dict[str, Any]]) -> list[dict[str, 
                         "by": fmt_value(h.get("by")),
                         "note": fmt_value(h.get("note")),
                     }
-                    for h in map(_map, _list(a.get("history")))
+                    for h in map(as_map, as_list(a.get("history")))
                 ],
             }
         )

@@ -11,12 +11,13 @@ from markupsafe import Markup
 from steadyml.reports._charts import COLORS, Charts, number_or_none, plain_text
 from steadyml.reports._format import (
     MISSING,
+    as_list,
+    as_map,
     fmt_int,
     fmt_metric,
     fmt_value,
     is_number,
 )
-from steadyml.reports._view import _list, _map
 
 _TESTS = {
     "ks": "KS test",
@@ -28,16 +29,18 @@ _TESTS = {
 
 def drift_section(windows: list[dict[str, Any]], axis: list[str], charts: Charts) -> dict[str, Any]:
     """Every window's drift table; histograms only for the latest window that has a check."""
-    drifts = [_map(w.get("drift")) for w in windows]
-    with_data = [i for i, d in enumerate(drifts) if _list(d.get("features")) or d.get("prediction")]
+    drifts = [as_map(w.get("drift")) for w in windows]
+    with_data = [
+        i for i, d in enumerate(drifts) if as_list(d.get("features")) or d.get("prediction")
+    ]
     chosen = with_data[-1] if with_data else None
     views = []
     for i, (w, d) in enumerate(zip(windows, drifts, strict=True)):
-        drifted = {str(x) for x in _list(d.get("drifted"))}
-        rows = [_drift_row(_map(f), drifted) for f in _list(d.get("features"))]
+        drifted = {str(x) for x in as_list(d.get("drifted"))}
+        rows = [_drift_row(as_map(f), drifted) for f in as_list(d.get("features"))]
         pred = None
         if d.get("prediction"):
-            pred = _drift_row(_map(d.get("prediction")), set()) | {"is_prediction": True}
+            pred = _drift_row(as_map(d.get("prediction")), set()) | {"is_prediction": True}
         if i == chosen:
             for row in [*rows, *([pred] if pred else [])]:
                 row["chart"] = _histogram(row, charts)
@@ -81,7 +84,7 @@ def _drift_row(f: Mapping[str, Any], drifted: set[str]) -> dict[str, Any]:
         "status": status,
         "drifted": status == "drift" or f.get("drifted") is True or name in drifted,
         "message": str(f.get("message") or ""),
-        "histogram": _map(f.get("histogram")),
+        "histogram": as_map(f.get("histogram")),
         "chart": None,
         "is_prediction": False,
     }
@@ -95,11 +98,11 @@ def _fmt_p(value: Any) -> str:
 
 def _histogram(row: Mapping[str, Any], charts: Charts) -> Markup | None:
     hist = row["histogram"]
-    ref, cur = _list(hist.get("reference")), _list(hist.get("current"))
+    ref, cur = as_list(hist.get("reference")), as_list(hist.get("current"))
     if "categories" in hist:
-        x = [plain_text(c) for c in _list(hist.get("categories"))]
+        x = [plain_text(c) for c in as_list(hist.get("categories"))]
     else:
-        edges = [e for e in _list(hist.get("edges")) if is_number(e)]
+        edges = [e for e in as_list(hist.get("edges")) if is_number(e)]
         x = [f"{_edge(edges[i])} to {_edge(edges[i + 1])}" for i in range(len(edges) - 1)]
     if not x or not (ref or cur):
         return None
@@ -123,10 +126,10 @@ def _drift_heatmap(
     cells: dict[str, dict[int, tuple[int, str]]] = {}
     score = {"drift": 2, "ok": 1}
     for i, d in enumerate(drifts):
-        drifted = {str(x) for x in _list(d.get("drifted"))}
-        entries = [_map(f) for f in _list(d.get("features"))]
+        drifted = {str(x) for x in as_list(d.get("drifted"))}
+        entries = [as_map(f) for f in as_list(d.get("features"))]
         if d.get("prediction"):
-            entries.append({**_map(d.get("prediction")), "feature": "(prediction)"})
+            entries.append({**as_map(d.get("prediction")), "feature": "(prediction)"})
         for f in entries:
             row = _drift_row(f, drifted)
             z = 2 if row["drifted"] else score.get(row["status"], 0)

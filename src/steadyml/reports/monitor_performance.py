@@ -18,13 +18,15 @@ from steadyml.reports._charts import (
 )
 from steadyml.reports._format import (
     MISSING,
+    as_map,
     fmt_diff,
     fmt_int,
     fmt_metric,
+    is_better,
     is_number,
     label,
+    lower_is_better,
 )
-from steadyml.reports._view import _lower_is_better, _map
 
 
 def performance_section(
@@ -35,15 +37,15 @@ def performance_section(
     charts: Charts,
 ) -> dict[str, Any]:
     metric = str(result.get("success_metric") or "")
-    perfs = [_map(w.get("performance")) for w in windows]
-    found = [*train, *(k for p in perfs for k in _map(p.get("metrics")))]
+    perfs = [as_map(w.get("performance")) for w in windows]
+    found = [*train, *(k for p in perfs for k in as_map(p.get("metrics")))]
     names = [n for n in dict.fromkeys([metric, *found]) if n and n in found]
     names = [
-        n for n in names if all(not isinstance(_map(p.get("metrics")).get(n), str) for p in perfs)
+        n for n in names if all(not isinstance(as_map(p.get("metrics")).get(n), str) for p in perfs)
     ]
     rows = []
     for w, p in zip(windows, perfs, strict=True):
-        values = _map(p.get("metrics"))
+        values = as_map(p.get("metrics"))
         cells = []
         for n in names:
             diff, cls = _compare(values.get(n), train.get(n), is_lower_better(n, result))
@@ -79,13 +81,13 @@ def _performance_chart(
 ) -> Markup | None:
     """Each metric per window with its training score as a dashed line; only the success
     metric shows at first, the others are one click on the legend away."""
-    if not any(is_number(_map(p.get("metrics")).get(metric)) for p in perfs):
+    if not any(is_number(as_map(p.get("metrics")).get(metric)) for p in perfs):
         return None
     x = [plain_text(a) for a in axis]
     hover = [f"{fmt_int(p.get('labelled'))} labelled" for p in perfs]
     data = []
     for i, name in enumerate(names):
-        y = [number_or_none(_map(p.get("metrics")).get(name)) for p in perfs]
+        y = [number_or_none(as_map(p.get("metrics")).get(name)) for p in perfs]
         style = {"color": PALETTE[i % len(PALETTE)], "width": 3 if name == metric else 2}
         shown: Any = True if name == metric else "legendonly"
         extra = {"visible": shown, "legendgroup": name, "line": style}
@@ -112,16 +114,16 @@ def _performance_chart(
 
 def segments_section(windows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
     """Per segment column: one row per value, one cell per window (the success metric)."""
-    segs = [_map(w.get("segments")) for w in windows]
+    segs = [as_map(w.get("segments")) for w in windows]
     out = []
     for column in dict.fromkeys(str(k) for s in segs for k in s):
-        values = list(dict.fromkeys(str(v) for s in segs for v in _map(s.get(column))))
+        values = list(dict.fromkeys(str(v) for s in segs for v in as_map(s.get(column))))
         rows = []
         for value in values:
             cells = []
             for s in segs:
-                entry = _map(_map(s.get(column)).get(value))
-                scores = _map(entry.get("metrics"))
+                entry = as_map(as_map(s.get(column)).get(value))
+                scores = as_map(entry.get("metrics"))
                 score = (
                     scores.get(metric) if metric in scores else next(iter(scores.values()), None)
                 )
@@ -137,16 +139,16 @@ def segments_section(windows: list[dict[str, Any]], metric: str) -> list[dict[st
 def fairness_section(
     windows: list[dict[str, Any]], axis: list[str], result: Mapping[str, Any], charts: Charts
 ) -> dict[str, Any]:
-    fair = [_map(w.get("fairness")) for w in windows]
-    train = _map(_map(result.get("training")).get("fairness"))
-    limit = _map(result.get("settings")).get("max_fairness_gap")
+    fair = [as_map(w.get("fairness")) for w in windows]
+    train = as_map(as_map(result.get("training")).get("fairness"))
+    limit = as_map(result.get("settings")).get("max_fairness_gap")
     attrs = list(dict.fromkeys(str(k) for f in fair for k in f))
     tables = []
     for attr in attrs:
         rows = []
         for w, f in zip(windows, fair, strict=True):
-            entry = _map(f.get(attr))
-            groups = _map(entry.get("groups"))
+            entry = as_map(f.get(attr))
+            groups = as_map(entry.get("groups"))
             gap = entry.get("gap")
             rows.append(
                 {
@@ -159,12 +161,12 @@ def fairness_section(
                 }
             )
         tables.append(
-            {"attr": attr, "training": fmt_metric(_map(train.get(attr)).get("gap")), "rows": rows}
+            {"attr": attr, "training": fmt_metric(as_map(train.get(attr)).get("gap")), "rows": rows}
         )
     figure = None
     x = [plain_text(a) for a in axis]
     lines = [
-        line_trace(a, x, [number_or_none(_map(f.get(a)).get("gap")) for f in fair]) for a in attrs
+        line_trace(a, x, [number_or_none(as_map(f.get(a)).get("gap")) for f in fair]) for a in attrs
     ]
     if any(v is not None for trace in lines for v in trace["y"]):
         layout: dict[str, Any] = {"yaxis": {"title": {"text": "fairness gap"}}}
@@ -184,13 +186,11 @@ def _compare(value: Any, reference: Any, lower: bool) -> tuple[str, str]:
     """(difference text, css class): red when the value is worse than the reference."""
     if not (is_number(value) and is_number(reference)):
         return MISSING, ""
-    diff = value - reference
-    if round(diff, 3) == 0:
-        return fmt_diff(diff), ""
-    return fmt_diff(diff), "good" if (diff < 0) == lower else "bad"
+    beats = is_better(value, reference, lower)
+    return fmt_diff(value - reference), "" if beats is None else ("good" if beats else "bad")
 
 
 def is_lower_better(name: str, result: Mapping[str, Any]) -> bool:
     if name and name == result.get("success_metric") and "higher_is_better" in result:
         return result.get("higher_is_better") is False
-    return _lower_is_better(name)
+    return lower_is_better(name)

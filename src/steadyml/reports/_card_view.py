@@ -12,6 +12,8 @@ from typing import Any
 
 from steadyml.reports._format import (
     MISSING,
+    as_list,
+    as_map,
     fmt_bytes,
     fmt_date,
     fmt_diff,
@@ -20,17 +22,17 @@ from steadyml.reports._format import (
     fmt_ms,
     fmt_pct,
     fmt_value,
+    is_better,
     is_number,
     is_scalar,
     label,
+    lower_is_better,
     short_hash,
 )
 
 __all__ = ["build_view"]
 
 _SKIP_METRICS = {"confusion_matrix", "threshold"}
-_LOWER_WORDS = {"lower", "low", "min", "minimize", "minimise", "less", "lower_is_better"}
-_LOWER_METRICS = {"mae", "mse", "rmse", "mape", "log_loss", "brier", "brier_score"}
 _VERDICTS = {
     True: "meets the target",
     False: "does not meet the target",
@@ -44,31 +46,16 @@ _OWNER_ROLES = (
 )
 
 
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list | tuple) else []
-
-
-def _lower_is_better(name: str, direction: Any = None) -> bool:
-    if direction:
-        return str(direction).strip().lower() in _LOWER_WORDS
-    name = name.lower()
-    return name in _LOWER_METRICS or name.endswith(("error", "loss"))
-
-
 def build_view(card: Mapping[str, Any]) -> dict[str, Any]:
     """Everything the templates show, already formatted as strings (and a few flags)."""
     if not isinstance(card, Mapping):
         raise TypeError(f"card must be a mapping. Got {type(card).__name__} instead.")
     project, model, data = (
-        _map(card.get("project")),
-        _map(card.get("model")),
-        _map(card.get("data")),
+        as_map(card.get("project")),
+        as_map(card.get("model")),
+        as_map(card.get("data")),
     )
-    metrics = _map(card.get("metrics"))
+    metrics = as_map(card.get("metrics"))
     primary = str(metrics.get("primary") or "")
     version = model.get("version")
     return {
@@ -76,26 +63,26 @@ def build_view(card: Mapping[str, Any]) -> dict[str, Any]:
         "version": fmt_value(version),
         "stage": str(model.get("stage") or "none"),
         "stage_class": re.sub(r"[^a-z0-9]+", "-", str(model.get("stage") or "none").lower()),
-        "purpose": _purpose(project, _map(metrics.get("model"))),
-        "owners": _owners(_map(card.get("owners"))),
+        "purpose": _purpose(project, as_map(metrics.get("model"))),
+        "owners": _owners(as_map(card.get("owners"))),
         "data": _data(data),
         "features": _features(card),
         "performance": _performance(metrics, model.get("task")),
-        "gates": _gates(_map(card.get("gates"))),
-        "segments": _segments(_map(card.get("segments")), primary),
-        "fairness": _fairness(_map(card.get("fairness")), primary),
+        "gates": _gates(as_map(card.get("gates"))),
+        "segments": _segments(as_map(card.get("segments")), primary),
+        "fairness": _fairness(as_map(card.get("fairness")), primary),
         "limitations": _limitations(card, data, model),
-        "history": _history(_list(card.get("history")), version),
-        "events": _events(_list(card.get("events"))),
-        "technical": _technical(model, _map(card.get("latency"))),
+        "history": _history(as_list(card.get("history")), version),
+        "events": _events(as_list(card.get("events"))),
+        "technical": _technical(model, as_map(card.get("latency"))),
     }
 
 
 def _purpose(project: Mapping[str, Any], model_metrics: Mapping[str, Any]) -> dict[str, Any]:
-    success = _map(project.get("success_metric"))
+    success = as_map(project.get("success_metric"))
     name = str(success.get("name") or "")
     threshold, value = success.get("threshold"), model_metrics.get(name)
-    lower = _lower_is_better(name, success.get("direction"))
+    lower = lower_is_better(name, success.get("direction"))
     meets: bool | None = None
     if is_number(threshold) and is_number(value):
         meets = value <= threshold if lower else value >= threshold
@@ -130,7 +117,7 @@ def _owners(owners: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _data(data: Mapping[str, Any]) -> dict[str, Any]:
-    split = _map(data.get("split"))
+    split = as_map(data.get("split"))
     known = {"method", "test_size", "seed", "train_rows", "test_rows"}
     extra = [(label(k), fmt_value(v)) for k, v in split.items() if k not in known and is_scalar(v)]
     test_size = split.get("test_size")
@@ -154,7 +141,7 @@ def _data(data: Mapping[str, Any]) -> dict[str, Any]:
 def _features(card: Mapping[str, Any]) -> dict[str, Any]:
     used = [
         {"name": fmt_value(f.get("name")), "role": fmt_value(f.get("role"))}
-        for f in map(_map, _list(card.get("features")))
+        for f in map(as_map, as_list(card.get("features")))
     ]
     excluded = [
         {
@@ -162,14 +149,14 @@ def _features(card: Mapping[str, Any]) -> dict[str, Any]:
             "role": fmt_value(f.get("role")),
             "reason": fmt_value(f.get("reason")),
         }
-        for f in map(_map, _list(card.get("excluded")))
+        for f in map(as_map, as_list(card.get("excluded")))
     ]
     sensitive = [f["name"] for f in excluded if "sensitive" in f["role"].lower()]
     return {"used": used, "excluded": excluded, "sensitive": sensitive}
 
 
 def _performance(metrics: Mapping[str, Any], task: Any) -> dict[str, Any]:
-    model, baseline = _map(metrics.get("model")), _map(metrics.get("baseline"))
+    model, baseline = as_map(metrics.get("model")), as_map(metrics.get("baseline"))
     primary, direction = str(metrics.get("primary") or ""), metrics.get("direction")
     names = [n for n in dict.fromkeys([primary, *model, *baseline]) if n and n not in _SKIP_METRICS]
     rows = []
@@ -180,14 +167,11 @@ def _performance(metrics: Mapping[str, Any], task: Any) -> dict[str, Any]:
         if not (is_scalar(mine) and is_scalar(base)) or isinstance(mine, bool | str):
             continue
         is_primary = name == primary
-        lower = _lower_is_better(name, direction if is_primary else None)
+        lower = lower_is_better(name, direction if is_primary else None)
         better = None
         if is_number(mine) and is_number(base):
-            better = (
-                "same"
-                if round(mine - base, 3) == 0
-                else ("model" if (mine < base) == lower else "baseline")
-            )
+            beats = is_better(mine, base, lower)
+            better = "same" if beats is None else ("model" if beats else "baseline")
         rows.append(
             {
                 "name": label(name),
@@ -204,7 +188,7 @@ def _performance(metrics: Mapping[str, Any], task: Any) -> dict[str, Any]:
     return {
         "rows": rows,
         "primary": label(primary) if primary else MISSING,
-        "lower": _lower_is_better(primary, direction),
+        "lower": lower_is_better(primary, direction),
         "threshold": fmt_metric(threshold) if is_number(threshold) else None,
         "confusion": _confusion(model.get("confusion_matrix")),
         "classification": task == "classification",
@@ -219,8 +203,8 @@ def _bars(mine: Any, base: Any) -> dict[str, float] | None:
 
 
 def _confusion(value: Any) -> dict[str, Any] | None:
-    cm = _map(value)
-    labels, matrix = _list(cm.get("labels")), [_list(r) for r in _list(cm.get("matrix"))]
+    cm = as_map(value)
+    labels, matrix = as_list(cm.get("labels")), [as_list(r) for r in as_list(cm.get("matrix"))]
     if not labels or len(matrix) != len(labels) or any(len(r) != len(labels) for r in matrix):
         return None
     cells = [c for r in matrix for c in r]
@@ -253,7 +237,7 @@ def _gates(gates: Mapping[str, Any]) -> dict[str, Any]:
             else MISSING,
             "message": fmt_value(c.get("message")),
         }
-        for c in map(_map, _list(gates.get("checks")))
+        for c in map(as_map, as_list(gates.get("checks")))
     ]
     return {
         "passed": bool(gates.get("passed")),
@@ -265,7 +249,7 @@ def _gates(gates: Mapping[str, Any]) -> dict[str, Any]:
 def _group_table(groups: Mapping[str, Any], primary: str) -> dict[str, Any]:
     """Rows for a {group: {"n", "too_few", metric...}} mapping, one column per metric."""
     names: dict[str, None] = {}
-    for stats in map(_map, groups.values()):
+    for stats in map(as_map, groups.values()):
         names.update(
             {
                 k: None
@@ -277,9 +261,9 @@ def _group_table(groups: Mapping[str, Any], primary: str) -> dict[str, Any]:
     rows = [
         {
             "group": fmt_value(group),
-            "n": fmt_int(_map(stats).get("n")),
-            "too_few": bool(_map(stats).get("too_few")),
-            "scores": [fmt_metric(_map(stats).get(n)) for n in ordered],
+            "n": fmt_int(as_map(stats).get("n")),
+            "too_few": bool(as_map(stats).get("too_few")),
+            "scores": [fmt_metric(as_map(stats).get(n)) for n in ordered],
         }
         for group, stats in groups.items()
     ]
@@ -292,7 +276,7 @@ def _group_table(groups: Mapping[str, Any], primary: str) -> dict[str, Any]:
 
 def _segments(segments: Mapping[str, Any], primary: str) -> list[dict[str, Any]]:
     return [
-        {"column": fmt_value(col), **_group_table(_map(groups), primary)}
+        {"column": fmt_value(col), **_group_table(as_map(groups), primary)}
         for col, groups in segments.items()
     ]
 
@@ -300,7 +284,7 @@ def _segments(segments: Mapping[str, Any], primary: str) -> list[dict[str, Any]]
 def _fairness(fairness: Mapping[str, Any], primary: str) -> list[dict[str, Any]]:
     columns = []
     for col, result in fairness.items():
-        result = _map(result)
+        result = as_map(result)
         extra = [
             (label(k), fmt_metric(v))
             for k, v in result.items()
@@ -311,7 +295,7 @@ def _fairness(fairness: Mapping[str, Any], primary: str) -> list[dict[str, Any]]
                 "column": fmt_value(col),
                 "gap": fmt_metric(result.get("gap")),
                 "extra": extra,
-                **_group_table(_map(result.get("groups")), primary),
+                **_group_table(as_map(result.get("groups")), primary),
             }
         )
     return columns
@@ -320,7 +304,7 @@ def _fairness(fairness: Mapping[str, Any], primary: str) -> list[dict[str, Any]]
 def _limitations(
     card: Mapping[str, Any], data: Mapping[str, Any], model: Mapping[str, Any]
 ) -> dict[str, Any]:
-    recorded = [fmt_value(x) for x in _list(card.get("limitations")) if x]
+    recorded = [fmt_value(x) for x in as_list(card.get("limitations")) if x]
     when = data.get("created_at") or model.get("created_at")
     up_to = f" up to {fmt_date(when, with_time=False)}" if when else ""
     rows = f" ({fmt_int(data.get('rows'))} rows)" if data.get("rows") is not None else ""
@@ -340,7 +324,7 @@ def _history(history: list[Any], current: Any) -> list[dict[str, Any]]:
             "metric": fmt_metric(h.get("primary_metric")),
             "current": h.get("version") == current,
         }
-        for h in map(_map, history)
+        for h in map(as_map, history)
     ]
 
 
@@ -357,7 +341,7 @@ def _events(events: list[Any]) -> list[dict[str, Any]]:
             "by": fmt_value(e.get("by")),
             "reason": fmt_value(e.get("reason")),
         }
-        for e in map(_map, events)
+        for e in map(as_map, events)
     ]
 
 
