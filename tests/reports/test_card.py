@@ -11,12 +11,17 @@ import pytest
 
 from steadyml.reports import render_card_html, render_card_markdown
 from steadyml.reports._format import (
+    as_list,
+    as_map,
+    first_few,
     fmt_bytes,
     fmt_date,
     fmt_diff,
     fmt_metric,
     fmt_ms,
     fmt_pct,
+    is_better,
+    lower_is_better,
     md_cell,
 )
 from steadyml.reports.card import SECTIONS
@@ -412,3 +417,14 @@ def test_html_draws_model_and_baseline_bars(card: dict[str, Any]) -> None:
 )
 def test_formatting_helpers(func: Any, value: Any, expected: str) -> None:
     assert func(value) == expected
+
+
+def test_shared_helpers_read_gaps_and_directions() -> None:
+    assert as_map(None) == {} and as_map({"a": 1}) == {"a": 1}
+    assert as_list("abc") == [] and as_list((1, 2)) == [1, 2]
+    assert first_few(["a", "b", "c", "d", "e"], 3) == "a, b, c and 2 more"
+    assert first_few(["a"], 3) == "a"
+    assert lower_is_better("log_loss") and lower_is_better("mean_error")
+    assert not lower_is_better("roc_auc") and lower_is_better("roc_auc", "minimize")
+    assert is_better(0.2, 0.3, lower=True) is True and is_better(0.2, 0.3, lower=False) is False
+    assert is_better(0.3001, 0.3, lower=True) is None  # equal to 3 decimals

@@ -1,9 +1,11 @@
-"""Reports a person reads: the model card, as Markdown or as a self-contained HTML page.
+"""Reports a person reads: the model card (Markdown or a self-contained HTML page) and the
+monitoring report (a self-contained HTML page with inline Plotly charts).
 
     from steadyml.reports import render_card_html
     Path("card.html").write_text(render_card_html(card), encoding="utf-8")
 
-The renderers are pure: they take the card mapping the registry builds and return text.
+The renderers are pure: they take the mapping the use case builds (the card, the monitor
+result) and return text. The caller writes the file.
 """
 
 from __future__ import annotations
