@@ -85,12 +85,32 @@ def state(ctx: typer.Context) -> dict[str, Any]:
 
 
 # A domain error names the argument it is about in the library's words (``field``); the CLI
-# names the flag that sets it. Most flags are the argument's name with dashes.
-_FLAGS = {"fmt": "--format", "model_version": "--model"}
+# names the flag that sets it. Most flags are the argument's name with dashes (``sticky_by``
+# → ``--sticky-by``); these are the others, and the positional arguments by their metavar.
+# tests/cli/test_flags.py checks every command against the library calls it makes.
+_FLAGS = {
+    "model_version": "--model",  # batch score, monitor
+    "log": "--no-log",  # batch score
+    "alerts": "--no-alerts",  # monitor
+    "fmt": "--html / --md",  # models card: the option chosen sets the format
+    # positional arguments
+    "version": "V",  # models show / promote / card
+    "mode": "MODE",  # traffic set
+    "input": "INPUT",  # batch score
+    "file": "FILE",  # data check / snapshot
+    "path": "FILE",  # feedback
+    "root": "DIR",  # init
+    "key_id": "ID",  # keys revoke
+    "alert_id": "ID",  # alerts show / ack / resolve
+    "number": "N",  # runs show
+    "a": "A",  # runs compare
+    "b": "B",
+}
 
 
 def flag_of(field: str) -> str:
-    """The command-line flag for a library argument: ``sticky_by`` → ``--sticky-by``."""
+    """The command-line flag for a library argument: ``sticky_by`` → ``--sticky-by``,
+    ``model_version`` → ``--model``; a positional argument by its metavar (``mode`` → MODE)."""
     return _FLAGS.get(field, "--" + field.replace("_", "-"))
 
 

@@ -53,9 +53,7 @@ fixed first, so it can guard a scheduled job.
 @handle_errors
 def check(
     ctx: typer.Context,
-    file: Path = typer.Argument(
-        None, metavar="[FILE]", help="Data to check (default: data.source)."
-    ),
+    file: Path = typer.Argument(None, metavar="FILE", help="Data to check (default: data.source)."),
     new_contract: bool = typer.Option(
         False,
         "--new-contract",
@@ -189,7 +187,7 @@ store, so training can always go back to exactly this data.
 def snapshot(
     ctx: typer.Context,
     file: Path = typer.Argument(
-        None, metavar="[FILE]", help="Data to snapshot (default: data.source)."
+        None, metavar="FILE", help="Data to snapshot (default: data.source)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:

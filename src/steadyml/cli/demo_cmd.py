@@ -41,7 +41,7 @@ def _step(number: int, title: str, why: str) -> None:
 @handle_errors
 def demo(
     directory: Path = typer.Argument(
-        Path("demo-project"), help="Where to create the sample project."
+        Path("demo-project"), metavar="DIR", help="Where to create the sample project."
     ),
     customers: int = typer.Option(
         20_000, "--customers", hidden=True, help="Customers to generate (smaller is faster)."

@@ -39,7 +39,9 @@ Then: cd into the folder and run `steadyml data check`.
 
 @handle_errors
 def init(
-    directory: Path = typer.Argument(..., help="Folder for the project (created if missing)."),
+    directory: Path = typer.Argument(
+        ..., metavar="DIR", help="Folder for the project (created if missing)."
+    ),
     template: str = typer.Option(
         None, "--template", "-t", help="Start from a sample project: churn."
     ),

@@ -23,19 +23,25 @@ does no harm. Rows with an empty id or label are skipped and listed, never dropp
 
 Once labels are in, `steadyml monitor` shows performance next to the training result.
 
-Example:  steadyml feedback outcomes.csv --id-column customer_id --label-column churned
+\b
+Example:
+  steadyml feedback outcomes.csv --id-column customer_id --label-column churned
 """
 
 MONITOR_HELP = """\
 Watch the model: measure the prediction log window by window, then check the alert rules.
 
 Per window (--window, default monitoring.window from steadyml.yaml) it shows:
+
+\b
   system        volume, latency p50/p95/p99, error and fallback rates
-  data quality  missing values, categories never seen in training, out-of-range values
-  drift         each feature and the predictions against the training reference: KS or
-                chi-square p-values for small windows, Wasserstein / Jensen-Shannon distances
-                for large ones, PSI as an extra score; "not enough data" below min_samples
-  performance   the training metrics on predictions whose labels have arrived
+  data quality  missing values, categories never seen in training,
+                out-of-range values
+  drift         each feature and the predictions against the training
+                reference: KS or chi-square p-values for small windows,
+                Wasserstein / Jensen-Shannon distances for large ones,
+                PSI as an extra score; "not enough data" below min_samples
+  performance   the training metrics on predictions whose labels arrived
   fairness      the gap between groups of each sensitive column
 
 Alert rules (monitoring.alerts) are checked after the run; a new incident is sent to the
@@ -44,6 +50,7 @@ channels (log, webhook, email) once and stays open until someone resolves it.
 Times are ISO dates or date-times (2026-03-01, 2026-03-01T12:00), or a length back from now
 (7d, 12h). Exit status: 0 when no alert is open, 3 when an alert is open, 1 on an error.
 
+\b
 Examples:
   steadyml monitor --window 7d --report monitor.html
   steadyml monitor --since 30d --json
@@ -73,7 +80,9 @@ def _parse_time(value: str | None, option: str) -> dt.datetime | None:
 @handle_errors
 def feedback(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="CSV or Parquet file with an id and a label column."),
+    file: Path = typer.Argument(
+        ..., metavar="FILE", help="CSV or Parquet file with an id and a label column."
+    ),
     id_column: str = typer.Option(
         ..., "--id-column", help="Column with the request id or the row id (e.g. customer_id)."
     ),

@@ -16,15 +16,19 @@ if TYPE_CHECKING:
 HELP = """\
 Run the scheduled jobs from the `schedule` section of steadyml.yaml until stopped (Ctrl-C):
 
-  monitor     every schedule.monitor_every_minutes: measure the latest windows, check alerts
-  batch       daily at schedule.batch.at: score each new file in schedule.batch.input_folder
-              into schedule.batch.output_folder (files already scored are left alone)
-  retention   daily at schedule.retention_at: delete logged predictions older than
-              monitoring.retention_days
+\b
+  monitor     every schedule.monitor_every_minutes: measure the latest
+              windows, check the alert rules
+  batch       daily at schedule.batch.at: score each new file in
+              schedule.batch.input_folder into schedule.batch.output_folder
+              (files already scored are left alone)
+  retention   daily at schedule.retention_at: delete logged predictions
+              older than monitoring.retention_days
 
 Every run is recorded with its outcome; see them with --history. Prefer cron? --cron prints
 the equivalent crontab lines, each calling `steadyml worker --once JOB`.
 
+\b
 Examples:
   steadyml worker                  # run until stopped
   steadyml worker --once monitor   # one job, now, then exit (exit 1 if it failed)

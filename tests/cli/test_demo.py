@@ -1,0 +1,58 @@
+"""``steadyml demo``: the whole lifecycle end to end; a folder it did not make is left alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import steadyml
+from steadyml.cli.app import app
+
+
+@pytest.mark.slow  # the whole lifecycle, a real server included: about 30 s
+def test_demo_runs_and_shows_the_leak_caught(cli: CliRunner, tmp_path: Path) -> None:
+    result = cli.invoke(app, ["demo", str(tmp_path / "demo"), "--customers", "6000"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "The planted leak was caught: 'cancellation_reason'" in out
+    assert "Checked again: fit to train on" in out
+    assert "records nothing new" in out
+    assert "Gates: passed" in out
+    assert "Training again with nothing changed: up to date" in out
+    assert "promoted to production by head-of-retention@example.com" in out
+    assert "HTTP 422 — 1 problem in the request: records[0].tenure_months" in out
+    assert "HTTP 401" in out
+    assert "Stopped the server cleanly (SIGTERM). The prediction log holds 3 prediction(s)" in out
+    assert "Read 2,000 rows: 1,997 scored, 3 rejected (2,000 = 1,997 + 3)." in out
+    assert (tmp_path / "demo" / "data" / "new-customers.scored.rejects.csv").exists()
+    assert (tmp_path / "demo" / "model-card.html").exists()
+    with steadyml.open(tmp_path / "demo", env={}) as project:
+        assert [v.version for v in project.dataset_versions()] == [1]
+        assert [c.passed for c in project.store.list_checks()] == [False, True]
+        assert project.production().version == 1
+        # step 6 scored 1,997 rows; step 7 adds four weeks through the API and in batches
+        assert project.store.count_predictions(route="live", answered=True) > 3
+        assert project.store.count_predictions(route="batch", answered=True) > 1997
+        assert project.store.count_predictions(answered=False) > 0  # refused rows are kept
+        assert any(a.key == "feature drift|monthly_charges" for a in project.alerts())
+    assert "Step 7 · Watch it" in out
+    assert "waiting for labels" in out
+    assert "alert(s) raised and sent to the log channel" in out
+    report = (tmp_path / "demo" / "monitor-report.html").read_text(encoding="utf-8")
+    assert "<script src=" not in report
+    # a second run starts fresh in the same folder and still ends well
+    again = cli.invoke(app, ["demo", str(tmp_path / "demo"), "--customers", "1500"])
+    assert again.exit_code == 0, again.output
+    with steadyml.open(tmp_path / "demo", env={}) as project:
+        assert len(project.runs()) == 1
+
+
+def test_demo_refuses_a_folder_it_did_not_make(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine", encoding="utf-8")
+    result = cli.invoke(app, ["demo", str(tmp_path / "mine")])
+    assert result.exit_code == 1
+    assert "was not made by `steadyml demo`; the demo will not touch it" in result.stderr
+    assert (tmp_path / "mine" / "notes.txt").exists()
