@@ -1,4 +1,6 @@
-"""Real servers for the service tests (see live_server.py), one per module or per test."""
+"""Servers for the service tests: in process (``inprocess.py``, most tests) or real uvicorn
+processes (``live_server.py``: signals, hot swap under load, the fuzz test), one per module
+or per test, each on its own copy of a trained project."""
 
 from __future__ import annotations
 
@@ -7,9 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from factories import copy_project, read_keys
+from inprocess import AppMaker, AppServer, start_app
 from live_server import Server, start_server
 
 import steadyml
+from steadyml.serving.settings import ServeSettings
 
 
 @pytest.fixture(scope="session")
@@ -29,26 +34,53 @@ def serving_template(trained_template: Path, tmp_path_factory: pytest.TempPathFa
     return root
 
 
-def _keys(root: Path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in (root / "keys.txt").read_text().splitlines())
-    return dict(pairs)
-
-
 @pytest.fixture(scope="module")
-def server(serving_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One server per test module, on its own copy of the project."""
-    root = tmp_path_factory.mktemp("srv") / "churn"
-    shutil.copytree(serving_template, root)
-    srv = start_server(root, _keys(root))
+def server(serving_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """One app per test module, served in process, on its own copy of the project."""
+    root = copy_project(serving_template, tmp_path_factory.mktemp("app"))
+    srv = start_app(root, read_keys(root))
     yield srv
     srv.stop()
 
 
 @pytest.fixture
-def fresh_server(serving_template: Path, tmp_path: Path) -> Iterator[Server]:
-    """A server of its own, for tests that change or stop it."""
-    root = tmp_path / "churn"
-    shutil.copytree(serving_template, root)
-    srv = start_server(root, _keys(root))
+def make_server(serving_template: Path, tmp_path: Path) -> Iterator[AppMaker]:
+    """``make_server(serving_yaml="", settings=None)``: an app of its own, served in process,
+    for tests that change its project file, its settings, or the project under it."""
+    started: list[AppServer] = []
+
+    def make(serving_yaml: str = "", settings: ServeSettings | None = None) -> AppServer:
+        root = copy_project(serving_template, tmp_path / f"app{len(started)}", serving_yaml)
+        srv = start_app(root, read_keys(root), settings)
+        started.append(srv)
+        return srv
+
+    yield make
+    for srv in started:
+        srv.stop()
+
+
+@pytest.fixture
+def fresh_server(make_server: AppMaker) -> AppServer:
+    """An app of its own, served in process, for tests that change the project under it."""
+    return make_server()
+
+
+@pytest.fixture(scope="module")
+def live_server(
+    serving_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """One real uvicorn server per test module, on its own copy of the project."""
+    root = copy_project(serving_template, tmp_path_factory.mktemp("srv"))
+    srv = start_server(root, read_keys(root))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def fresh_live_server(serving_template: Path, tmp_path: Path) -> Iterator[Server]:
+    """A real uvicorn server of its own, for tests that load it, swap its model or stop it."""
+    root = copy_project(serving_template, tmp_path)
+    srv = start_server(root, read_keys(root))
     yield srv
     srv.stop()

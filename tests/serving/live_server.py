@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -40,6 +41,17 @@ class Server:
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A request to this server (the same calls as ``inprocess.AppServer``)."""
+        kwargs.setdefault("timeout", 30)
+        return httpx.request(method, f"{self.url}{path}", **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
 
 
 def start_server(root: Path, keys: dict[str, str], *extra: str) -> Server:

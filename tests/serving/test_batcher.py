@@ -11,9 +11,9 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import numpy as np
 import pandas as pd
 import pytest
+from factories import customers
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -26,7 +26,6 @@ from steadyml.serving.batcher import (
     BatchTimeout,
     MicroBatcher,
     ScoreOutput,
-    pin_threads,
 )
 
 T = TypeVar("T")
@@ -40,18 +39,6 @@ def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(guarded())
 
 
-def customers(n: int, seed: int = 3) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    tenure = rng.integers(0, 72, n)
-    charges = rng.normal(70, 20, n).round(2)
-    contract = rng.choice(["month-to-month", "one-year", "two-year"], n)
-    risk = -0.04 * tenure + 0.02 * charges + (contract == "month-to-month") * 1.5
-    churned = (risk + rng.normal(0, 0.7, n) > 0.8).astype(int)
-    return pd.DataFrame(
-        {"tenure_months": tenure, "monthly_charges": charges, "contract": contract, "y": churned}
-    )
-
-
 @pytest.fixture(scope="module")
 def model() -> Pipeline:
     data = customers(400)
@@ -62,7 +49,7 @@ def model() -> Pipeline:
         ]
     )
     pipeline = Pipeline([("encode", encode), ("model", LogisticRegression(max_iter=500))])
-    return pipeline.fit(data.drop(columns="y"), data["y"])
+    return pipeline.fit(data.drop(columns="churned"), data["churned"])
 
 
 def score_with(model: Pipeline) -> Callable[[pd.DataFrame], ScoreOutput]:
@@ -117,7 +104,7 @@ def rows_of(frame: pd.DataFrame) -> list[pd.DataFrame]:
 def test_concurrent_single_rows_share_few_calls_and_each_gets_its_own_answer(
     model: Pipeline,
 ) -> None:
-    records = customers(64, seed=11).drop(columns="y")
+    records = customers(64, seed=11).drop(columns="churned")
     recorder = Recorder(score_with(model))
 
     async def scenario() -> list[ScoreOutput]:
@@ -141,7 +128,7 @@ def test_concurrent_single_rows_share_few_calls_and_each_gets_its_own_answer(
 
 
 def test_multi_row_requests_get_their_own_rows_back_in_order(model: Pipeline) -> None:
-    records = customers(30, seed=5).drop(columns="y")
+    records = customers(30, seed=5).drop(columns="churned")
     chunks = [records.iloc[0:7], records.iloc[7:8], records.iloc[8:20], records.iloc[20:30]]
     recorder = Recorder(score_with(model))
 
@@ -161,7 +148,7 @@ def test_multi_row_requests_get_their_own_rows_back_in_order(model: Pipeline) ->
 
 
 def test_requests_for_different_models_are_never_scored_together(model: Pipeline) -> None:
-    records = customers(40, seed=8).drop(columns="y")
+    records = customers(40, seed=8).drop(columns="churned")
     recorder = Recorder(score_with(model))
     keys = ["churn:1" if i % 3 else "churn:2" for i in range(len(records))]
 
@@ -183,7 +170,7 @@ def test_requests_for_different_models_are_never_scored_together(model: Pipeline
 
 
 def test_groups_never_exceed_max_batch_rows(model: Pipeline) -> None:
-    records = customers(30, seed=2).drop(columns="y")
+    records = customers(30, seed=2).drop(columns="churned")
     recorder = Recorder(score_with(model))
 
     async def scenario() -> list[ScoreOutput]:
@@ -201,7 +188,7 @@ def test_groups_never_exceed_max_batch_rows(model: Pipeline) -> None:
 
 
 def test_a_request_bigger_than_max_batch_rows_is_scored_alone(model: Pipeline) -> None:
-    records = customers(40, seed=4).drop(columns="y")
+    records = customers(40, seed=4).drop(columns="churned")
     big, singles = records.iloc[:25], rows_of(records.iloc[25:])
     recorder = Recorder(score_with(model))
 
@@ -226,7 +213,7 @@ def test_a_request_bigger_than_max_batch_rows_is_scored_alone(model: Pipeline) -
 
 def test_a_lone_request_is_scored_without_waiting_for_company(model: Pipeline) -> None:
     # max_wait is a minute: only the idle-model rule can answer within the hang guard.
-    row = customers(1).drop(columns="y")
+    row = customers(1).drop(columns="churned")
 
     async def scenario() -> ScoreOutput:
         batcher = MicroBatcher(max_wait_ms=60_000, timeout_ms=60_000)
@@ -243,7 +230,7 @@ def test_a_slow_model_raises_batch_timeout_and_the_late_result_is_discarded(
 ) -> None:
     gate = threading.Event()
     slow = Recorder(score_with(model), gate=gate)
-    rows = rows_of(customers(2).drop(columns="y"))
+    rows = rows_of(customers(2).drop(columns="churned"))
 
     async def scenario() -> dict[str, Any]:
         batcher = MicroBatcher(timeout_ms=50)
@@ -264,7 +251,7 @@ def test_a_slow_model_raises_batch_timeout_and_the_late_result_is_discarded(
 
 
 def test_one_poisoned_request_fails_alone_and_the_others_are_answered(model: Pipeline) -> None:
-    records = customers(12, seed=9).drop(columns="y")
+    records = customers(12, seed=9).drop(columns="churned")
     rows = rows_of(records)
     poisoned = rows[4].astype({"tenure_months": object})
     poisoned.loc[0, "tenure_months"] = "twelve"
@@ -328,7 +315,7 @@ def test_a_score_function_returning_the_wrong_number_of_rows_is_an_error() -> No
 
 
 def test_stop_with_drain_answers_every_submitted_request(model: Pipeline) -> None:
-    records = customers(41, seed=6).drop(columns="y")
+    records = customers(41, seed=6).drop(columns="churned")
     gate = threading.Event()
     recorder = Recorder(score_with(model), gate=gate)
 
@@ -359,7 +346,7 @@ def test_stop_with_drain_answers_every_submitted_request(model: Pipeline) -> Non
 def test_stop_without_drain_fails_pending_requests(model: Pipeline) -> None:
     gate = threading.Event()
     recorder = Recorder(score_with(model), gate=gate)
-    rows = rows_of(customers(6).drop(columns="y"))
+    rows = rows_of(customers(6).drop(columns="churned"))
 
     async def scenario() -> list[ScoreOutput | BaseException]:
         batcher = MicroBatcher(max_wait_ms=60_000, timeout_ms=60_000)
@@ -387,7 +374,7 @@ def test_stop_without_drain_fails_pending_requests(model: Pipeline) -> None:
 def test_a_cancelled_caller_leaves_nothing_pending(model: Pipeline) -> None:
     gate = threading.Event()
     recorder = Recorder(score_with(model), gate=gate)
-    rows = rows_of(customers(3).drop(columns="y"))
+    rows = rows_of(customers(3).drop(columns="churned"))
 
     async def scenario() -> dict[str, Any]:
         batcher = MicroBatcher(max_wait_ms=60_000, timeout_ms=60_000)
@@ -412,7 +399,7 @@ def test_a_cancelled_caller_leaves_nothing_pending(model: Pipeline) -> None:
 
 def test_stats_and_on_batch_hook_count_rows_per_model_call(model: Pipeline) -> None:
     seen: list[tuple[int, float]] = []
-    records = customers(10, seed=1).drop(columns="y")
+    records = customers(10, seed=1).drop(columns="churned")
 
     async def scenario() -> dict[str, Any]:
         batcher = MicroBatcher(on_batch=lambda rows, seconds: seen.append((rows, seconds)))
@@ -444,23 +431,13 @@ def test_model_calls_run_with_the_configured_number_of_library_threads(
     async def scenario() -> None:
         batcher = MicroBatcher(model_threads=1)
         await batcher.start()
-        await batcher.submit("m", probe, customers(2).drop(columns="y"))
+        await batcher.submit("m", probe, customers(2).drop(columns="churned"))
         await batcher.stop()
 
     run(scenario)
     assert seen
     assert seen[0]
     assert set(seen[0].values()) == {1}
-
-
-def test_pin_threads_limits_the_calling_thread_and_can_be_undone() -> None:
-    limiter = pin_threads(1)
-    try:
-        assert {i["num_threads"] for i in threadpool_info()} == {1}
-    finally:
-        limiter.restore_original_limits()
-    with pytest.raises(SteadyMLError, match="whole number"):
-        pin_threads(0)
 
 
 def test_submit_before_start_says_what_to_do() -> None:

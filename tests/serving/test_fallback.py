@@ -7,9 +7,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
+from factories import customers
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
@@ -25,23 +25,6 @@ from steadyml.serving.fallback import (
 )
 
 REASON = "model timed out after 500 ms"
-
-
-def customers(n: int, seed: int = 3) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    tenure = rng.integers(0, 72, n)
-    charges = rng.normal(70, 20, n).round(2)
-    contract = rng.choice(["month-to-month", "one-year", "two-year"], n)
-    risk = -0.04 * tenure + 0.02 * charges + (contract == "month-to-month") * 1.5
-    churned = (risk + rng.normal(0, 0.7, n) > 0.8).astype(int)
-    return pd.DataFrame(
-        {
-            "tenure_months": tenure,
-            "monthly_charges": charges,
-            "contract": contract,
-            "churned": churned,
-        }
-    )
 
 
 def fitted(estimator: Any, target: str = "churned") -> Pipeline:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -12,7 +13,9 @@ from hypothesis.errors import Unsatisfiable
 Server = Any  # the fixture type lives in conftest.py
 
 
-def test_no_generated_request_gets_a_5xx(server: Server) -> None:
+@pytest.mark.slow  # hundreds of generated requests to a real process
+def test_no_generated_request_gets_a_5xx(live_server: Server) -> None:
+    server = live_server
     schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
     headers = {"X-API-Key": server.keys["admin"]}
     seen: list[int] = []

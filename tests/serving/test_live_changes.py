@@ -1,4 +1,5 @@
-"""Live changes under load on a real server: canary, shadow, promotion, SIGTERM."""
+"""Real uvicorn processes under load: a promotion and a rollback fail no request, SIGTERM loses
+no answered prediction; and the CLI refuses to serve a public address without keys."""
 
 from __future__ import annotations
 
@@ -10,77 +11,23 @@ import time
 from typing import Any
 
 import httpx
+import pytest
+from factories import churn_records as records_of
 
 import steadyml
 
-Server = Any  # the fixture type lives in conftest.py
+Server = Any  # live_server.Server (the fixtures live in conftest.py)
 
 
 def churn_records(server: Server, n: int, start: int = 0) -> list[dict[str, Any]]:
-    with steadyml.open(server.root, env={}) as project:
-        frame = project.load_snapshot(1).iloc[start : start + n]
-    frame = frame.drop(columns=["churned", "cancellation_reason"])
-    frame["snapshot_month"] = frame["snapshot_month"].astype(str)
-    return [
-        {k: (None if v != v else v) for k, v in row.items()}  # NaN -> None
-        for row in frame.to_dict(orient="records")
-    ]
+    return records_of(server.root, n, start)
 
 
 def predict(server: Server, recs: list[dict[str, Any]], *, close: bool = False) -> httpx.Response:
     headers = {"X-API-Key": server.keys["predict"]}
     if close:
         headers["Connection"] = "close"
-    return httpx.post(f"{server.url}/v1/predict", json={"records": recs}, headers=headers,
-                      timeout=30)  # fmt: skip
-
-
-def test_canary_share_is_within_tolerance_and_sticky(fresh_server: Server) -> None:
-    with steadyml.open(fresh_server.root, env={}) as project:
-        project.set_traffic("canary", challenger=2, percent=20, sticky_by="customer_id",
-                            reason="try v2 on a fifth")  # fmt: skip
-    recs = churn_records(fresh_server, 600)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # wait for the server to pick the policy up
-        if httpx.get(f"{fresh_server.url}/v1/model").json()["traffic"]["mode"] == "canary":
-            break
-        time.sleep(0.2)
-    routes: dict[str, str] = {}
-    for i in range(0, 600, 100):
-        for rec, res in zip(recs[i : i + 100], predict(fresh_server, recs[i : i + 100]).json()
-                            ["results"], strict=True):  # fmt: skip
-            assert res["route"] in ("live", "canary")
-            assert res["model_version"] == (2 if res["route"] == "canary" else 1)
-            previous = routes.setdefault(rec["customer_id"], res["route"])
-            assert previous == res["route"]  # the same customer always gets the same model
-    share = sum(1 for r in routes.values() if r == "canary") / len(routes)
-    assert 0.12 <= share <= 0.28, share
-
-
-def test_shadow_answers_are_logged_but_never_returned(fresh_server: Server) -> None:
-    with steadyml.open(fresh_server.root, env={}) as project:
-        project.set_traffic("shadow", challenger=2, reason="compare quietly")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if httpx.get(f"{fresh_server.url}/v1/model").json()["traffic"]["mode"] == "shadow":
-            break
-        time.sleep(0.2)
-    ids = []
-    for i in range(5):
-        body = predict(fresh_server, churn_records(fresh_server, 20, start=20 * i)).json()
-        assert {(r["route"], r["model_version"]) for r in body["results"]} == {("live", 1)}
-        ids += [r["request_id"] for r in body["results"]]
-    deadline = time.monotonic() + 15
-    shadow = []
-    with steadyml.open(fresh_server.root, env={}) as project:
-        while time.monotonic() < deadline:
-            logged = project.store.list_predictions(limit=10_000, request_ids=ids)
-            shadow = [p for p in logged if p.route == "shadow"]
-            if len(shadow) == len(ids):
-                break
-            time.sleep(0.3)
-    assert len(shadow) == len(ids)
-    assert {p.model_version for p in shadow} == {2}
+    return server.post("/v1/predict", json={"records": recs}, headers=headers)
 
 
 def _load(server: Server, stop: threading.Event, results: list[tuple[str, Any]],
@@ -109,26 +56,28 @@ def _load(server: Server, stop: threading.Event, results: list[tuple[str, Any]],
         i += 1
 
 
-def test_promotion_and_rollback_under_load_fail_no_request(fresh_server: Server) -> None:
-    recs = churn_records(fresh_server, 50)
+@pytest.mark.slow  # a real process under load
+def test_promotion_and_rollback_under_load_fail_no_request(fresh_live_server: Server) -> None:
+    live = fresh_live_server
+    recs = churn_records(live, 50)
     stop = threading.Event()
     results: list[tuple[str, Any]] = []
-    threads = [threading.Thread(target=_load, args=(fresh_server, stop, results, recs))
+    threads = [threading.Thread(target=_load, args=(live, stop, results, recs))
                for _ in range(4)]  # fmt: skip
     for t in threads:
         t.start()
     time.sleep(1.0)
-    with steadyml.open(fresh_server.root, env={}) as project:
+    with steadyml.open(live.root, env={}) as project:
         project.promote(2, "production", reason="under load", by="test")
     promoted_at = time.monotonic()
     first_v2 = None
     while time.monotonic() - promoted_at < 10:
-        if httpx.get(f"{fresh_server.url}/ready").json().get("model_version") == 2:
+        if live.get("/ready").json().get("model_version") == 2:
             first_v2 = time.monotonic() - promoted_at
             break
         time.sleep(0.1)
     time.sleep(1.0)
-    with steadyml.open(fresh_server.root, env={}) as project:
+    with steadyml.open(live.root, env={}) as project:
         project.rollback(reason="back again", by="test")
     time.sleep(2.5)
     stop.set()
@@ -143,34 +92,37 @@ def test_promotion_and_rollback_under_load_fail_no_request(fresh_server: Server)
     assert 2 in versions and versions[-1] == 1
 
 
-def test_sigterm_during_load_loses_nothing(fresh_server: Server) -> None:
-    recs = churn_records(fresh_server, 50)
+@pytest.mark.slow  # a real process under load, stopped by a signal
+def test_sigterm_during_load_loses_nothing(fresh_live_server: Server) -> None:
+    live = fresh_live_server
+    recs = churn_records(live, 50)
     stop = threading.Event()
     results: list[tuple[str, Any]] = []
-    threads = [threading.Thread(target=_load, args=(fresh_server, stop, results, recs, 400))
+    threads = [threading.Thread(target=_load, args=(live, stop, results, recs, 400))
                for _ in range(4)]  # fmt: skip
     for t in threads:
         t.start()
     time.sleep(1.5)
-    code = fresh_server.stop(signal.SIGTERM)
+    code = live.stop(signal.SIGTERM)
     stop.set()
     for t in threads:
         t.join(60)
     # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status tells why
-    assert code in (0, -signal.SIGTERM), fresh_server.output()
-    assert "Traceback" not in fresh_server.output()
+    assert code in (0, -signal.SIGTERM), live.output()
+    assert "Traceback" not in live.output()
     answered = [r for kind, r in results if kind == "response"]
     assert answered and all(r.status_code == 200 for r in answered)
     assert [(k, e) for k, e in results if k == "broken"] == []
     unread = [e for k, e in results if k == "unread"]
     assert len(unread) <= 4, unread  # at most one in-flight connection per client thread
     ids = [res["request_id"] for r in answered for res in r.json()["results"]]
-    with steadyml.open(fresh_server.root, env={}) as project:
+    with steadyml.open(live.root, env={}) as project:
         logged = {p.request_id for p in project.store.list_predictions(limit=100_000)}
     missing = set(ids) - logged
     assert not missing, f"{len(missing)} answered predictions are not in the log"
 
 
+@pytest.mark.slow  # starts the CLI
 def test_serve_refuses_a_public_address_without_auth(serving_template, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import shutil
 

@@ -1,4 +1,5 @@
-"""The prediction service over real HTTP: validation, auth, logging, traffic, metrics."""
+"""The prediction service over HTTP, in process: validation, auth, logging, feedback, the
+operations endpoints and the OpenAPI document (the whole app, its lifespan running)."""
 
 from __future__ import annotations
 
@@ -8,39 +9,24 @@ from typing import Any
 
 import httpx
 import pytest
+from factories import churn_records
 from live_server import store_dump
 
 import steadyml
 
-Server = Any  # the fixture type lives in conftest.py
+Server = Any  # inprocess.AppServer (the fixtures live in conftest.py)
 
 
 def records(server: Server, n: int = 3, start: int = 0) -> list[dict[str, Any]]:
-    with steadyml.open(server.root, env={}) as project:
-        frame = project.load_snapshot(1).iloc[start : start + n]
-    out = []
-    for row in frame.to_dict(orient="records"):
-        row.pop("churned", None)
-        row.pop("cancellation_reason", None)
-        clean = {}
-        for k, v in row.items():
-            if hasattr(v, "isoformat"):
-                v = v.isoformat()
-            elif v != v:  # NaN
-                v = None
-            elif hasattr(v, "item"):
-                v = v.item()
-            clean[k] = v
-        out.append(clean)
-    return out
+    return churn_records(server.root, n, start)
 
 
 def post(server: Server, body: Any, key: str | None = "predict", **kw: Any) -> httpx.Response:
     headers = {} if key is None else {"X-API-Key": server.keys[key]}
     if isinstance(body, (bytes, str)):
         headers["Content-Type"] = "application/json"
-        return httpx.post(f"{server.url}/v1/predict", content=body, headers=headers, timeout=30)
-    return httpx.post(f"{server.url}/v1/predict", json=body, headers=headers, timeout=30, **kw)
+        return server.post("/v1/predict", content=body, headers=headers)
+    return server.post("/v1/predict", json=body, headers=headers, **kw)
 
 
 def wait_logged(server: Server, request_ids: list[str], timeout: float = 15) -> set[str]:
@@ -134,16 +120,17 @@ def test_auth_matrix(server: Server) -> None:
     body = {"records": records(server, 1)}
     no_key = post(server, body, key=None)
     assert no_key.status_code == 401 and "X-API-Key" in no_key.json()["error"]
-    wrong = httpx.post(f"{server.url}/v1/predict", json=body, headers={"X-API-Key": "sml_x_y"})
+    wrong = server.post("/v1/predict", json=body, headers={"X-API-Key": "sml_x_y"})
     assert wrong.status_code == 401 and "not valid" in wrong.json()["error"]
     scope = post(server, body, key="feedback")
     assert scope.status_code == 403 and "may not predict" in scope.json()["error"]
     assert post(server, body, key="admin").status_code == 200
-    fb = httpx.post(f"{server.url}/v1/feedback", json={"labels": [{"request_id": "x", "label": 1}]},
-                    headers={"X-API-Key": server.keys["predict"]})  # fmt: skip
+    fb = server.post("/v1/feedback", json={"labels": [{"request_id": "x", "label": 1}]},
+                     headers={"X-API-Key": server.keys["predict"]})  # fmt: skip
     assert fb.status_code == 403
 
 
+@pytest.mark.slow  # the key cache holds a check for 2 s
 def test_revoked_key_is_refused_within_seconds(fresh_server: Server) -> None:
     body = {"records": records(fresh_server, 1)}
     assert post(fresh_server, body).status_code == 200
@@ -163,8 +150,8 @@ def test_feedback_is_stored_by_request_id(server: Server) -> None:
     ids = [r["request_id"] for r in res["results"]]
     wait_logged(server, ids)
     labels = [{"request_id": ids[0], "label": 1}, {"request_id": "nope", "label": 0}]
-    fb = httpx.post(f"{server.url}/v1/feedback", json={"labels": labels},
-                    headers={"X-API-Key": server.keys["feedback"]})  # fmt: skip
+    fb = server.post("/v1/feedback", json={"labels": labels},
+                     headers={"X-API-Key": server.keys["feedback"]})  # fmt: skip
     assert fb.status_code == 200, fb.text
     assert fb.json()["stored"] == 2 and fb.json()["unknown_request_ids"] == ["nope"]
     with steadyml.open(server.root, env={}) as project:
@@ -172,25 +159,25 @@ def test_feedback_is_stored_by_request_id(server: Server) -> None:
 
 
 def test_operations_endpoints(server: Server) -> None:
-    assert httpx.get(f"{server.url}/health").json() == {"ok": True, "status": "alive"}
-    ready = httpx.get(f"{server.url}/ready").json()
+    assert server.get("/health").json() == {"ok": True, "status": "alive"}
+    ready = server.get("/ready").json()
     assert ready["status"] == "ready" and ready["model_version"] == 1
-    info = httpx.get(f"{server.url}/v1/model").json()
+    info = server.get("/v1/model").json()
     assert info["version"] == 1 and "tenure_months" in info["features"]
     assert info["card"] == "/v1/model/card"
-    card = httpx.get(f"{server.url}/v1/model/card")
+    card = server.get("/v1/model/card")
     assert card.status_code == 200 and "Model card" in card.text
     post(server, {"records": records(server, 2)})
-    metrics = httpx.get(f"{server.url}/metrics").text
+    metrics = server.get("/metrics").text
     assert 'steadyml_requests_total{endpoint="/v1/predict",status="200"}' in metrics
     assert "steadyml_request_seconds_bucket" in metrics
     assert "steadyml_batch_rows_bucket" in metrics
     assert 'steadyml_model_version{role="production"} 1.0' in metrics
     assert "steadyml_prediction_log_failed 0.0" in metrics  # nothing lost
-    docs = httpx.get(f"{server.url}/docs").text
+    docs = server.get("/docs").text
     assert "/static/swagger/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
-    assert httpx.get(f"{server.url}/static/swagger/swagger-ui-bundle.js").status_code == 200
-    schema = httpx.get(f"{server.url}/openapi.json").json()
+    assert server.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
+    schema = server.get("/openapi.json").json()
     text = json.dumps(schema)
     assert "month-to-month" in text and "tenure_months" in text
 

@@ -45,8 +45,11 @@ Failures:
   (in the same worker turn), so one bad request does not fail the others; a request that
   still fails raises ``BatchError`` with the original exception as ``__cause__``.
 
-Nothing starts at import and there is no global state: the app builds a ``MicroBatcher``,
-calls ``await start()`` on startup and ``await stop()`` on shutdown.
+Nothing starts at import and there is no global state: the service builds a
+``MicroBatcher``, calls ``await start()`` on startup and ``await stop()`` on shutdown.
+
+This module is the event-loop side (groups, timers, answers); what runs in the worker thread
+(one frame per batch, the model call, the retry, the slicing) is ``batch_worker.py``.
 """
 
 from __future__ import annotations
@@ -56,35 +59,25 @@ import concurrent.futures
 import contextlib
 import functools
 import logging
-import time
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any
 
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from steadyml.errors import SteadyMLError
-
-__all__ = [
-    "BatchError",
-    "BatchTimeout",
-    "MicroBatcher",
-    "ScoreFn",
-    "ScoreOutput",
-    "pin_threads",
-]
-
 from steadyml.registry.scoring import ScoreOutput
+from steadyml.serving.batch_worker import BatchReport, ScoreFn, score_batch
+from steadyml.serving.rows import Frame, RecordRows
+
+__all__ = ["BatchError", "BatchTimeout", "MicroBatcher", "ScoreFn", "ScoreOutput"]
 
 logger = logging.getLogger(__name__)
 
 _RECENT_BATCHES = 256  # batch sizes kept for stats["recent_batch_rows"]
 
-
-ScoreFn = Callable[[pd.DataFrame], ScoreOutput]
-"""Scores a frame; synchronous and CPU-bound, so the batcher runs it in a worker thread."""
 
 OnBatch = Callable[[int, float], None]
 """Called on the event loop after each model call with ``(rows, seconds)``."""
@@ -109,20 +102,6 @@ class BatchTimeout(BatchError):
         )
 
 
-def pin_threads(n: int = 1) -> Any:
-    """Limit BLAS and OpenMP to ``n`` threads in the calling thread; return the limiter.
-
-    Keep the returned object alive for as long as the limit should hold, and call its
-    ``restore_original_limits()`` to undo it. OpenMP limits are per thread, which is why
-    ``MicroBatcher`` sets them again inside its worker threads (``model_threads``); the CLI
-    also sets ``OMP_NUM_THREADS`` before server workers start, so threads created later by a
-    library start with the same limit.
-    """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise SteadyMLError(f"Threads must be a whole number ≥ 1. Got {n!r} instead.")
-    return threadpool_limits(limits=n)
-
-
 def _limit_worker_threads(n: int) -> None:
     # Runs once in each worker thread. The limit holds for the thread's whole life, so the
     # returned limiter need not be kept.
@@ -130,41 +109,6 @@ def _limit_worker_threads(n: int) -> None:
 
 
 # --- internal records --------------------------------------------------------------------
-
-
-class RecordRows:
-    """A request's records as plain rows, turned into a DataFrame only per batch.
-
-    Building a pandas DataFrame costs far more than scoring a few rows with a compiled
-    model; the batcher concatenates the rows of a whole batch and builds one frame, in the
-    worker thread, instead of one per request on the event loop.
-    """
-
-    __slots__ = ("columns", "values")
-
-    def __init__(self, columns: list[str], values: list[list[Any]]) -> None:
-        self.columns = columns
-        self.values = values
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-    def take(self, index: list[int]) -> RecordRows:
-        return RecordRows(self.columns, [self.values[i] for i in index])
-
-    def records(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, v, strict=True)) for v in self.values]
-
-    def frame(self) -> pd.DataFrame:
-        # dtype=object: pandas 3 would otherwise turn every text column into Arrow strings
-        return pd.DataFrame(self.values, columns=self.columns, dtype=object)
-
-
-Frame: TypeAlias = "pd.DataFrame | RecordRows"
-
-
-def as_frame(frame: Frame) -> pd.DataFrame:
-    return frame.frame() if isinstance(frame, RecordRows) else frame
 
 
 @dataclass(eq=False)
@@ -188,18 +132,6 @@ class _Group:
     rows: int = 0
     closed: bool = False  # full, or a single oversized request: takes no more requests
     timer: asyncio.TimerHandle | None = None
-
-
-_Result = ScoreOutput | BaseException | None  # None: skipped, nobody waits for it
-
-
-@dataclass
-class _BatchReport:
-    results: list[_Result]
-    rows: int
-    seconds: float
-    calls: int
-    retries: int
 
 
 # --- the batcher -------------------------------------------------------------------------
@@ -436,16 +368,16 @@ class MicroBatcher:
         batch_id = self._next_batch
         self._next_batch += 1
         self._in_flight[batch_id] = requests
-        work = executor.submit(_score_batch, score_fn, requests)
+        work = executor.submit(score_batch, score_fn, requests)
 
-        def done(work: concurrent.futures.Future[_BatchReport]) -> None:
+        def done(work: concurrent.futures.Future[BatchReport]) -> None:
             # RuntimeError: the event loop is closed, nobody waits for this batch any more.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(self._finish, batch_id, work)
 
         work.add_done_callback(done)
 
-    def _finish(self, batch_id: int, work: concurrent.futures.Future[_BatchReport]) -> None:
+    def _finish(self, batch_id: int, work: concurrent.futures.Future[BatchReport]) -> None:
         requests = self._in_flight.pop(batch_id, None)
         if requests is None:  # stop(drain=False) already answered these requests
             return
@@ -463,7 +395,7 @@ class MicroBatcher:
                     self._fail(req, result)
         self._pump()
 
-    def _record(self, report: _BatchReport) -> None:
+    def _record(self, report: BatchReport) -> None:
         self._counts["batches"] += 1
         self._counts["rows"] += report.rows
         self._counts["model_calls"] += report.calls
@@ -529,70 +461,6 @@ class MicroBatcher:
             "pending_requests": self._unanswered,
             "in_flight_batches": len(self._in_flight),
         }
-
-
-# --- the worker side (runs in a worker thread) -------------------------------------------
-
-
-def _score_batch(score_fn: ScoreFn, requests: list[_Request]) -> _BatchReport:
-    frames = [r.frame for r in requests]
-    rows = sum(r.rows for r in requests)
-    if (
-        all(isinstance(f, RecordRows) for f in frames)
-        and len({tuple(f.columns) for f in frames if isinstance(f, RecordRows)}) == 1
-    ):
-        first = frames[0]
-        assert isinstance(first, RecordRows)
-        values = [v for f in frames if isinstance(f, RecordRows) for v in f.values]
-        frame = RecordRows(first.columns, values).frame()
-    else:
-        parts = [as_frame(f) for f in frames]
-        frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-    began = time.perf_counter()
-    try:
-        output = _call(score_fn, frame)
-    except Exception as exc:
-        if len(requests) == 1:
-            return _BatchReport([exc], rows, time.perf_counter() - began, calls=1, retries=0)
-        # One bad request must not fail the others: score each alone, once.
-        results: list[_Result] = []
-        retries = 0
-        for req in requests:
-            if req.answered:
-                results.append(None)
-                continue
-            retries += 1
-            try:
-                results.append(_call(score_fn, as_frame(req.frame)))
-            except Exception as alone:
-                results.append(alone)
-        seconds = time.perf_counter() - began
-        return _BatchReport(results, rows, seconds, calls=1 + retries, retries=retries)
-    seconds = time.perf_counter() - began
-    results = []
-    start = 0
-    for req in requests:
-        results.append(output.rows(start, start + req.rows))
-        start += req.rows
-    return _BatchReport(results, rows, seconds, calls=1, retries=0)
-
-
-def _call(score_fn: ScoreFn, frame: pd.DataFrame) -> ScoreOutput:
-    output = score_fn(frame)
-    if not isinstance(output, ScoreOutput):
-        raise TypeError(
-            f"The score function must return a ScoreOutput. Got {type(output).__name__}."
-        )
-    rows = len(frame)
-    sizes = {"predictions": len(output.predictions), "scores": len(output.scores)}
-    if output.probabilities is not None:
-        sizes["probabilities"] = len(output.probabilities)
-    wrong = {name: size for name, size in sizes.items() if size != rows}
-    if wrong:
-        raise ValueError(
-            f"The score function returned {wrong} for {rows} rows; expected one per row."
-        )
-    return output
 
 
 # --- argument checks ---------------------------------------------------------------------

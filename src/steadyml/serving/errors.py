@@ -10,44 +10,33 @@
 
 ``error`` is one line for a person; ``errors`` lists each problem for a program (``loc`` is the
 path inside the JSON body, ``type`` a stable code, ``input`` the value sent, shortened when
-long and always valid JSON). ``install_error_handlers`` makes a FastAPI app answer this way:
+long and always valid JSON).
 
-- a body that breaks the request model: 422, one item per problem;
-- a body that is not JSON at all (unparseable): 400 "The body is not valid JSON: ..."; 400
-  rather than 422 because nothing could be read to validate;
-- a body sent with a non-JSON Content-Type: 415;
-- any ``HTTPException`` (404 unknown route, 405, 401/403 from auth, 413, 503, ...): its status
-  and headers, with the detail as ``error``;
-- anything unhandled: 500 with no traceback in the body; the traceback goes to the
-  ``steadyml.serving`` logger with the request id.
+This module builds the bodies and words each rule a person broke (``validation_error_body``
+for a body that breaks the request model, ``error_body`` for everything else);
+``handlers.py`` makes a FastAPI app answer every error with them.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import math
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse, Response
 
-from steadyml.serving.schemas import ErrorResponse
+from steadyml.serving.responses import ErrorResponse
 
 __all__ = [
     "ERROR_RESPONSES",
     "error_body",
-    "install_error_handlers",
-    "on_validation_error",
+    "error_item",
+    "json_safe",
     "validation_error_body",
 ]
-
-logger = logging.getLogger("steadyml.serving")
 
 MAX_TEXT = 200  # characters of a text input echoed back
 MAX_JSON = 500  # characters of a list/object input echoed back, as JSON
@@ -74,7 +63,7 @@ _HINTS = {
 # --- showing values -------------------------------------------------------------------------
 
 
-def _safe(value: Any, depth: int = 0) -> Any:
+def json_safe(value: Any, depth: int = 0) -> Any:
     """``value`` as valid JSON (no NaN, no bytes, no objects), shortened when long."""
     if value is None or isinstance(value, bool | int):
         return value
@@ -90,9 +79,9 @@ def _safe(value: Any, depth: int = 0) -> Any:
         return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + "…"
     if isinstance(value, Mapping | list | tuple) and depth < 4:
         if isinstance(value, Mapping):
-            out: Any = {str(k): _safe(v, depth + 1) for k, v in list(value.items())[:50]}
+            out: Any = {str(k): json_safe(v, depth + 1) for k, v in list(value.items())[:50]}
         else:
-            out = [_safe(v, depth + 1) for v in list(value)[:50]]
+            out = [json_safe(v, depth + 1) for v in list(value)[:50]]
         if len(value) <= 50 and len(json.dumps(out, ensure_ascii=False)) <= MAX_JSON:
             return out
         return _summary_of(value)
@@ -117,7 +106,7 @@ def _shown(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and not math.isfinite(value):
-        return str(_safe(value))
+        return str(json_safe(value))
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, bytes | bytearray):
@@ -234,7 +223,7 @@ def _rule(kind: str, loc: Sequence[str | int], ctx: Mapping[str, Any], value: An
     return f"{text[:1].lower()}{text[1:]}{got}"
 
 
-def _item(err: Mapping[str, Any]) -> dict[str, Any]:
+def error_item(err: Mapping[str, Any]) -> dict[str, Any]:
     raw = list(err.get("loc") or ())
     if raw and raw[0] == "body":
         raw = raw[1:]
@@ -245,7 +234,7 @@ def _item(err: Mapping[str, Any]) -> dict[str, Any]:
     rule = _rule(kind, loc, ctx, value, str(err.get("msg") or "is not valid"))
     if kind == "json_invalid":
         loc = []  # the whole body; the position is in the message
-    shown = None if kind in ("missing", "json_invalid") else _safe(value)
+    shown = None if kind in ("missing", "json_invalid") else json_safe(value)
     return {"loc": loc, "msg": f"{_where(loc)}: {rule}", "type": kind, "input": shown}
 
 
@@ -274,7 +263,7 @@ def validation_error_body(
         errors = list(exc.errors())
     else:
         errors = exc
-    items = [_item(e) for e in errors]
+    items = [error_item(e) for e in errors]
     return {
         "ok": False,
         "error": _summary([i["msg"] for i in items]),
@@ -311,101 +300,7 @@ def error_body(
                 "loc": [p if isinstance(p, int) else str(p) for p in d.get("loc") or []],
                 "msg": str(d.get("msg") or ""),
                 "type": str(d.get("type") or "error"),
-                "input": _safe(d.get("input")),
+                "input": json_safe(d.get("input")),
             }
         )
     return {"ok": False, "error": message, "errors": items, "request_id": request_id}
-
-
-# --- the handlers -----------------------------------------------------------------------
-
-
-def _request_id(request: Request) -> str | None:
-    rid = getattr(request.state, "request_id", None)
-    return None if rid is None else str(rid)
-
-
-async def _on_validation_error(request: Request, exc: Exception) -> Response:
-    if not isinstance(exc, RequestValidationError):  # pragma: no cover - registered for it
-        raise exc
-    rid = _request_id(request)
-    errors = list(exc.errors())
-    broken = [e for e in errors if e.get("type") == "json_invalid"]
-    if broken:
-        item = _item(broken[0])
-        message = (
-            f"The body {item['msg'].removeprefix('body: ')[:-1]}. "
-            "Check the quotes, commas and brackets."
-        )
-        return JSONResponse(error_body(message, request_id=rid, errors=[item]), status_code=400)
-    body_type = errors[0] if len(errors) == 1 else None
-    if (
-        body_type is not None
-        and body_type.get("type") == "model_attributes_type"
-        and tuple(body_type.get("loc") or ()) == ("body",)
-        and isinstance(body_type.get("input"), bytes | bytearray)
-    ):
-        content_type = request.headers.get("content-type", "")
-        message = (
-            "The body must be JSON sent with the header Content-Type: application/json; "
-            f"got Content-Type {content_type!r}."
-        )
-        return JSONResponse(error_body(message, request_id=rid), status_code=415)
-    return JSONResponse(validation_error_body(errors, request_id=rid), status_code=422)
-
-
-async def _on_http_error(request: Request, exc: Exception) -> Response:
-    if not isinstance(exc, StarletteHTTPException):  # pragma: no cover - registered for it
-        raise exc
-    headers = dict(exc.headers or {})
-    if exc.status_code in (204, 304) or exc.status_code < 400:
-        return Response(status_code=exc.status_code, headers=headers)
-    detail: Any = exc.detail
-    errors: list[Mapping[str, Any]] | None = None
-    if isinstance(detail, Mapping) and "error" in detail:
-        errors = list(detail.get("errors") or [])
-        detail = str(detail["error"])
-    elif not isinstance(detail, str):
-        detail = json.dumps(_safe(detail), ensure_ascii=False)
-    try:
-        phrase = HTTPStatus(exc.status_code).phrase
-    except ValueError:
-        phrase = ""
-    if detail == phrase and exc.status_code == 404:
-        detail = (
-            f"Not Found: there is no route {request.method} {request.url.path}. "
-            "The API lists its routes at /docs."
-        )
-    elif detail == phrase and exc.status_code == 405:
-        allowed = headers.get("allow") or headers.get("Allow") or ""
-        detail = f"Method Not Allowed: {request.url.path} does not take {request.method}" + (
-            f"; use {allowed}." if allowed else "."
-        )
-    body = error_body(
-        detail, status=exc.status_code, request_id=_request_id(request), errors=errors
-    )
-    return JSONResponse(body, status_code=exc.status_code, headers=headers)
-
-
-async def _on_unhandled(request: Request, exc: Exception) -> Response:
-    rid = _request_id(request)
-    logger.error(
-        "Unhandled error answering %s %s (request id %s)",
-        request.method,
-        request.url.path,
-        rid or "none",
-        exc_info=exc,
-    )
-    where = f"with request id {rid}" if rid else "on the server"
-    message = f"Internal error: the service could not answer. It is logged {where}."
-    return JSONResponse(error_body(message, status=500, request_id=rid), status_code=500)
-
-
-on_validation_error = _on_validation_error
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """Make every 4xx and 5xx of ``app`` answer with the one error body."""
-    app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_exception_handler(Exception, _on_unhandled)

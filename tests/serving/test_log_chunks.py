@@ -1,58 +1,47 @@
-"""A real server logging in chunks (the path busy traffic takes): every answer is found in the
-log, refused records still go to the SQL log with their reason, labels find chunked answers,
-no raw personal data is stored, and a SIGTERM writes what was gathered."""
+"""Logging in chunks (the path busy traffic takes): every answer is found in the log, refused
+records still go to the SQL log with their reason, labels find chunked answers, no raw
+personal data is stored (in process); and a SIGTERM writes what was gathered (a real
+uvicorn process)."""
 
 from __future__ import annotations
 
-import shutil
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
+from factories import churn_records, copy_project, read_keys
+from inprocess import QUICK, AppMaker
 from live_server import Server, start_server, store_dump
 
 import steadyml
 
+CHUNK_EVERY_ROW = replace(QUICK, log_chunk_min_rows=1)  # as `steadyml serve --log-chunk-min-rows 1`
+
 
 @pytest.fixture
-def chunking_server(serving_template: Path, tmp_path: Path) -> Iterator[Server]:
-    root = tmp_path / "churn"
-    shutil.copytree(serving_template, root)
-    keys = dict(line.split("=", 1) for line in (root / "keys.txt").read_text().splitlines())
-    srv = start_server(root, keys, "--log-chunk-min-rows", "1")
+def chunking_live_server(serving_template: Path, tmp_path: Path) -> Iterator[Server]:
+    root = copy_project(serving_template, tmp_path)
+    srv = start_server(root, read_keys(root), "--log-chunk-min-rows", "1")
     yield srv
     srv.stop()
 
 
-def _records(root: Path, n: int, start: int) -> list[dict[str, Any]]:
-    with steadyml.open(root, env={}) as project:
-        frame = project.load_snapshot(1).iloc[start : start + n]
-    out = []
-    for row in frame.drop(columns=["churned", "cancellation_reason"]).to_dict(orient="records"):
-        out.append({k: (v.isoformat() if hasattr(v, "isoformat") else None if v != v else
-                        v.item() if hasattr(v, "item") else v) for k, v in row.items()})  # fmt: skip
-    return out
-
-
 def test_answers_logged_in_chunks_are_found_labelled_and_scrubbed(
-    chunking_server: Server,
+    make_server: AppMaker,
 ) -> None:
-    srv = chunking_server
+    srv = make_server(settings=CHUNK_EVERY_ROW)
     headers = {"X-API-Key": srv.keys["predict"]}
-    recs = _records(srv.root, 30, start=200)
+    recs = churn_records(srv.root, 30, start=200)
     ids: list[str] = []
     for i in range(0, 30, 10):
-        res = httpx.post(f"{srv.url}/v1/predict", json={"records": recs[i : i + 10]},
-                         headers=headers, timeout=30)  # fmt: skip
+        res = srv.post("/v1/predict", json={"records": recs[i : i + 10]}, headers=headers)
         assert res.status_code == 200, res.text
         ids += [r["request_id"] for r in res.json()["results"]]
     bad = dict(recs[0], tenure_months="long")
-    refused = httpx.post(f"{srv.url}/v1/predict", json={"records": [bad]}, headers=headers,
-                         timeout=30)  # fmt: skip
+    refused = srv.post("/v1/predict", json={"records": [bad]}, headers=headers)
     assert refused.status_code == 422
 
     deadline = time.monotonic() + 20
@@ -67,7 +56,7 @@ def test_answers_logged_in_chunks_are_found_labelled_and_scrubbed(
         assert all(p.route == "live" and p.model_version == 1 for p in found)
         assert project.store.count_predictions(answered=False) >= 1  # the refused record
 
-    fb = httpx.post(f"{srv.url}/v1/feedback",
+    fb = srv.post("/v1/feedback",
                     json={"labels": [{"request_id": ids[3], "label": 1},
                                      {"request_id": ids[29], "label": 0},
                                      {"request_id": "0" * 32, "label": 0}]},
@@ -81,12 +70,12 @@ def test_answers_logged_in_chunks_are_found_labelled_and_scrubbed(
             assert value not in dump, f"{value!r} found in table {table}"
 
 
-def test_sigterm_writes_the_gathered_chunk(chunking_server: Server) -> None:
-    srv = chunking_server
+@pytest.mark.slow  # a real process, stopped by a signal
+def test_sigterm_writes_the_gathered_chunk(chunking_live_server: Server) -> None:
+    srv = chunking_live_server
     headers = {"X-API-Key": srv.keys["predict"]}
-    recs = _records(srv.root, 20, start=300)
-    res = httpx.post(f"{srv.url}/v1/predict", json={"records": recs}, headers=headers,
-                     timeout=30)  # fmt: skip
+    recs = churn_records(srv.root, 20, start=300)
+    res = srv.post("/v1/predict", json={"records": recs}, headers=headers)
     ids = [r["request_id"] for r in res.json()["results"]]
     # at once, before the chunk went out; uvicorn re-raises SIGTERM after a graceful stop
     assert srv.stop(signal.SIGTERM) in (0, -signal.SIGTERM), srv.output()

@@ -1,4 +1,4 @@
-"""The bodies of the prediction API: requests generated from the data contract, fixed responses.
+"""The request bodies of the prediction API, generated from the data contract.
 
 ``build_record_model`` turns the data contract into a pydantic model of one record, so a bad
 field is refused before it reaches the model, with an error that names the field and the
@@ -27,7 +27,10 @@ may be null) and every other contract column except the target, optional. Those 
 PII, sensitive attributes, timestamps) may be sent, and are type-checked, but their ranges and
 categories are not enforced: the model does not read them, so an unseen value must not cost a
 prediction. Any other key is an unknown column: refused (``unknown_columns="reject"``) or
-accepted and reported by ``extra_columns`` (``"ignore"``), for the app to log and drop.
+accepted and reported by ``extra_columns`` (``"ignore"``), for the service to log and drop.
+
+``FeedbackRequest`` (true labels by request id) is fixed: it does not depend on the contract.
+The response bodies are in ``responses.py``.
 """
 
 from __future__ import annotations
@@ -56,29 +59,19 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from steadyml.errors import DataContractError
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from steadyml.data.contract import ColumnContract, Contract
 
 __all__ = [
     "ContractRecord",
     "ContractRequest",
-    "ErrorItem",
-    "ErrorResponse",
     "FeedbackItem",
     "FeedbackRequest",
-    "FeedbackResponse",
-    "PredictResponse",
-    "PredictionResult",
-    "Route",
     "build_record_model",
     "build_request_model",
     "extra_columns",
-    "records_frame",
 ]
 
 UnknownColumns = Literal["reject", "ignore"]
-Route = Literal["live", "canary", "shadow"]
 
 # --- value readers ------------------------------------------------------------------------
 
@@ -373,66 +366,7 @@ def build_request_model(
     return model
 
 
-def records_frame(request: BaseModel, columns: Sequence[str]) -> pd.DataFrame:
-    """The request's records as a DataFrame: the contract's column names, in ``columns`` order.
-
-    A column a record left out is null. Each column gets the dtype pandas gives the training
-    data: integers as int64 (float64 when a value is null), numbers as float64, datetimes as
-    datetime64, text as pandas infers it (``str`` on pandas 3, ``object`` before), booleans as
-    bool (object when one is null), a column with no value at all as object ``None``.
-    """
-    import pandas as pd
-
-    records: Sequence[BaseModel] = getattr(request, "records", ())
-    types = dict(getattr(type(records[0]), "column_types", {})) if records else {}
-    rows = [r.model_dump(by_alias=True) for r in records]
-    data: dict[str, Any] = {}
-    for name in columns:
-        values = [row.get(name) for row in rows]
-        kind = types.get(name)
-        has_null = any(v is None for v in values)
-        if kind == "integer":
-            data[name] = pd.Series(values, dtype="float64" if has_null else "int64")
-        elif kind == "number":
-            data[name] = pd.Series(values, dtype="float64")
-        elif kind == "datetime":
-            data[name] = pd.to_datetime(pd.Series(values, dtype="object"))
-        elif kind == "boolean" and not has_null:
-            data[name] = pd.Series(values, dtype="bool")
-        elif kind == "string" and not all(v is None for v in values):
-            data[name] = pd.Series(values)  # the text dtype this pandas reads CSV text as
-        else:
-            data[name] = pd.Series(values, dtype="object")
-    return pd.DataFrame(data, columns=list(columns), index=pd.RangeIndex(len(rows)))
-
-
-# --- responses ------------------------------------------------------------------------------
-
-
-class PredictionResult(BaseModel):
-    request_id: str = Field(description="The id of this prediction; send it back with a label.")
-    prediction: Any = Field(description="The predicted class or value.")
-    score: float | None = Field(
-        None, description="The probability of the positive class (binary models), else null."
-    )
-    probabilities: dict[str, float] | None = Field(
-        None, description="The probability of each class (classifiers), else null."
-    )
-    model_version: int = Field(description="The model version that answered.")
-    route: Route = Field(
-        description="live: the production model; canary: the challenger on a share of traffic."
-    )
-    fallback: bool = Field(
-        False, description="True when the configured fallback answered instead of the model."
-    )
-    fallback_reason: str | None = Field(None, description="Why the fallback answered.")
-
-
-class PredictResponse(BaseModel):
-    ok: Literal[True] = True
-    request_id: str
-    model_version: int
-    results: list[PredictionResult]
+# --- labels -------------------------------------------------------------------------------
 
 
 class FeedbackItem(BaseModel):
@@ -446,25 +380,3 @@ class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     labels: list[FeedbackItem] = Field(min_length=1, max_length=10_000)
-
-
-class FeedbackResponse(BaseModel):
-    ok: Literal[True] = True
-    stored: int
-    unknown_request_ids: list[str] = Field(default_factory=list)
-
-
-class ErrorItem(BaseModel):
-    loc: list[str | int] = Field(description='Where: ["records", 3, "tenure_months"].')
-    msg: str = Field(description="What is wrong, the rule and the value sent.")
-    type: str = Field(description="A stable code, e.g. less_than_equal, missing.")
-    input: Any | None = Field(None, description="The value sent (shortened when long).")
-
-
-class ErrorResponse(BaseModel):
-    """The one error body of the API, for every 4xx and 5xx."""
-
-    ok: Literal[False] = False
-    error: str
-    errors: list[ErrorItem] = Field(default_factory=list)
-    request_id: str | None = None

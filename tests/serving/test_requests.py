@@ -1,90 +1,28 @@
-"""Request models generated from the data contract, and the one JSON error shape of the API."""
+"""Request models generated from the data contract, the words of each validation error, and
+the response models."""
 
 from __future__ import annotations
 
 import json
-import math
-import warnings
 from datetime import datetime
 from typing import Any
 
-import pandas as pd
 import pytest
-from fastapi import FastAPI, HTTPException, Request
+from factories import FEATURES, churn_contract, good_record, request_models
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from steadyml.data.contract import ColumnContract, Contract
 from steadyml.errors import DataContractError
-from steadyml.serving.errors import (
-    ERROR_RESPONSES,
-    error_body,
-    install_error_handlers,
-    validation_error_body,
-)
-from steadyml.serving.schemas import (
-    ErrorResponse,
+from steadyml.serving.errors import validation_error_body
+from steadyml.serving.requests import (
     FeedbackRequest,
-    PredictionResult,
-    PredictResponse,
     build_record_model,
     build_request_model,
     extra_columns,
-    records_frame,
 )
-
-with warnings.catch_warnings():
-    # starlette asks for `httpx2`; the `httpx` it still supports is what is installed
-    warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
-
-FEATURES = ["tenure_months", "monthly_charges", "contract", "payment_method", "signup_date"]
-PAYMENT = ["bank transfer", "credit card", "electronic check", "mailed check"]
-
-
-def churn_contract() -> Contract:
-    cols = [
-        ColumnContract("customer_id", "id", "string", nullable=False),
-        ColumnContract("email", "pii", "string"),
-        ColumnContract("tenure_months", "numeric", "integer", nullable=False, min=0, max=72),
-        ColumnContract("monthly_charges", "numeric", "number", min=18.25, max=118.75),
-        ColumnContract(
-            "contract",
-            "categorical",
-            "string",
-            nullable=False,
-            allowed=["month-to-month", "one-year", "two-year"],
-        ),
-        ColumnContract("payment_method", "categorical", "string", allowed=PAYMENT),
-        ColumnContract("signup_date", "timestamp", "datetime"),
-        ColumnContract("gender", "sensitive", "string", allowed=["F", "M"]),
-        ColumnContract("churned", "target", "integer", nullable=False, allowed=[0, 1]),
-    ]
-    return Contract(columns={c.name: c for c in cols})
-
-
-def good_record(**overrides: Any) -> dict[str, Any]:
-    rec: dict[str, Any] = {
-        "customer_id": "C-0001",
-        "tenure_months": 12,
-        "monthly_charges": 70.5,
-        "contract": "one-year",
-        "payment_method": "credit card",
-        "signup_date": "2023-05-01",
-    }
-    rec.update(overrides)
-    return rec
-
-
-def models(unknown: str = "reject", max_records: int = 1000) -> tuple[Any, Any]:
-    record = build_record_model(
-        churn_contract(),
-        target="churned",
-        features=FEATURES,
-        unknown_columns=unknown,  # type: ignore[arg-type]
-    )
-    return record, build_request_model(record, max_records=max_records)
+from steadyml.serving.responses import ErrorResponse, PredictionResult, PredictResponse
 
 
 def problems(request_model: Any, body: Any) -> dict[str, Any]:
@@ -105,28 +43,23 @@ def only_msg(body: dict[str, Any]) -> str:
 # --- valid records ------------------------------------------------------------------------
 
 
-def test_a_valid_record_validates_and_becomes_a_frame_with_contract_columns() -> None:
-    _, request_model = models()
+def test_a_valid_record_validates_with_every_contract_column() -> None:
+    _, request_model = request_models()
     req = request_model.model_validate(
         {"records": [good_record(), good_record(monthly_charges=None, email="a@b.c")]}
     )
-    columns = ["customer_id", "email", *FEATURES, "gender"]
-    frame = records_frame(req, columns)
-    assert list(frame.columns) == columns
-    assert len(frame) == 2
-    assert frame["tenure_months"].tolist() == [12, 12]
-    assert frame["tenure_months"].dtype == "int64"
-    assert frame["monthly_charges"].dtype == "float64"
-    assert frame["monthly_charges"].iloc[0] == 70.5
-    assert math.isnan(frame["monthly_charges"].iloc[1])
-    assert frame["contract"].tolist() == ["one-year", "one-year"]
-    assert frame["signup_date"].tolist() == [pd.Timestamp("2023-05-01")] * 2
-    assert frame["email"].isna().tolist() == [True, False]
-    assert frame["email"].iloc[1] == "a@b.c"
-    assert frame["gender"].tolist() == [None, None]  # optional and not sent
+    rows = [r.model_dump(by_alias=True) for r in req.records]
+    assert len(rows) == 2
+    assert set(rows[0]) == {"customer_id", "email", *FEATURES, "gender"}
+    assert [r["tenure_months"] for r in rows] == [12, 12]
+    assert [r["monthly_charges"] for r in rows] == [70.5, None]
+    assert [r["contract"] for r in rows] == ["one-year", "one-year"]
+    assert [r["signup_date"] for r in rows] == [datetime(2023, 5, 1)] * 2
+    assert [r["email"] for r in rows] == [None, "a@b.c"]
+    assert [r["gender"] for r in rows] == [None, None]  # optional and not sent
 
 
-def test_frame_dtypes_follow_the_contract_not_the_values_sent() -> None:
+def test_whole_numbers_are_read_as_numbers_and_booleans_as_pydantic_spells_them() -> None:
     cols = [
         ColumnContract("n", "numeric", "integer"),
         ColumnContract("x", "numeric", "number"),
@@ -137,22 +70,14 @@ def test_frame_dtypes_follow_the_contract_not_the_values_sent() -> None:
         Contract(columns={c.name: c for c in cols}), target="y", features=[c.name for c in cols]
     )
     request_model = build_request_model(record, max_records=5)
-    frame = records_frame(
-        request_model.model_validate({"records": [{"x": 2, "flag": "true"}]}),
-        ["n", "x", "flag", "when"],
-    )
-    assert frame.dtypes.astype(str).tolist()[:3] == ["float64", "float64", "bool"]
-    assert frame["when"].dtype.kind == "M" and frame["when"].isna().all()
-    assert frame["flag"].tolist() == [True]
-    frame = records_frame(
-        request_model.model_validate({"records": [{"n": 1}, {"n": 2, "flag": None}]}), ["n", "flag"]
-    )
-    assert frame["n"].dtype == "int64"
-    assert frame["flag"].tolist() == [None, None]
+    req = request_model.model_validate({"records": [{"x": 2, "flag": "true"}]})
+    row = req.records[0].model_dump(by_alias=True)
+    assert row == {"n": None, "x": 2.0, "flag": True, "when": None}
+    assert isinstance(row["x"], float)
 
 
 def test_the_target_is_not_a_request_field_and_optional_features_may_be_left_out() -> None:
-    record, _ = models()
+    record, _ = request_models()
     fields = {f.alias for f in record.model_fields.values()}
     assert "churned" not in fields
     assert {"customer_id", "email", "gender"} <= fields
@@ -163,7 +88,7 @@ def test_the_target_is_not_a_request_field_and_optional_features_may_be_left_out
 
 
 def test_whole_floats_are_integers_and_datetimes_become_naive_utc() -> None:
-    record, _ = models()
+    record, _ = request_models()
     rec = record.model_validate(
         good_record(tenure_months=3.0, signup_date="2024-01-31T10:00+02:00")
     )
@@ -174,7 +99,7 @@ def test_whole_floats_are_integers_and_datetimes_become_naive_utc() -> None:
 
 def test_columns_outside_the_model_are_accepted_without_their_categories() -> None:
     # gender is sensitive and not a feature: an unseen group must not cost a prediction
-    record, _ = models()
+    record, _ = request_models()
     rec = record.model_validate(good_record(gender="X", customer_id="C-9"))
     assert rec.model_dump(by_alias=True)["gender"] == "X"
 
@@ -184,7 +109,7 @@ def test_a_feature_missing_from_the_contract_or_the_target_as_feature_is_refused
         build_record_model(churn_contract(), target="churned", features=["colour"])
     with pytest.raises(DataContractError, match="target 'churned'"):
         build_record_model(churn_contract(), target="churned", features=["churned"])
-    record, _ = models()
+    record, _ = request_models()
     with pytest.raises(ValueError, match="max_records must be at least 1"):
         build_request_model(record, max_records=0)
 
@@ -193,7 +118,7 @@ def test_a_feature_missing_from_the_contract_or_the_target_as_feature_is_refused
 
 
 def test_a_missing_required_field_is_named() -> None:
-    _, request_model = models()
+    _, request_model = request_models()
     rec = good_record()
     del rec["tenure_months"]
     body = problems(request_model, {"records": [good_record(), rec]})
@@ -229,7 +154,7 @@ def test_a_missing_required_field_is_named() -> None:
 def test_a_wrong_type_names_the_field_the_rule_and_the_value(
     field: str, value: Any, expected: str
 ) -> None:
-    _, request_model = models()
+    _, request_model = request_models()
     body = problems(request_model, {"records": [good_record(**{field: value})]})
     assert only_msg(body) == expected
     assert body["errors"][0]["loc"] == ["records", 0, field]
@@ -250,14 +175,14 @@ def test_a_wrong_type_names_the_field_the_rule_and_the_value(
     ],
 )
 def test_out_of_range_at_either_end_says_the_bound(field: str, value: Any, rule: str) -> None:
-    _, request_model = models()
+    _, request_model = request_models()
     body = problems(request_model, {"records": [good_record(), good_record(**{field: value})]})
     assert only_msg(body) == f"records[1].{field}: {rule}"
     assert body["errors"][0]["type"] in ("less_than_equal", "greater_than_equal")
 
 
 def test_an_unknown_category_lists_the_allowed_ones() -> None:
-    _, request_model = models()
+    _, request_model = request_models()
     body = problems(request_model, {"records": [good_record(contract="lifetime")]})
     assert only_msg(body) == (
         "records[0].contract: must be one of 'month-to-month', 'one-year', 'two-year'; "
@@ -267,7 +192,7 @@ def test_an_unknown_category_lists_the_allowed_ones() -> None:
 
 
 def test_null_in_a_non_nullable_field_says_it_is_never_missing() -> None:
-    _, request_model = models()
+    _, request_model = request_models()
     for field in ("tenure_months", "contract"):
         body = problems(request_model, {"records": [good_record(**{field: None})]})
         assert only_msg(body) == (
@@ -277,7 +202,7 @@ def test_null_in_a_non_nullable_field_says_it_is_never_missing() -> None:
 
 @pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity_are_refused_and_echoed_as_valid_json(raw: str) -> None:
-    _, request_model = models()
+    _, request_model = request_models()
     # Python's JSON reader accepts these literals, so a client can send them
     data = json.loads('{"records": [{"tenure_months": 1, "contract": "one-year", '
                       f'"monthly_charges": {raw}}}]}}')  # fmt: skip
@@ -288,7 +213,7 @@ def test_nan_and_infinity_are_refused_and_echoed_as_valid_json(raw: str) -> None
 
 
 def test_an_extra_column_is_refused_under_reject_and_names_the_known_columns() -> None:
-    _, request_model = models("reject")
+    _, request_model = request_models("reject")
     body = problems(
         request_model, {"records": [good_record(), good_record(), good_record(colour=1)]}
     )
@@ -301,13 +226,10 @@ def test_an_extra_column_is_refused_under_reject_and_names_the_known_columns() -
 
 
 def test_an_extra_column_is_accepted_and_reported_under_ignore() -> None:
-    _, request_model = models("ignore")
+    _, request_model = request_models("ignore")
     req = request_model.model_validate({"records": [good_record(colour="red"), good_record()]})
     assert extra_columns(req.records[0]) == ["colour"]
     assert extra_columns(req.records[1]) == []
-    frame = records_frame(req, FEATURES)
-    assert "colour" not in frame.columns
-    assert list(frame.columns) == FEATURES
 
 
 def test_a_long_list_of_columns_is_cut_short_in_the_message() -> None:
@@ -318,7 +240,7 @@ def test_a_long_list_of_columns_is_cut_short_in_the_message() -> None:
 
 
 def test_an_empty_list_and_too_many_records_are_explained() -> None:
-    _, request_model = models(max_records=3)
+    _, request_model = request_models(max_records=3)
     body = problems(request_model, {"records": []})
     assert only_msg(body) == "records: send at least one record; got an empty list."
     body = problems(request_model, {"records": [good_record()] * 5})
@@ -327,7 +249,7 @@ def test_an_empty_list_and_too_many_records_are_explained() -> None:
 
 
 def test_a_huge_input_is_not_echoed_back() -> None:
-    _, request_model = models(max_records=3)
+    _, request_model = request_models(max_records=3)
     body = problems(request_model, {"records": [good_record()] * 1500})
     assert body["errors"][0]["input"] == "<a list of 1500 items>"
     body = problems(request_model, {"records": [good_record(customer_id=["x" * 10_000])]})
@@ -335,7 +257,7 @@ def test_a_huge_input_is_not_echoed_back() -> None:
 
 
 def test_the_body_must_be_an_object_with_a_records_list() -> None:
-    _, request_model = models()
+    _, request_model = request_models()
     assert only_msg(problems(request_model, [1, 2])) == (
         'body: must be a JSON object such as {"records": [{...}]}; got a list of 2 items.'
     )
@@ -351,7 +273,7 @@ def test_the_body_must_be_an_object_with_a_records_list() -> None:
 
 
 def test_several_problems_are_summarised_in_one_line() -> None:
-    _, request_model = models()
+    _, request_model = request_models()
     records = [good_record(), good_record(contract="lifetime"), good_record(tenure_months=900)]
     body = problems(request_model, {"records": records})
     assert body["error"] == (
@@ -375,7 +297,6 @@ def test_column_names_that_are_not_identifiers_round_trip_by_alias() -> None:
     sent = {n: float(i) for i, n in enumerate(names)}
     req = request_model.model_validate({"records": [sent]})
     assert req.records[0].model_dump(by_alias=True) == sent
-    assert records_frame(req, names).iloc[0].to_dict() == sent
     body = problems(request_model, {"records": [{**sent, "Solar.R": 99, "first name": "x"}]})
     msgs = [e["msg"] for e in body["errors"]]
     assert (
@@ -389,7 +310,7 @@ def test_column_names_that_are_not_identifiers_round_trip_by_alias() -> None:
 
 
 def test_the_json_schema_shows_enums_bounds_descriptions_and_an_example() -> None:
-    _, request_model = models(max_records=50)
+    _, request_model = request_models(max_records=50)
     schema = request_model.model_json_schema()
     props = schema["$defs"]["Record"]["properties"]
     assert props["contract"]["enum"] == ["month-to-month", "one-year", "two-year"]
@@ -449,7 +370,7 @@ RANGED = {"tenure_months": (0, 72), "monthly_charges": (18.25, 118.75)}
 def test_every_out_of_range_field_appears_in_the_errors(
     rows: list[dict[str, tuple[bool, int]]],
 ) -> None:
-    _, request_model = models()
+    _, request_model = request_models()
     records, broken = [], set()
     for i, mutations in enumerate(rows):
         rec = good_record()
@@ -467,165 +388,3 @@ def test_every_out_of_range_field_appears_in_the_errors(
         return
     assert {tuple(e["loc"]) for e in body["errors"]} == broken
     assert all(e["msg"].startswith("records[") for e in body["errors"])
-
-
-# --- the app: every 4xx / 5xx in the one shape -------------------------------------------
-
-
-@pytest.fixture
-def client() -> TestClient:
-    _, request_model = models(max_records=3)
-    app = FastAPI()
-    install_error_handlers(app)
-
-    @app.middleware("http")
-    async def request_id(request: Request, call_next: Any) -> Any:
-        request.state.request_id = "rid-1"
-        return await call_next(request)
-
-    async def predict(body: Any) -> dict[str, Any]:
-        return {"ok": True, "n": len(body.records)}
-
-    predict.__annotations__["body"] = request_model  # a model built at run time
-    app.post("/v1/predict", responses=ERROR_RESPONSES)(predict)
-
-    @app.get("/boom")
-    def boom() -> None:
-        raise RuntimeError("secret traceback text")
-
-    @app.get("/locked")
-    def locked() -> None:
-        raise HTTPException(401, "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
-
-    return TestClient(app, raise_server_exceptions=False)
-
-
-def assert_shape(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    body = response.json()
-    ErrorResponse.model_validate(body)
-    assert set(body) == {"ok", "error", "errors", "request_id"}
-    assert body["ok"] is False
-    assert body["request_id"] == "rid-1"
-    return dict(body)
-
-
-def test_the_app_accepts_a_good_request(client: TestClient) -> None:
-    r = client.post("/v1/predict", json={"records": [good_record()]})
-    assert r.status_code == 200, r.text
-    assert r.json() == {"ok": True, "n": 1}
-
-
-def test_the_app_answers_422_with_field_level_items(client: TestClient) -> None:
-    r = client.post(
-        "/v1/predict", json={"records": [good_record(), good_record(tenure_months=900)]}
-    )
-    body = assert_shape(r, 422)
-    assert body["errors"] == [
-        {
-            "loc": ["records", 1, "tenure_months"],
-            "msg": "records[1].tenure_months: must be ≤ 72 (the largest value seen in training); got 900.",
-            "type": "less_than_equal",
-            "input": 900,
-        }
-    ]
-
-
-def test_the_app_answers_422_for_nan_sent_as_a_json_literal(client: TestClient) -> None:
-    raw = '{"records": [{"tenure_months": 1, "contract": "one-year", "monthly_charges": NaN}]}'
-    r = client.post("/v1/predict", content=raw, headers={"content-type": "application/json"})
-    body = assert_shape(r, 422)
-    assert body["errors"][0]["input"] == "NaN"
-
-
-def test_the_app_answers_400_for_malformed_json(client: TestClient) -> None:
-    r = client.post(
-        "/v1/predict", content=b'{"records": [1', headers={"content-type": "application/json"}
-    )
-    body = assert_shape(r, 400)
-    assert body["error"] == (
-        "The body is not valid JSON: Expecting ',' delimiter at position 14. "
-        "Check the quotes, commas and brackets."
-    )
-    assert body["errors"][0]["type"] == "json_invalid"
-
-
-def test_the_app_answers_for_a_missing_body_and_a_non_json_content_type(client: TestClient) -> None:
-    body = assert_shape(client.post("/v1/predict"), 422)
-    assert body["errors"][0]["msg"].startswith("body: is required but missing")
-    r = client.post("/v1/predict", content=b"tenure=3", headers={"content-type": "text/plain"})
-    body = assert_shape(r, 415)
-    assert "Content-Type: application/json; got Content-Type 'text/plain'" in body["error"]
-
-
-def test_the_app_answers_404_405_and_401_in_the_one_shape(client: TestClient) -> None:
-    body = assert_shape(client.get("/v1/nope"), 404)
-    assert body["error"].startswith("Not Found: there is no route GET /v1/nope.")
-    r = client.get("/v1/predict")
-    body = assert_shape(r, 405)
-    assert body["error"] == "Method Not Allowed: /v1/predict does not take GET; use POST."
-    assert r.headers["allow"] == "POST"
-    r = client.get("/locked")
-    body = assert_shape(r, 401)
-    assert body["error"].startswith("Unauthorized: send an API key in the X-API-Key header")
-    assert r.headers["www-authenticate"] == "Bearer"
-
-
-def test_an_unhandled_error_is_a_500_without_the_traceback(
-    client: TestClient, caplog: pytest.LogCaptureFixture
-) -> None:
-    with caplog.at_level("ERROR", logger="steadyml.serving"):
-        r = client.get("/boom")
-    body = assert_shape(r, 500)
-    assert body["error"] == (
-        "Internal error: the service could not answer. It is logged with request id rid-1."
-    )
-    assert "secret" not in r.text and "Traceback" not in r.text and "RuntimeError" not in r.text
-    assert any("rid-1" in rec.getMessage() and rec.exc_info for rec in caplog.records)
-
-
-def test_the_openapi_document_shows_the_contract_and_the_error_shape(client: TestClient) -> None:
-    doc = client.get("/openapi.json").json()
-    record = doc["components"]["schemas"]["Record"]["properties"]
-    assert record["contract"]["enum"] == ["month-to-month", "one-year", "two-year"]
-    assert (record["tenure_months"]["minimum"], record["tenure_months"]["maximum"]) == (0, 72)
-    responses = doc["paths"]["/v1/predict"]["post"]["responses"]
-    assert responses["422"]["content"]["application/json"]["schema"]["$ref"].endswith(
-        "/ErrorResponse"
-    )
-
-
-def test_error_body_fills_in_a_bare_phrase_and_keeps_inputs_json_safe() -> None:
-    assert error_body("", status=503)["error"] == (
-        "Service Unavailable: the service is not ready; retry shortly."
-    )
-    assert error_body("Model 'churn' has no version 9.", status=404)["error"] == (
-        "Model 'churn' has no version 9."
-    )
-    body = error_body(
-        "x", request_id="r", errors=[{"loc": ["a"], "msg": "m", "type": "t", "input": math.inf}]
-    )
-    assert body == {
-        "ok": False,
-        "error": "x",
-        "errors": [{"loc": ["a"], "msg": "m", "type": "t", "input": "Infinity"}],
-        "request_id": "r",
-    }
-    json.dumps(body, allow_nan=False)
-
-
-def test_validation_error_body_takes_fastapi_style_dicts() -> None:
-    errors = [{"type": "missing", "loc": ("body", "records"), "msg": "Field required", "input": {}}]
-    body = validation_error_body(errors, request_id="r9")
-    assert body["errors"][0]["loc"] == ["records"]
-    assert body["errors"][0]["msg"] == "records: is required but missing."
-    assert body["request_id"] == "r9"
-
-    class Odd(BaseModel):
-        when: int
-
-    with pytest.raises(ValidationError) as info:
-        Odd.model_validate({"when": object()})
-    item = validation_error_body(info.value)["errors"][0]
-    assert item["input"].startswith("<object object at")

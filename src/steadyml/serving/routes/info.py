@@ -1,0 +1,67 @@
+"""What is served and whether it is up: ``/v1/model`` (+ its card), ``/health``, ``/ready``,
+``/metrics`` (Prometheus) and the OpenAPI docs at ``/docs``, served from the local copy of
+Swagger UI that ``app.py`` mounts at ``/static/swagger`` (no CDN)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from steadyml.serving.errors import error_body
+from steadyml.serving.routes.dependencies import SERVICE
+from steadyml.serving.service import PredictionService
+
+__all__ = ["SWAGGER", "router"]
+
+SWAGGER = "/static/swagger"  # where app.py mounts swagger_ui_bundle's files
+
+router = APIRouter()
+
+
+@router.get("/docs", include_in_schema=False)
+async def docs(request: Request) -> HTMLResponse:
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title=request.app.title,
+        swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+        swagger_css_url=f"{SWAGGER}/swagger-ui.css",
+        swagger_favicon_url=f"{SWAGGER}/favicon-32x32.png",
+    )
+
+
+@router.get("/v1/model", summary="The model answering requests, its contract and traffic")
+async def model_info(service: PredictionService = SERVICE) -> dict[str, Any]:
+    return service.model_info()
+
+
+@router.get("/v1/model/card", response_class=HTMLResponse, summary="The model card (HTML)")
+async def model_card(service: PredictionService = SERVICE) -> HTMLResponse:
+    return HTMLResponse(await service.model_card())
+
+
+@router.get("/health", summary="Alive")
+async def health() -> dict[str, Any]:
+    return {"ok": True, "status": "alive"}
+
+
+@router.get("/ready", summary="Ready: a production model is loaded")
+async def ready(service: PredictionService = SERVICE) -> JSONResponse:
+    runtime = service.runtime
+    production = runtime.state.production
+    if production is None:
+        body = error_body(
+            "Not ready: no production model is loaded."
+            + (f" Last error: {runtime.last_error}" if runtime.last_error else ""),
+            status=503,
+        )
+        return JSONResponse(body, status_code=503)
+    return JSONResponse({"ok": True, "status": "ready", "model_version": production.version})
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+async def prom(service: PredictionService = SERVICE) -> Response:
+    service.update_log_gauges()
+    return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -1,0 +1,91 @@
+"""``POST /v1/predict``: predictions for one or more records, validated against the contract.
+
+The body model (``PredictRequest``) is generated from the project's data contract when the
+app is built, so ``router(request_model)`` registers, per app, a copy of ``predict`` whose
+``body`` annotation is that model: FastAPI reads the annotation to validate the body and to
+document it at ``/docs``.
+
+``refused_and_logged`` answers a body that breaks the contract like every other 422, and
+also logs its records with the reasons, so the monitor counts contract violations.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+
+from steadyml.serving.handlers import on_validation_error
+from steadyml.serving.requests import ContractRequest
+from steadyml.serving.responses import PredictResponse
+from steadyml.serving.routes.dependencies import PREDICT
+from steadyml.serving.service import PredictionService
+
+__all__ = ["PATH", "predict", "refused_and_logged", "router"]
+
+PATH = "/v1/predict"
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No or invalid API key"},
+    403: {"description": "The key lacks the predict scope"},
+    413: {"description": "Body too large"},
+    422: {"description": "A record breaks the data contract"},
+    503: {"description": "No model in production, or it failed with no fallback"},
+}
+
+
+async def predict(
+    body: ContractRequest, request: Request, service: PredictionService = PREDICT
+) -> Response:
+    answer = await service.predict(body.records, request.state.request_id)
+    # Serialised by pydantic-core in one step: FastAPI's response_model path would validate
+    # and encode every result again.
+    return Response(answer.model_dump_json(), media_type="application/json")
+
+
+def router(request_model: type[ContractRequest]) -> APIRouter:
+    """The predict route, its body validated by ``request_model`` (the contract's)."""
+    routes = APIRouter()
+    routes.post(
+        PATH,
+        response_model=PredictResponse,
+        summary="Predict for one or more records",
+        responses=RESPONSES,
+    )(_predict_for(request_model))
+    return routes
+
+
+def _predict_for(model: type[ContractRequest]) -> Callable[..., Any]:
+    """A copy of ``predict`` whose ``body`` is annotated ``model`` (``predict`` itself is left
+    alone, so apps built for different contracts do not share a body model)."""
+    copy = types.FunctionType(
+        predict.__code__, predict.__globals__, predict.__name__, predict.__defaults__,
+        predict.__closure__,
+    )  # fmt: skip
+    copy.__kwdefaults__ = predict.__kwdefaults__
+    copy.__qualname__ = predict.__qualname__
+    copy.__module__ = predict.__module__
+    copy.__doc__ = predict.__doc__
+    copy.__annotations__ = {**predict.__annotations__, "body": model}
+    return copy
+
+
+async def refused_and_logged(request: Request, exc: Exception) -> Response:
+    """Answer as usual; a body that breaks the contract is also logged, record by record,
+    so the monitor counts contract violations and sees the values that broke it."""
+    if not isinstance(exc, RequestValidationError):  # pragma: no cover - registered for it
+        raise exc
+    response = await on_validation_error(request, exc)
+    if (
+        response.status_code == 422
+        and request.url.path == PATH
+        and isinstance(exc.body, dict)
+        and isinstance(exc.body.get("records"), list)
+    ):
+        service: PredictionService = request.app.state.service
+        service.log_refused(exc.body["records"], list(exc.errors()))
+    return response

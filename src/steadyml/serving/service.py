@@ -1,0 +1,427 @@
+"""The prediction service: route → validate → batch → fallback → log, without HTTP.
+
+``PredictionService`` holds what one server process needs to answer: the loaded models and
+the traffic policy (``Runtime``), the micro-batcher, the prediction log writer, the API-key
+cache, the fallback, the metrics and the settings. ``app.py`` builds it and starts and stops
+it in the app's lifespan; each route (``routes/``) reads a request, calls one method here and
+shapes the answer. A request for predictions travels::
+
+    predict(records)                       # records already validated against the contract
+      -> rows, one route per record         # live, or canary for a share (sticky by a column)
+      -> batcher.submit per model           # one model call for many concurrent requests
+      -> the fallback on timeout or error   # flagged in the answer, the log and the metrics
+      -> the log writer                     # columns handed over, written off the event loop
+      -> shadow scoring in the background   # the challenger's answers logged, never returned
+
+Labels and the model card go through the project's use cases (``Project.record_labels``,
+``Project.model_card``), as the CLI's do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import random
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from steadyml.entities import new_request_id
+from steadyml.errors import SteadyMLError
+from steadyml.predlog import LogLayout, LogPiece, PredictionLogWriter, store_chunk
+from steadyml.serving.auth import KeyCache
+from steadyml.serving.batcher import BatchError, BatchTimeout, MicroBatcher
+from steadyml.serving.fallback import fallback_reason, make_fallback
+from steadyml.serving.metrics import make_metrics
+from steadyml.serving.refused import RefusedLog, refused_records
+from steadyml.serving.requests import build_record_model, build_request_model, extra_columns
+from steadyml.serving.responses import (
+    FeedbackResponse,
+    PredictionResult,
+    PredictResponse,
+    Route,
+)
+from steadyml.serving.rows import RecordRows
+from steadyml.serving.runtime import LoadedModel, Runtime, route_for
+from steadyml.serving.settings import ServeSettings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from steadyml.project import Project
+    from steadyml.registry.scoring import ScoreOutput
+
+__all__ = ["PredictionService", "ServiceUnavailable", "settle_garbage_collector"]
+
+logger = logging.getLogger("steadyml.serving")
+
+
+class ServiceUnavailable(SteadyMLError):
+    """The service cannot answer now: no model in production, or it failed with no fallback."""
+
+    status = 503
+
+
+class PredictionService:
+    """Answers prediction requests for one project; see the module help for the path."""
+
+    def __init__(self, project: Project, settings: ServeSettings | None = None) -> None:
+        self.project = project
+        self.settings = settings = settings or ServeSettings()
+        cfg = project.config
+        contract = project.contract()
+        if contract is None:
+            raise SteadyMLError(
+                "The project has no data contract yet, so requests cannot be validated.",
+                hint="Run `steadyml data check` (it writes contract.yaml), then train and promote.",
+            )
+        self.contract = contract
+        roles = cfg.data.roles()
+        serving = cfg.serving
+        self.unknown_columns = serving.unknown_columns
+        record_model = build_record_model(
+            contract, target=roles.target, features=list(roles.features),
+            unknown_columns=serving.unknown_columns,
+        )  # fmt: skip
+        #: the body of POST /v1/predict, generated from the contract
+        self.request_model = build_request_model(record_model, max_records=serving.max_records)
+        self.columns = columns = [c for c in contract.columns if c != roles.target]
+        self.runtime = Runtime(project)
+        self.metrics = make_metrics()
+        self.batcher = MicroBatcher(
+            max_wait_ms=settings.max_wait_ms,
+            max_batch_rows=settings.max_batch_rows,
+            timeout_ms=serving.fallback.timeout_ms,
+        )
+        store = project.store
+        self.keys = KeyCache(store)
+        pii_key = store.secret("pii_hmac") if serving.pii_handling == "hash" else ""
+        self.refused_log = RefusedLog(
+            max_records=serving.max_records, pii=list(roles.pii), pii_mode=serving.pii_handling,
+            pii_key=pii_key, id_column=roles.id,
+        )  # fmt: skip
+        self.writer = PredictionLogWriter(
+            store.add_predictions,
+            write_chunk=lambda chunk: store_chunk(store, chunk),
+            layout=LogLayout(
+                columns,
+                types={c: contract.columns[c].type for c in columns},
+                pii=list(roles.pii), pii_mode=serving.pii_handling, pii_key=pii_key,
+                id_column=roles.id,
+            ),
+            flush_ms=settings.log_flush_ms,
+            chunk_after_ms=settings.log_chunk_ms,
+            chunk_min_rows=settings.log_chunk_min_rows,
+            on_error=self._log_failure,
+        )  # fmt: skip
+        self.fallback = make_fallback(
+            serving.fallback.strategy, value=serving.fallback.value, rule=serving.fallback.rule,
+            previous=self._previous_score,
+            task="classification" if contract.columns.get(roles.target) is None
+            or contract.columns[roles.target].allowed is not None else "regression",
+        )  # fmt: skip
+        self._rng = random.Random()
+        self._shadow_tasks: set[asyncio.Task[None]] = set()
+        self._watcher: asyncio.Task[None] | None = None
+        self._last_failure_report = 0.0
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the log writer and the batcher, load the models, watch the store."""
+        self.writer.start()
+        await self.batcher.start()
+        try:
+            await run_in_threadpool(self.runtime.refresh)
+        except Exception as exc:
+            self.runtime.last_error = f"{type(exc).__name__}: {exc}"
+        self._show_versions()
+        settle_garbage_collector(collect=False)
+        self._watcher = asyncio.create_task(self._watch())
+
+    async def stop(self) -> None:
+        """Answer every request already taken, finish shadow scoring, write the whole log."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+        await self.batcher.stop(drain=True)
+        if self._shadow_tasks:
+            await asyncio.gather(*self._shadow_tasks, return_exceptions=True)
+        await run_in_threadpool(self.writer.close)
+
+    async def _watch(self) -> None:
+        """Swap in what changed in the store (promotion, rollback, traffic) every poll."""
+        while True:
+            await asyncio.sleep(self.settings.poll_seconds)
+            try:
+                if await run_in_threadpool(self.runtime.refresh):
+                    self._show_versions()
+                    settle_garbage_collector()  # the old model can go, the new one settles
+                self.runtime.last_error = None
+            except Exception as exc:  # keep serving the models already loaded
+                self.runtime.last_error = f"{type(exc).__name__}: {exc}"
+            self.update_log_gauges()
+
+    def _show_versions(self) -> None:
+        st = self.runtime.state
+        gauge = self.metrics.model_version
+        gauge.labels("production").set(st.production.version if st.production else 0)
+        gauge.labels("challenger").set(st.challenger.version if st.challenger else 0)
+
+    def update_log_gauges(self) -> None:
+        self.metrics.log_pending.set(self.writer.pending())
+        self.metrics.log_failed.set(self.writer.failed)
+
+    def _log_failure(self, exc: BaseException) -> None:
+        """Say so when the log cannot be written: answers go on, but nothing may be lost
+        without a word (at most one message every 10 s; the metric counts every row)."""
+        self.metrics.log_failed.set(self.writer.failed)
+        now = time.monotonic()
+        if now - self._last_failure_report < 10:
+            return
+        self._last_failure_report = now
+        logger.error(
+            "The prediction log could not be written (%s: %s); %d prediction(s) lost so far. "
+            "Answers go on. Check the metadata store: free disk space, or that PostgreSQL is "
+            "reachable (steadyml_prediction_log_failed counts them).",
+            type(exc).__name__, str(exc)[:300], self.writer.failed,
+        )  # fmt: skip
+
+    def _previous_score(self, frame: pd.DataFrame) -> ScoreOutput:
+        prev = self.runtime.state.previous
+        if prev is None:
+            raise RuntimeError("no previous production version is loaded")
+        return prev.score(frame)
+
+    # --- predicting --------------------------------------------------------------------------
+
+    async def predict(self, records: Sequence[BaseModel], request_id: str) -> PredictResponse:
+        """The answers for validated records, one per record in order; logged."""
+        started = time.perf_counter()
+        state = self.runtime.state
+        if state.production is None:
+            raise ServiceUnavailable(
+                "No model is in production yet. Promote one: `steadyml models promote V --to "
+                "production --reason …`."
+            )
+        columns = self.columns
+        # The validated records as plain rows: the batcher builds one DataFrame per batch (in
+        # its worker thread), not one per request on the event loop.
+        rows = [r.model_dump(by_alias=True) for r in records]
+        frame = RecordRows(columns, [[row.get(c) for c in columns] for row in rows])
+        if self.unknown_columns == "ignore":
+            unknown = sorted({col for rec in records for col in extra_columns(rec)})
+            if unknown:
+                logger.warning(
+                    "request %s: ignored unknown column(s) %s (serving.unknown_columns: ignore)",
+                    request_id, ", ".join(unknown),
+                )  # fmt: skip
+        ids = [new_request_id() for _ in range(len(frame))]
+        mode = state.mode
+        sticky = state.policy.sticky_by
+        if mode == "canary" and state.challenger is not None:
+            rng = self._rng
+            routes = [
+                route_for(state.policy, row.get(sticky) if sticky else None, rng) for row in rows
+            ]
+        else:
+            routes = ["live"] * len(frame)
+        results: list[PredictionResult | None] = [None] * len(frame)
+        pairs: tuple[tuple[Route, LoadedModel | None], ...] = (
+            ("live", state.production),
+            ("canary", state.challenger),
+        )
+        for route, model in pairs:
+            idx = [i for i, r in enumerate(routes) if r == route]
+            if not idx or model is None:
+                continue
+            part = frame if len(idx) == len(frame) else frame.take(idx)
+            answered = await self._answer(model, part, route, [ids[i] for i in idx], started)
+            for i, res in zip(idx, answered, strict=True):
+                results[i] = res
+        final = [r for r in results if r is not None]
+        latency_ms = (time.perf_counter() - started) * 1000
+        if self.writer.pending() > self.settings.log_backlog_rows:
+            await self._log_backpressure()
+        metrics = self.metrics
+        for res in final:
+            metrics.predictions.labels(res.route, str(res.model_version)).inc()
+        if mode == "shadow" and state.challenger is not None:
+            task = asyncio.create_task(self._shadow(state.challenger, frame, list(ids)))
+            self._shadow_tasks.add(task)
+            task.add_done_callback(self._shadow_tasks.discard)
+        metrics.latency.labels("predict").observe(latency_ms / 1000)
+        # Built without re-validation: the route serialises it with pydantic-core in one step.
+        return PredictResponse.model_construct(
+            ok=True, request_id=request_id, model_version=state.production.version, results=final
+        )
+
+    async def _answer(
+        self, model: LoadedModel, frame: RecordRows, route: Route, ids: list[str], started: float
+    ) -> list[PredictionResult]:
+        """The model's answers for these records (the fallback's when it fails), logged."""
+        try:
+            out = await self.batcher.submit(model.version, model.score, frame)
+        except (BatchTimeout, BatchError) as exc:
+            return await self._fall_back(exc, model, frame, route, ids, started)
+        self.metrics.batch_rows.observe(len(frame))
+        self._log(frame, ids, out.predictions, out.scores, model.version, route, started)
+        return [
+            PredictionResult.model_construct(
+                request_id=ids[i],
+                prediction=out.predictions[i],
+                score=out.scores[i],
+                probabilities=None if out.probabilities is None else out.probabilities[i],
+                model_version=model.version,
+                route=route,
+                fallback=False,
+                fallback_reason=None,
+            )
+            for i in range(len(frame))
+        ]
+
+    async def _fall_back(
+        self,
+        exc: BatchError,
+        model: LoadedModel,
+        frame: RecordRows,
+        route: Route,
+        ids: list[str],
+        started: float,
+    ) -> list[PredictionResult]:
+        """The fallback's answers when the model timed out or failed, flagged and logged."""
+        reason = fallback_reason(exc)
+        answers = await run_in_threadpool(self.fallback.answer, frame.frame(), reason)
+        if answers is None:
+            raise ServiceUnavailable(
+                f"The model could not answer ({reason}) and no fallback is configured."
+            ) from exc
+        kind = "timeout" if isinstance(exc, BatchTimeout) else "error"
+        self.metrics.fallbacks.labels(kind).inc(len(answers))
+        results = [
+            PredictionResult.model_construct(
+                request_id=ids[i],
+                prediction=a.prediction,
+                score=a.score,
+                probabilities=None,
+                model_version=model.version,
+                route=route,
+                fallback=True,
+                fallback_reason=a.reason,
+            )
+            for i, a in enumerate(answers)
+        ]
+        self._log(frame, ids, [r.prediction for r in results], [r.score for r in results],
+                  model.version, route, started, reasons=[a.reason for a in answers])  # fmt: skip
+        return results
+
+    def _log(
+        self,
+        frame: RecordRows,
+        ids: list[str],
+        predictions: Sequence[Any],
+        scores: Sequence[float | None],
+        version: int,
+        route: Route,
+        started: float,
+        *,
+        reasons: Sequence[str | None] | None = None,
+    ) -> None:
+        """Hand the log writer these answers as columns: no per-row work here."""
+        if not self.settings.log_predictions:
+            return
+        latency_ms = (time.perf_counter() - started) * 1000
+        self.writer.log_piece(
+            LogPiece(frame.values, ids, predictions, scores, version, route, latency_ms,
+                     time.time(), fallback=reasons is not None, reasons=reasons)
+        )  # fmt: skip
+
+    async def _shadow(self, model: LoadedModel, frame: RecordRows, ids: list[str]) -> None:
+        try:
+            results = await self._answer(model, frame, "shadow", ids, time.perf_counter())
+        except Exception:  # a failing shadow never affects callers
+            return
+        self.metrics.predictions.labels("shadow", str(model.version)).inc(len(results))
+
+    async def _log_backpressure(self) -> None:
+        """Hold this answer while the log writer catches up, so a load the log cannot keep
+        up with slows the service down instead of filling memory (nothing is dropped)."""
+        writer, limit = self.writer, self.settings.log_backlog_rows // 2
+        self.metrics.log_pending.set(writer.pending())
+        deadline = time.monotonic() + 30
+        while writer.pending() > limit and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+
+    def log_refused(self, records: list[Any], errors: Sequence[Mapping[str, Any]]) -> None:
+        """Log the records of a body refused for breaking the contract, with the reasons
+        (built in the writer's thread, not here)."""
+        if not self.settings.log_predictions:
+            return
+        now = dt.datetime.now(dt.UTC)
+        self.writer.log_later(
+            lambda: refused_records(records, errors, now, self._production(), self.refused_log),
+            rows=len(records),
+        )
+
+    def _production(self) -> int | None:
+        prod = self.runtime.state.production
+        return None if prod is None else prod.version
+
+    # --- labels and what is served -----------------------------------------------------------
+
+    async def record_labels(self, labels: list[tuple[str, Any]]) -> FeedbackResponse:
+        """Store true labels by request id (or row id), through the project's use case."""
+        result = await run_in_threadpool(self.project.record_labels, labels)
+        return FeedbackResponse(
+            ok=True, stored=result.stored, unknown_request_ids=result.unknown_keys
+        )
+
+    def model_info(self) -> dict[str, Any]:
+        """The model answering requests, its contract and the traffic policy."""
+        st = self.runtime.state
+        if st.production is None:
+            raise ServiceUnavailable("No model is in production yet.")
+        b = st.production.bundle
+        return {
+            "ok": True,
+            "project": self.project.config.project.name,
+            "version": st.production.version,
+            "model_type": b.model_type,
+            "task": b.task,
+            "features": b.features,
+            "classes": b.classes,
+            "threshold": b.threshold,
+            "traffic": {**st.policy.to_dict(), "effective_mode": st.mode},
+            "challenger": None if st.challenger is None else st.challenger.version,
+            "contract": {k: v.describe() for k, v in self.contract.columns.items()},
+            "card": "/v1/model/card",
+        }
+
+    async def model_card(self) -> str:
+        """The production model's card as an HTML page."""
+        st = self.runtime.state
+        if st.production is None:
+            raise ServiceUnavailable("No model is in production yet.")
+        return await run_in_threadpool(self.project.model_card, st.production.version, fmt="html")
+
+
+def settle_garbage_collector(*, collect: bool = True) -> None:
+    """Keep Python's full garbage collections short while serving.
+
+    After start-up the process holds millions of long-lived objects (pandas, scikit-learn,
+    the model). Every full collection walks them all: measured here, about 1% of requests
+    waited ~100 ms for one (p99 106 ms at a p50 of 4 ms). ``gc.freeze()`` moves what exists
+    now out of the collector's sight, so later collections only walk request garbage
+    (p99 11 ms). At start-up it freezes without collecting first (a full collection costs
+    ~0.1 s of cold start; start-up garbage is small); after a model swap it unfreezes and
+    collects once, so the old model is freed, then freezes again.
+    """
+    import gc
+
+    if collect:
+        gc.unfreeze()
+        gc.collect()
+    gc.freeze()
