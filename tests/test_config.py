@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import ast
+import datetime as dt
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
-from steadyml.config import NOT_YET_USED, apply_env, load_config, parse_config
+from steadyml.config import (
+    NOT_YET_USED,
+    apply_env,
+    load_config,
+    parse_config,
+    parse_duration,
+    parse_time_of_day,
+)
+from steadyml.config.times import UNIT_SECONDS
 from steadyml.errors import ConfigError
 
 
@@ -130,3 +142,62 @@ def test_config_hash_is_stable_and_sensitive() -> None:
     raw = _valid()
     raw["data"]["target"] = "z"
     assert parse_config(raw).hash() != a.hash()
+
+
+def test_a_missing_file_says_what_to_do_without_naming_a_cli_flag(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    hint = info.value.hint or ""
+    assert "`steadyml init DIR --template churn`" in hint  # a whole example command is fine
+    assert "--project" not in hint  # the CLI adds its own flag wording
+
+
+@given(st.integers(min_value=1, max_value=10_000), st.sampled_from(sorted(UNIT_SECONDS)))
+def test_a_window_length_is_a_whole_number_and_a_unit(count: int, unit: str) -> None:
+    assert parse_duration(f" {count}{unit} ") == dt.timedelta(seconds=count * UNIT_SECONDS[unit])
+
+
+@pytest.mark.parametrize("text", ["0d", "7 days", "1y", "1.5h", "", "d"])
+def test_a_bad_window_length_is_refused_with_the_value_and_examples(text: str) -> None:
+    with pytest.raises(ValueError, match=r"is not a window length: .* e\.g\. 1h, 1d, 7d") as info:
+        parse_duration(text)
+    assert repr(text) in str(info.value)
+
+
+@given(st.integers(min_value=0, max_value=23), st.integers(min_value=0, max_value=59))
+def test_a_time_of_day_is_hours_and_minutes(hour: int, minute: int) -> None:
+    assert parse_time_of_day(f"{hour}:{minute:02d}") == (hour, minute)
+
+
+@pytest.mark.parametrize("text", ["24:00", "12:60", "2:5", "noon", "02-00"])
+def test_a_bad_time_of_day_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a time of day: write HH:MM"):
+        parse_time_of_day(text)
+
+
+def test_window_and_times_in_the_file_are_checked_where_they_are_written() -> None:
+    raw = _valid()
+    raw["monitoring"] = {"window": "7 days"}
+    raw["schedule"] = {"retention_at": "25:00"}
+    problems = _problems(raw)
+    assert any(p.startswith("monitoring.window: '7 days' is not a window length") for p in problems)
+    assert any(
+        p.startswith("schedule.retention_at: '25:00' is not a time of day") for p in problems
+    )
+
+
+def test_every_name_imported_from_steadyml_config_is_still_there() -> None:
+    # the package re-exports what other modules import, so splitting it changed no import
+    import steadyml.config
+
+    root = Path(__file__).resolve().parents[1]
+    names: set[str] = set()
+    for file in [*root.glob("src/**/*.py"), *root.glob("tests/**/*.py"), *root.glob("bench/*.py")]:
+        text = file.read_text(encoding="utf-8")
+        if "steadyml.config import" not in text:
+            continue
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ImportFrom) and node.module == "steadyml.config":
+                names.update(alias.name for alias in node.names)
+    assert {"ProjectConfig", "load_config", "parse_duration"} <= names
+    assert sorted(n for n in names if not hasattr(steadyml.config, n)) == []

@@ -9,9 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-__all__ = ["checked_time_of_day", "checked_window", "parse_duration", "parse_time_of_day"]
+__all__ = [
+    "UNIT_SECONDS",
+    "checked_time_of_day",
+    "checked_window",
+    "parse_duration",
+    "parse_time_of_day",
+]
 
-_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Seconds per unit of a window length (`30m`, `1h`, `1d`, `2w`).
+UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_duration(text: str) -> dt.timedelta:
@@ -22,7 +29,7 @@ def parse_duration(text: str) -> dt.timedelta:
             f"{text!r} is not a window length: write a whole number and a unit, "
             "m (minutes), h (hours), d (days) or w (weeks), e.g. 1h, 1d, 7d"
         )
-    return dt.timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    return dt.timedelta(seconds=int(match.group(1)) * UNIT_SECONDS[match.group(2)])
 
 
 def parse_time_of_day(text: str) -> tuple[int, int]:
