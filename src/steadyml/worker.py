@@ -23,7 +23,7 @@ from steadyml.entities import JobRun
 from steadyml.errors import SteadyMLError
 from steadyml.project import Project
 
-__all__ = ["JOBS", "Job", "cron_lines", "planned_jobs", "run_job", "run_worker"]
+__all__ = ["JOBS", "Job", "cron_lines", "job_history", "planned_jobs", "run_job", "run_worker"]
 
 log = logging.getLogger("steadyml.worker")
 
@@ -156,6 +156,11 @@ def run_job(project: Project, name: str) -> JobRun:
         return project.store.finish_job(run_id, ok=False, summary={}, error=message)
     log.info("job %s finished: %s", name, summary)
     return project.store.finish_job(run_id, ok=True, summary=summary)
+
+
+def job_history(project: Project, *, limit: int = 30) -> list[JobRun]:
+    """The latest recorded job runs, newest first: what ran, when, and how it ended."""
+    return project.store.list_job_runs(limit=limit)
 
 
 def run_worker(project: Project, *, on_start: Callable[[list[Job]], None] | None = None) -> None:

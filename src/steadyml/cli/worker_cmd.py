@@ -53,7 +53,7 @@ def worker(
     history: bool = typer.Option(False, "--history", help="Show recent job runs and exit."),
     as_json: bool = typer.Option(False, "--json", help="With --once or --history: JSON output."),
 ) -> None:
-    from steadyml.worker import JOBS, cron_lines, planned_jobs, run_job, run_worker
+    from steadyml.worker import JOBS, cron_lines, job_history, planned_jobs, run_job, run_worker
 
     if once is not None and once not in JOBS:
         raise typer.BadParameter(f"must be one of {', '.join(JOBS)}; got {once!r}",
@@ -64,7 +64,7 @@ def worker(
                 out.print(line, markup=False)
             return
         if history:
-            runs = project.store.list_job_runs(limit=30)
+            runs = job_history(project)
             show_list(runs, as_json=as_json, columns=("id", "job", "started", "seconds", "outcome"),
                       row=_job_row)  # fmt: skip
             return
