@@ -4,7 +4,7 @@ One job per module:
 
 - ``schema``   the pydantic model of each section and ``ProjectConfig``, the whole file
 - ``loading``  find, parse and validate the file; the notices it carries; env overrides
-- ``explain``  a validation error as a teaching line (the field, the bad value, what is allowed)
+- ``messages`` a validation error as a teaching line: the field, the bad value, what is allowed
 - ``times``    durations (``7d``) and times of day (``02:30``)
 
 Everything is re-exported here, so ``from steadyml.config import ProjectConfig`` keeps working.
@@ -14,7 +14,6 @@ allowed; an unknown key gets a "did you mean" hint.
 
 from __future__ import annotations
 
-from steadyml.config.explain import explain, inner_model
 from steadyml.config.loading import (
     CONFIG_FILENAME,
     NOT_YET_USED,
@@ -26,6 +25,7 @@ from steadyml.config.loading import (
     parse_config,
     resolve_url,
 )
+from steadyml.config.messages import explain, inner_model
 from steadyml.config.schema import (
     AlertRule,
     BatchJobConfig,

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from steadyml.config.explain import explain
+from steadyml.config.messages import explain
 from steadyml.config.schema import ProjectConfig
 from steadyml.errors import ConfigError
 

@@ -4,7 +4,7 @@ The file is the course's one-page project statement made executable. Every secti
 DESIGN.md has a model here, in the file's order: the project statement and owners, data,
 training, serving, monitoring (with alert rules and channels), the worker's schedule,
 retraining and storage; ``ProjectConfig`` is the whole file. Reading the file and turning
-validation errors into teaching messages live in ``loading`` and ``explain``.
+validation errors into teaching messages live in ``loading`` and ``messages``.
 """
 
 from __future__ import annotations
