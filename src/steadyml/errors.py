@@ -38,10 +38,15 @@ class ConfigError(SteadyMLError):
     """The project file (steadyml.yaml) is missing, unreadable or invalid."""
 
     def __init__(
-        self, message: str, *, problems: list[str] | None = None, hint: str | None = None
+        self,
+        message: str,
+        *,
+        problems: list[str] | None = None,
+        hint: str | None = None,
+        field: str | None = None,
     ) -> None:
         self.problems = problems or []
-        super().__init__(message, hint=hint)
+        super().__init__(message, hint=hint, field=field)
 
 
 class DataError(SteadyMLError):
@@ -52,10 +57,15 @@ class DataContractError(DataError):
     """Data breaks the data contract. ``report`` holds the violations (a ``ContractReport``)."""
 
     def __init__(
-        self, message: str, *, report: object | None = None, hint: str | None = None
+        self,
+        message: str,
+        *,
+        report: object | None = None,
+        hint: str | None = None,
+        field: str | None = None,
     ) -> None:
         self.report = report
-        super().__init__(message, hint=hint)
+        super().__init__(message, hint=hint, field=field)
 
 
 class StoreError(SteadyMLError):
@@ -85,9 +95,11 @@ class MissingExtraError(SteadyMLError):
 class AuthError(SteadyMLError):
     """A request without a valid API key (status 401) or without the needed scope (403)."""
 
-    def __init__(self, message: str, *, status: int = 401, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int = 401, hint: str | None = None, field: str | None = None
+    ) -> None:
         self.status = status
-        super().__init__(message, hint=hint)
+        super().__init__(message, hint=hint, field=field)
 
 
 class StateError(SteadyMLError):

@@ -211,6 +211,9 @@ class Project:
             self.store, file, id_column=id_column, label_column=label_column
         )
 
+    def count_predictions(self, *, answered: bool | None = None) -> int:
+        return self.store.count_predictions(answered=answered)
+
     def record_labels(self, labels: list[tuple[str, Any]]) -> FeedbackResult:
         return monitor.record_labels(self.store, labels)
 

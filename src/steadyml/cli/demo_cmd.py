@@ -292,7 +292,7 @@ def _serve_demo(root: Path) -> None:
                    headers=headers, timeout=30)  # fmt: skip
         out.print("Sent a true label for the first prediction (POST /v1/feedback).", markup=False)
     with steadyml.open(root) as project:
-        logged = project.store.count_predictions(answered=True)
+        logged = project.count_predictions(answered=True)
     out.print(f"Stopped the server cleanly (SIGTERM). The prediction log holds {logged} "
               "prediction(s), without e-mail addresses or phone numbers.", markup=False)  # fmt: skip
 
