@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -41,3 +41,19 @@ def scoring_frame(batch_template: Path) -> pd.DataFrame:
     with steadyml.open(batch_template, env={}) as project:
         frame = project.load_snapshot(1)
     return frame.drop(columns=["churned", "cancellation_reason"]).reset_index(drop=True)
+
+
+@pytest.fixture
+def write_input(tmp_path: Path) -> Callable[..., Path]:
+    """Write a frame as a file to score: ``write_input(frame, "in.csv")`` (CSV without the
+    index, or Parquet by extension; keyword arguments go to ``to_parquet``), in ``tmp_path``."""
+
+    def write(frame: pd.DataFrame, name: str = "in.csv", **parquet: object) -> Path:
+        path = tmp_path / name
+        if path.suffix == ".csv":
+            frame.to_csv(path, index=False)
+        else:
+            frame.to_parquet(path, **parquet)  # type: ignore[arg-type]
+        return path
+
+    return write

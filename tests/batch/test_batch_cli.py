@@ -16,11 +16,11 @@ def _app() -> typer.Typer:
     return root
 
 
-def test_score_prints_the_count_invariant_and_reasons(cli, batch_project, scoring_frame,
-                                                       tmp_path, monkeypatch):  # fmt: skip
+def test_score_prints_the_count_invariant_and_reasons(cli, write_input, batch_project,
+                                                       scoring_frame, tmp_path, monkeypatch):  # fmt: skip
     frame = scoring_frame.head(120).astype(str)
     frame.loc[7, "plan"] = "gold"
-    frame.to_csv(tmp_path / "in.csv", index=False)
+    write_input(frame, "in.csv")
     monkeypatch.chdir(batch_project.root)
     result = cli.invoke(_app(), ["batch", "score", str(tmp_path / "in.csv"),
                                  "--out", str(tmp_path / "out.csv")])  # fmt: skip
@@ -32,8 +32,10 @@ def test_score_prints_the_count_invariant_and_reasons(cli, batch_project, scorin
     assert batch_project.store.count_predictions(route="batch", answered=False) == 1
 
 
-def test_score_json_and_errors(cli, batch_project, scoring_frame, tmp_path, monkeypatch):
-    scoring_frame.head(30).to_parquet(tmp_path / "in.parquet")
+def test_score_json_and_errors(
+    cli, write_input, batch_project, scoring_frame, tmp_path, monkeypatch
+):
+    write_input(scoring_frame.head(30), "in.parquet")
     monkeypatch.chdir(batch_project.root)
     args = ["batch", "score", str(tmp_path / "in.parquet"), "--out", str(tmp_path / "o.csv")]
     result = cli.invoke(_app(), [*args, "--json", "--no-log"])

@@ -18,19 +18,16 @@ from steadyml.predlog import read_log
 from steadyml.store.predfiles import KeyFilter
 
 
-def _csv(frame: pd.DataFrame, path: Path) -> Path:
-    frame.to_csv(path, index=False)
-    return path
-
-
-def test_one_file_per_run_counted_with_the_sql_log(batch_project, scoring_frame, tmp_path):
+def test_one_file_per_run_counted_with_the_sql_log(
+    write_input, batch_project, scoring_frame, tmp_path
+):
     store = batch_project.store
     now = dt.datetime.now(dt.UTC)
     store.add_predictions([PredictionRecord(request_id="api-1", at=now, model_version=1,
                                             route="live", inputs={"tenure_months": 3},
                                             prediction=0, score=0.2, latency_ms=2.0)])  # fmt: skip
     for i in range(2):
-        source = _csv(scoring_frame.head(40 + i), tmp_path / f"in{i}.csv")
+        source = write_input(scoring_frame.head(40 + i), f"in{i}.csv")
         batch_project.score_batch(source, tmp_path / f"out{i}.parquet", chunk_rows=16)
     assert [f.rows for f in store.list_prediction_files()] == [40, 41]
     assert store.count_predictions() == 82
@@ -42,8 +39,10 @@ def test_one_file_per_run_counted_with_the_sql_log(batch_project, scoring_frame,
     assert str(logged["at"].dtype).startswith("datetime64") and logged["at"].dt.tz is not None
 
 
-def test_monitor_reads_batch_files_by_logged_time(batch_project, scoring_frame, tmp_path):
-    source = _csv(scoring_frame.head(30), tmp_path / "in.csv")
+def test_monitor_reads_batch_files_by_logged_time(
+    write_input, batch_project, scoring_frame, tmp_path
+):
+    source = write_input(scoring_frame.head(30), "in.csv")
     before = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     batch_project.score_batch(source, tmp_path / "out.parquet")
     after = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
@@ -55,8 +54,10 @@ def test_monitor_reads_batch_files_by_logged_time(batch_project, scoring_frame, 
     assert len(load_log(store, since=None, until=None, model_version=2, time_column=None)) == 0
 
 
-def test_retention_deletes_old_batch_files_and_their_bytes(batch_project, scoring_frame, tmp_path):
-    source = _csv(scoring_frame.head(25), tmp_path / "in.csv")
+def test_retention_deletes_old_batch_files_and_their_bytes(
+    write_input, batch_project, scoring_frame, tmp_path
+):
+    source = write_input(scoring_frame.head(25), "in.csv")
     batch_project.score_batch(source, tmp_path / "out.parquet")
     (old,) = batch_project.store.list_prediction_files()
     path = Path(batch_project.artifacts.path_for(old.digest))
@@ -69,10 +70,10 @@ def test_retention_deletes_old_batch_files_and_their_bytes(batch_project, scorin
     assert not path.exists()
 
 
-def test_a_tampered_log_file_is_refused(batch_project, scoring_frame, tmp_path):
+def test_a_tampered_log_file_is_refused(write_input, batch_project, scoring_frame, tmp_path):
     from steadyml.errors import IntegrityError
 
-    source = _csv(scoring_frame.head(10), tmp_path / "in.csv")
+    source = write_input(scoring_frame.head(10), "in.csv")
     batch_project.score_batch(source, tmp_path / "out.parquet")
     (file,) = batch_project.store.list_prediction_files()
     path = Path(batch_project.artifacts.path_for(file.digest))

@@ -9,15 +9,13 @@ pytest.importorskip("distributed")
 
 
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
-def test_dask_and_pandas_give_the_same_output(batch_project, scoring_frame, tmp_path, kind):
+def test_dask_and_pandas_give_the_same_output(
+    write_input, batch_project, scoring_frame, tmp_path, kind
+):
     frame = scoring_frame.head(1500).astype(str)
     frame.loc[4, "email"] = "two\nlines"  # a quoted newline: line numbers must still agree
     frame.loc[900, "tenure_months"] = "abc"
-    source = tmp_path / f"in.{kind}"
-    if kind == "csv":
-        frame.to_csv(source, index=False)
-    else:
-        frame.to_parquet(source, row_group_size=400)
+    source = write_input(frame, f"in.{kind}", row_group_size=400)
     a = batch_project.score_batch(source, tmp_path / "a.parquet", chunk_rows=400, log=False)
     b = batch_project.score_batch(
         source, tmp_path / "b.parquet", chunk_rows=400, engine="dask", log=False

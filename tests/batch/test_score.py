@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,13 +14,8 @@ from steadyml.predlog import read_log
 from steadyml.registry.scoring import score_frame
 
 
-def _csv(frame: pd.DataFrame, path: Path) -> Path:
-    frame.to_csv(path, index=False)
-    return path
-
-
-def test_csv_to_parquet_matches_score_frame(batch_project, scoring_frame, tmp_path):
-    source = _csv(scoring_frame.head(800), tmp_path / "in.csv")
+def test_csv_to_parquet_matches_score_frame(write_input, batch_project, scoring_frame, tmp_path):
+    source = write_input(scoring_frame.head(800), "in.csv")
     result = batch_project.score_batch(source, tmp_path / "out.parquet", chunk_rows=300)
     assert (result.rows_in, result.rows_scored, result.rows_rejected) == (800, 800, 0)
     scored = pd.read_parquet(tmp_path / "out.parquet")
@@ -38,11 +32,10 @@ def test_csv_to_parquet_matches_score_frame(batch_project, scoring_frame, tmp_pa
     assert len(rejects) == 0 and list(rejects.columns[:2]) == ["_line", "_reason"]
 
 
-def test_parquet_to_csv(batch_project, scoring_frame, tmp_path):
-    source = tmp_path / "in.parquet"
+def test_parquet_to_csv(write_input, batch_project, scoring_frame, tmp_path):
     frame = scoring_frame.head(500).copy()
     frame.loc[10, "tenure_months"] = -5
-    frame.to_parquet(source)
+    source = write_input(frame, "in.parquet")
     result = batch_project.score_batch(source, tmp_path / "out.csv", chunk_rows=200)
     assert (result.rows_in, result.rows_scored, result.rows_rejected) == (500, 499, 1)
     scored = pd.read_csv(tmp_path / "out.csv", dtype={"customer_id": str})
@@ -52,13 +45,15 @@ def test_parquet_to_csv(batch_project, scoring_frame, tmp_path):
     assert rejects["_reason"][0] == "tenure_months: expects a number between 0 and 111; got '-5'"
 
 
-def test_rejects_keep_text_line_numbers_and_reasons(batch_project, scoring_frame, tmp_path):
+def test_rejects_keep_text_line_numbers_and_reasons(
+    write_input, batch_project, scoring_frame, tmp_path
+):
     frame = scoring_frame.head(300).astype(str)
     frame.loc[2, "email"] = "two\nlines"  # a quoted newline before the bad rows
     frame.loc[5, "tenure_months"] = "abc"
     frame.loc[6, "contract"] = "weekly"
     frame.loc[6, "monthly_charges"] = ""
-    source = _csv(frame, tmp_path / "in.csv")
+    source = write_input(frame, "in.csv")
     with open(source, "a", encoding="utf-8") as fh:
         fh.write("C9999999,2025-01-01,3\n")  # a truncated last line
     result = batch_project.score_batch(source, tmp_path / "out.csv", chunk_rows=100)
@@ -112,12 +107,12 @@ _BAD_VALUES = {
     chunk_rows=st.sampled_from([7, 50, 1000]),
 )
 def test_rows_in_equals_scored_plus_rejected(
-    batch_project, scoring_frame, tmp_path, edits, truncate, chunk_rows
+    write_input, batch_project, scoring_frame, tmp_path, edits, truncate, chunk_rows
 ):
     frame = scoring_frame.head(150).astype(str)
     for row, (column, value) in edits:
         frame.loc[row, column] = value
-    source = _csv(frame, tmp_path / "in.csv")
+    source = write_input(frame, "in.csv")
     if truncate:
         with open(source, "a", encoding="utf-8") as fh:
             fh.write("C1,2025-01-01")
@@ -134,10 +129,12 @@ def test_rows_in_equals_scored_plus_rejected(
     assert rejects["_reason"].str.len().gt(0).all()
 
 
-def test_prediction_log_holds_batch_rows_keyed_by_id(batch_project, scoring_frame, tmp_path):
+def test_prediction_log_holds_batch_rows_keyed_by_id(
+    write_input, batch_project, scoring_frame, tmp_path
+):
     frame = scoring_frame.head(200).astype(str)
     frame.loc[7, "contract"] = "weekly"  # refused: logged with its reason, not answered
-    source = _csv(frame, tmp_path / "in.csv")
+    source = write_input(frame, "in.csv")
     result = batch_project.score_batch(source, tmp_path / "out.csv", chunk_rows=64)
     store = batch_project.store
     assert store.count_predictions(route="batch", answered=True) == result.rows_scored == 199
@@ -173,7 +170,7 @@ def test_prediction_log_holds_batch_rows_keyed_by_id(batch_project, scoring_fram
     assert stored == 3 and unknown == ["never-scored"]
 
 
-def test_hashed_personal_data_in_the_batch_log(batch_project, scoring_frame, tmp_path):
+def test_hashed_personal_data_in_the_batch_log(write_input, batch_project, scoring_frame, tmp_path):
     import yaml
 
     from steadyml.predlog import scrub
@@ -185,7 +182,7 @@ def test_hashed_personal_data_in_the_batch_log(batch_project, scoring_frame, tmp
     import steadyml
 
     with steadyml.open(batch_project.root, env={}) as project:
-        source = _csv(scoring_frame.head(30), tmp_path / "in.csv")
+        source = write_input(scoring_frame.head(30), "in.csv")
         project.score_batch(source, tmp_path / "out.csv")
         logged = pd.concat(read_log(project.store), ignore_index=True)
         key = project.store.secret("pii_hmac")
@@ -193,8 +190,10 @@ def test_hashed_personal_data_in_the_batch_log(batch_project, scoring_frame, tmp
     assert logged["email"][0] == scrub({"email": email}, ["email"], mode="hash", key=key)["email"]
 
 
-def test_failed_run_logs_nothing_and_no_log_logs_nothing(batch_project, scoring_frame, tmp_path):
-    source = _csv(scoring_frame.head(50), tmp_path / "in.csv")
+def test_failed_run_logs_nothing_and_no_log_logs_nothing(
+    write_input, batch_project, scoring_frame, tmp_path
+):
+    source = write_input(scoring_frame.head(50), "in.csv")
     batch_project.score_batch(source, tmp_path / "out.csv", log=False)
     assert batch_project.store.list_prediction_files() == []
 
@@ -232,10 +231,10 @@ def test_missing_model_column_is_named(batch_project, tmp_path):
         batch_project.score_batch(source, tmp_path / "out.csv")
 
 
-def test_mixed_types_reject_rows_not_the_file(batch_project, scoring_frame, tmp_path):
+def test_mixed_types_reject_rows_not_the_file(write_input, batch_project, scoring_frame, tmp_path):
     frame = scoring_frame.head(60).astype(str)
     frame.loc[[3, 40], "total_charges"] = ["n/a?", "lots"]
-    source = _csv(frame, tmp_path / "in.csv")
+    source = write_input(frame, "in.csv")
     result = batch_project.score_batch(source, tmp_path / "out.csv", log=False)
     assert (result.rows_scored, result.rows_rejected) == (58, 2)
     assert result.reasons == {"total_charges: wrong type": 2}
@@ -246,7 +245,8 @@ def test_non_utf8_midway_leaves_no_output(batch_project, scoring_frame, tmp_path
     row is scored or logged): an older output is untouched, no temporary file is left."""
     tmp_path = tmp_path / "files"
     tmp_path.mkdir()
-    source = _csv(scoring_frame.head(3000), tmp_path / "in.csv")
+    source = tmp_path / "in.csv"
+    scoring_frame.head(3000).to_csv(source, index=False)
     data = source.read_bytes()
     cut = data.rfind(b"\n", 0, len(data) - 2000) + 1
     source.write_bytes(data[:cut] + b"C\xe9\xff" + data[cut + 3 :])
@@ -271,11 +271,14 @@ with steadyml.open(sys.argv[1], env={}) as project:
 """
 
 
-def test_killed_run_leaves_no_complete_looking_output(batch_project, scoring_frame, tmp_path):
+@pytest.mark.slow
+def test_killed_run_leaves_no_complete_looking_output(
+    write_input, batch_project, scoring_frame, tmp_path
+):
     import subprocess
     import sys
 
-    source = _csv(scoring_frame.head(2000), tmp_path / "in.csv")
+    source = write_input(scoring_frame.head(2000), "in.csv")
     out = tmp_path / "out.parquet"
     done = subprocess.run(
         [sys.executable, "-c", _KILL_MIDWAY, str(batch_project.root), str(source), str(out)],
@@ -288,7 +291,19 @@ def test_killed_run_leaves_no_complete_looking_output(batch_project, scoring_fra
     assert leftovers and all(".tmp-" in name for name in leftovers)
 
 
-def test_wrong_output_extension(batch_project, scoring_frame, tmp_path):
-    source = _csv(scoring_frame.head(5), tmp_path / "in.csv")
-    with pytest.raises(DataError, match=r"must end in \.csv or \.parquet"):
+def test_wrong_output_and_rejects_paths_name_the_argument(
+    write_input, batch_project, scoring_frame, tmp_path
+):
+    source = write_input(scoring_frame.head(5), "in.csv")
+    with pytest.raises(DataError, match=r"must end in \.csv or \.parquet") as info:
         batch_project.score_batch(source, tmp_path / "out.xlsx")
+    assert info.value.field == "out" and "--" not in (info.value.hint or "")
+    with pytest.raises(DataError, match="The rejects file must be CSV") as info:
+        batch_project.score_batch(source, tmp_path / "o.csv", rejects=tmp_path / "r.parquet")
+    assert info.value.field == "rejects" and "--" not in (info.value.hint or "")
+    with pytest.raises(DataError, match="would overwrite the input") as info:
+        batch_project.score_batch(source, source)
+    assert info.value.field == "out"
+    with pytest.raises(DataError, match="does not exist") as info:
+        batch_project.score_batch(source, tmp_path / "o.csv", rejects=tmp_path / "no" / "r.csv")
+    assert info.value.field == "rejects"

@@ -87,6 +87,7 @@ def test_data_drawn_from_a_contract_validates(cf: tuple[Contract, pd.DataFrame])
     assert report.passed, [v.message for v in report.violations]
 
 
+@pytest.mark.slow
 @FAST
 @given(contract_and_frame(), st.data())
 def test_one_mutated_value_is_caught_and_its_column_named(
@@ -199,3 +200,19 @@ def test_missing_column_and_bad_values_are_all_reported() -> None:
     assert report.extra_columns == ["extra"]
     age = next(v for v in report.violations if v.column == "age")
     assert age.message == "Column 'age' expects a whole number; got 'abc' in row 2."
+
+
+def test_loading_a_contract_imports_neither_pandas_nor_pandera(tmp_path: Path) -> None:
+    """``steadyml serve`` loads the contract on its fast path: the package stays light."""
+    import subprocess
+    import sys
+
+    save_contract(infer_contract(_frame(), ROLES), tmp_path / "contract.yaml")
+    code = (
+        "import sys\n"
+        "from steadyml.data.contract import load_contract\n"
+        f"c = load_contract(__import__('pathlib').Path({str(tmp_path / 'contract.yaml')!r}))\n"
+        "print(len(c.columns), [m for m in ('pandas', 'pandera', 'numpy') if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[0] == "5 []"

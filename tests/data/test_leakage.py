@@ -206,6 +206,7 @@ def test_split_indexes_partition_the_frame(n, test_size, method, seed):
     assert len(train) > 0 and len(test) > 0
 
 
+@pytest.mark.slow
 def test_large_table_finishes_quickly():
     n = 250_000
     rng = np.random.default_rng(0)

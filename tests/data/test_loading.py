@@ -318,3 +318,18 @@ else:
         back = read_table(path)
         assert list(back.columns) == names
         assert len(back) == rows
+
+
+def test_public_helpers_that_batch_scoring_shares(tmp_path: Path) -> None:
+    """Batch reads files its own way; these make it fail the way read_table does."""
+    from steadyml.data.loading import existing_file, not_utf8, quote_names
+
+    path = write(tmp_path / "data.csv", "a\n1\n")
+    assert existing_file(path) == path
+    with pytest.raises(DataError, match="Data file not found") as info:
+        existing_file(tmp_path / "dat.csv")
+    assert "data.csv" in (info.value.hint or "")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("name\ncaf\u00e9\n".encode("latin-1"))
+    assert "byte 0xE9 at byte offset 8 (line 2)" in not_utf8(latin, False).message
+    assert quote_names([f"c{i}" for i in range(22)]).endswith("'c19' and 2 more")

@@ -320,7 +320,7 @@ def test_unknown_target_lists_close_matches_and_columns() -> None:
 def test_unknown_names_in_any_option_are_refused(option: str) -> None:
     df = pd.DataFrame({"y": [0, 1], "x": [1, 2]})
     value: object = ["nope"] if option in {"sensitive", "pii"} else "nope"
-    with pytest.raises(DataError, match="Column 'nope' given as .* is not in the data") as info:
+    with pytest.raises(DataError, match=r"Column 'nope' given as .* is not in the data") as info:
         infer_roles(df, target="y", **{option: value})  # type: ignore[arg-type]
     assert info.value.field == option
     assert "--" not in info.value.message

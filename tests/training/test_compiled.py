@@ -59,6 +59,7 @@ def _rows(data: pd.DataFrame, draw: Any) -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -87,6 +88,7 @@ def test_multiclass_and_regression_equal_scikit_learn(data: pd.DataFrame) -> Non
                                rtol=1e-12, atol=1e-9)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_other_models_keep_the_pipeline(data: pd.DataFrame) -> None:
     trees = _fit(data, "churned", "classification", model="hist_gradient_boosting")
     assert compile_pipeline(trees) is None

@@ -145,6 +145,7 @@ def test_no_feature_columns_is_an_error() -> None:
         build_pipeline(Roles(target="y", pii=("email",)), LogisticRegression())
 
 
+@pytest.mark.slow
 def test_fitted_pipeline_survives_pickling_and_cloning() -> None:
     import pickle
 

@@ -54,6 +54,7 @@ def outcome(churn: pd.DataFrame) -> TrainOutcome:
     return train_churn(churn)
 
 
+@pytest.mark.slow
 def test_churn_model_passes_its_gates(outcome: TrainOutcome) -> None:
     assert outcome.gates.passed, outcome.gates.to_dict()
     assert [c.name for c in outcome.gates.checks] == [
@@ -68,6 +69,7 @@ def test_churn_model_passes_its_gates(outcome: TrainOutcome) -> None:
     assert outcome.positive_label == 1 and outcome.classes == [0, 1]
 
 
+@pytest.mark.slow
 def test_strict_gates_fail_for_the_right_reasons(churn: pd.DataFrame) -> None:
     strict = CHURN_TRAINING.model_copy(
         update={
@@ -96,6 +98,7 @@ def test_strict_gates_fail_for_the_right_reasons(churn: pd.DataFrame) -> None:
     }
 
 
+@pytest.mark.slow
 def test_two_runs_give_identical_results(churn: pd.DataFrame, outcome: TrainOutcome) -> None:
     again = train_churn(churn.copy())
     first, second = outcome.to_dict(), again.to_dict()
@@ -130,6 +133,7 @@ def test_time_split_puts_no_future_row_in_training(
     )
 
 
+@pytest.mark.slow
 def test_sensitive_and_personal_columns_are_not_features(outcome: TrainOutcome) -> None:
     for col in (
         "gender",
@@ -145,6 +149,7 @@ def test_sensitive_and_personal_columns_are_not_features(outcome: TrainOutcome) 
     assert set(outcome.fairness["columns"]) == {"gender", "age_band"}
 
 
+@pytest.mark.slow
 def test_record_is_json_safe_and_complete(outcome: TrainOutcome) -> None:
     record = json.loads(json.dumps(outcome.to_dict()))
     assert "pipeline" not in record and "baseline" not in record
@@ -154,6 +159,7 @@ def test_record_is_json_safe_and_complete(outcome: TrainOutcome) -> None:
     assert record["reference"]["prediction"]["positive_label"] == 1
 
 
+@pytest.mark.slow
 def test_the_pipeline_scores_raw_live_rows(churn: pd.DataFrame, outcome: TrainOutcome) -> None:
     live = churn.drop(columns=["churned", "cancellation_reason"]).head(5).copy()
     live["payment_method"] = "crypto_wallet"  # never seen in training
@@ -162,6 +168,7 @@ def test_the_pipeline_scores_raw_live_rows(churn: pd.DataFrame, outcome: TrainOu
     assert proba.shape == (5, 2) and np.isfinite(proba).all()
 
 
+@pytest.mark.slow
 def test_progress_names_the_steps(churn: pd.DataFrame) -> None:
     steps: list[str] = []
     train_churn(churn, progress=steps.append)
@@ -169,6 +176,7 @@ def test_progress_names_the_steps(churn: pd.DataFrame) -> None:
     assert "Fitting hist_gradient_boosting" in steps and "Measuring fairness" in steps
 
 
+@pytest.mark.slow
 def test_rows_without_a_target_are_dropped_and_counted(churn: pd.DataFrame) -> None:
     frame = churn.astype({"churned": float})
     frame.loc[frame.index[:7], "churned"] = np.nan
