@@ -10,8 +10,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from steadyml.monitoring.drift import DriftSettings
+from steadyml.monitoring.inputs import typed_inputs
 from steadyml.monitoring.measures import (
-    blank_missing_codes,
     data_quality,
     system_health,
     window_drift,
@@ -56,7 +56,7 @@ def test_quality_counts_missing_codes_unseen_categories_and_out_of_range(
     log = make_log(
         4, tenure=[-1, 5, 50, "x"], plan=["a", "unknown", "zzz", "b"], extra=[1, 2, 3, 4]
     )
-    blank_missing_codes(log, FEATURES, CODES)
+    typed_inputs(log, FEATURES, CODES)
     quality = data_quality(log, 1, 8, {**FEATURES, "gone": {"kind": "numeric"}}, CODES)
     rows = {f["feature"]: f for f in quality["features"]}
     assert quality["rows"] == 4 and quality["contract_violation_rate"] == 1 / 8
@@ -126,7 +126,7 @@ def test_too_few_or_no_labels_give_a_status_and_no_numbers(make_log: MakeLog) ->
 
 def test_window_metrics_name_every_number_and_wildcards_expand(make_log: MakeLog) -> None:
     log = make_log(40, tenure=range(40), plan=["a"] * 40)
-    blank_missing_codes(log, FEATURES, CODES)
+    typed_inputs(log, FEATURES, CODES)
     references = {"tenure": NumericReference.from_values(range(40))}
     window = {
         "system": system_health(log),

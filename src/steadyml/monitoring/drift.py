@@ -40,7 +40,9 @@ sorted, live in ``steadyml.monitoring.drift_stats``; the references (built once 
 from the summary stored with a model version) in ``steadyml.monitoring.references``. Missing
 values (None, NaN) and infinities are left out of the tests (data quality reports them); the
 ``n_reference`` and ``n_current`` counts are of the values tested. Categorical values are
-compared as strings.
+compared by their canonical labels (``steadyml.training.reference.category_label``: 1, 1.0,
+"1" and "1.0" are one category), on both sides; ``steadyml.monitoring.inputs`` first reads
+logged values in the contract's type.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ from steadyml.monitoring.references import (
     category_counts,
     finite_values,
 )
-from steadyml.training.reference import OTHER
+from steadyml.training.reference import OTHER, category_labels
 
 __all__ = [
     "DriftSettings",
@@ -228,7 +230,7 @@ def prediction_drift(
     if isinstance(reference.reference, NumericReference):
         values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
         return numeric_drift(reference.name, reference.reference, values, settings)
-    labels = column.astype(object).map(str)
+    labels = category_labels(column)
     return categorical_drift(reference.name, reference.reference, labels, settings)
 
 

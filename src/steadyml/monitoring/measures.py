@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 
 from steadyml.monitoring.drift import DriftSettings, drift_table, prediction_drift
+from steadyml.monitoring.inputs import code_labels, numeric_values
 from steadyml.monitoring.references import PredictionReference, Reference
-from steadyml.training.reference import OTHER
+from steadyml.training.reference import OTHER, category_label, category_labels
 
 __all__ = [
-    "blank_missing_codes",
     "data_quality",
     "numeric_values",
     "system_health",
@@ -55,29 +55,6 @@ def system_health(rows: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def numeric_values(series: pd.Series, codes: Sequence[Any] | None) -> pd.Series:
-    """A column as numbers: text that is not a number and the numeric missing codes become
-    NaN."""
-    values = pd.to_numeric(series, errors="coerce")
-    if codes:
-        values = values.where(~values.isin([c for c in codes if isinstance(c, int | float)]))
-    return values
-
-
-def blank_missing_codes(
-    frame: pd.DataFrame,
-    features: Mapping[str, Mapping[str, Any]],
-    codes: Mapping[str, Sequence[Any]],
-) -> None:
-    """In place: numeric features as numbers, and each feature's missing codes (``-1``,
-    ``"unknown"``, from ``data.missing_codes``) as missing values."""
-    for name, summary in features.items():
-        if name in frame.columns and summary.get("kind") == "numeric":
-            frame[name] = numeric_values(frame[name], codes.get(name))
-        elif name in frame.columns and codes.get(name):
-            frame[name] = frame[name].where(~frame[name].isin(codes[name]))
-
-
 def data_quality(
     scored: pd.DataFrame,
     errors: int,
@@ -104,8 +81,9 @@ def _feature_quality(
     kind = ref.get("kind")
     if kind == "numeric":
         values = numeric_values(column, codes)
-    else:
-        values = column.where(~column.astype(object).isin(list(codes or [])))
+    else:  # canonical labels, as the reference has them (steadyml.monitoring.inputs)
+        values = category_labels(column)
+        values = values.where(~values.isin(code_labels(codes)), None)
     n = len(values)
     missing = float(values.isna().mean()) if n else 0.0
     ref_missing = float(ref.get("missing_rate") or 0.0)
@@ -114,9 +92,9 @@ def _feature_quality(
     out_of_range = 0.0
     present_values = values.dropna()
     if kind == "categorical" and len(present_values):
-        known = set(ref.get("frequencies", {}))
+        known = {category_label(k) for k in ref.get("frequencies", {})}
         if OTHER not in known:
-            labels = present_values.astype(object).map(str)
+            labels = present_values
             mask = ~labels.isin(known)
             unseen_rate = float(mask.mean())
             unseen = sorted(labels[mask].unique().tolist())[:20]

@@ -25,12 +25,8 @@ from steadyml.artifacts import ArtifactStore
 from steadyml.config import ProjectConfig, parse_duration
 from steadyml.entities import ModelVersion, Run
 from steadyml.monitoring.drift import DriftSettings
-from steadyml.monitoring.measures import (
-    blank_missing_codes,
-    data_quality,
-    system_health,
-    window_drift,
-)
+from steadyml.monitoring.inputs import canonical_summary, contract_types, typed_inputs
+from steadyml.monitoring.measures import data_quality, system_health, window_drift
 from steadyml.monitoring.performance import MIN_LABELS, LabelInfo, measure_performance
 from steadyml.monitoring.references import (
     PredictionReference,
@@ -62,7 +58,8 @@ class MonitorResult:
 class _Baseline:
     """Everything a window is measured against, read once per run."""
 
-    features: Mapping[str, Mapping[str, Any]]  # the model version's feature summaries
+    features: Mapping[str, Mapping[str, Any]]  # the feature summaries, canonical labels
+    types: Mapping[str, str]  # each column's type in the model version's contract
     references: Mapping[str, Reference]
     prediction: PredictionReference | None
     codes: Mapping[str, list[Any]]  # data.missing_codes
@@ -148,9 +145,15 @@ def _baseline(config: ProjectConfig, version: ModelVersion, run: Run) -> _Baseli
     mon = config.monitoring
     summary = run.summary or {}
     reference = version.reference or {}
+    types = contract_types(version.contract)
+    features = {
+        name: canonical_summary(block, types.get(name))
+        for name, block in (reference.get("features") or {}).items()
+    }
     return _Baseline(
-        features=reference.get("features") or {},
-        references=feature_references(reference),
+        features=features,
+        types=types,
+        references=feature_references({**reference, "features": features}),
         prediction=prediction_reference(reference),
         codes={k: list(v) for k, v in config.data.missing_codes.items()},
         settings=DriftSettings(
@@ -181,9 +184,10 @@ def _measure_window(
     answered = served["error"].isna() & ~fallback  # the model itself answered
     violations = int(served["error"].astype(str).str.startswith("contract:").sum())
     # drift and quality look at every row that reached the service (rejected rows too:
-    # their values are what broke the contract); performance at the model's own answers
+    # their values are what broke the contract); performance at the model's own answers.
+    # Each path logs values its own way (JSON, floats, text): read them in the contract's type
     current = served.copy()
-    blank_missing_codes(current, base.features, base.codes)
+    typed_inputs(current, base.features, base.codes, base.types)
     scored = current[answered.to_numpy()]
     perf, segs, fair = measure_performance(
         scored, base.labels, base.training_metrics, base.success, base.segments, base.sensitive

@@ -5,13 +5,15 @@ A reference is built once and compared with many windows:
 * ``NumericReference`` keeps a column's finite values sorted (the tests then only search
   them), its population standard deviation and its ten quantile bins with the reference share
   per bin (first and last bins open-ended);
-* ``CategoricalReference`` keeps exact counts per category, labels as strings.
+* ``CategoricalReference`` keeps exact counts per category, under canonical labels
+  (``steadyml.training.reference.category_label``: 1, 1.0 and "1" are all ``"1"``).
 
 ``from_values`` builds one from a raw column; ``from_summary`` rebuilds one from the compact
 summary stored with a model version (``steadyml.training.reference``): numeric tests then use
 its sample of up to 1,000 values (the bins and the standard deviation come from the full
-training column). ``feature_references`` and ``prediction_reference`` read a model version's
-whole reference mapping. Missing values (None, NaN) and infinities are left out.
+training column; labels written before they were canonical, such as ``"1.0"``, are made so and
+their counts merged). ``feature_references`` and ``prediction_reference`` read a model
+version's whole reference mapping. Missing values (None, NaN) and infinities are left out.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steadyml.training.reference import OTHER
+from steadyml.training.reference import OTHER, category_label, label_counts
 
 __all__ = [
     "CategoricalReference",
@@ -84,7 +86,7 @@ class NumericReference:
 
 @dataclass(frozen=True)
 class CategoricalReference:
-    """A categorical reference column: exact counts per category (labels as strings)."""
+    """A categorical reference column: exact counts per category (canonical labels)."""
 
     counts: dict[str, int]
     has_other: bool = False  # live values outside the top list fall into "__other__"
@@ -102,12 +104,16 @@ class CategoricalReference:
         """
         exact = summary.get("counts")
         if exact:
-            counts = {str(k): int(v) for k, v in exact.items()}
+            pairs = [(str(k), int(v)) for k, v in exact.items()]
         else:
             present = _present_count(summary)
             freq = summary.get("frequencies") or {}
-            counts = {str(k): round(float(v) * present) for k, v in freq.items()}
-        counts = {k: v for k, v in counts.items() if v > 0}
+            pairs = [(str(k), round(float(v) * present)) for k, v in freq.items()]
+        counts: dict[str, int] = {}
+        for label, count in pairs:
+            if count > 0:
+                key = label if label == OTHER else category_label(label)
+                counts[key] = counts.get(key, 0) + count
         return cls(counts, OTHER in counts)
 
 
@@ -207,15 +213,9 @@ def finite_values(values: Any) -> np.ndarray:
 
 
 def category_counts(values: Any) -> dict[str, int]:
-    """Counts per label as a string; the hash pass runs on the raw values, not on strings."""
-    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
-    counts: dict[str, int] = {}
-    for label, count in series.value_counts(dropna=True, sort=False).items():
-        if not count:  # a pandas Categorical lists unused categories with 0
-            continue
-        key = str(label)
-        counts[key] = counts.get(key, 0) + int(count)
-    return counts
+    """Counts per canonical label (1, 1.0 and "1" count together); the hash pass runs on the
+    raw values, not on strings."""
+    return label_counts(values)
 
 
 def bin_shares(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:

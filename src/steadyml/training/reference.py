@@ -16,10 +16,19 @@ outside the training range are counted. ``std`` is the sample standard deviation
 Categorical columns keep ``frequencies`` (shares) and, since drift tests need them exactly,
 ``counts`` (the same categories, as integers). Summaries written before ``std_population``
 and ``counts`` existed still read: ``steadyml.monitoring.drift`` derives both.
+
+Category labels are canonical (``category_label``): the same value gets the same label however
+it was read or logged, so 1, 1.0, numpy's int64 1, "1" and "1.0" are all ``"1"`` (a 0/1 column
+with a gap is read as floats; a batch file logs integers as floats; a refused API record keeps
+its JSON text), ``True``, numpy's ``True_`` and "true" are all ``"True"``, and text is
+stripped. Monitoring labels live values with the same function (and canonicalises the labels
+of summaries written before it existed), so the two sides always share their categories.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +41,14 @@ from steadyml.training.features import feature_kinds, replace_missing_codes
 if TYPE_CHECKING:
     from steadyml.training.estimators import Task
 
-__all__ = ["reference_stats", "numeric_summary"]
+__all__ = [
+    "OTHER",
+    "category_label",
+    "category_labels",
+    "label_counts",
+    "numeric_summary",
+    "reference_stats",
+]
 
 _BINS = 10
 _SAMPLE = 1000
@@ -112,15 +128,95 @@ def numeric_summary(values: pd.Series) -> dict[str, Any]:
     return out
 
 
+# ---------------------------------------------------------------- canonical category labels
+
+# a number as text: no leading zeros ("01" is a code, not 1), optional fraction and exponent
+_NUMBER_TEXT = re.compile(r"[+-]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_INTEGER_TEXT = re.compile(r"[+-]?(?:0|[1-9][0-9]*)")
+_BOOL_TEXT = {"true": "True", "false": "False"}
+
+
+def category_label(value: Any) -> str:
+    """The canonical label of one (present) category value.
+
+    Booleans (Python's, numpy's, or the text true/false in any case) are ``"True"`` and
+    ``"False"``; whole numbers read as integers (``1``, ``1.0``, ``np.int64(1)``, ``"1"``,
+    ``"1.0"``, ``"1e0"`` are all ``"1"``); other numbers as Python prints a float (``1.5``,
+    ``"1.50"`` -> ``"1.5"``); text is stripped of surrounding blanks. Text with leading zeros
+    (``"01"``) stays as it is: it is a code, not a number.
+    """
+    if isinstance(value, bool | np.bool_):
+        return "True" if value else "False"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return _float_label(float(value))
+    text = (value if isinstance(value, str) else str(value)).strip()
+    folded = _BOOL_TEXT.get(text.lower())
+    if folded is not None:
+        return folded
+    if _INTEGER_TEXT.fullmatch(text):
+        return str(int(text))  # exact, however many digits
+    if _NUMBER_TEXT.fullmatch(text):
+        return _float_label(float(text))
+    return text
+
+
+def _float_label(value: float) -> str:
+    if math.isfinite(value) and value.is_integer():
+        return str(int(value))
+    return repr(value)
+
+
+def category_labels(values: pd.Series) -> pd.Series:
+    """The column as canonical labels (object dtype), missing values left missing.
+
+    Each distinct value is labelled once. An object column holding booleans is labelled value
+    by value: pandas' hashing counts ``True`` and ``1`` as one value, their labels differ.
+    """
+    present = values.notna()
+    if not bool(present.any()):
+        return pd.Series(None, index=values.index, dtype=object)
+    if _mixes_booleans(values):
+        labels = values.astype(object).where(present, None)
+        return labels.map(lambda v: None if v is None else category_label(v))
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.array([category_label(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
+
+
+def label_counts(values: Any) -> dict[str, int]:
+    """Counts per canonical label of the present values; values whose labels agree (1, 1.0
+    and "1") are counted together. The hash pass runs on the raw values, not on labels."""
+    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    if _mixes_booleans(series):
+        series = category_labels(series)
+    counts: dict[str, int] = {}
+    for value, count in series.value_counts(dropna=True, sort=False).items():
+        if not count:  # a pandas Categorical lists unused categories with 0
+            continue
+        key = category_label(value)
+        counts[key] = counts.get(key, 0) + int(count)
+    return counts
+
+
+def _mixes_booleans(values: pd.Series) -> bool:
+    """An object column with booleans and other values, which hashing would merge."""
+    if values.dtype != object:
+        return False
+    kinds = {type(v) for v in values.dropna().to_numpy()}  # not unique(): it hashes too
+    return bool(kinds & {bool, np.bool_}) and bool(kinds - {bool, np.bool_})
+
+
 def _categorical(values: pd.Series) -> dict[str, Any]:
     n = len(values)
-    present = values.dropna().astype(object).map(str)
-    shares = present.value_counts(normalize=False)
+    present = int(values.notna().sum())
+    labelled = label_counts(values)
     # ties broken by the label, so the same data always gives the same top list
-    ordered = sorted(shares.items(), key=lambda kv: (-kv[1], kv[0]))
+    ordered = sorted(labelled.items(), key=lambda kv: (-kv[1], kv[0]))
     top = ordered[:_TOP_CATEGORIES]
-    total = max(len(present), 1)
-    counts = {str(k): int(v) for k, v in top}
+    total = max(present, 1)
+    counts = {k: int(v) for k, v in top}
     rest = sum(int(v) for _, v in ordered[_TOP_CATEGORIES:])
     if rest:
         counts[OTHER] = rest
@@ -128,7 +224,7 @@ def _categorical(values: pd.Series) -> dict[str, Any]:
     return {
         "kind": "categorical",
         "n": n,
-        "missing_rate": _share(n - len(present), n),
+        "missing_rate": _share(n - present, n),
         "distinct": len(ordered),
         "frequencies": freq,
         "counts": counts,
