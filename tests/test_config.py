@@ -5,14 +5,17 @@ from __future__ import annotations
 import ast
 import datetime as dt
 from pathlib import Path
+from typing import get_origin
 
 import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from steadyml.config import (
     NOT_YET_USED,
+    ProjectConfig,
     apply_env,
     load_config,
     parse_config,
@@ -92,6 +95,115 @@ def test_drop_as_list_explains_the_mapping_form() -> None:
     raw["data"]["columns"]["drop"] = ["leaky"]
     (problem,) = _problems(raw)
     assert "data.columns.drop" in problem and "reason" in problem and "['leaky']" in problem
+
+
+BLANK_KEYS_YAML = """\
+project: {name: p, problem: x, prediction_target: y, users: u,
+          success_metric: {name: roc_auc, threshold: 0.7}}
+owners: {model: a, deployment: b, monitoring: c, release_approver: d}
+data:
+  source: d.csv
+  target: y
+  missing_codes:
+  post_outcome:
+  columns:
+    numeric: [a]
+    categorical:
+    text:
+    sensitive:
+    pii:
+    drop:
+training:
+  segments:
+  gates:
+monitoring:
+  alerts:
+  channels:
+    - kind: email
+      to:
+retraining:
+  triggers:
+schedule:
+serving:
+"""
+
+
+def test_a_list_or_mapping_key_with_nothing_under_it_reads_as_left_out(tmp_path: Path) -> None:
+    (tmp_path / "steadyml.yaml").write_text(BLANK_KEYS_YAML, encoding="utf-8")
+    cfg = load_config(tmp_path).config
+    columns = cfg.data.columns
+    assert (columns.categorical, columns.text, columns.sensitive, columns.pii) == ([], [], [], [])
+    assert columns.drop == {} and cfg.data.missing_codes == {} and cfg.data.post_outcome == {}
+    assert cfg.training.segments == [] and cfg.retraining.triggers == []
+    assert cfg.monitoring.alerts == [] and cfg.monitoring.channels[0].to == []
+    assert cfg.schedule == parse_config(_valid()).schedule  # a blank section: its defaults
+
+
+def _collection_fields(model: type[BaseModel], prefix: str = "") -> dict[str, object]:
+    """Each field reached through sections that holds a list, a mapping or a section and has
+    a default, with that default (``X | None`` fields are left out: None means "never")."""
+    found: dict[str, object] = {}
+    for name, info in model.model_fields.items():
+        kind, path = info.annotation, f"{prefix}{name}"
+        is_section = isinstance(kind, type) and issubclass(kind, BaseModel)
+        if is_section:
+            found.update(_collection_fields(kind, f"{path}."))
+        if (is_section or get_origin(kind) in (list, dict)) and not info.is_required():
+            found[path] = info.get_default(call_default_factory=True)
+    return found
+
+
+BLANKABLE = _collection_fields(ProjectConfig)
+
+
+@pytest.mark.parametrize("path", sorted(BLANKABLE))
+def test_every_list_and_mapping_field_takes_its_default_when_blank(path: str) -> None:
+    *parents, last = path.split(".")
+    raw = _valid()
+    parent = raw
+    for part in parents:
+        parent = parent.setdefault(part, {})
+    parent[last] = None
+    value: object = parse_config(raw)
+    for part in path.split("."):
+        value = getattr(value, part)
+    assert value == BLANKABLE[path]
+    assert len(BLANKABLE) >= 20  # the walk reached the nested sections
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "expects"),
+    [
+        ("columns", "categorical", "tenure", "expects a list: one '- item' per line"),
+        ("columns", "pii", {"email": 1}, "expects a list"),
+        ("columns", "drop", "leaky", "expects a mapping: 'key: value' lines"),
+        (None, "missing_codes", ["-1"], "expects a mapping"),
+    ],
+)
+def test_a_wrong_shape_is_refused_naming_the_field_and_the_shape(
+    section: str | None, key: str, value: object, expects: str
+) -> None:
+    raw = _valid()
+    where = raw["data"][section] if section else raw["data"]
+    where[key] = value
+    (problem,) = _problems(raw)
+    path = f"data.{section}.{key}" if section else f"data.{key}"
+    assert problem.startswith(f"{path}: {expects}")
+    assert f"got {value!r}." in problem
+
+
+def test_a_wrong_shape_for_alerts_and_a_blank_required_section_are_refused() -> None:
+    raw = _valid()
+    raw["monitoring"] = {"alerts": "error_rate > 0.05"}
+    raw["owners"] = None
+    problems = _problems(raw)
+    assert (
+        "monitoring.alerts: expects a list: one '- item' per line under it, or [a, b] on one "
+        "line; got 'error_rate > 0.05'."
+    ) in problems
+    assert any(
+        p.startswith("owners: expects a mapping") and "nothing under it" in p for p in problems
+    )
 
 
 def test_a_column_in_two_roles_is_refused() -> None:

@@ -59,6 +59,14 @@ def _fmt_value(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+# A list or a mapping where the file gave something else: say how to write one in YAML.
+_SHAPES = {
+    "list_type": "a list: one '- item' per line under it, or [a, b] on one line",
+    "dict_type": "a mapping: 'key: value' lines indented under it, or {key: value}",
+    "model_type": "a mapping: 'key: value' lines indented under it, or {key: value}",
+}
+
+
 def explain(err: Mapping[str, Any], model: type[BaseModel]) -> str:
     """One pydantic error as a line a person can act on: where, the bad value, what is allowed."""
     loc = tuple(err.get("loc", ()))
@@ -83,5 +91,9 @@ def explain(err: Mapping[str, Any], model: type[BaseModel]) -> str:
         close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
         hint = f" Did you mean '{close[0]}'?" if close else ""
         return f"{where}: got {_fmt_value(value)}; allowed: {', '.join(options)}.{hint}"
+    shape = _SHAPES.get(kind)
+    if shape is not None:
+        got = "nothing under it" if value is None else _fmt_value(value)
+        return f"{where}: expects {shape}; got {got}."
     msg = msg.removeprefix("Value error, ")
     return f"{where}: {msg}; got {_fmt_value(value)}."

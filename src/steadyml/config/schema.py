@@ -9,9 +9,10 @@ validation errors into teaching messages live in ``loading`` and ``messages``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -44,6 +45,35 @@ __all__ = [
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_means_left_out(cls, data: Any) -> Any:
+        """A list or mapping key with nothing under it (``categorical:``, ``drop:``, a whole
+        ``monitoring:`` section) reads as if it were left out: it takes its default, which is
+        empty for every such field except ``training.models`` and ``monitoring.channels``.
+        YAML gives such a key the value None, which would otherwise be refused."""
+        if not isinstance(data, dict):
+            return data
+        blank = _blank_fields(cls)
+        if not any(data.get(name, ...) is None for name in blank):
+            return data
+        return {k: v for k, v in data.items() if not (k in blank and v is None)}
+
+
+@functools.cache
+def _blank_fields(model: type[BaseModel]) -> frozenset[str]:
+    """Fields of ``model`` that hold a list, a mapping or a section, have a default, and for
+    which None means nothing else (``X | None`` fields keep None: "empty: never")."""
+    names = set()
+    for name, info in model.model_fields.items():
+        kind = info.annotation
+        collection = get_origin(kind) in (list, dict) or (
+            isinstance(kind, type) and issubclass(kind, BaseModel)
+        )
+        if collection and not info.is_required():
+            names.add(name)
+    return frozenset(names)
 
 
 # --- project statement ---------------------------------------------------------------
