@@ -1,7 +1,8 @@
 """Scoring with a model bundle: predictions, scores and class probabilities.
 
 The one scorer for the API, batch scoring and monitoring, so every route answers the same way.
-``decide`` is the decision rule itself, on an array of class probabilities: for a yes/no model
+``decide`` (in ``steadyml.forms.decision``, numpy only, so training's grading uses it too) is
+the decision rule itself, on an array of class probabilities: for a yes/no model
 the score is the positive class's probability and the prediction uses the decision threshold
 chosen at training time; with more classes it is the most probable class. ``score_arrays``
 runs a bundle and applies it as numpy arrays (what batch scoring writes, chunk by chunk);
@@ -15,9 +16,10 @@ that form (``forms.linear.ServingForm``): nothing here imports scikit-learn.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from steadyml.forms.decision import DEFAULT_THRESHOLD, class_labels, decide, plain
 
 if TYPE_CHECKING:
     import numpy as np
@@ -36,8 +38,6 @@ __all__ = [
     "score_arrays",
     "score_frame",
 ]
-
-DEFAULT_THRESHOLD = 0.5  # a yes/no model trained before thresholds were chosen
 
 
 @dataclass(frozen=True)
@@ -79,45 +79,6 @@ class ScoreArrays:
     scores: np.ndarray
     proba: np.ndarray | None
     classes: list[Any]
-
-
-def plain(value: Any) -> Any:
-    """numpy scalars as plain Python values (JSON-friendly)."""
-    return value.item() if hasattr(value, "item") else value
-
-
-def class_labels(classes: Sequence[Any]) -> np.ndarray:
-    """The class labels as an array predictions are taken from: plain values, in an object
-    array when they are text or of mixed types (numbers keep a numeric array)."""
-    import numpy as np
-
-    values = [plain(c) for c in classes]
-    mixed = len({type(v) for v in values}) > 1 or any(isinstance(v, str) for v in values)
-    return np.asarray(values, dtype=object if mixed else None)
-
-
-def decide(
-    proba: np.ndarray, classes: Sequence[Any], positive_label: Any, threshold: float | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """The decision rule, vectorised: each row's predicted class and its score.
-
-    ``proba`` has one column per class of ``classes``. With two classes and a known
-    ``positive_label`` the score is that class's probability and the prediction is the
-    positive class when the score is at least ``threshold`` (0.5 when none was chosen), else
-    the other class. Otherwise the prediction is the most probable class and the score its
-    probability.
-    """
-    import numpy as np
-
-    labels = class_labels(classes)
-    known = labels.tolist()
-    if len(known) == 2 and positive_label in known:
-        pos = known.index(positive_label)
-        cut = DEFAULT_THRESHOLD if threshold is None else threshold
-        scores = proba[:, pos]
-        return np.where(scores >= cut, labels[pos], labels[1 - pos]), scores
-    best = proba.argmax(axis=1)
-    return labels[best], proba[np.arange(len(proba)), best]
 
 
 def score_arrays(bundle: ModelBundle | ServingForm, frame: pd.DataFrame) -> ScoreArrays:

@@ -141,14 +141,14 @@ def score_predictions(
 def predicted_labels(
     scores: dict[str, Any], positive_label: Any = None, threshold: float = 0.5
 ) -> np.ndarray:
-    """The class each row is given: the positive class when its probability ≥ threshold."""
-    proba, labels = scores["proba"], np.asarray(scores["classes"])
-    if len(labels) == 2 and positive_label is not None:
-        pos = labels.tolist().index(positive_label)
-        chosen: np.ndarray = np.where(proba[:, pos] >= threshold, labels[pos], labels[1 - pos])
-        return chosen
-    best: np.ndarray = labels[np.argmax(proba, axis=1)]
-    return best
+    """The class each row is given (``forms.decision.decide``, the rule every route uses): the
+    positive class when its probability ≥ threshold; with more classes the most probable."""
+    from steadyml.forms.decision import decide
+
+    labels = np.asarray(scores["classes"])
+    chosen, _ = decide(scores["proba"], labels.tolist(), positive_label, threshold)
+    # keep the classes' own dtype (sklearn's metrics compare predictions with true labels)
+    return np.asarray(chosen, dtype=labels.dtype)
 
 
 def _classification_metrics(
