@@ -55,13 +55,13 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMeta, requests=service.metrics.requests)  # outermost: ids for all
 
+    predict.add_routes(app, service.request_model)  # first: the route matched first
+    feedback.add_routes(app)
+    info.add_routes(app)
     import swagger_ui_bundle
 
     app.mount(info.SWAGGER, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
               name="swagger")  # fmt: skip
-    app.include_router(predict.router(service.request_model))
-    app.include_router(feedback.router)
-    app.include_router(info.router)
     return app
 
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import FastAPI
 
 from steadyml.serving.requests import FeedbackRequest
 from steadyml.serving.responses import FeedbackResponse
 from steadyml.serving.routes.dependencies import FEEDBACK
 from steadyml.serving.service import PredictionService
 
-__all__ = ["router"]
-
-router = APIRouter()
+__all__ = ["add_routes", "feedback"]
 
 
-@router.post("/v1/feedback", response_model=FeedbackResponse, summary="Send true labels")
+def add_routes(app: FastAPI) -> None:
+    """Register this route on ``app`` itself (see ``routes/__init__.py`` for why)."""
+    app.add_api_route("/v1/feedback", feedback, methods=["POST"],
+                      response_model=FeedbackResponse, summary="Send true labels")  # fmt: skip
+
+
 async def feedback(
     body: FeedbackRequest, service: PredictionService = FEEDBACK
 ) -> FeedbackResponse:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
@@ -14,14 +14,24 @@ from steadyml.serving.errors import error_body
 from steadyml.serving.routes.dependencies import SERVICE
 from steadyml.serving.service import PredictionService
 
-__all__ = ["SWAGGER", "router"]
+__all__ = ["SWAGGER", "add_routes"]
 
 SWAGGER = "/static/swagger"  # where app.py mounts swagger_ui_bundle's files
 
-router = APIRouter()
+
+def add_routes(app: FastAPI) -> None:
+    """Register these routes on ``app`` itself (see ``routes/__init__.py`` for why)."""
+    get = ["GET"]
+    summary = "The model answering requests, its contract and traffic"
+    app.add_api_route("/v1/model", model_info, methods=get, summary=summary)
+    app.add_api_route("/v1/model/card", model_card, methods=get, response_class=HTMLResponse,
+                      summary="The model card (HTML)")  # fmt: skip
+    app.add_api_route("/health", health, methods=get, summary="Alive")
+    app.add_api_route("/ready", ready, methods=get, summary="Ready: a production model is loaded")
+    app.add_api_route("/metrics", prom, methods=get, summary="Prometheus metrics")
+    app.add_api_route("/docs", docs, methods=get, include_in_schema=False)
 
 
-@router.get("/docs", include_in_schema=False)
 async def docs(request: Request) -> HTMLResponse:
     return get_swagger_ui_html(
         openapi_url="/openapi.json",
@@ -32,22 +42,18 @@ async def docs(request: Request) -> HTMLResponse:
     )
 
 
-@router.get("/v1/model", summary="The model answering requests, its contract and traffic")
 async def model_info(service: PredictionService = SERVICE) -> dict[str, Any]:
     return service.model_info()
 
 
-@router.get("/v1/model/card", response_class=HTMLResponse, summary="The model card (HTML)")
 async def model_card(service: PredictionService = SERVICE) -> HTMLResponse:
     return HTMLResponse(await service.model_card())
 
 
-@router.get("/health", summary="Alive")
 async def health() -> dict[str, Any]:
     return {"ok": True, "status": "alive"}
 
 
-@router.get("/ready", summary="Ready: a production model is loaded")
 async def ready(service: PredictionService = SERVICE) -> JSONResponse:
     runtime = service.runtime
     production = runtime.state.production
@@ -61,7 +67,6 @@ async def ready(service: PredictionService = SERVICE) -> JSONResponse:
     return JSONResponse({"ok": True, "status": "ready", "model_version": production.version})
 
 
-@router.get("/metrics", summary="Prometheus metrics")
 async def prom(service: PredictionService = SERVICE) -> Response:
     service.update_log_gauges()
     return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -1,9 +1,9 @@
 """``POST /v1/predict``: predictions for one or more records, validated against the contract.
 
 The body model (``PredictRequest``) is generated from the project's data contract when the
-app is built, so ``router(request_model)`` registers, per app, a copy of ``predict`` whose
-``body`` annotation is that model: FastAPI reads the annotation to validate the body and to
-document it at ``/docs``.
+app is built, so ``add_routes(app, request_model)`` registers, per app, a copy of ``predict``
+whose ``body`` annotation is that model: FastAPI reads the annotation to validate the body
+and to document it at ``/docs``.
 
 ``refused_and_logged`` answers a body that breaks the contract like every other 422, and
 also logs its records with the reasons, so the monitor counts contract violations.
@@ -15,7 +15,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
@@ -25,7 +25,7 @@ from steadyml.serving.responses import PredictResponse
 from steadyml.serving.routes.dependencies import PREDICT
 from steadyml.serving.service import PredictionService
 
-__all__ = ["PATH", "predict", "refused_and_logged", "router"]
+__all__ = ["PATH", "add_routes", "predict", "refused_and_logged"]
 
 PATH = "/v1/predict"
 
@@ -47,16 +47,12 @@ async def predict(
     return Response(answer.model_dump_json(), media_type="application/json")
 
 
-def router(request_model: type[ContractRequest]) -> APIRouter:
-    """The predict route, its body validated by ``request_model`` (the contract's)."""
-    routes = APIRouter()
-    routes.post(
-        PATH,
-        response_model=PredictResponse,
-        summary="Predict for one or more records",
-        responses=RESPONSES,
-    )(_predict_for(request_model))
-    return routes
+def add_routes(app: FastAPI, request_model: type[ContractRequest]) -> None:
+    """Register the predict route on ``app``, its body validated by ``request_model`` (the
+    contract's); on the app itself (see ``routes/__init__.py`` for why)."""
+    app.add_api_route(PATH, _predict_for(request_model), methods=["POST"],
+                      response_model=PredictResponse, summary="Predict for one or more records",
+                      responses=RESPONSES)  # fmt: skip
 
 
 def _predict_for(model: type[ContractRequest]) -> Callable[..., Any]:
