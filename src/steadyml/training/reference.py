@@ -132,7 +132,7 @@ def numeric_summary(values: pd.Series) -> dict[str, Any]:
 
 # a number as text: no leading zeros ("01" is a code, not 1), optional fraction and exponent
 _NUMBER_TEXT = re.compile(r"[+-]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
-_INTEGER_TEXT = re.compile(r"[+-]?(?:0|[1-9][0-9]*)")
+_INTEGER_TEXT = re.compile(r"([+-]?(?:0|[1-9][0-9]*))(?:\.0+)?")  # "12" or "12.00"
 _BOOL_TEXT = {"true": "True", "false": "False"}
 
 
@@ -155,8 +155,9 @@ def category_label(value: Any) -> str:
     folded = _BOOL_TEXT.get(text.lower())
     if folded is not None:
         return folded
-    if _INTEGER_TEXT.fullmatch(text):
-        return str(int(text))  # exact, however many digits
+    whole = _INTEGER_TEXT.fullmatch(text)
+    if whole:
+        return str(int(whole.group(1)))  # exact, however many digits
     if _NUMBER_TEXT.fullmatch(text):
         return _float_label(float(text))
     return text
