@@ -30,14 +30,18 @@ def invoke(cli: CliRunner) -> Invoke:
 
 
 @pytest.fixture
-def make_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
-    """``make_project(name="p", n_customers=500, months=2)``: a sample churn project folder,
-    with no ``STEADYML_*`` override left in the environment."""
-    from steadyml.flows.plan import init_from_template
-
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ``STEADYML_*`` override (store, artifacts, project) left in the environment."""
     for key in list(os.environ):
         if key.startswith("STEADYML_") and key not in KEEP_ENV:
             monkeypatch.delenv(key)
+
+
+@pytest.fixture
+def make_project(tmp_path: Path, clean_env: None) -> Callable[..., Path]:
+    """``make_project(name="p", n_customers=500, months=2)``: a sample churn project folder,
+    with no ``STEADYML_*`` override left in the environment."""
+    from steadyml.flows.plan import init_from_template
 
     def make(name: str = "p", *, n_customers: int = 500, months: int = 2, **kw: Any) -> Path:
         return init_from_template(

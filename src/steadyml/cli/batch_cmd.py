@@ -9,6 +9,7 @@ import typer
 
 from steadyml.cli._common import err, handle_errors, next_steps, open_project, out, print_json
 from steadyml.cli._common import table as make_table
+from steadyml.cli._next import after_scoring
 
 if TYPE_CHECKING:
     from steadyml.batch.score import BatchResult
@@ -83,10 +84,11 @@ def score(
         else:
             with _progress_bar() as update:
                 result = project.score_batch(source, out_path, progress=update, **options)
+        watch = after_scoring(project.config)
     if as_json:
         print_json(result.to_dict())
         return
-    render(result)
+    render(result, watch)
 
 
 class _progress_bar:
@@ -126,7 +128,8 @@ class _progress_bar:
         self._bar.__exit__(None, None, None)
 
 
-def render(result: BatchResult) -> None:
+def render(result: BatchResult, watch: list[str]) -> None:
+    """The summary of a run; ``watch`` are the steps after scoring (feedback, monitor)."""
     style = "bold green" if result.rows_rejected == 0 else "bold yellow"
     rejected = (
         f"{result.rows_rejected:,} rejected (written to {result.rejects} with the line and the "
@@ -161,7 +164,4 @@ def render(result: BatchResult) -> None:
         steps.append(f"open {result.rejects}   # each bad row, its line and why")
         steps.append("fix the rows (or widen contract.yaml if the values are legitimate), then "
                      "score the fixed rows")  # fmt: skip
-    steps.append("steadyml feedback OUTCOMES.csv --id-column ID --label-column TARGET"
-                 "   # true outcomes, when known")  # fmt: skip
-    steps.append("steadyml monitor   # drift and data quality of what was scored")
-    next_steps(steps)
+    next_steps(steps + watch)

@@ -156,7 +156,12 @@ def render_check(result: DataCheckResult) -> None:
             style="bold green",
             markup=False,
         )
-        next_steps(["steadyml data snapshot    # record this exact data as a version"])
+        next_steps(
+            [
+                "steadyml data snapshot    # record this exact data as a version",
+                "steadyml train            # trains on the latest snapshot",
+            ]
+        )
     else:
         out.print(
             f"Result: {result.errors} problem(s) to fix before training, "
@@ -212,7 +217,12 @@ def snapshot(
             style="bold",
             markup=False,
         )
-    next_steps(["steadyml data versions    # list every version"])
+    next_steps(
+        [
+            "steadyml train            # a tracked training run on the latest version",
+            "steadyml data versions    # list every version",
+        ]
+    )
 
 
 @app.command("versions", help="List the recorded dataset versions, newest last.")

@@ -8,6 +8,7 @@ import typer
 
 from steadyml.cli._common import handle_errors, next_steps, open_project, out, print_json, table
 from steadyml.cli._lists import show_list
+from steadyml.cli._next import after_release
 
 app = typer.Typer(
     help="The model registry: every trained version, who approved it, and rollback.\n\n\b\n"
@@ -116,6 +117,8 @@ def promote(
     project = open_project(ctx)
     with project:
         event = project.promote(version, to, reason=reason, by=by, override=override)
+        config = project.config
+        has_key = any(k.active for k in project.api_keys())
     if as_json:
         print_json(event.to_dict())
         return
@@ -128,9 +131,16 @@ def promote(
     )
     if event.override:
         out.print(f"Gates were overridden: {event.override!r}.", style="yellow", markup=False)
-    next_steps(
-        ["steadyml models list", "steadyml models rollback --reason '…'   # if it misbehaves"]
-    )
+    if event.stage == "production":
+        next_steps(after_release(config, event.to_version, has_key=has_key))
+    else:
+        next_steps(
+            [
+                f"steadyml models promote {event.to_version} --to production --reason '…'"
+                "   # once it looks right in staging",
+                "steadyml models list",
+            ]
+        )
 
 
 @app.command("rollback", help="Put the previous production version back, in one step.")

@@ -9,6 +9,7 @@ import typer
 
 from steadyml.cli._common import (
     handle_errors,
+    next_steps,
     note,
     open_project,
     out,
@@ -16,6 +17,7 @@ from steadyml.cli._common import (
     split_list,
 )
 from steadyml.cli._lists import show_list
+from steadyml.cli._next import after_scoring, serve_steps
 from steadyml.errors import SteadyMLError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -115,6 +117,7 @@ def keys_create(
     project = open_project(ctx)
     with project:
         token, record = project.create_key(name, split_list(scopes))
+        steps = serve_steps(project.config, has_key=True) + after_scoring(project.config)
     if as_json:
         print_json({"key": token, **record.to_dict()})
         return
@@ -123,6 +126,7 @@ def keys_create(
     out.print(f"\n  {token}\n", style="bold", markup=False)
     out.print("It is shown only now; steadyml keeps only its hash. Send it in the X-API-Key "
               "header.", markup=False)  # fmt: skip
+    next_steps(steps)
 
 
 @keys_app.command("list", help="List API keys (never the keys themselves).")

@@ -128,10 +128,15 @@ def render_train(result: TrainResult, primary: str) -> None:
             markup=False,
         )
         out.print(f"Registered as model version {mv.version} (stage: {mv.stage}).", markup=False)
-        steps.append(f"steadyml models card {mv.version}       # read what it does and its limits")
+        card = f"steadyml models card {mv.version}       # what it does and its limits"
         if run.gates_passed:
-            steps.append(f"steadyml models promote {mv.version} --to production --reason '…'")
+            steps.append(
+                f"steadyml models promote {mv.version} --to production --reason '…'"
+                "   # once its card (below) reads right"
+            )
+            steps.append(card)
         else:
+            steps.append(card)
             steps.append("improve the data or settings in steadyml.yaml, then train again")
     steps.append("steadyml runs compare A B          # what changed between two runs")
     next_steps(steps)
