@@ -182,9 +182,14 @@ def test_personal_and_protected_columns_get_warnings_not_roles(customers: pd.Dat
     )
     protected = [w for w in guess.warnings if "--sensitive" in w]
     assert protected == [
-        "Columns 'age', 'gender' may describe protected groups; consider --sensitive "
-        "age,gender to keep them out of the features and compare the model across groups."
+        "Columns 'age' (age), 'gender' (sex or gender) may describe protected groups. You "
+        "decide: to compare the model across them, list them under `columns: sensitive:` in "
+        "steadyml.yaml (or consider --sensitive age,gender); sensitive columns are kept out of "
+        "the features unless `sensitive_as_features: true`. Left as they are, they stay features."
     ]
+    # a suggestion, not a decision: the guessed roles stand, and the reasons say why to look
+    assert guess.column("gender").role == "categorical"
+    assert guess.column("age").reason.endswith("; may describe a protected group (age): review it")
 
 
 def test_given_roles_win_and_silence_the_warnings(customers: pd.DataFrame) -> None:

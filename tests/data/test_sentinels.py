@@ -37,7 +37,7 @@ def test_a_series_with_missing_values_reads_the_same_as_an_array() -> None:
 @pytest.mark.parametrize(
     ("values", "why"),
     [
-        (np.r_[_counts(), [999, 999]], "seen only twice: not a pattern yet"),
+        (np.r_[_counts(), [99, 99]], "seen only twice and not strikingly far: no pattern yet"),
         (np.r_[np.full(10, 999.0), _counts(8)], "more than half the rows: it is the data"),
         (np.r_[np.arange(0.0, 2000.0), [999, 999, 999]], "inside the other values"),
         (np.r_[np.tile([0.0, 1.0, 2.0], 50), [-1, -1, -1]], "a negative code among few values"),

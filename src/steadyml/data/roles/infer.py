@@ -3,7 +3,8 @@
 It profiles each column once, keeps the roles the user gave (``given``), guesses the others
 (``column``), works out the task from the target (``target``), settles the columns only one
 may hold (the timestamp, the id), and gathers the warnings: sentinel codes
-(``data.sentinels``), personal data and protected attributes (``privacy``).
+(``data.sentinels``), personal data and protected attributes (``privacy``); a column that may
+describe a protected group keeps its role and says so in its reason, for the user to decide.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from steadyml.data.roles.column import guess_column
 from steadyml.data.roles.given import given_reason, given_roles
 from steadyml.data.roles.guesses import ColumnGuess, Role, RoleGuess
 from steadyml.data.roles.names import ID_WORDS, name_words
-from steadyml.data.roles.privacy import looks_personal, privacy_warnings
+from steadyml.data.roles.privacy import looks_personal, privacy_warnings, protected_columns
 from steadyml.data.roles.profile import ColumnProfile, profile_column
 from steadyml.data.roles.target import guess_task
+from steadyml.data.roles.wording import show
 from steadyml.data.sentinels import find_sentinels
 from steadyml.errors import DataError
 
@@ -64,6 +66,9 @@ def infer_roles(
         if role == "numeric" or (role == "categorical" and profiles[name].dtype == "integer"):
             notes.extend(_sentinel_warnings(profiles[name]))
     notes.extend(privacy_warnings(profiles, given))
+    for name, group in protected_columns(profiles, given).items():
+        role, reason = guesses[name]
+        guesses[name] = (role, f"{reason}; may describe a protected group ({group}): review it")
     columns = [
         ColumnGuess(
             column=name,
@@ -127,8 +132,11 @@ def _settle_ids(
 def _sentinel_warnings(prof: ColumnProfile) -> list[str]:
     numbers = pd.to_numeric(prof.values, errors="coerce").astype(float)
     return [
-        f"Column '{prof.name}' has {found.code:g} in {found.count} rows, far from its other "
-        f"values ({found.low:g} to {found.high:g}): this looks like a code for 'unknown', not "
-        "a real value. Leave those cells empty instead, so they count as missing."
+        f"Column '{prof.name}' has {show(found.code)} in {found.count} "
+        f"{'row' if found.count == 1 else 'rows'}, far from its other values "
+        f"({show(found.low)} to {show(found.high)}): this looks like a code for 'unknown', not "
+        "a real value. Declare it in steadyml.yaml under `data:` "
+        f"(`missing_codes: {{{prof.name}: [{show(found.code)}]}}`) or leave those cells empty, "
+        "so they count as missing."
         for found in find_sentinels(numbers)
     ]

@@ -1,7 +1,9 @@
 """What a column's name suggests: its words, and the words that hint at a role.
 
-``name_words('CustomerID')`` is ``{'customer', 'id', 'customerid'}``; the word sets say which
-words hint at an id, a code, a time, personal data or a protected attribute.
+``name_words('CustomerID')`` is ``{'customer', 'id', 'customerid'}`` and ``compact_name`` is
+``'customerid'``; the word sets say which words hint at an id, a code, a time, personal data or
+a protected attribute (``PROTECTED_WORDS``: any column so named; ``GROUP_FLAG_WORDS``: a yes/no
+flag so named, such as ``female`` or ``black``).
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ import re
 
 __all__ = [
     "CODE_WORDS",
+    "GROUP_FLAG_WORDS",
     "ID_WORDS",
     "PERSONAL_NAMES",
     "PERSONAL_WORDS",
     "PERSON_WORDS",
+    "PROTECTED_WORDS",
     "SENSITIVE_WORDS",
     "TIME_WORDS",
+    "compact_name",
     "name_words",
 ]
 
@@ -38,10 +43,26 @@ PERSON_WORDS = frozenset(
     {"first", "last", "full", "given", "family", "customer", "user", "patient", "person",
      "client", "employee", "contact", "middle", "maiden"}
 )  # fmt: skip
-SENSITIVE_WORDS = frozenset(
-    {"gender", "sex", "race", "ethnicity", "ethnic", "age", "religion", "religious",
-     "nationality", "disability", "disabled", "marital"}
-)  # fmt: skip
+# a word in a column's name -> the protected attribute it names, whatever the values
+PROTECTED_WORDS: dict[str, str] = {
+    "gender": "sex or gender", "sex": "sex or gender",
+    "race": "race or ethnicity", "ethnicity": "race or ethnicity", "ethnic": "race or ethnicity",
+    "age": "age", "religion": "religion", "religious": "religion",
+    "nationality": "nationality", "citizenship": "nationality",
+    "disability": "disability", "disabled": "disability", "marital": "marital status",
+}  # fmt: skip
+SENSITIVE_WORDS = frozenset(PROTECTED_WORDS)
+# a word that names a group: protected only when the column is a yes/no flag ('female' 0/1)
+GROUP_FLAG_WORDS: dict[str, str] = {
+    **dict.fromkeys(
+        ("black", "white", "hispan", "hispanic", "latino", "latina", "asian", "nonwhite",
+         "caucasian", "minority"),
+        "race or ethnicity",
+    ),
+    **dict.fromkeys(("male", "female", "man", "woman", "men", "women"), "sex or gender"),
+    **dict.fromkeys(("married", "divorced", "widowed", "spouse"), "marital status"),
+    **dict.fromkeys(("christian", "muslim", "jewish", "catholic", "hindu"), "religion"),
+}  # fmt: skip
 
 
 def name_words(name: str) -> set[str]:
@@ -52,3 +73,8 @@ def name_words(name: str) -> set[str]:
     if len(parts) > 1:
         found.add("".join(parts))
     return found
+
+
+def compact_name(name: str) -> str:
+    """'Phone Number' -> 'phonenumber': the name's letters and digits, in order, lower case."""
+    return re.sub(r"[^a-z0-9]+", "", str(name).lower())

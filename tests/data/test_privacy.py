@@ -1,0 +1,107 @@
+"""Personal data (pii) and protected groups (sensitive) are told apart by name *and* values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from steadyml.data.roles import infer_roles
+from steadyml.data.roles.names import compact_name
+from steadyml.data.roles.privacy import looks_personal
+from steadyml.data.roles.profile import profile_column
+from steadyml.data.roles.protected import protected_group
+
+N = 120
+
+
+def _profile(name: str, values: list[object]) -> object:
+    return profile_column(name, pd.Series(values))
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "personal"),
+    [
+        ("phone_service", ["Yes", "No"] * (N // 2), False),  # a yes/no flag named 'phone'
+        ("email_opt_in", [0, 1] * (N // 2), False),
+        ("phone_type", ["mobile", "landline", "voip"] * (N // 3), False),
+        ("contact", [f"+33 6 {i:02d} 34 56 {i % 90 + 10}" for i in range(N)], True),  # values
+        ("reach_at", [f"(555) {100 + i}-{1000 + i}" for i in range(N)], True),
+        ("phone", [5551234567 + i for i in range(N)], True),  # the name, with varied values
+        ("customer_name", [f"Person {i}" for i in range(N)], True),
+        ("day", [f"2023-01-{i % 28 + 1:02d}" for i in range(N)], False),  # dates, not phones
+        ("account", [f"{i:08d}" for i in range(N)], False),  # bare digits: not a phone
+        ("female", [0, 1] * (N // 2), False),  # protected, not personal
+    ],
+)
+def test_personal_data_is_judged_on_the_values_too(
+    name: str, values: list[object], personal: bool
+) -> None:
+    assert looks_personal(_profile(name, values)) is personal  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "group"),
+    [
+        ("female", [0, 1] * (N // 2), "sex or gender"),
+        ("black", [0, 1] * (N // 2), "race or ethnicity"),
+        ("hispan", [1, 0, 0] * (N // 3), "race or ethnicity"),
+        ("married", ["yes", "no"] * (N // 2), "marital status"),
+        ("age", list(range(N)), "age"),
+        ("religion", ["a", "b", "c"] * (N // 3), "religion"),
+        ("kind", ["male", "female", "other"] * (N // 3), "sex or gender"),  # by the values
+        ("group", ["White", "Black", "Asian-Pac-Islander"] * (N // 3), "race or ethnicity"),
+        (
+            "status",
+            ["Married-civ-spouse", "Never-married", "Divorced"] * (N // 3),
+            "marital status",
+        ),
+        ("black_friday_sales", [i * 1.5 for i in range(N)], None),  # amounts, not a flag
+        ("colour", ["white", "black"] * (N // 2), None),  # white and black alone: colours
+        ("size", ["S", "M", "L"] * (N // 3), None),
+        ("phone_service", ["Yes", "No"] * (N // 2), None),
+    ],
+)
+def test_protected_groups_by_name_flag_or_labels(
+    name: str, values: list[object], group: str | None
+) -> None:
+    assert protected_group(_profile(name, values)) == group  # type: ignore[arg-type]
+
+
+def test_init_suggests_protected_flags_and_keeps_them_features() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "female": rng.integers(0, 2, N),
+            "nonwhite": rng.integers(0, 2, N),
+            "married": rng.integers(0, 2, N),
+            "phone_service": rng.choice(["Yes", "No"], N),
+            "educ": rng.integers(8, 20, N),
+            "wage": rng.normal(6, 2, N).round(2),
+        }
+    )
+    guess = infer_roles(frame, target="wage")
+    [note] = [w for w in guess.warnings if "protected groups" in w]
+    assert note.startswith(
+        "Columns 'female' (sex or gender), 'nonwhite' (race or ethnicity), 'married' "
+        "(marital status) may describe protected groups. You decide"
+    )
+    assert not [w for w in guess.warnings if "personal data" in w]  # phone_service is a flag
+    roles = guess.roles()
+    assert roles.sensitive == ()  # suggested, never moved: the user decides
+    assert {"female", "nonwhite", "married", "phone_service"} <= set(roles.features)
+    assert "protected group (sex or gender)" in guess.column("female").reason
+
+
+def test_a_given_sensitive_column_is_not_suggested_again() -> None:
+    frame = pd.DataFrame({"female": [0, 1] * 30, "y": [0, 0, 1] * 20})
+    guess = infer_roles(frame, target="y", sensitive=["female"])
+    assert guess.column("female").role == "sensitive"
+    assert not [w for w in guess.warnings if "protected groups" in w]
+
+
+def test_the_compact_name_keeps_the_order_of_the_words() -> None:
+    # looks_personal once joined a *set* of words, so its answer could depend on set order
+    assert compact_name("Phone Number") == "phonenumber"
+    assert compact_name("e-mail_Address") == "emailaddress"
+    assert [compact_name("last_name") for _ in range(5)] == ["lastname"] * 5
