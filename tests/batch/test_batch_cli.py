@@ -19,14 +19,15 @@ def _app() -> typer.Typer:
 def test_score_prints_the_count_invariant_and_reasons(cli, write_input, batch_project,
                                                        scoring_frame, tmp_path, monkeypatch):  # fmt: skip
     frame = scoring_frame.head(120).astype(str)
-    frame.loc[7, "plan"] = "gold"
+    frame.loc[7, "tenure_months"] = "abc"  # breaks a rule (the type): rejected
+    frame.loc[9, "plan"] = "gold"  # outside what training showed: scored, with a warning
     write_input(frame, "in.csv")
     monkeypatch.chdir(batch_project.root)
     result = cli.invoke(_app(), ["batch", "score", str(tmp_path / "in.csv"),
                                  "--out", str(tmp_path / "out.csv")])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "Read 120 rows: 119 scored, 1 rejected (written to" in result.output
-    assert "plan: unknown value" in result.output
+    assert "tenure_months: wrong type" in result.output
     assert len(pd.read_csv(tmp_path / "out.csv")) == 119
     assert batch_project.store.count_predictions(route="batch", answered=True) == 119
     assert batch_project.store.count_predictions(route="batch", answered=False) == 1

@@ -20,8 +20,9 @@ def test_csv_to_parquet_matches_score_frame(write_input, batch_project, scoring_
     assert (result.rows_in, result.rows_scored, result.rows_rejected) == (800, 800, 0)
     scored = pd.read_parquet(tmp_path / "out.parquet")
     assert list(scored.columns) == [
-        "customer_id", "_row", "prediction", "score", "model_version", "scored_at",
+        "customer_id", "_row", "prediction", "score", "model_version", "scored_at", "_warnings",
     ]  # fmt: skip
+    assert set(scored["_warnings"]) == {""} and result.rows_with_warnings == 0
     expected = score_frame(batch_project.load_model(), scoring_frame.head(800))
     assert scored["_row"].tolist() == list(range(2, 802))
     assert scored["customer_id"].tolist() == scoring_frame["customer_id"].head(800).tolist()
@@ -32,17 +33,111 @@ def test_csv_to_parquet_matches_score_frame(write_input, batch_project, scoring_
     assert len(rejects) == 0 and list(rejects.columns[:2]) == ["_line", "_reason"]
 
 
-def test_parquet_to_csv(write_input, batch_project, scoring_frame, tmp_path):
+def test_parquet_to_csv_a_value_below_the_training_range_is_scored_with_a_warning(
+    write_input, batch_project, scoring_frame, tmp_path
+):
     frame = scoring_frame.head(500).copy()
     frame.loc[10, "tenure_months"] = -5
     source = write_input(frame, "in.parquet")
     result = batch_project.score_batch(source, tmp_path / "out.csv", chunk_rows=200)
-    assert (result.rows_in, result.rows_scored, result.rows_rejected) == (500, 499, 1)
-    scored = pd.read_csv(tmp_path / "out.csv", dtype={"customer_id": str})
-    assert len(scored) == 499 and 11 not in set(scored["_row"])
+    assert (result.rows_in, result.rows_scored, result.rows_rejected) == (500, 500, 0)
+    assert result.rows_with_warnings == 1
+    assert result.warnings == {"tenure_months: below the training range": 1}
+    scored = pd.read_csv(tmp_path / "out.csv", dtype={"customer_id": str}, keep_default_na=False)
+    warned = scored[scored["_warnings"] != ""]
+    assert warned["_row"].tolist() == [11]
+    assert warned["_warnings"].tolist() == [
+        "tenure_months: -5 is below the training range 0–111 (scored; outside what the model saw)"
+    ]
+    assert len(pd.read_csv(tmp_path / "out.rejects.csv")) == 0
+
+
+def _set_rule(project, column: str, **rules: object) -> None:
+    """Write a rule for ``column`` into the project's contract.yaml, as a user would."""
+    from steadyml.data.contract import ColumnRules, load_contract, save_contract
+
+    path = project.root / "contract.yaml"
+    contract = load_contract(path)
+    contract.columns[column].rules = ColumnRules(**rules)  # type: ignore[arg-type]
+    save_contract(contract, path)
+
+
+def _set_config(project, section: str, key: str, value: object) -> None:
+    import yaml
+
+    cfg = project.root / "steadyml.yaml"
+    data = yaml.safe_load(cfg.read_text(encoding="utf-8"))
+    data.setdefault(section, {})[key] = value
+    cfg.write_text(yaml.safe_dump(data), encoding="utf-8")
+
+
+def test_a_rule_written_in_the_contract_refuses_the_row(
+    write_input, batch_project, scoring_frame, tmp_path
+):
+    import steadyml
+
+    _set_rule(batch_project, "tenure_months", min=0)
+    frame = scoring_frame.head(50).copy()
+    frame.loc[10, "tenure_months"] = -5
+    with steadyml.open(batch_project.root, env={}) as project:
+        result = project.score_batch(write_input(frame, "in.parquet"), tmp_path / "out.csv")
+    assert (result.rows_in, result.rows_scored, result.rows_rejected) == (50, 49, 1)
     rejects = pd.read_csv(tmp_path / "out.rejects.csv", dtype=str)
     assert rejects["_line"].tolist() == ["11"]
-    assert rejects["_reason"][0] == "tenure_months: expects a number between 0 and 111; got '-5'"
+    assert rejects["_reason"][0] == (
+        "tenure_months: expects a number ≥ 0 (a rule in the contract); got '-5'"
+    )
+    assert result.reasons == {"tenure_months: out of range": 1}
+
+
+def _new_cohort(scoring_frame: pd.DataFrame) -> pd.DataFrame:
+    """Customers newer than any in training? Here: tenure above the training range (the
+    sample's range starts at 0), and a plan the model never saw."""
+    frame = scoring_frame.head(40).copy()
+    frame["tenure_months"] = 500
+    frame.loc[3, "plan"] = "gold"
+    return frame
+
+
+def test_a_new_cohort_is_scored_with_warnings_none_rejected(
+    write_input, batch_project, scoring_frame, tmp_path
+):
+    source = write_input(_new_cohort(scoring_frame), "in.csv")
+    result = batch_project.score_batch(source, tmp_path / "out.csv", chunk_rows=16)
+    assert (result.rows_in, result.rows_scored, result.rows_rejected) == (40, 40, 0)
+    assert result.rows_with_warnings == 40 and result.to_dict()["counts_add_up"]
+    assert result.warnings == {
+        "tenure_months: above the training range": 40,
+        "plan: not seen in training": 1,
+    }
+    scored = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
+    assert scored["_warnings"][0] == (
+        "tenure_months: 500 is above the training range 0–111 (scored; outside what the model saw)"
+    )
+    assert scored["_warnings"][3].endswith(
+        "; plan: 'gold' was not seen in training, which had basic, premium, standard (scored; "
+        "outside what the model saw)"
+    )
+    assert scored["prediction"].notna().all()
+    assert batch_project.store.count_predictions(route="batch", answered=True) == 40
+
+
+def test_with_on_unexpected_refuse_the_new_cohort_goes_to_the_rejects(
+    write_input, batch_project, scoring_frame, tmp_path
+):
+    import steadyml
+
+    _set_config(batch_project, "batch", "on_unexpected", "refuse")
+    source = write_input(_new_cohort(scoring_frame), "in.csv")
+    with steadyml.open(batch_project.root, env={}) as project:
+        result = project.score_batch(source, tmp_path / "out.csv")
+    assert (result.rows_in, result.rows_scored, result.rows_rejected) == (40, 0, 40)
+    assert result.on_unexpected == "refuse" and result.rows_with_warnings == 0
+    rejects = pd.read_csv(tmp_path / "out.rejects.csv", dtype=str)
+    assert rejects["_reason"][0] == (
+        "tenure_months: 500 is above the training range 0–111 (refused: on_unexpected is 'refuse')"
+    )
+    assert result.reasons["tenure_months: above the training range"] == 40
 
 
 def test_rejects_keep_text_line_numbers_and_reasons(
@@ -52,32 +147,34 @@ def test_rejects_keep_text_line_numbers_and_reasons(
     frame.loc[2, "email"] = "two\nlines"  # a quoted newline before the bad rows
     frame.loc[5, "tenure_months"] = "abc"
     frame.loc[6, "contract"] = "weekly"
-    frame.loc[6, "monthly_charges"] = ""
+    frame.loc[6, "monthly_charges"] = ""  # never missing in training: scored, with a warning
     source = write_input(frame, "in.csv")
     with open(source, "a", encoding="utf-8") as fh:
         fh.write("C9999999,2025-01-01,3\n")  # a truncated last line
     result = batch_project.score_batch(source, tmp_path / "out.csv", chunk_rows=100)
-    assert result.rows_in == 301 and result.rows_rejected == 3
+    assert result.rows_in == 301 and result.rows_rejected == 2
     rejects = pd.read_csv(tmp_path / "out.rejects.csv", dtype=str, keep_default_na=False)
     # row 5 is on line 8: header line 1, rows from line 2, plus one line for the quoted newline
-    assert rejects["_line"].tolist() == ["8", "9", "303"]
+    assert rejects["_line"].tolist() == ["8", "303"]
     assert rejects["tenure_months"][0] == "abc"
-    assert rejects["_reason"][0] == "tenure_months: expects a whole number; got 'abc'"
-    assert rejects["_reason"][1] == (
-        "monthly_charges: is empty; the contract says it is never missing; "
-        "contract: expects one of month-to-month, one-year, two-year; got 'weekly'"
+    assert rejects["_reason"][0] == (
+        "tenure_months: expects a whole number (a rule: the column's type); got 'abc'"
     )
-    assert rejects["_reason"][2] == "the line ends early: 3 of 15 values"
-    assert rejects["customer_id"][2] == "C9999999"
-    assert result.reasons == {
-        "tenure_months: wrong type": 1,
-        "monthly_charges: missing": 1,
-        "contract: unknown value": 1,
-        "line: ends early": 1,
+    assert rejects["_reason"][1] == "the line ends early: 3 of 15 values"
+    assert rejects["customer_id"][1] == "C9999999"
+    assert result.reasons == {"tenure_months: wrong type": 1, "line: ends early": 1}
+    assert result.warnings == {
+        "monthly_charges: missing (never in training)": 1,
+        "contract: not seen in training": 1,
     }
-    scored = pd.read_csv(tmp_path / "out.csv")
+    scored = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
     rows = set(scored["_row"])
-    assert {2, 3, 4, 6, 7, 10} <= rows and 5 not in rows  # row 2 spans lines 4 and 5
+    assert {2, 3, 4, 6, 7, 9, 10} <= rows and 5 not in rows  # row 2 spans lines 4 and 5
+    assert scored.set_index("_row").loc[9, "_warnings"] == (
+        "monthly_charges: is missing, and was never missing in training (scored; the model "
+        "fills in missing values); contract: 'weekly' was not seen in training, which had "
+        "month-to-month, one-year, two-year (scored; outside what the model saw)"
+    )
 
 
 _BAD_VALUES = {
@@ -133,7 +230,8 @@ def test_prediction_log_holds_batch_rows_keyed_by_id(
     write_input, batch_project, scoring_frame, tmp_path
 ):
     frame = scoring_frame.head(200).astype(str)
-    frame.loc[7, "contract"] = "weekly"  # refused: logged with its reason, not answered
+    frame.loc[7, "tenure_months"] = "abc"  # refused: logged with its reason, not answered
+    frame.loc[8, "contract"] = "weekly"  # unexpected: answered (the monitor counts it)
     source = write_input(frame, "in.csv")
     result = batch_project.score_batch(source, tmp_path / "out.csv", chunk_rows=64)
     store = batch_project.store
@@ -151,9 +249,11 @@ def test_prediction_log_holds_batch_rows_keyed_by_id(
     assert "@example" not in logged.to_csv() and "+1-555" not in logged.to_csv()
     refused = logged[logged["error"].notna()]
     assert refused["error"].tolist() == [
-        "contract: contract: expects one of month-to-month, one-year, two-year; got 'weekly'"
+        "contract: tenure_months: expects a whole number (a rule: the column's type); got 'abc'"
     ]
-    assert refused["prediction"].isna().all() and refused["contract"].tolist() == ["weekly"]
+    assert refused["prediction"].isna().all() and refused["tenure_months"].isna().all()
+    weekly = logged[logged["contract"] == "weekly"]
+    assert len(weekly) == 1 and weekly["error"].isna().all() and weekly["score"].notna().all()
     by_id = logged.set_index("request_id")
     expected = pd.read_csv(tmp_path / "out.csv")
     ids = [f"{files[0].batch_id}:{n}" for n in expected["_row"]]

@@ -90,7 +90,7 @@ def test_data_drawn_from_a_contract_validates(cf: tuple[Contract, pd.DataFrame])
 @pytest.mark.slow
 @FAST
 @given(contract_and_frame(), st.data())
-def test_one_mutated_value_is_caught_and_its_column_named(
+def test_one_mutated_value_is_caught_at_its_level_and_its_column_named(
     cf: tuple[Contract, pd.DataFrame], data: st.DataObject
 ) -> None:
     contract, frame = cf
@@ -106,23 +106,27 @@ def test_one_mutated_value_is_caught_and_its_column_named(
         options.append("not_nullable")
     mutation = data.draw(st.sampled_from(options))
     frame = frame.astype({column: "object"})
+    level = "expectation"
     if mutation == "type":
         bad: object = "zz-not-valid"
         expected = "type" if c.type != "string" else "allowed"
+        level = "rule" if c.type != "string" else "expectation"
     elif mutation == "allowed":
         bad, expected = "zz_unseen", "allowed"
     elif mutation == "range":
-        bad, expected = float(c.max or 0) + 1.5, "range"
+        bad, expected = float(c.max or 0) + 1, "range"
     else:
         bad, expected = None, "not_nullable"
     frame.loc[row, column] = bad
     report = validate(frame, contract)
-    assert not report.passed
+    assert report.passed is (level == "expectation")
     hits = [v for v in report.violations if v.column == column and v.rule == expected]
     assert hits, [(v.column, v.rule) for v in report.violations]
+    assert hits[0].level == level
     assert hits[0].examples[0]["row"] == row + 1
     assert f"Column '{column}'" in hits[0].message
     assert {v.column for v in report.violations} == {column}
+    assert (report.bad_rows, report.flagged_rows) == ((1, 0) if level == "rule" else (0, 1))
 
 
 # --- inference and the reviewable file ----------------------------------------------------
@@ -167,17 +171,26 @@ def test_saved_contract_round_trips_and_is_commented(tmp_path: Path) -> None:
     assert load_contract(path).columns == c.columns
 
 
-def test_edited_contract_is_what_gets_enforced(tmp_path: Path) -> None:
+def test_an_edited_expectation_flags_and_an_edited_rule_refuses(tmp_path: Path) -> None:
     path = tmp_path / "contract.yaml"
     save_contract(infer_contract(_frame(), ROLES), path)
-    text = path.read_text(encoding="utf-8").replace("max: 50", "max: 45")
-    path.write_text(text, encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("max: 50", "max: 45"), encoding="utf-8")
     report = validate(_frame(), load_contract(path))
-    assert [(v.column, v.rule, v.examples[0]["row"]) for v in report.violations] == [
-        ("age", "range", 3)
+    assert report.passed and (report.bad_rows, report.flagged_rows) == (0, 1)
+    assert [(v.column, v.rule, v.level, v.examples[0]["row"]) for v in report.violations] == [
+        ("age", "range", "expectation", 3)
     ]
     assert report.violations[0].message == (
-        "Column 'age' expects a number between 20 and 45; got 50 in row 3."
+        "Column 'age' has values outside the training range 20–45, e.g. 50 in row 3; an "
+        "expectation, not a rule: such rows are scored, with a warning."
+    )
+    path.write_text(text.replace("max: 50", "max: 50, rules: {max: 45}"), encoding="utf-8")
+    report = validate(_frame(), load_contract(path))
+    assert not report.passed and (report.bad_rows, report.flagged_rows) == (1, 0)
+    assert [(v.column, v.rule, v.level) for v in report.violations] == [("age", "range", "rule")]
+    assert report.violations[0].message == (
+        "Column 'age' expects a number ≤ 45 (a rule in the contract); got 50 in row 3."
     )
 
 
@@ -199,7 +212,9 @@ def test_missing_column_and_bad_values_are_all_reported() -> None:
     assert rules == {("plan", "missing_column"), ("age", "type")}
     assert report.extra_columns == ["extra"]
     age = next(v for v in report.violations if v.column == "age")
-    assert age.message == "Column 'age' expects a whole number; got 'abc' in row 2."
+    assert (
+        age.message == "Column 'age' expects a whole number (its type, a rule); got 'abc' in row 2."
+    )
 
 
 def test_loading_a_contract_imports_neither_pandas_nor_pandera(tmp_path: Path) -> None:

@@ -1,6 +1,10 @@
 """The per-chunk step both engines run: validate, score, and prepare the output, the rejects
 and the prediction-log records of one chunk.
 
+A row that breaks a rule of the contract goes to the rejects; a row that breaks only an
+expectation is scored and its warnings go to the output's ``_warnings`` column ('' for a row
+without).
+
 ``process_chunk`` is a plain function of a chunk and a ``ChunkContext`` (the model and the
 rules), so the pandas engine calls it in a loop and the Dask engine ships it to workers.
 """
@@ -37,6 +41,7 @@ __all__ = [
 ROW = "_row"
 LINE = "_line"
 REASON = "_reason"
+WARNINGS = "_warnings"
 
 
 @dataclass
@@ -66,6 +71,8 @@ class ChunkResult:
     log: pa.Table | None
     kinds: Counter[str]
     blank_lines: list[int] = field(default_factory=list)
+    warned: int = 0  # rows scored with at least one warning
+    warning_kinds: Counter[str] = field(default_factory=Counter)
 
 
 def output_schema(ctx: ChunkContext, prediction: pa.DataType | None = None) -> pa.Schema:
@@ -76,6 +83,7 @@ def output_schema(ctx: ChunkContext, prediction: pa.DataType | None = None) -> p
         pa.field("score", pa.float64()),
         pa.field("model_version", pa.int64()),
         pa.field("scored_at", pa.timestamp("us", tz="UTC")),
+        pa.field(WARNINGS, pa.string()),
     ]
     return pa.schema(fields)
 
@@ -132,7 +140,8 @@ def _plain_type(t: pa.DataType) -> pa.DataType:
 
 def process_chunk(raw: RawChunk, ctx: ChunkContext) -> ChunkResult:
     frame = raw.frame
-    typed, bad, reasons, kinds = check_chunk(frame, ctx.rules, text=raw.text)
+    check = check_chunk(frame, ctx.rules, text=raw.text)
+    typed, bad, reasons, kinds = check.typed, check.refused, check.reasons, check.refused_counts
     good = ~bad
     any_bad = bool(bad.any())
     rej_lines = [int(x) for x in raw.lines[bad]] + raw.bad_lines
@@ -171,6 +180,8 @@ def process_chunk(raw: RawChunk, ctx: ChunkContext) -> ChunkResult:
     columns["score"] = pa.array(scores, pa.float64())
     columns["model_version"] = pa.repeat(pa.scalar(version, pa.int64()), n_good)
     columns["scored_at"] = pa.repeat(pa.scalar(now, pa.timestamp("us", tz="UTC")), n_good)
+    rows = np.flatnonzero(good).tolist() if any_bad else None
+    columns[WARNINGS] = pa.array(check.warning_texts(rows), pa.string())
     scored = pa.table(columns)
     log = None
     if ctx.log:
@@ -182,6 +193,8 @@ def process_chunk(raw: RawChunk, ctx: ChunkContext) -> ChunkResult:
         log=log,
         kinds=kinds,
         blank_lines=list(raw.blank_lines),
+        warned=len(check.warnings),
+        warning_kinds=check.warning_counts,
     )
 
 

@@ -5,8 +5,11 @@ every row against the data contract, scores the good rows with the model in prod
 a chosen version), and writes:
 
 * the output (CSV or Parquet, by extension): the id column, ``_row`` (the CSV line number or
-  the Parquet row number), ``prediction``, ``score``, ``model_version``, ``scored_at``;
-* the rejects (CSV): ``_line``, ``_reason`` and the row's original values as text.
+  the Parquet row number), ``prediction``, ``score``, ``model_version``, ``scored_at`` and
+  ``_warnings`` (the contract's expectations the row breaks, '' when none: such a row is
+  scored, since it is only outside what training showed);
+* the rejects (CSV): ``_line``, ``_reason`` and the row's original values as text: the rows
+  that break a rule of the contract (and, with ``on_unexpected="refuse"``, an expectation).
 
 Rows in = rows scored + rows rejected, always. Both files are written under temporary names
 and renamed only when the run has finished, so a failed or killed run never leaves a
@@ -54,7 +57,7 @@ from steadyml.errors import DataError, SteadyMLError
 if TYPE_CHECKING:
     from steadyml.artifacts import ArtifactStore
     from steadyml.config import DataSection
-    from steadyml.data.contract import Contract
+    from steadyml.data.contract import Contract, OnUnexpected
     from steadyml.predlog import BatchLogFile
     from steadyml.registry import ModelBundle
     from steadyml.store import Store
@@ -79,6 +82,9 @@ class BatchResult:
     rows_per_second: float
     reasons: dict[str, int]
     notes: list[str] = field(default_factory=list)
+    rows_with_warnings: int = 0  # scored rows outside what training showed (see _warnings)
+    warnings: dict[str, int] = field(default_factory=dict)  # "column: what" -> rows
+    on_unexpected: str = "answer"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -112,16 +118,24 @@ def score_file(
     scheduler: str | None = None,
     log: bool = True,
     progress: Progress | None = None,
+    on_unexpected: OnUnexpected = "answer",
 ) -> BatchResult:
     """Score ``input`` into ``out`` with ``bundle``; rows that break ``contract`` go to
     ``rejects`` with their line and reason. ``data`` gives the column roles and missing
     codes; the run is logged to ``store`` and ``artifacts`` unless ``log`` is false; ``root``
-    is the folder the result's paths are shown relative to. The use case that picks the model
+    is the folder the result's paths are shown relative to. A row that breaks only the
+    contract's expectations is scored with warnings, or rejected when ``on_unexpected`` is
+    ``"refuse"``. The use case that picks the model
     and the contract is ``steadyml.flows.batch.score_batch``."""
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise SteadyMLError(f"chunk_rows must be a whole number ≥ 1. Got {chunk_rows!r} instead.")
     if engine not in ("pandas", "dask"):
         raise SteadyMLError(f"engine must be 'pandas' or 'dask'. Got {engine!r} instead.")
+    if on_unexpected not in ("answer", "refuse"):
+        raise SteadyMLError(
+            f"on_unexpected must be 'answer' or 'refuse'. Got {on_unexpected!r} instead.",
+            field="on_unexpected",
+        )
     started = time.perf_counter()
     source = Path(input).expanduser().resolve()
     target = Path(out).expanduser().resolve()
@@ -143,7 +157,9 @@ def score_file(
     version = int(bundle.version or 0)
     roles = data.roles()
     id_column = roles.id
-    rules = build_rules(contract, bundle.features, id_column, data.missing_codes)
+    rules = build_rules(
+        contract, bundle.features, id_column, data.missing_codes, on_unexpected=on_unexpected
+    )
 
     plan: CsvPlan | None = None
     source_types: dict[str, pa.DataType] | None = None
@@ -199,13 +215,18 @@ def score_file(
         )
     counts = _write_all(chunks, ctx, target, rejects_path, log_file, total, progress)
     seconds = time.perf_counter() - started
-    rows_in, scored, rejected, kinds, blank = counts
+    rows_in, scored, rejected, kinds, blank, warned, warning_kinds = counts
     if rows_in != scored + rejected:  # pragma: no cover - a bug, never bad data
         raise SteadyMLError(f"Row counts do not add up: {rows_in} ≠ {scored} + {rejected}.")
     notes = []
     if blank:
         shown = ", ".join(map(str, blank[:_BLANK_SHOWN])) + (" …" if len(blank) > 5 else "")
         notes.append(f"{len(blank)} blank line(s) held no row and were skipped (line {shown}).")
+    if warned:
+        notes.append(
+            f"{warned:,} scored row(s) are outside what the model saw in training (the "
+            "contract's expectations); each says which field and why in the _warnings column."
+        )
     if log:
         notes.append(
             f"{scored:,} prediction(s) logged (route batch, request ids '{ctx.batch_id}:LINE'"
@@ -225,6 +246,9 @@ def score_file(
         rows_per_second=round(rows_in / seconds, 1) if seconds > 0 else 0.0,
         reasons=dict(kinds.most_common()),
         notes=notes,
+        rows_with_warnings=warned,
+        warnings=dict(warning_kinds.most_common()),
+        on_unexpected=on_unexpected,
     )
 
 
@@ -254,7 +278,7 @@ def _write_all(
     log_file: BatchLogFile | None,
     total: int | None,
     progress: Progress | None,
-) -> tuple[int, int, int, Counter[str], list[int]]:
+) -> tuple[int, int, int, Counter[str], list[int], int, Counter[str]]:
     """Write every chunk; the log file is written on a second thread (one chunk in flight).
 
     The output and the rejects are renamed into place and the log file recorded only when
@@ -266,6 +290,8 @@ def _write_all(
     pending: Future[Any] | None = None
     rows_in = scored = rejected = 0
     kinds: Counter[str] = Counter()
+    warning_kinds: Counter[str] = Counter()
+    warned = 0
     blank: list[int] = []
     prediction_type = None
     try:
@@ -282,6 +308,8 @@ def _write_all(
             scored += result.scored.num_rows
             rejected += result.rejects.num_rows
             kinds.update(result.kinds)
+            warned += result.warned
+            warning_kinds.update(result.warning_kinds)
             blank += result.blank_lines
             if progress is not None:
                 progress(rows_in, total)
@@ -309,4 +337,4 @@ def _write_all(
                 hint="The predictions of this run are not in the log; score the file again "
                 "when the store is reachable, or score it again without logging.",
             ) from exc
-    return rows_in, scored, rejected, kinds, blank
+    return rows_in, scored, rejected, kinds, blank, warned, warning_kinds

@@ -22,6 +22,7 @@ from steadyml.entities import Roles
 __all__ = [
     "AlertRule",
     "BatchJobConfig",
+    "BatchSection",
     "ChannelConfig",
     "ColumnRoles",
     "DataSection",
@@ -258,6 +259,24 @@ class ServingSection(_Model):
     max_records: int = Field(default=1000, gt=0)
     pii_handling: Literal["remove", "hash"] = "remove"
     traffic: TrafficConfig = Field(default_factory=TrafficConfig)
+    on_unexpected: Literal["answer", "refuse"] = Field(
+        default="answer",
+        description="A record outside the contract's expectations (the training range, the "
+        "categories seen, never missing): answer it with a warning per field, or refuse it.",
+    )
+
+
+# --- batch scoring -----------------------------------------------------------------------
+
+
+class BatchSection(_Model):
+    """How ``steadyml batch score`` treats rows (the nightly job is under ``schedule``)."""
+
+    on_unexpected: Literal["answer", "refuse"] = Field(
+        default="answer",
+        description="A row outside the contract's expectations: score it with a warning in "
+        "the _warnings column, or send it to the rejects file.",
+    )
 
 
 # --- monitoring --------------------------------------------------------------------------
@@ -372,6 +391,7 @@ class ProjectConfig(_Model):
     data: DataSection
     training: TrainingSection = Field(default_factory=TrainingSection)
     serving: ServingSection = Field(default_factory=ServingSection)
+    batch: BatchSection = Field(default_factory=BatchSection)
     monitoring: MonitoringSection = Field(default_factory=MonitoringSection)
     retraining: RetrainingSection = Field(default_factory=RetrainingSection)
     schedule: ScheduleSection = Field(default_factory=ScheduleSection)

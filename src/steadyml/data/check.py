@@ -1,5 +1,8 @@
 """``data check``: the contract, the quality report and the leakage checks, in one result.
 
+A broken rule of the contract is an error; a broken expectation (outside the training range,
+an unseen category, missing where training never was) is a warning: such rows are scored.
+
 This module only combines the parts (contract.py, quality.py, leakage.py) and checks that the
 project file's column roles fit the data; the project handle records the result.
 """
@@ -13,7 +16,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from steadyml.data.contract import Contract, ContractReport, validate
+from steadyml.data.contract import Contract, ContractReport, Violation, validate
 from steadyml.data.leakage import check_leakage
 from steadyml.data.quality import QualityReport, quality_report
 from steadyml.entities import Finding, Roles
@@ -21,7 +24,39 @@ from steadyml.entities import Finding, Roles
 Task = Literal["classification", "regression"]
 Progress = Callable[[str], None]
 
-__all__ = ["DataCheckResult", "run_checks", "detect_task", "role_findings"]
+__all__ = ["DataCheckResult", "contract_finding", "run_checks", "detect_task", "role_findings"]
+
+
+def contract_finding(v: Violation) -> Finding:
+    """A contract violation as a finding: a broken rule is an error (such rows would be
+    refused), a broken expectation a warning (such rows would be scored and flagged)."""
+    details = {"count": v.count, "examples": v.examples, "level": v.level}
+    if v.level == "expectation":
+        return Finding(
+            check="contract",
+            rule=f"expectation:{v.rule}",
+            severity="warning",
+            message=v.message,
+            column=v.column,
+            details=details,
+            why="These values are outside what the training data showed; the model scores "
+            "them, but on ground it never saw, and the monitor counts them.",
+            fix="Nothing, if they are legitimate (new customers, a new year). To refuse such "
+            f"rows instead, copy the bound under `rules:` for '{v.column}' in contract.yaml "
+            "(e.g. `rules: [min, max]`), or set on_unexpected: refuse under serving/batch.",
+        )
+    return Finding(
+        check="contract",
+        rule=v.rule,
+        severity="error",
+        message=v.message,
+        column=v.column,
+        details=details,
+        why="A row that breaks a rule of the contract (its type, a required column, a bound "
+        "written under `rules:`) is refused by batch scoring and the API.",
+        fix="Fix the data at its source, or, if the values are legitimate, edit the rule in "
+        "contract.yaml and check again.",
+    )
 
 
 @dataclass(frozen=True)
@@ -42,21 +77,7 @@ class DataCheckResult:
 
     @property
     def findings(self) -> list[Finding]:
-        contract = [
-            Finding(
-                check="contract",
-                rule=v.rule,
-                severity="error",
-                message=v.message,
-                column=v.column,
-                details={"count": v.count, "examples": v.examples},
-                why="Data that breaks the contract would be scored on values the model "
-                "never saw, or breaks the pipeline.",
-                fix="Fix the data at its source, or, if the new values are legitimate, "
-                "edit the contract file and check again.",
-            )
-            for v in self.contract_report.violations
-        ]
+        contract = [contract_finding(v) for v in self.contract_report.violations]
         return [*self.roles, *contract, *self.quality.findings, *self.leakage]
 
     @property

@@ -29,12 +29,12 @@ __all__ = ["score_batch", "version_contract"]
 
 def version_contract(mv: ModelVersion) -> Contract | None:
     """The data contract stored with a model version (for a project folder without one)."""
-    from steadyml.data.contract import ColumnContract, Contract
+    from steadyml.data.contract import Contract, column_from_dict
 
     columns = (mv.contract or {}).get("columns") or {}
     if not columns:
         return None
-    return Contract(columns={k: ColumnContract(**v) for k, v in columns.items()})
+    return Contract(columns={k: column_from_dict(v) for k, v in columns.items()})
 
 
 def score_batch(
@@ -53,8 +53,10 @@ def score_batch(
     log: bool = True,
     progress: Callable[[int, int | None], None] | None = None,
 ) -> BatchResult:
-    """Score a CSV/Parquet file in chunks; rows that break the contract go to a rejects
-    file with their line and reason, so rows in = rows scored + rows rejected."""
+    """Score a CSV/Parquet file in chunks; rows that break a rule of the contract go to a
+    rejects file with their line and reason, so rows in = rows scored + rows rejected. Rows
+    outside the contract's expectations are scored with warnings (the ``_warnings`` column),
+    or rejected when ``batch.on_unexpected`` is ``refuse``."""
     from steadyml.batch.score import score_file
 
     bundle = load_model(store, artifacts, model_version, project=config.project.name)
@@ -65,4 +67,5 @@ def score_batch(
         input, out, bundle=bundle, contract=contract, data=config.data, store=store,
         artifacts=artifacts, root=root, pii_mode=config.serving.pii_handling, rejects=rejects,
         chunk_rows=chunk_rows, engine=engine, scheduler=scheduler, log=log, progress=progress,
+        on_unexpected=config.batch.on_unexpected,
     )  # fmt: skip

@@ -152,7 +152,9 @@ def check_data(
     progress: Progress | None = None,
 ) -> DataCheckResult:
     """Validate data against the contract (inferring it on the first run), measure its
-    quality, look for leakage, and record the check in the metadata store."""
+    quality, look for leakage, and record the check in the metadata store. A broken rule of
+    the contract is an error; a broken expectation (values outside what training showed) is
+    a warning, since such rows are scored."""
     from steadyml.data.check import DataCheckResult, run_checks
     from steadyml.data.versions import fingerprint
 
@@ -203,6 +205,8 @@ def check_data(
         summary={
             "rows": result.rows,
             "violations": len(report.violations),
+            "rules_broken": len(report.broken_rules),
+            "expectations_broken": len(report.unexpected),
             "rules": sorted({f.rule for f in result.findings}),
         },
     )

@@ -84,14 +84,14 @@ def train(
     contract = data_flow.load_contract(config, root) or data_flow.infer_contract(config, root)
     say("Validating it against the data contract")
     report = validate(frame, contract)
-    if not report.passed:
-        first = "\n".join(f"  - {v.message}" for v in report.violations[:10])
+    if not report.passed:  # only a broken rule refuses training data; expectations widen
+        first = "\n".join(f"  - {v.message}" for v in report.broken_rules[:10])
         raise DataContractError(
-            f"Data version {dv.version} breaks the data contract "
+            f"Data version {dv.version} breaks rules of the data contract "
             f"({report.bad_rows:,} of {report.rows:,} rows):\n{first}",
             report=report,
-            hint="Run `steadyml data check` for the full report. Fix the data, or edit "
-            "contract.yaml if the new values are legitimate, then snapshot again.",
+            hint="Run `steadyml data check` for the full report. Fix the data, or edit the "
+            "rules in contract.yaml if the values are legitimate, then snapshot again.",
         )
     settings = training_config(config)
     code = code_version(root)
