@@ -20,6 +20,7 @@ from steadyml.config.times import checked_time_of_day, checked_window
 from steadyml.entities import Roles
 
 __all__ = [
+    "SPLIT_TEST_VALUES",
     "AlertRule",
     "BatchJobConfig",
     "BatchSection",
@@ -204,9 +205,43 @@ class DataSection(_Model):
 # --- training ------------------------------------------------------------------------------
 
 
+SPLIT_TEST_VALUES = ("test", "validation", "valid", "holdout")
+"""Values of a split column (``training.split.method: column``) that mark test rows."""
+
+
 class SplitConfig(_Model):
-    method: Literal["random", "stratified", "time"] = "stratified"
+    method: Literal["random", "stratified", "time", "column"] = "stratified"
     test_size: float = Field(default=0.2, gt=0, lt=1)
+    column: str | None = Field(
+        default=None,
+        description="For method column: the data's column that says which rows are test rows "
+        "(e.g. values train/test); it is never a feature.",
+    )
+    test_values: list[str] = Field(
+        default_factory=lambda: list(SPLIT_TEST_VALUES),
+        description="For method column: the values (any case) that mark a test row; "
+        "every other row trains.",
+    )
+
+    @model_validator(mode="after")
+    def _column_goes_with_method_column(self) -> SplitConfig:
+        if self.method == "column" and not self.column:
+            raise ValueError(
+                "method 'column' uses your own split and needs the column that holds it; "
+                "add `column: <name>` under training.split (its values, e.g. train/test, say "
+                "which rows are test rows), or choose method random, stratified or time"
+            )
+        if self.column and self.method != "column":
+            raise ValueError(
+                f"column '{self.column}' is set but method is '{self.method}'; write "
+                "`method: column` to use the column's split, or remove `column:`"
+            )
+        if self.method == "column" and not self.test_values:
+            raise ValueError(
+                "test_values is empty, so no row would be a test row; list the values that "
+                f"mark one, e.g. [{', '.join(SPLIT_TEST_VALUES)}] (the default)"
+            )
+        return self
 
 
 class GatesConfig(_Model):

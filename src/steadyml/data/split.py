@@ -3,24 +3,28 @@
 A test score only means something if the test rows look like the rows the model will meet
 live. A random or stratified split suits rows that do not depend on time; when they do, the
 test rows must come *after* the training rows, or the model is graded on a past it has
-already seen.
+already seen. When the data already says which rows are for testing (a column holding
+``train``/``test``), ``column`` keeps the user's split: a row whose value is one of
+``test_values`` (any case) is a test row, every other row (a missing value too) trains.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from steadyml.config.schema import SPLIT_TEST_VALUES
 from steadyml.entities import Roles
 from steadyml.errors import DataError
 
 __all__ = ["SplitMethod", "is_regression_like", "split_rows"]
 
-SplitMethod = Literal["random", "stratified", "time"]
-_METHODS = ("random", "stratified", "time")
+SplitMethod = Literal["random", "stratified", "time", "column"]
+_METHODS = ("random", "stratified", "time", "column")
 _MAX_CLASSES = 20
 
 
@@ -30,15 +34,21 @@ def split_rows(
     method: SplitMethod = "stratified",
     test_size: float = 0.2,
     seed: int = 0,
+    *,
+    column: str | None = None,
+    test_values: Sequence[str] = SPLIT_TEST_VALUES,
 ) -> tuple[pd.Index, pd.Index]:
     """Return the index labels of the train rows and of the test rows.
 
     Every row lands in exactly one of the two. The same inputs always give the same split,
-    so a result can be traced and repeated.
+    so a result can be traced and repeated. ``column`` and ``test_values`` are for the
+    ``column`` method (``test_size`` and ``seed`` do not matter to it).
     """
     _check_inputs(df, method, test_size)
     if method == "time":
         return _time_split(df, roles, test_size)
+    if method == "column":
+        return _column_split(df, column, test_values)
     labels = np.asarray(df.index)
     stratify = _stratify_codes(df, roles) if method == "stratified" else None
     try:
@@ -48,7 +58,8 @@ def split_rows(
     except ValueError as exc:
         raise DataError(
             f"Cannot make a {method} split of {len(df)} rows with test_size={test_size}: {exc}",
-            hint="Use more rows, a different test_size, or split_method 'random'.",
+            hint="Use more rows, a different test_size, or training.split.method: random in "
+            "steadyml.yaml.",
         ) from exc
     return pd.Index(train), pd.Index(test)
 
@@ -91,7 +102,7 @@ def _stratify_codes(df: pd.DataFrame, roles: Roles) -> np.ndarray:
         raise DataError(
             f"Cannot stratify on target '{roles.target}': it has {target.nunique()} distinct "
             "numbers, which looks like a quantity (regression), not a set of classes.",
-            hint="Use split_method 'random' (or 'time' when rows have a timestamp).",
+            hint="Use training.split.method: random (or 'time' when rows have a timestamp).",
         )
     codes, _ = pd.factorize(target, use_na_sentinel=True)  # a missing label is its own class
     return np.asarray(codes)
@@ -101,9 +112,9 @@ def _time_split(df: pd.DataFrame, roles: Roles, test_size: float) -> tuple[pd.In
     """Put the latest share of distinct timestamps in test, so test never precedes train."""
     if roles.timestamp is None:
         raise DataError(
-            "split_method is 'time' but the project names no timestamp column.",
+            "training.split.method is 'time' but the project names no timestamp column.",
             hint="Add `timestamp: <column>` to the data section of steadyml.yaml, "
-            "or use split_method 'stratified' or 'random'.",
+            "or use training.split.method stratified or random.",
         )
     stamps = _sortable_times(_column(df, roles.timestamp, "timestamp"), roles.timestamp)
     distinct = stamps.drop_duplicates().sort_values().reset_index(drop=True)
@@ -111,7 +122,7 @@ def _time_split(df: pd.DataFrame, roles: Roles, test_size: float) -> tuple[pd.In
         raise DataError(
             f"Timestamp column '{roles.timestamp}' has {len(distinct)} distinct value(s); "
             "a time split needs at least 2.",
-            hint="Use split_method 'stratified' or 'random' for this data.",
+            hint="Use training.split.method stratified or random for this data.",
         )
     n_test = min(len(distinct) - 1, max(1, round(test_size * len(distinct))))
     cutoff = distinct.iloc[len(distinct) - n_test]
@@ -134,6 +145,31 @@ def _sortable_times(values: pd.Series, name: str) -> pd.Series:
             hint="Fill in or drop those rows, or write times like 2024-01-31.",
         )
     return stamps
+
+
+def _column_split(
+    df: pd.DataFrame, column: str | None, test_values: Sequence[str]
+) -> tuple[pd.Index, pd.Index]:
+    """The user's own split: rows whose ``column`` holds a test value are the test rows."""
+    if not column:
+        raise DataError(
+            "The split method is 'column' but no column is named.",
+            hint="Name the column that holds the split: training.split.column in "
+            "steadyml.yaml (its values, e.g. train/test, say which rows are test rows).",
+        )
+    raw = _column(df, column, "split").astype("string")
+    wanted = {str(v).strip().lower() for v in test_values}
+    in_test = raw.str.strip().str.lower().isin(wanted).fillna(False).to_numpy(dtype=bool)
+    found = ", ".join(repr(str(v)) for v in raw.dropna().unique()[:6])
+    if not in_test.any() or in_test.all():
+        side = "no row" if not in_test.any() else "every row"
+        raise DataError(
+            f"Split column '{column}' makes {side} a test row: test values are "
+            f"{', '.join(sorted(wanted))}; the column holds {found or 'only missing values'}.",
+            hint="List the values that mark a test row in training.split.test_values, or "
+            "choose another split method.",
+        )
+    return df.index[~in_test], df.index[in_test]
 
 
 def _column(df: pd.DataFrame, name: str, role: str) -> pd.Series:

@@ -181,6 +181,29 @@ def init_from_data(
     )
 
 
+def _split_lines(guess: Any, has_timestamp: bool) -> list[str]:
+    """training.split for the guessed data: the user's own split column when there is one."""
+    from steadyml.config.schema import SPLIT_TEST_VALUES
+
+    if guess.split_column is not None:
+        lines = [
+            "    method: column   # the data says which rows are test rows: keep that split",
+            f"    column: {_q(guess.split_column)}",
+        ]
+        wanted = {v.strip().lower() for v in guess.split_test_values}
+        if not wanted <= set(SPLIT_TEST_VALUES):
+            shown = ", ".join(_q(v) for v in guess.split_test_values)
+            lines.append(f"    test_values: [{shown}]   # the values that mark a test row")
+        return lines
+    if has_timestamp:
+        method = "time   # a timestamp exists: train on the past, test on the latest rows"
+    elif guess.task == "classification":
+        method = "stratified   # keeps each class's share in training and test"
+    else:
+        method = "random"
+    return [f"    method: {method}", "    test_size: 0.2"]
+
+
 def _render_data_project(name: str, source: str, guess: Any) -> str:
     def comment(col: Any) -> str:
         return f"# {col.reason}"
@@ -244,16 +267,7 @@ def _render_data_project(name: str, source: str, guess: Any) -> str:
         "",
         "training:",
         "  split:",
-        (
-            "    method: time   # a timestamp exists: train on the past, test on the latest rows"
-            if "timestamp" in special
-            else (
-                "    method: stratified   # keeps each class's share in training and test"
-                if guess.task == "classification"
-                else "    method: random"
-            )
-        ),
-        "    test_size: 0.2",
+        *_split_lines(guess, "timestamp" in special),
         "  models: [linear, hist_gradient_boosting]   # candidates; the best on validation wins",
         "  gates:",
         "    beat_baseline_by: 0.0   # raise it to demand a clear margin over doing nothing",

@@ -132,7 +132,7 @@ def train_model(
         method = "random"
         notes.append("A regression target cannot be stratified; the split is random instead.")
     say(f"Splitting {len(data):,} rows {_by(method)}")
-    train_idx, test_idx = split_rows(data, roles, method, training.split.test_size, training.seed)
+    train_idx, test_idx = _split(data, roles, training, method)
     train, test = data.loc[train_idx], data.loc[test_idx]
     y_train, y_test = train[roles.target], test[roles.target]
     positive = choose_positive_label(y_train) if task == "classification" else None
@@ -224,7 +224,35 @@ def _silent(_message: str) -> None:
 
 
 def _by(method: str) -> str:
-    return {"time": "by time", "stratified": "keeping class shares", "random": "at random"}[method]
+    return {
+        "time": "by time",
+        "stratified": "keeping class shares",
+        "random": "at random",
+        "column": "as the data's split column says",
+    }[method]
+
+
+def _split(
+    data: pd.DataFrame, roles: Roles, training: TrainingSection, method: str
+) -> tuple[pd.Index, pd.Index]:
+    """The train and test rows; a split column (``method: column``) is never a feature."""
+    config = training.split
+    if method == "column" and config.column in roles.features:
+        raise DataError(
+            f"Column '{config.column}' holds the train/test split (training.split.column) and "
+            "is also a feature, so the model would learn which rows are test rows.",
+            hint=f"Move it to drop in steadyml.yaml: `drop: {{{config.column}: the train/test "
+            "split}`.",
+        )
+    return split_rows(
+        data,
+        roles,
+        method,  # type: ignore[arg-type]
+        config.test_size,
+        training.seed,
+        column=config.column,
+        test_values=config.test_values,
+    )
 
 
 def _rows_with_target(frame: pd.DataFrame, target: str, notes: list[str]) -> tuple[Any, int]:
@@ -272,6 +300,9 @@ def _split_record(
         "test_rows": len(test),
         "dropped_rows": dropped,
     }
+    if method == "column":
+        record["column"] = training.split.column
+        record["test_values"] = list(training.split.test_values)
     if method == "time" and roles.timestamp:
         record["last_train_timestamp"] = _stamp(train[roles.timestamp].pipe(_times).max())
         record["first_test_timestamp"] = _stamp(test[roles.timestamp].pipe(_times).min())

@@ -9,7 +9,9 @@ win.
 The modules, one job each: ``infer`` (the whole guess), ``guesses`` (what it returns),
 ``profile`` (a column's type and counts), ``given`` (the roles the user names), ``column``
 (the guess for one column), ``target`` (the task), ``dates`` (text that holds dates),
-``privacy`` (personal and protected columns), ``names`` (what a column's name suggests),
+``privacy`` (personal and protected columns), ``protected`` (which group a column may
+describe), ``splits`` (a train/test split made beforehand), ``names`` (what a column's name
+suggests),
 ``wording`` (how values are shown). Sentinel codes are ``steadyml.data.sentinels``, shared
 with ``steadyml data check``.
 """

@@ -1,8 +1,9 @@
 """What role guessing answers: the guess for each column and for the whole table.
 
 ``RoleGuess`` holds one ``ColumnGuess`` per column (in file order) with a short reason in plain
-words, the kind of task the target implies, and warnings; ``RoleGuess.roles()`` turns it into
-the ``Roles`` of the project file.
+words, the kind of task the target implies, warnings, and the column holding the user's own
+train/test split if there is one; ``RoleGuess.roles()`` turns it into the ``Roles`` of the
+project file.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class RoleGuess:
     task_reason: str
     columns: list[ColumnGuess]  # in file order
     warnings: list[str] = field(default_factory=list)
+    split_column: str | None = None  # a column holding the user's train/test split (dropped)
+    split_test_values: tuple[str, ...] = ()  # its values that mark a test row
 
     def column(self, name: str) -> ColumnGuess:
         """Return the guess for one column (``KeyError`` if the table has no such column)."""

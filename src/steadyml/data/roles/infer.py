@@ -3,7 +3,8 @@
 It profiles each column once, keeps the roles the user gave (``given``), guesses the others
 (``column``), works out the task from the target (``target``), settles the columns only one
 may hold (the timestamp, the id), and gathers the warnings: sentinel codes
-(``data.sentinels``), personal data and protected attributes (``privacy``); a column that may
+(``data.sentinels``), personal data and protected attributes (``privacy``), a train/test
+split made beforehand (``splits``: dropped, and named for training); a column that may
 describe a protected group keeps its role and says so in its reason, for the user to decide.
 """
 
@@ -19,6 +20,7 @@ from steadyml.data.roles.guesses import ColumnGuess, Role, RoleGuess
 from steadyml.data.roles.names import ID_WORDS, name_words
 from steadyml.data.roles.privacy import looks_personal, privacy_warnings, protected_columns
 from steadyml.data.roles.profile import ColumnProfile, profile_column
+from steadyml.data.roles.splits import SplitColumn, split_column
 from steadyml.data.roles.target import guess_task
 from steadyml.data.roles.wording import show
 from steadyml.data.sentinels import find_sentinels
@@ -54,11 +56,17 @@ def infer_roles(
     task, task_reason = guess_task(profiles[target], notes)
 
     guesses: dict[str, tuple[Role, str]] = {}
+    splits: list[SplitColumn] = []
     for name, prof in profiles.items():
+        found = None if name in given else split_column(prof)
         if name in given:
             guesses[name] = given_reason(given[name], prof, notes)
+        elif found is not None:
+            guesses[name] = ("drop", found.reason())
+            splits.append(found)
         else:
             guesses[name] = guess_column(prof)
+    notes.extend(_split_notes(splits))
     _settle_timestamps(guesses, given)
     _settle_ids(guesses, profiles, given)
 
@@ -81,7 +89,13 @@ def infer_roles(
         for name, (role, reason) in guesses.items()
     ]
     return RoleGuess(
-        target=target, task=task, task_reason=task_reason, columns=columns, warnings=notes
+        target=target,
+        task=task,
+        task_reason=task_reason,
+        columns=columns,
+        warnings=notes,
+        split_column=splits[0].column if splits else None,
+        split_test_values=splits[0].test_values if splits else (),
     )
 
 
@@ -124,6 +138,27 @@ def _settle_ids(
                 "drop",
                 f"{guesses[name][1]}: an identifier carries no pattern a model can learn",
             )
+
+
+# -- a precomputed train/test split ---------------------------------------------------------
+
+
+def _split_notes(splits: list[SplitColumn]) -> list[str]:
+    if not splits:
+        return []
+    used = splits[0]
+    notes = [
+        f"Column '{used.column}' holds a train/test split made beforehand (test rows: "
+        f"{', '.join(repr(v) for v in used.test_values)}): training keeps it "
+        f"(training.split: {{method: column, column: {used.column}}}) and it is dropped from "
+        "the features. To split another way, change training.split."
+    ]
+    notes += [
+        f"Column '{other.column}' also looks like a train/test split; it is dropped from the "
+        f"features and '{used.column}' is the one used."
+        for other in splits[1:]
+    ]
+    return notes
 
 
 # -- sentinel codes ----------------------------------------------------------------------------
