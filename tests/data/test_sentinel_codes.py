@@ -54,8 +54,10 @@ def test_init_and_data_check_report_the_same_codes() -> None:
     lines = next(w for w in guess.warnings if w.startswith("Column 'lines'"))
     assert "999999.375 in 1 row," in lines and "(0 to 55)" in lines
     assert "`missing_codes: {lines: [999999.375]}`" in lines
-    # the code is not taken for a category: 0/1 plus 666 is a flag with a code, kept numeric
-    assert guess.column("gdlin").role == "numeric"
+    # the code is not taken for a third category: 0/1 plus 666 is a yes/no flag with a code
+    assert (
+        guess.column("gdlin").reason == "only two values (0 and 1) and the code 666: a yes/no flag"
+    )
 
 
 @pytest.mark.parametrize("seed", range(20))

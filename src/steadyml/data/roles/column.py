@@ -71,9 +71,12 @@ def _guess_number(prof: ColumnProfile, words: set[str]) -> tuple[Role, str]:
     sequence = unique_rows and high - low + 1 == prof.rows
     if (unique_rows or prof.unique_share >= 0.95) and (words & ID_WORDS or sequence):
         return "id", unique_reason(prof)
-    if prof.distinct <= 2:
-        shown = " and ".join(examples(numbers, 2, sort=True).split(", "))
-        return "categorical", f"only two values ({shown}): a yes/no flag"
+    codes = [s.code for s in find_sentinels(numbers)]
+    real = numbers[~numbers.isin(codes)]
+    if prof.distinct <= 2 or (codes and real.nunique() == 2):
+        shown = " and ".join(examples(real, 2, sort=True).split(", "))
+        also = f" and the code {', '.join(show(c) for c in codes)}" if codes else ""
+        return "categorical", f"only two values ({shown}){also}: a yes/no flag"
     if words & {"year", "yr"}:
         return "numeric", f"whole numbers from {low:g} to {high:g}: years kept as numbers"
     if words & CODE_WORDS and prof.distinct <= 50:
@@ -81,7 +84,6 @@ def _guess_number(prof: ColumnProfile, words: set[str]) -> tuple[Role, str]:
             f"whole numbers with {prof.distinct} distinct values and a name "
             "that suggests codes, not amounts"
         )
-    real = numbers[~numbers.isin([s.code for s in find_sentinels(numbers)])]
     if prof.distinct <= 10 and _looks_like_codes(real):
         return "categorical", (
             f"whole numbers with only {prof.distinct} distinct values "
