@@ -88,11 +88,15 @@ def test_multiclass_and_regression_equal_scikit_learn(data: pd.DataFrame) -> Non
                                rtol=1e-12, atol=1e-9)  # fmt: skip
 
 
-@pytest.mark.slow
-def test_other_models_keep_the_pipeline(data: pd.DataFrame) -> None:
-    trees = _fit(data, "churned", "classification", model="hist_gradient_boosting")
+def test_other_pipelines_keep_the_pipeline(data: pd.DataFrame) -> None:
+    # words feeding trees are not compiled (every family alone is: test_tree_form.py)
+    frame = data.assign(notes=data["plan"].astype(str) + " plan in " + data["region"].astype(str))
+    roles = Roles(target="churned", numeric=NUMERIC, categorical=CATEGORICAL, text=("notes",))
+    trees = build_pipeline(roles, make_estimator("random_forest", "classification", 0), CODES)
+    trees.set_params(model__n_estimators=5).fit(frame[list(roles.features)], frame["churned"])
     assert compile_pipeline(trees) is None
     assert fast_model(trees) is trees
+    assert compile_pipeline(object()) is None
 
 
 def test_bad_values_raise_the_pipelines_error(binary: Any, data: pd.DataFrame) -> None:

@@ -1,6 +1,6 @@
 """A linear model's serving form: saved at registration, read back without scikit-learn, and
 answering exactly as the pipeline does; a server falls back to the pipeline when it cannot
-read it."""
+read it. (Tree ensembles' forms: test_tree_form.py; text columns: test_text_form.py.)"""
 
 from __future__ import annotations
 
@@ -80,8 +80,15 @@ def test_the_form_answers_as_the_pipeline(data: pd.DataFrame, target: str, task:
                                    rtol=1e-12, atol=1e-9)  # fmt: skip
 
 
-def test_other_models_have_no_form_and_bad_bytes_are_refused(data: pd.DataFrame) -> None:
-    trees = _bundle(data, "churned", "classification", model="hist_gradient_boosting")
+def test_a_pipeline_without_a_form_gets_none_and_bad_bytes_are_refused(data: pd.DataFrame) -> None:
+    # words feeding trees have no serving form (the pipeline answers)
+    frame = data.assign(notes=data["plan"].astype(str) + " plan in " + data["region"].astype(str))
+    roles = Roles(target="churned", numeric=NUMERIC, categorical=CATEGORICAL, text=("notes",))
+    pipe = build_pipeline(roles, make_estimator("random_forest", "classification", 0))
+    pipe.set_params(model__n_estimators=5).fit(frame[list(roles.features)], frame["churned"])
+    trees = ModelBundle(pipeline=pipe, task="classification", model_type="random_forest",
+                        features=list(roles.features), classes=[False, True],
+                        positive_label=True, threshold=None)  # fmt: skip
     assert dump_serving_form(trees) is None
     with pytest.raises(SteadyMLError, match="cannot be read"):
         ServingForm.from_bytes(b"not a serving form")

@@ -115,12 +115,13 @@ def rollback(store: Store, *, reason: str, by: str) -> DeploymentEvent:
 
 
 def ensure_serving_form(store: Store, artifacts: ArtifactStore, version: int) -> None:
-    """A linear model registered before serving forms existed gets one (when it is
+    """A model registered before its family had a serving form gets one (when it is
     promoted), so servers start without scikit-learn (``registry.dump_serving_form``)."""
     from steadyml.registry import load_bundle
 
     mv = store.get_model_version(version)
-    if mv.serving_digest or mv.model_type != "linear":
+    families = ("linear", "random_forest", "hist_gradient_boosting")  # training.estimators
+    if mv.serving_digest or mv.model_type not in families:
         return
     digest = save_serving_form(store, artifacts, load_bundle(artifacts, mv))
     if digest is not None:

@@ -4,11 +4,12 @@ A model version is the fitted pipeline (in the artifact store, by digest), its l
 data version), the data contract, and the reference statistics monitoring compares live data
 with. Stages and their changes are the release use cases (``steadyml.flows.release``).
 
-A linear model also gets a *serving form* when it is registered: the fitted pipeline folded
-into one affine map (``training.compiled``, checked against the pipeline to 1e-9) and saved
-with the model's facts as a small file of its own (``forms.linear.ServingForm``). A server loads
-that (digest verified too) instead of unpickling the pipeline, so it starts without
-importing scikit-learn.
+Every model family steadyml trains also gets a *serving form* when it is registered: a linear
+pipeline folded into one affine map (text columns included), a tree ensemble as flat node
+arrays (``training.compiled``, checked against the pipeline to 1e-9), saved with the model's
+facts as a small file of its own (``forms.serving.ServingForm``, its kind in its header). A
+server loads that (digest verified too) instead of unpickling the pipeline, so it starts
+without importing scikit-learn.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from steadyml.artifacts import ArtifactStore
-    from steadyml.forms.linear import ServingForm
+    from steadyml.forms.serving import ServingForm
 
 __all__ = [
     "ModelBundle",
@@ -56,7 +57,7 @@ class ModelBundle:
         return self.pipeline.predict_proba(frame)
 
     def scorer(self) -> Any:
-        """What scores: the compiled form of a linear pipeline, else the pipeline."""
+        """What scores: the pipeline's compiled form when it has one, else the pipeline."""
         from steadyml.training.compiled import fast_model
 
         return fast_model(self.pipeline)
@@ -83,12 +84,13 @@ def load_bundle(artifacts: ArtifactStore, mv: ModelVersion) -> ModelBundle:
 
 
 def dump_serving_form(bundle: ModelBundle) -> bytes | None:
-    """The serving form of a linear model's bundle, or None for any other model."""
-    from steadyml.forms.linear import CompiledLinear, ServingForm
+    """The serving form of a bundle (linear or tree model), or None for a pipeline that has
+    none (``training.compiled`` says which)."""
+    from steadyml.forms.serving import ServingForm
     from steadyml.training.compiled import compile_pipeline
 
     compiled = compile_pipeline(bundle.pipeline)
-    if not isinstance(compiled, CompiledLinear):
+    if compiled is None:
         return None
     return ServingForm(
         compiled=compiled,
@@ -104,8 +106,9 @@ def dump_serving_form(bundle: ModelBundle) -> bytes | None:
 
 def load_serving_form(artifacts: ArtifactStore, mv: ModelVersion) -> ServingForm | None:
     """A version's serving form (its bytes must match the recorded digest), or None when it
-    has none."""
-    from steadyml.forms.linear import ServingForm
+    has none. Either kind of form (linear, trees) is read; a form that cannot be read
+    raises ``SteadyMLError`` (the caller loads the pipeline instead)."""
+    from steadyml.forms.serving import ServingForm
 
     if not mv.serving_digest:
         return None
