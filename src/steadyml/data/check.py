@@ -10,16 +10,19 @@ project file's column roles fit the data; the project handle records the result.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
 
+from steadyml.config.schema import SPLIT_TEST_VALUES
 from steadyml.data.contract import Contract, ContractReport, Violation, validate
 from steadyml.data.leakage import check_leakage
 from steadyml.data.quality import QualityReport, quality_report
+from steadyml.data.split import split_rows
 from steadyml.entities import Finding, Roles
+from steadyml.errors import DataError
 
 Task = Literal["classification", "regression"]
 Progress = Callable[[str], None]
@@ -181,9 +184,17 @@ def run_checks(
     seed: int = 0,
     split_method: str = "stratified",
     test_size: float = 0.2,
+    split_column: str | None = None,
+    split_test_values: Sequence[str] = SPLIT_TEST_VALUES,
     progress: Progress | None = None,
 ) -> tuple[ContractReport, QualityReport, list[Finding], list[Finding], Task | None]:
-    """Run every check on one frame; returns (contract, quality, leakage, roles, task)."""
+    """Run every check on one frame; returns (contract, quality, leakage, roles, task).
+
+    The train/test overlap check splits the rows as training would: ``split_method`` with
+    ``test_size`` and ``seed``, or, for ``column``, by ``split_column`` and its
+    ``split_test_values``. Where that split cannot be made on this frame (no timestamp, no
+    split column, a split column naming only one side), the check splits at random instead.
+    """
     say = progress or (lambda _msg: None)
     say("Checking the data against the contract")
     report = validate(df, contract)
@@ -195,11 +206,7 @@ def run_checks(
     task: Task | None = None
     if roles.target in df.columns and df[roles.target].notna().any():
         task = detect_task(df[roles.target], task_setting)
-        method = split_method
-        if task == "regression" and method == "stratified":
-            method = "random"
-        if method == "time" and not roles.timestamp:
-            method = "random"
+        method = _overlap_method(df, roles, task, split_method, split_column, split_test_values)
         say("Looking for leakage (a quick model per column)")
         present = Roles(
             target=roles.target,
@@ -221,5 +228,30 @@ def run_checks(
             test_size=test_size,
             seed=seed,
             post_outcome=post_outcome,
+            split_column=split_column,
+            split_test_values=split_test_values,
         )
     return report, quality, leakage, roles_found, task
+
+
+def _overlap_method(
+    df: pd.DataFrame,
+    roles: Roles,
+    task: Task,
+    method: str,
+    column: str | None,
+    test_values: Sequence[str],
+) -> str:
+    """The split the overlap check can make on ``df``: training's own where it can be made
+    here, random otherwise (a regression target cannot be stratified, a file to score may
+    lack the timestamp or the split column, or hold only test rows)."""
+    if task == "regression" and method == "stratified":
+        return "random"
+    if method == "time" and (not roles.timestamp or roles.timestamp not in df.columns):
+        return "random"
+    if method == "column":
+        try:
+            split_rows(df, roles, "column", column=column, test_values=test_values)
+        except DataError:
+            return "random"
+    return method

@@ -8,8 +8,8 @@ its own; names, ids and rows shared between train and test are weaker hints.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ from sklearn.metrics import r2_score, roc_auc_score
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
+from steadyml.config.schema import SPLIT_TEST_VALUES
 from steadyml.data.findings import make_finding
 from steadyml.data.split import split_rows
 from steadyml.entities import Finding, Roles
@@ -56,11 +57,15 @@ def check_leakage(
     seed: int = 0,
     max_rows: int = 20_000,
     post_outcome: Mapping[str, str] | None = None,
+    split_column: str | None = None,
+    split_test_values: Sequence[str] = SPLIT_TEST_VALUES,
 ) -> list[Finding]:
     """Look for columns and rows that would let a model see the answer it should predict.
 
     Works on a deterministic sample of at most ``max_rows`` rows for the model-based check, so
     it stays quick on large tables; the same inputs always give the same findings.
+    ``split_column`` and ``split_test_values`` are for ``split_method="column"`` (the
+    user's own split, as ``training.split`` names it).
     """
     if task not in ("classification", "regression"):
         raise DataError(f"task must be 'classification' or 'regression'. Got {task!r} instead.")
@@ -74,7 +79,8 @@ def check_leakage(
     flagged = {f.column for f in findings if f.severity == "error"}
     findings += _post_outcome_name_findings(roles, candidates, flagged | set(post_outcome or {}))
     findings += _id_like_findings(df, roles, candidates)
-    findings += _overlap_findings(df, roles, split_method, test_size, seed)
+    split = _Split(split_method, test_size, seed, split_column, split_test_values)
+    findings += _overlap_findings(df, roles, split)
     return findings
 
 
@@ -371,14 +377,30 @@ def _id_reason(values: pd.Series, name: str, is_text: bool) -> str | None:
 # -- rows shared by train and test -------------------------------------------------------
 
 
-def _overlap_findings(
-    df: pd.DataFrame, roles: Roles, split_method: str, test_size: float, seed: int
-) -> list[Finding]:
+class _Split(NamedTuple):
+    """How training splits the rows (``training.split``), for the overlap check."""
+
+    method: str
+    test_size: float
+    seed: int
+    column: str | None
+    test_values: Sequence[str]
+
+
+def _overlap_findings(df: pd.DataFrame, roles: Roles, split: _Split) -> list[Finding]:
     """Rows whose features appear identically in train and in test inflate the test score."""
     cols = [c for c in roles.features if c in df.columns and c not in (roles.id, roles.timestamp)]
     if not cols:
         return []
-    train, test = split_rows(df, roles, split_method, test_size, seed)  # type: ignore[arg-type]
+    train, test = split_rows(
+        df,
+        roles,
+        split.method,  # type: ignore[arg-type]
+        split.test_size,
+        split.seed,
+        column=split.column,
+        test_values=split.test_values,
+    )
     count = count_overlap(df, cols, train, test)
     if not count:
         return []
@@ -398,7 +420,7 @@ def _overlap_findings(
             count=count,
             share=share,
             test_rows=len(test),
-            split_method=split_method,
+            split_method=split.method,
             columns=cols,
         )
     ]

@@ -176,6 +176,8 @@ def check_data(
         seed=training.seed,
         split_method=training.split.method,
         test_size=training.split.test_size,
+        split_column=training.split.column,
+        split_test_values=training.split.test_values,
         progress=say,
     )
     fp = fingerprint(data.frame)
