@@ -96,6 +96,8 @@ class PredictionService:
             max_wait_ms=settings.max_wait_ms,
             max_batch_rows=settings.max_batch_rows,
             timeout_ms=serving.fallback.timeout_ms,
+            inline_ms=settings.inline_ms,
+            inline_rows=settings.inline_rows,
         )
         store = project.store
         self.keys = KeyCache(store)

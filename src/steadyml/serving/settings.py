@@ -15,6 +15,10 @@ class ServeSettings:
     max_body_bytes: int = 2_000_000
     max_wait_ms: float = 2.0
     max_batch_rows: int = 256
+    # a group of at most inline_rows rows whose model's last call took at most inline_ms is
+    # scored on the event loop: no thread hand-off for a fast serving form (batcher.py)
+    inline_ms: float = 2.0
+    inline_rows: int = 64
     poll_seconds: float = 1.0
     log_predictions: bool = True
     log_flush_ms: float = 200.0  # refused records and the writer's wake-ups
