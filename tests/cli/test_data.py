@@ -75,3 +75,57 @@ def test_a_project_with_its_own_split_column_is_checked_with_that_split(
     assert overlap["details"]["split_method"] == "column"
     assert overlap["details"]["test_rows"] == 100  # the rows marked test, not a random 20 %
     assert overlap["details"]["count"] == 7
+
+
+@pytest.mark.slow  # trains the session's sample project when no other test has
+def test_check_shows_broken_rules_apart_from_broken_expectations(
+    invoke: Invoke, trained_project_dir: Path
+) -> None:
+    with steadyml.open(trained_project_dir, env={}) as project:
+        frame = project.load_snapshot(1).head(200)
+    frame["tenure_months"] = frame["tenure_months"].astype(object)
+    frame.loc[0, "tenure_months"] = "abc"  # breaks a rule: the type
+    frame.loc[1, "contract"] = "lifetime"  # an unseen category: an expectation
+    frame.loc[2, "tenure_months"] = 900  # above the training range: an expectation
+    new = trained_project_dir / "new.csv"
+    frame.to_csv(new, index=False)
+
+    result = invoke("data", "check", new, project=trained_project_dir)
+    assert result.exit_code == 1, result.output
+    out = result.stdout
+    rules = out.index("Rules broken (rows refused)")
+    expectations = out.index("Expectations (rows scored, with a warning)")
+    assert rules < expectations
+    assert "1 of 200 rows break a rule" in out
+    assert "✗ Column 'tenure_months'" in out[rules:expectations]
+    assert "! Column 'contract' has categories not seen in training" in out[expectations:]
+    assert "2 of 200 rows break only expectations" in out
+    assert "copy the bound under `rules:` in contract.yaml, e.g. `rules: [min, max]`" in out
+    assert "meet the contract" not in out
+
+    payload = json.loads(invoke("data", "check", new, "--json", project=trained_project_dir).stdout)
+    levels = {(v["column"], v["rule"]): v["level"] for v in payload["contract"]["violations"]}
+    assert levels[("tenure_months", "type")] == "rule"
+    assert levels[("contract", "allowed")] == "expectation"
+    assert levels[("tenure_months", "range")] == "expectation"
+    assert (payload["contract"]["bad_rows"], payload["contract"]["flagged_rows"]) == (1, 2)
+    severity = {f["rule"]: f["severity"] for f in payload["findings"] if f["check"] == "contract"}
+    assert severity["type"] == "error" and severity["expectation:allowed"] == "warning"
+
+
+@pytest.mark.slow  # trains the session's sample project when no other test has
+def test_check_with_only_expectations_broken_passes_and_says_why(
+    invoke: Invoke, trained_project_dir: Path
+) -> None:
+    with steadyml.open(trained_project_dir, env={}) as project:
+        frame = project.load_snapshot(1).head(200)
+    frame.loc[1, "contract"] = "lifetime"
+    new = trained_project_dir / "new.csv"
+    frame.to_csv(new, index=False)
+
+    result = invoke("data", "check", new, project=trained_project_dir)
+    assert result.exit_code == 0, result.output
+    assert "Rules broken" not in result.stdout
+    assert "Expectations (rows scored, with a warning)" in result.stdout
+    assert "1 of 200 rows break only expectations" in result.stdout
+    assert "meet the contract" not in result.stdout

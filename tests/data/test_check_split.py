@@ -96,3 +96,13 @@ def test_a_file_holding_only_test_rows_is_checked_with_a_random_split() -> None:
     )
     assert task == "classification"
     assert _overlap(leakage).details["split_method"] == "random"
+
+
+def test_a_file_from_a_single_month_is_checked_with_a_random_split() -> None:
+    df = _frame().drop(columns=["part"])
+    df["month"] = "2024-05"
+    roles = Roles(target="y", numeric=("x1", "x2"), categorical=("c",), timestamp="month")
+    contract = infer_contract(df, roles)
+    *_, leakage, _roles, task = run_checks(df, roles, contract, split_method="time")
+    assert task == "classification"
+    assert _overlap(leakage).details["split_method"] == "random"

@@ -20,7 +20,10 @@ from steadyml.cli._common import (
 from steadyml.cli._lists import show_list
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from steadyml.data.check import DataCheckResult
+    from steadyml.data.contract import Violation
     from steadyml.entities import Finding
 
 app = typer.Typer(
@@ -38,7 +41,15 @@ Check a data file: the data contract, data quality, and leakage.
 The first run infers the data contract from the training data (types, missing values,
 allowed categories, numeric ranges) and saves it as contract.yaml for you to review.
 Later runs check FILE (default: data.source in steadyml.yaml) against it and list every
-violation by column and rule, with example rows.
+violation by column and check, with example rows, at its level:
+
+\b
+  rules          the column is present, the value parses as its type, and the
+                 bounds you wrote under `rules:`. A row that breaks one is
+                 refused by batch scoring and the API: an error here.
+  expectations   the range, the categories and the gaps the training data
+                 showed. A row outside them is scored, with a warning: a
+                 warning here. Copy a bound under `rules:` to refuse instead.
 
 It also reports data quality (missing values, duplicates, constant columns, class balance,
 outliers, codes such as -1 or 999999 that stand for "unknown") and leakage (a column that
@@ -86,6 +97,16 @@ def _finding_block(f: Finding, *, detail: bool) -> None:
         out.print(f"      What to do: {f.fix}", markup=False)
 
 
+def _violation_table(violations: list[Violation]) -> Table:
+    """One line per column and check: the rows that break it and the first example."""
+    t = table("column", "check", "rows", "example")
+    for v in violations:
+        ex = v.examples[0] if v.examples else {}
+        shown = f"row {ex['row']}: {ex['value']!r}" if ex else ""
+        t.add_row(v.column, v.rule, f"{v.count:,}", shown)
+    return t
+
+
 def render_check(result: DataCheckResult) -> None:
     out.print(
         f"Data check: {result.source} — {result.rows:,} rows × {result.columns} columns",
@@ -104,18 +125,35 @@ def render_check(result: DataCheckResult) -> None:
         src = result.contract_source or "the training data"
         out.print(f"\nContract: {result.contract_path} (inferred from {src})", markup=False)
     rep = result.contract_report
-    if rep.passed:
+    if not rep.violations:
         out.print(f"  ✓ all {rep.rows:,} rows meet the contract", style="green", markup=False)
-    else:
-        t = table("column", "rule", "rows", "example")
-        for v in rep.violations:
-            ex = v.examples[0] if v.examples else {}
-            shown = f"row {ex['row']}: {ex['value']!r}" if ex else ""
-            t.add_row(v.column, v.rule, f"{v.count:,}", shown)
-        out.print(t)
-        out.print(f"  {rep.bad_rows:,} of {rep.rows:,} rows break the contract.", markup=False)
-        for v in rep.violations:
+    if rep.broken_rules:
+        out.print("  Rules broken (rows refused)", style="bold red", markup=False)
+        out.print(_violation_table(rep.broken_rules))
+        out.print(
+            f"  {rep.bad_rows:,} of {rep.rows:,} rows break a rule: batch scoring rejects them "
+            "and the API refuses them.",
+            markup=False,
+        )
+        for v in rep.broken_rules:
             out.print(f"  ✗ {v.message}", style="red", markup=False)
+    if rep.unexpected:
+        out.print("  Expectations (rows scored, with a warning)", style="bold yellow", markup=False)
+        out.print(_violation_table(rep.unexpected))
+        out.print(
+            f"  {rep.flagged_rows:,} of {rep.rows:,} rows break only expectations: they are "
+            "outside what the training data showed, so they are scored and carry a warning."
+            if rep.flagged_rows
+            else "  Each of these rows also breaks a rule above, so it is refused as it stands.",
+            markup=False,
+        )
+        for v in rep.unexpected:
+            out.print(f"  ! {v.message}", style="yellow", markup=False)
+        out.print(
+            "  To refuse such rows instead, turn the expectation into a rule: copy the bound "
+            "under `rules:` in contract.yaml, e.g. `rules: [min, max]` (docs/contract.md).",
+            markup=False,
+        )
     if rep.extra_columns:
         out.print(
             f"  Columns not in the contract (ignored): {', '.join(rep.extra_columns)}", markup=False

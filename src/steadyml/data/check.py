@@ -20,7 +20,7 @@ from steadyml.config.schema import SPLIT_TEST_VALUES
 from steadyml.data.contract import Contract, ContractReport, Violation, validate
 from steadyml.data.leakage import check_leakage
 from steadyml.data.quality import QualityReport, quality_report
-from steadyml.data.split import split_rows
+from steadyml.data.split import SplitMethod, split_rows
 from steadyml.entities import Finding, Roles
 from steadyml.errors import DataError
 
@@ -192,8 +192,8 @@ def run_checks(
 
     The train/test overlap check splits the rows as training would: ``split_method`` with
     ``test_size`` and ``seed``, or, for ``column``, by ``split_column`` and its
-    ``split_test_values``. Where that split cannot be made on this frame (no timestamp, no
-    split column, a split column naming only one side), the check splits at random instead.
+    ``split_test_values``. Where that split cannot be made on this frame (no timestamp or a
+    single one, no split column or one naming a single side), it splits at random instead.
     """
     say = progress or (lambda _msg: None)
     say("Checking the data against the contract")
@@ -206,7 +206,6 @@ def run_checks(
     task: Task | None = None
     if roles.target in df.columns and df[roles.target].notna().any():
         task = detect_task(df[roles.target], task_setting)
-        method = _overlap_method(df, roles, task, split_method, split_column, split_test_values)
         say("Looking for leakage (a quick model per column)")
         present = Roles(
             target=roles.target,
@@ -219,6 +218,16 @@ def run_checks(
             pii=tuple(c for c in roles.pii if c in df.columns),
             drop={k: v for k, v in roles.drop.items() if k in df.columns},
             sensitive_as_features=roles.sensitive_as_features,
+        )
+        method = _overlap_method(
+            df,
+            present,
+            task,
+            split_method,
+            test_size=test_size,
+            seed=seed,
+            column=split_column,
+            test_values=split_test_values,
         )
         leakage = check_leakage(
             df,
@@ -239,19 +248,22 @@ def _overlap_method(
     roles: Roles,
     task: Task,
     method: str,
+    *,
+    test_size: float,
+    seed: int,
     column: str | None,
     test_values: Sequence[str],
 ) -> str:
     """The split the overlap check can make on ``df``: training's own where it can be made
-    here, random otherwise (a regression target cannot be stratified, a file to score may
-    lack the timestamp or the split column, or hold only test rows)."""
+    here, random otherwise (a regression target cannot be stratified; a file to score may
+    lack the timestamp or the split column, hold a single month, or only test rows)."""
     if task == "regression" and method == "stratified":
         return "random"
-    if method == "time" and (not roles.timestamp or roles.timestamp not in df.columns):
+    if method == "random":
+        return method
+    kind: SplitMethod = method  # type: ignore[assignment]
+    try:
+        split_rows(df, roles, kind, test_size, seed, column=column, test_values=test_values)
+    except DataError:
         return "random"
-    if method == "column":
-        try:
-            split_rows(df, roles, "column", column=column, test_values=test_values)
-        except DataError:
-            return "random"
     return method
