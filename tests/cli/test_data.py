@@ -77,7 +77,6 @@ def test_a_project_with_its_own_split_column_is_checked_with_that_split(
     assert overlap["details"]["count"] == 7
 
 
-@pytest.mark.slow  # trains the session's sample project when no other test has
 def test_check_shows_broken_rules_apart_from_broken_expectations(
     invoke: Invoke, trained_project_dir: Path
 ) -> None:
@@ -113,7 +112,6 @@ def test_check_shows_broken_rules_apart_from_broken_expectations(
     assert severity["type"] == "error" and severity["expectation:allowed"] == "warning"
 
 
-@pytest.mark.slow  # trains the session's sample project when no other test has
 def test_check_with_only_expectations_broken_passes_and_says_why(
     invoke: Invoke, trained_project_dir: Path
 ) -> None:

@@ -23,23 +23,34 @@ SCORE_HELP = """\
 Score a CSV or Parquet file with the model in production and write the scores to --out.
 
 The file is read in chunks (--chunk-rows), so memory does not grow with its size. Every row
-is checked against the data contract (types, missing values, ranges, allowed categories) for
-the columns the model reads and the id column. A row that fails is not scored and not
-dropped: it goes to the rejects file (default: next to the output, OUT.rejects.csv) with its
-line number, the reason, and its original values. Rows in = rows scored + rows rejected,
-always; the summary shows the three numbers.
+is checked against the data contract (contract.yaml), for the columns the model reads and the
+id column, at two levels:
+
+\b
+  a rule broken          the row is not scored and not dropped: it goes to the
+                         rejects file (default: next to the output,
+                         OUT.rejects.csv) with its line number, the reason and
+                         its original values
+  an expectation broken  the row is scored, and its _warnings column says which
+                         field is outside what training showed and how
+
+The rules are each column's presence and type, and the bounds you wrote under `rules:` in
+contract.yaml; the expectations are what the training data happened to contain (its range,
+its categories, no gaps). With batch.on_unexpected: refuse in steadyml.yaml, a row that breaks
+an expectation is rejected too. Rows in = rows scored + rows rejected, always; the summary
+shows the three numbers and how many scored rows carry warnings.
 
 The output holds the id column, _row (the line number in a CSV, the row number in Parquet),
-prediction, score, model_version and scored_at. It is written under a temporary name and
-renamed at the end, so a run that fails or is stopped never leaves a complete-looking file.
-Scored rows are logged (route: batch, keyed by the id column so feedback labels can join
-them later) unless --no-log.
+prediction, score, model_version, scored_at and _warnings ('' for a row without). It is
+written under a temporary name and renamed at the end, so a run that fails or is stopped
+never leaves a complete-looking file. Scored rows are logged (route: batch, keyed by the id
+column so feedback labels can join them later) unless --no-log.
 
 --engine dask runs the same steps on a Dask cluster: a local one by default, or the one at
 --scheduler tcp://HOST:8786 (its workers must see the input path).
 
-Exit status: 0 when the run finished (even with rejected rows), 1 on an error (nothing is
-written under the output's name).
+Exit status: 0 when the run finished (even with rejected rows or warnings), 1 on an error
+(nothing is written under the output's name).
 """
 
 
@@ -130,16 +141,21 @@ class _progress_bar:
 
 def render(result: BatchResult, watch: list[str]) -> None:
     """The summary of a run; ``watch`` are the steps after scoring (feedback, monitor)."""
-    style = "bold green" if result.rows_rejected == 0 else "bold yellow"
+    flagged = result.rows_rejected or result.rows_with_warnings
     rejected = (
         f"{result.rows_rejected:,} rejected (written to {result.rejects} with the line and the "
         "reason)"
         if result.rows_rejected
         else "0 rejected"
     )
+    warned = (
+        f"; {result.rows_with_warnings:,} scored with warnings (see the _warnings column)"
+        if result.rows_with_warnings
+        else ""
+    )
     out.print(
-        f"Read {result.rows_in:,} rows: {result.rows_scored:,} scored, {rejected}.",
-        style=style,
+        f"Read {result.rows_in:,} rows: {result.rows_scored:,} scored, {rejected}{warned}.",
+        style="bold yellow" if flagged else "bold green",
         markup=False,
     )
     out.print(
@@ -148,13 +164,19 @@ def render(result: BatchResult, watch: list[str]) -> None:
         markup=False,
     )
     if result.reasons:
-        t = make_table("reason", "rows")
-        for reason, count in result.reasons.items():
-            t.add_row(reason, f"{count:,}")
-        out.print(t)
+        _counts("rejected because", result.reasons)
         out.print(
             "  A row can break several rules, so these counts may add up to more than the "
             "rejected rows.",
+            markup=False,
+        )
+    if result.warnings:
+        _counts("scored with a warning", result.warnings)
+        out.print(
+            "  These rows are outside what the model saw in training (the contract's "
+            "expectations): they are scored, and the monitor counts them. To reject such rows "
+            "instead, set batch.on_unexpected: refuse in steadyml.yaml, or copy the bound under "
+            "`rules:` in contract.yaml.",
             markup=False,
         )
     for line in result.notes:
@@ -162,6 +184,14 @@ def render(result: BatchResult, watch: list[str]) -> None:
     steps = []
     if result.rows_rejected:
         steps.append(f"open {result.rejects}   # each bad row, its line and why")
-        steps.append("fix the rows (or widen contract.yaml if the values are legitimate), then "
-                     "score the fixed rows")  # fmt: skip
+        steps.append("fix the rows (or edit the rules in contract.yaml if the values are "
+                     "legitimate), then score the fixed rows")  # fmt: skip
     next_steps(steps + watch)
+
+
+def _counts(heading: str, counts: dict[str, int]) -> None:
+    """A table of rows by reason (or by warning), most frequent first."""
+    t = make_table(heading, "rows")
+    for reason, count in counts.items():
+        t.add_row(reason, f"{count:,}")
+    out.print(t)
