@@ -27,8 +27,10 @@ from steadyml.config.loading import (
 )
 from steadyml.config.messages import explain, inner_model
 from steadyml.config.schema import (
+    SPLIT_TEST_VALUES,
     AlertRule,
     BatchJobConfig,
+    BatchSection,
     ChannelConfig,
     ColumnRoles,
     DataSection,
@@ -56,9 +58,11 @@ _inner_model = inner_model
 __all__ = [
     "CONFIG_FILENAME",
     "NOT_YET_USED",
+    "SPLIT_TEST_VALUES",
     "UNWRITTEN",
     "AlertRule",
     "BatchJobConfig",
+    "BatchSection",
     "ChannelConfig",
     "ColumnRoles",
     "DataSection",
