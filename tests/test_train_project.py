@@ -76,16 +76,33 @@ def test_a_settings_change_trains_again_and_compare_names_it(trained_project) ->
     project.close()
 
 
-def test_data_breaking_the_contract_stops_training(trained_project, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_data_breaking_a_rule_stops_training(trained_project, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     frame = trained_project.load_snapshot(1)
-    frame.loc[0, "contract"] = "lifetime"
-    bad = tmp_path / "bad.parquet"
-    frame.to_parquet(bad, index=False)
+    frame["tenure_months"] = frame["tenure_months"].astype(object)
+    frame.loc[0, "tenure_months"] = "abc"  # breaks a rule: the column's type
+    bad = tmp_path / "bad.csv"
+    frame.to_csv(bad, index=False)
     trained_project.snapshot(bad)
-    with pytest.raises(DataContractError, match="breaks the data contract") as info:
+    with pytest.raises(DataContractError, match="breaks rules of the data contract") as info:
         trained_project.train()
-    assert "Column 'contract' expects one of" in info.value.message
+    assert (
+        "Column 'tenure_months' expects a whole number (its type, a rule); got 'abc' in row 1."
+        in info.value.message
+    )
     assert len(trained_project.runs()) == 1
+
+
+@pytest.mark.slow  # trains a second model
+def test_an_unseen_category_does_not_stop_training(trained_project, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    frame = trained_project.load_snapshot(1)
+    frame.loc[0, "contract"] = "lifetime"  # only an expectation: the categories seen
+    new = tmp_path / "new.parquet"
+    frame.to_parquet(new, index=False)
+    trained_project.snapshot(new)
+    result = trained_project.train()
+    assert not result.up_to_date
+    assert [r.status for r in trained_project.runs()] == ["completed", "completed"]
+    assert result.run.dataset_version == 2
 
 
 @pytest.mark.slow

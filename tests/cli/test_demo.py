@@ -25,16 +25,25 @@ def test_demo_runs_and_shows_the_leak_caught(cli: CliRunner, tmp_path: Path) -> 
     assert "HTTP 422 — 1 problem in the request: records[0].tenure_months" in out
     assert "HTTP 401" in out
     assert "Stopped the server cleanly (SIGTERM). The prediction log holds 3 prediction(s)" in out
-    assert "Read 2,000 rows: 1,997 scored, 3 rejected (2,000 = 1,997 + 3)." in out
-    assert (tmp_path / "demo" / "data" / "new-customers.scored.rejects.csv").exists()
+    # three rows broken on purpose: a value of the wrong type breaks a rule (rejected); an
+    # unseen contract and a negative charge are only outside what training showed (scored,
+    # each with a warning in its _warnings column)
+    assert "Read 2,000 rows: 1,999 scored, 1 rejected (2,000 = 1,999 + 1)." in out
+    assert "  1 × tenure_months: wrong type\n" in out
+    assert "Scored with a warning (outside what training showed), 2 row(s)" in out
+    assert "  1 × contract: not seen in training\n" in out
+    assert "  1 × monthly_charges: below the training range\n" in out
+    rejects = (tmp_path / "demo" / "data" / "new-customers.scored.rejects.csv").read_text("utf-8")
+    assert rejects.count("\n") == 2  # the header and line 3
+    assert "3,\"tenure_months: expects a whole number (a rule: the column's type)" in rejects
     assert (tmp_path / "demo" / "model-card.html").exists()
     with steadyml.open(tmp_path / "demo", env={}) as project:
         assert [v.version for v in project.dataset_versions()] == [1]
         assert [c.passed for c in project.store.list_checks()] == [False, True]
         assert project.production().version == 1
-        # step 6 scored 1,997 rows; step 7 adds four weeks through the API and in batches
+        # step 6 scored 1,999 rows; step 7 adds four weeks through the API and in batches
         assert project.store.count_predictions(route="live", answered=True) > 3
-        assert project.store.count_predictions(route="batch", answered=True) > 1997
+        assert project.store.count_predictions(route="batch", answered=True) > 1999
         assert project.store.count_predictions(answered=False) > 0  # refused rows are kept
         assert any(a.key == "feature drift|monthly_charges" for a in project.alerts())
     assert "Step 7 · Watch it" in out

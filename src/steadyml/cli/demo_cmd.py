@@ -7,6 +7,7 @@ what comes next. Later stages add their step here as they are built.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.rule import Rule
@@ -221,8 +222,10 @@ def demo(
         _serve_demo(init.root)
         _step(6, "Score a batch, and keep every row",
               "Batch scoring is often the better first deployment: a file in, a file out. A "
-              "row that breaks the contract is not dropped: it goes to a rejects file with its "
-              "line and the reason.")  # fmt: skip
+              "row that breaks a rule of the contract (a value of the wrong type) is not "
+              "dropped: it goes to a rejects file with its line and the reason. A row that is "
+              "only outside what training showed (a new category, a value beyond the training "
+              "range) is scored, with a warning in its _warnings column.")  # fmt: skip
         _batch_demo(init.root)
         _step(7, "Watch it: four weeks of traffic, drift, late labels, alerts",
               "A deployed model is watched: system health, data quality, drift against the "
@@ -283,10 +286,10 @@ def _serve_demo(root: Path) -> None:
             ("a value out of range", {**bad, "tenure_months": 5000}, headers),
             ("no API key", bad, {}),
         ]
-        out.print("Bad requests, and what the service says:", markup=False)
+        out.print("Unusual requests, and what the service says:", markup=False)
         for label, rec, hdrs in cases:
             r = httpx.post(f"{url}/v1/predict", json={"records": [rec]}, headers=hdrs, timeout=30)
-            out.print(f"  {label}: HTTP {r.status_code} — {r.json()['error']}", markup=False)
+            out.print(f"  {label}: HTTP {r.status_code} — {_answer(r.json())}", markup=False)
         first = res["results"][0]["request_id"]
         httpx.post(f"{url}/v1/feedback", json={"labels": [{"request_id": first, "label": 0}]},
                    headers=headers, timeout=30)  # fmt: skip
@@ -297,8 +300,22 @@ def _serve_demo(root: Path) -> None:
               "prediction(s), without e-mail addresses or phone numbers.", markup=False)  # fmt: skip
 
 
+def _answer(body: dict[str, Any]) -> str:
+    """What the service said: its error, or the prediction with the record's warnings (a
+    record outside what training showed is answered when serving.on_unexpected is answer)."""
+    if "error" in body:
+        return str(body["error"])
+    (result,) = body["results"]
+    listed = result.get("warnings") or []
+    warnings = [w.get("message", w) if isinstance(w, dict) else w for w in listed]
+    said = "; ".join(map(str, warnings)) or "no warning"
+    return f"scored (prediction {result['prediction']}), with a warning: {said}"
+
+
 def _batch_demo(root: Path) -> None:
-    """Score next month's customers, a few rows broken on purpose, and account for all."""
+    """Score next month's customers, a few rows broken on purpose, and account for all: a
+    value of the wrong type breaks a rule (rejected); an unseen contract and a negative
+    charge only break expectations (scored, with a warning)."""
     import steadyml
     from steadyml.samples.churn import make_churn_live
 
@@ -326,6 +343,14 @@ def _batch_demo(root: Path) -> None:
     if result.rejects:
         out.print(f"Rejected rows, with their line and the reason: {result.rejects}", markup=False)
         for kind, count in result.reasons.items():
+            out.print(f"  {count} × {kind}", markup=False)
+    if result.rows_with_warnings:
+        out.print(
+            f"Scored with a warning (outside what training showed), {result.rows_with_warnings:,} "
+            "row(s), each saying why in its _warnings column:",
+            markup=False,
+        )
+        for kind, count in result.warnings.items():
             out.print(f"  {count} × {kind}", markup=False)
 
 
