@@ -18,6 +18,10 @@ Sides, each its own process tree on 127.0.0.1 with ``OMP_NUM_THREADS=1``:
   explicit requirements, cloudpickle) and served by ``mlflow models serve --env-manager
   local`` (``POST /invocations``, ``dataframe_records``). Reuses ``bench/.venvs/mlflow`` from
   ``bench/tracking.py``.
+* **framework floor** (side ``floor``): FastAPI + uvicorn, what every Python model server
+  pays before any model work: this script with ``--serve-floor`` parses the same body with a
+  pydantic model of the records (each column typed as the sample values are) and answers a
+  constant, no model, no log (``serve_floor``).
 * **floor**: ``pipeline.predict_proba`` in this process on 1-row and 100-row frames, no HTTP.
 
 Loads (wrk, one thread, keep-alive, outside the servers; a Lua script posts a pre-encoded
@@ -29,10 +33,12 @@ server alone (nothing else running) and times it from spawning the process until
 readiness endpoint answers 200, then stops it. Memory: RSS of the server's process tree (all
 its processes, from /proc) after the loads.
 
-Goals (from the issue): at c=8 and c=32 at least 1.5× the throughput of BentoML with
+Goals (from the issues): at c=8 and c=32 at least 1.5× the throughput of BentoML with
 batching, with a p99 no worse; at c=1 at least BentoML without batching; cold start at most
-0.7× BentoML's; memory at most BentoML's; logging costs at most 10% of throughput. The
-script prints the ratios with met / NOT met and exits 0 either way.
+0.7× BentoML's; memory at most BentoML's; logging costs at most 10% of throughput; against
+the framework floor, at c=1 a p50 of at most 3 ms and at least 0.35× its throughput, at c=32
+at least 0.9× its throughput (issue 11). The script prints the ratios with met / NOT met and
+exits 0 either way.
 
 Run it from the repository root::
 
@@ -91,6 +97,9 @@ LOADS: list[tuple[str, int, int]] = [
     ("100 rec c=4", 100, 4),
 ]
 THROUGHPUT_GOAL = 1.5
+FLOOR_C1_GOAL = 0.35  # steadyml's throughput at c=1 against the framework floor's
+FLOOR_C32_GOAL = 0.9  # ... and at c=32
+P50_C1_GOAL_MS = 3.0
 COLD_GOAL = 0.7
 LOG_COST_GOAL = 0.10
 
@@ -276,6 +285,48 @@ def log_mlflow_model(python: Path, pipeline: str) -> str | None:
     return str(info["model_path"])
 
 
+# ---------------------------------------------------------------- the framework floor
+
+
+def serve_floor(port: int, records_path: str) -> None:
+    """The framework floor: FastAPI + uvicorn parse ``{"records": [...]}`` with a pydantic
+    model of the sample records (each column typed as its values are, null allowed where a
+    value is missing) and answer a constant. No model, no validation rules, no log."""
+    from typing import Any as AnyType
+
+    import uvicorn
+    from fastapi import FastAPI
+    from pydantic import create_model
+
+    records = json.loads(Path(records_path).read_text())
+    kinds = {bool: bool, int: int, float: float, str: str}
+
+    def typed(values: list[AnyType]) -> AnyType:
+        seen = {kinds.get(type(v), str) for v in values if v is not None}
+        kind: AnyType = float if seen == {int, float} else (seen.pop() if len(seen) == 1 else str)
+        return kind | None if any(v is None for v in values) else kind
+
+    fields: dict[str, AnyType] = {
+        name: (typed([r.get(name) for r in records]), ...) for name in records[0]
+    }
+    record = create_model("Record", **fields)
+    body = create_model("Body", records=(list[record], ...))  # type: ignore[valid-type]
+    app = FastAPI()
+
+    async def predict(request: AnyType) -> dict[str, AnyType]:
+        return {"ok": True, "results": [{"prediction": 0, "score": 0.5}] * len(request.records)}
+
+    # the body model is made here, so the annotation is set here too (FastAPI reads it)
+    predict.__annotations__ = {"request": body, "return": dict[str, AnyType]}
+
+    async def ready() -> dict[str, bool]:
+        return {"ok": True}
+
+    app.add_api_route("/v1/predict", predict, methods=["POST"])
+    app.add_api_route("/ready", ready, methods=["GET"])
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
 # ---------------------------------------------------------------- servers
 
 
@@ -417,6 +468,15 @@ def make_sides(args: argparse.Namespace, info: dict[str, Any], work: Path,
                 body_key="records", loads=keys, log=logs / f"{key}.log",
             )
         )  # fmt: skip
+    sides.append(
+        Side(
+            key="floor", label="framework floor",
+            command=[sys.executable, str(Path(__file__).resolve()), "--serve-floor", "{port}",
+                     "--floor-records", info["records"]],
+            env=ours_env, cwd=ROOT, ready_path="/ready", predict_path="/v1/predict",
+            body_key="records", loads=keys, log=logs / "floor.log",
+        )
+    )  # fmt: skip
     if bento is not None:
         env = peer_env(bento, {"STEADYML_BENCH_PIPELINE": info["pipeline"]})
         for key, label, cls, loads in (
@@ -596,6 +656,19 @@ def goals(table: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"goal": "memory ≤ BentoML's", "value": ratio,
                     "text": f"{sa['rss_mb']:.0f} MB vs {sb['rss_mb']:.0f} MB ({ratio:.2f}×)",
                     "met": ratio <= 1.0, "clean": True})  # fmt: skip
+    a, f = load("steadyml", "1 rec c=1"), load("floor", "1 rec c=1")
+    if a and a["p50_ms"]:
+        out.append({"goal": f"1 rec c=1: p50 ≤ {P50_C1_GOAL_MS:g} ms", "value": a["p50_ms"],
+                    "text": f"{a['p50_ms']:.2f} ms", "met": a["p50_ms"] <= P50_C1_GOAL_MS,
+                    "clean": a["errors"] == 0})  # fmt: skip
+    for key, goal in (("1 rec c=1", FLOOR_C1_GOAL), ("1 rec c=32", FLOOR_C32_GOAL)):
+        a, f = load("steadyml", key), load("floor", key)
+        if a and f and f["req_s"]:
+            ratio = a["req_s"] / f["req_s"]
+            out.append({"goal": f"{key}: throughput ≥ {goal:g}× the framework floor",
+                        "value": ratio, "text": f"{ratio:.2f}× ({a['req_s']:.0f} vs "
+                        f"{f['req_s']:.0f} req/s)", "met": ratio >= goal,
+                        "clean": a["errors"] == 0 and f["errors"] == 0})  # fmt: skip
     for key, _, _ in LOADS:
         a, b = load("steadyml", key), load("steadyml_nolog", key)
         if a and b and b["req_s"]:
@@ -674,7 +747,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-mlflow", action="store_true", help="leave MLflow out")
     parser.add_argument("--no-bento", action="store_true", help="leave BentoML out")
+    parser.add_argument("--serve-floor", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--floor-records", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)  # fmt: skip
+    if args.serve_floor:  # the framework floor's server (started by this script as a side)
+        serve_floor(args.serve_floor, args.floor_records)
+        return 0
     rounds = args.rounds or (1 if args.quick else 2)
     seconds = args.seconds or (5.0 if args.quick else 10.0)
     warmup = args.warmup or (1.0 if args.quick else 2.0)

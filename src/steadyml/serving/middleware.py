@@ -11,12 +11,14 @@ from typing import Any
 from steadyml.entities import new_request_id
 
 COUNTED = ("/health", "/ready")
+_CACHED = 256  # (path, status) counters kept at hand; any path under /v1/ is counted
 
 
 class RequestMeta:
     def __init__(self, app: Any, *, requests: Any) -> None:
         self.app = app
         self.requests = requests  # a prometheus Counter labelled (endpoint, status)
+        self._counters: dict[tuple[str, int], Any] = {}  # its children, each looked up once
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -37,4 +39,9 @@ class RequestMeta:
             await self.app(scope, receive, tracking_send)
         finally:
             if counted:
-                self.requests.labels(path, str(status)).inc()
+                counter = self._counters.get((path, status))
+                if counter is None:
+                    counter = self.requests.labels(path, str(status))
+                    if len(self._counters) < _CACHED:
+                        self._counters[(path, status)] = counter
+                counter.inc()

@@ -90,8 +90,14 @@ class PredictionService:
         #: the body of POST /v1/predict, generated from the contract
         self.request_model = build_request_model(record_model, max_records=serving.max_records)
         self.columns = columns = [c for c in contract.columns if c != roles.target]
+        #: the record model's attribute of each column, to read a record's values in order
+        #: (what ``model_dump(by_alias=True)`` would give, without building a dict per record)
+        by_alias = {f.alias or name: name for name, f in record_model.model_fields.items()}
+        self._attributes = [by_alias[c] for c in columns]
         self.runtime = Runtime(project)
         self.metrics = make_metrics()
+        self._latency = self.metrics.latency.labels("predict")
+        self._answered: dict[tuple[str, int], Any] = {}  # (route, version) -> its counter
         self.batcher = MicroBatcher(
             max_wait_ms=settings.max_wait_ms,
             max_batch_rows=settings.max_batch_rows,
@@ -210,10 +216,11 @@ class PredictionService:
                 "production --reason …`."
             )
         columns = self.columns
-        # The validated records as plain rows: the batcher builds one DataFrame per batch (in
-        # its worker thread), not one per request on the event loop.
-        rows = [r.model_dump(by_alias=True) for r in records]
-        frame = RecordRows(columns, [[row.get(c) for c in columns] for row in rows])
+        # The validated records as plain rows: the batcher builds one DataFrame per batch,
+        # not one per request.
+        names = self._attributes
+        values = [[getattr(r, name) for name in names] for r in records]
+        frame = RecordRows(columns, values)
         if self.unknown_columns == "ignore":
             unknown = sorted({col for rec in records for col in extra_columns(rec)})
             if unknown:
@@ -227,7 +234,8 @@ class PredictionService:
         if mode == "canary" and state.challenger is not None:
             rng = self._rng
             routes = [
-                route_for(state.policy, row.get(sticky) if sticky else None, rng) for row in rows
+                route_for(state.policy, self._sticky_value(sticky, rec, row), rng)
+                for rec, row in zip(records, values, strict=True)
             ]
         else:
             routes = ["live"] * len(frame)
@@ -248,18 +256,33 @@ class PredictionService:
         latency_ms = (time.perf_counter() - started) * 1000
         if self.writer.pending() > self.settings.log_backlog_rows:
             await self._log_backpressure()
-        metrics = self.metrics
         for res in final:
-            metrics.predictions.labels(res.route, str(res.model_version)).inc()
+            self._count_answer(res.route, res.model_version)
         if mode == "shadow" and state.challenger is not None:
             task = asyncio.create_task(self._shadow(state.challenger, frame, list(ids)))
             self._shadow_tasks.add(task)
             task.add_done_callback(self._shadow_tasks.discard)
-        metrics.latency.labels("predict").observe(latency_ms / 1000)
+        self._latency.observe(latency_ms / 1000)
         # Built without re-validation: the route serialises it with pydantic-core in one step.
         return PredictResponse.model_construct(
             ok=True, request_id=request_id, model_version=state.production.version, results=final
         )
+
+    def _sticky_value(self, sticky: str | None, record: BaseModel, row: list[Any]) -> Any:
+        """The value of the sticky column in this record (``None`` without one)."""
+        if not sticky:
+            return None
+        if sticky in self.columns:
+            return row[self.columns.index(sticky)]
+        return record.model_dump(by_alias=True).get(sticky)  # e.g. an ignored unknown column
+
+    def _count_answer(self, route: str, version: int, n: int = 1) -> None:
+        """Count answered records by route and version (each counter looked up once)."""
+        counter = self._answered.get((route, version))
+        if counter is None:
+            counter = self.metrics.predictions.labels(route, str(version))
+            self._answered[(route, version)] = counter
+        counter.inc(n)
 
     async def _answer(
         self, model: LoadedModel, frame: RecordRows, route: Route, ids: list[str], started: float
@@ -346,7 +369,7 @@ class PredictionService:
             results = await self._answer(model, frame, "shadow", ids, time.perf_counter())
         except Exception:  # a failing shadow never affects callers
             return
-        self.metrics.predictions.labels("shadow", str(model.version)).inc(len(results))
+        self._count_answer("shadow", model.version, len(results))
 
     async def _log_backpressure(self) -> None:
         """Hold this answer while the log writer catches up, so a load the log cannot keep
