@@ -57,10 +57,10 @@ def _fit(data: pd.DataFrame, model: str, target: str, task: str) -> Any:
         categorical = tuple(c for c in CATEGORICAL if c != target)
         roles = Roles(target=target, numeric=numeric, categorical=categorical)
         estimator = make_estimator(model, task, 0)  # type: ignore[arg-type]
-        # the same kind of trees, fewer of them: a faster test
-        estimator.set_params(
-            **({"n_estimators": 40} if model == "random_forest" else {"max_iter": 40})
-        )
+        if model != "linear":  # the same kind of trees, fewer of them: a faster test
+            estimator.set_params(
+                **({"n_estimators": 40} if model == "random_forest" else {"max_iter": 40})
+            )
         pipe = build_pipeline(roles, estimator, CODES)
         _FITTED[key] = pipe.fit(data[[*numeric, *categorical]], data[target])
     return _FITTED[key]
@@ -141,6 +141,7 @@ def test_the_form_equals_scikit_learn_on_any_rows(
     _same_answers(pipe, compiled, frame, task)
 
 
+@pytest.mark.slow
 def test_a_boosted_model_on_ties_extremes_and_gaps(data: pd.DataFrame) -> None:
     pipe = _fit(data, "hist_gradient_boosting", "churned", "classification")
     compiled = fast_model(pipe)
@@ -181,7 +182,9 @@ def _bundle(pipe: Any, model: str, target: str, task: str) -> ModelBundle:
                        threshold=0.4 if target == "churned" else None)  # fmt: skip
 
 
-@pytest.mark.parametrize("model", ["random_forest", "hist_gradient_boosting"])
+@pytest.mark.parametrize(
+    "model", ["random_forest", pytest.param("hist_gradient_boosting", marks=pytest.mark.slow)]
+)
 def test_the_saved_form_reads_back_and_answers_as_the_bundle(
     data: pd.DataFrame, model: str
 ) -> None:
@@ -198,6 +201,7 @@ def test_the_saved_form_reads_back_and_answers_as_the_bundle(
     np.testing.assert_allclose(ours.scores, theirs.scores, rtol=0, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_reading_a_tree_form_imports_neither_scikit_learn_nor_scipy(
     data: pd.DataFrame, tmp_path: Path
 ) -> None:
@@ -254,3 +258,32 @@ def test_a_tree_model_is_registered_with_its_form_and_a_tampered_one_is_refused(
         Path(project.artifacts.path_for(fresh.serving_digest)).write_bytes(b"tampered")
         with pytest.raises(IntegrityError):
             load_serving_form(project.artifacts, fresh)
+
+
+@pytest.mark.parametrize("model", ["linear", "random_forest"])
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(draw=st.data())
+def test_columns_of_values_answer_as_the_dataframe_they_make(
+    data: pd.DataFrame, model: str, draw: Any
+) -> None:
+    """A server may pass column -> values (no DataFrame per request): the same answers, and
+    the same errors, as ``pd.DataFrame`` of those columns through the pipeline."""
+    pipe = _fit(data, model, "churned", "classification")
+    compiled = compile_pipeline(pipe)
+    assert compiled is not None
+    columns = [c for c in (*NUMERIC, *CATEGORICAL) if c != "churned"]
+    ties = _ties(compiled, pipe) if isinstance(compiled, CompiledTrees) else {}
+    frame = _rows(data, draw.draw, columns, {c: ties.get(c, [0.0]) for c in NUMERIC})
+    if draw.draw(st.booleans()):
+        frame.at[0, "tenure_months"] = draw.draw(st.sampled_from(["12", "about a year", True]))
+    mapping = {c: frame[c].tolist() for c in columns}
+    try:
+        expected = _sklearn(pipe.predict_proba, pd.DataFrame(mapping))
+    except (ValueError, DataError) as exc:
+        with pytest.raises(type(exc) if isinstance(exc, DataError) else DataError):
+            compiled.predict_proba(mapping)
+        return
+    np.testing.assert_allclose(compiled.predict_proba(mapping), expected, rtol=0, atol=1e-9)
+    with pytest.raises(DataError, match="'plan'"):
+        compiled.predict_proba({c: v for c, v in mapping.items() if c != "plan"})

@@ -9,8 +9,9 @@ models use. Neither scikit-learn nor scipy is imported here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -19,18 +20,25 @@ from steadyml.errors import DataError
 
 __all__ = [
     "MISSING_CATEGORY",
+    "Rows",
     "as_labels",
     "as_numbers",
     "check_frame",
     "column_labels",
     "column_numbers",
+    "count_rows",
     "expit",
     "plain",
+    "probabilities",
+    "refuse_infinite",
     "replace_missing_codes",
+    "row_label",
     "softmax",
+    "top_class",
 ]
 
 MISSING_CATEGORY = "__missing__"
+Rows: TypeAlias = pd.DataFrame | Mapping[str, Sequence[Any]]  # or column -> value per row
 
 
 def expit(x: np.ndarray) -> np.ndarray:
@@ -41,6 +49,27 @@ def expit(x: np.ndarray) -> np.ndarray:
     e = np.exp(x[~pos])
     out[~pos] = e / (1.0 + e)
     return out
+
+
+def probabilities(raw: np.ndarray, link: str) -> np.ndarray:
+    """Class probabilities from a model's raw output (n_rows, k): ``logistic`` (k = 1, the
+    second class's log-odds), ``softmax``, or ``proba`` (already probabilities)."""
+    if link == "proba":
+        return raw
+    if link == "logistic":
+        p = expit(raw[:, 0])
+        result: np.ndarray = np.stack([1 - p, p], axis=1)
+        return result
+    if link == "softmax":
+        return softmax(raw)
+    raise AttributeError("A regression model has no predict_proba; use predict.")
+
+
+def top_class(classes: np.ndarray | None, proba: np.ndarray) -> np.ndarray:
+    """The most probable class of each row (scikit-learn's ``predict``)."""
+    assert classes is not None
+    chosen: np.ndarray = classes[np.argmax(proba, axis=1)]
+    return chosen
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -106,49 +135,118 @@ def check_frame(X: Any, columns: Sequence[str]) -> None:
         )
     missing = [c for c in columns if c not in X.columns]
     if missing:
-        raise DataError(
-            f"The model needs column(s) {', '.join(map(repr, missing))}, which the rows "
-            "do not have.",
-            hint="Send every feature column (a missing value may be empty, not absent).",
-        )
+        raise _absent(missing)
 
 
-def column_numbers(values: pd.Series, name: str, codes: Sequence[Any] | None) -> np.ndarray:
+def _absent(missing: Sequence[str]) -> DataError:
+    return DataError(
+        f"The model needs column(s) {', '.join(map(repr, missing))}, which the rows do not have.",
+        hint="Send every feature column (a missing value may be empty, not absent).",
+    )
+
+
+def count_rows(X: Rows, columns: Sequence[str]) -> int:
+    """The number of rows, once they are known to hold every column: a DataFrame, or a
+    mapping of column -> one value per row (as ``pd.DataFrame(mapping)`` would read it,
+    without building it)."""
+    if isinstance(X, Mapping):
+        missing = [c for c in columns if c not in X]
+        if missing:
+            raise _absent(missing)
+        sizes = sorted({len(X[c]) for c in columns})
+        if len(sizes) > 1:
+            raise DataError(
+                f"The columns hold different numbers of rows ({', '.join(map(str, sizes))}).",
+                hint="Send one value per row in every column.",
+            )
+        return sizes[0] if sizes else 0
+    if not isinstance(X, pd.DataFrame) or any(c not in X.columns for c in columns):
+        check_frame(X, columns)
+    return len(X)
+
+
+def refuse_infinite(X: Rows, values: np.ndarray, names: Sequence[str]) -> None:
+    """Raise for the first infinite number: scikit-learn's imputer refuses infinities."""
+    row, col = (int(i[0]) for i in np.nonzero(np.isinf(values)))
+    raise DataError(
+        f"Column '{names[col]}' holds an infinite value ({values[row, col]!r}) in row "
+        f"{row_label(X, row)!r}; the model cannot score it.",
+        hint=f"Send a finite number, or leave '{names[col]}' empty if it is unknown.",
+    )
+
+
+def row_label(X: Rows, i: int) -> Any:
+    """Row ``i``'s label, as error messages name it."""
+    return X.index[i] if isinstance(X, pd.DataFrame) else i
+
+
+def column_numbers(values: Any, name: str, codes: Sequence[Any] | None) -> np.ndarray:
     """What ``_as_numbers(replace_missing_codes(...))`` gives, without pandas per call for
-    the usual inputs (numbers and None); anything else takes that exact path."""
+    the usual inputs (numbers and None); anything else takes that exact path. ``values``: a
+    Series, or a sequence (read as a DataFrame column of those values would be)."""
+    if not isinstance(values, pd.Series):
+        # a column of numbers reads as numeric, so a code given as text ("-1") counts too
+        hit = {*codes, *_numeric_codes(tuple(codes)).tolist()} if codes else set()
+        found = _plain_numbers(values, hit)
+        if found is not None:
+            return found
+        values = pd.Series(list(values))
     dtype = values.dtype
     if pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype):
         out = np.asarray(values, dtype=float)
         if codes:
-            parsed = pd.to_numeric(pd.Series(list(codes), dtype=object), errors="coerce")
-            out = np.where(np.isin(out, parsed.dropna().to_numpy(dtype=float)), np.nan, out)
+            out = np.where(np.isin(out, _numeric_codes(tuple(codes))), np.nan, out)
         return out
     if pd.api.types.is_object_dtype(dtype):
-        raw = values.to_numpy()
-        hit = set(codes or ())
-        out = np.empty(len(raw))
-        for i, v in enumerate(raw):
-            kind = type(v)
-            if v is None:
-                out[i] = np.nan
-            elif kind is float or kind is int:
-                out[i] = np.nan if (v != v or v in hit) else v
-            else:
-                break
-        else:
-            return out
+        found = _plain_numbers(values.to_numpy(), set(codes or ()))
+        if found is not None:
+            return found
     return as_numbers(replace_missing_codes(values, codes), name)
 
 
+def _plain_numbers(raw: Sequence[Any], hit: set[Any]) -> np.ndarray | None:
+    """Floats for values that are all None, float or int (NaN where missing or a code);
+    None for anything else."""
+    out = np.empty(len(raw))
+    for i, v in enumerate(raw):
+        kind = type(v)
+        if v is None:
+            out[i] = np.nan
+        elif kind is float or kind is int:
+            out[i] = np.nan if (v != v or v in hit) else v
+        else:
+            return None
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _numeric_codes(codes: tuple[Any, ...]) -> np.ndarray:
+    """The missing codes that read as numbers ("-1" as well as -1), parsed once."""
+    parsed = pd.to_numeric(pd.Series(list(codes), dtype=object), errors="coerce")
+    result: np.ndarray = parsed.dropna().to_numpy(dtype=float)
+    result.setflags(write=False)
+    return result
+
+
 def column_labels(
-    values: pd.Series, codes: Sequence[Any] | None, fill: str = MISSING_CATEGORY
+    values: Any, codes: Sequence[Any] | None, fill: str = MISSING_CATEGORY
 ) -> np.ndarray | list[str]:
     """What ``as_labels(replace_missing_codes(...), fill)`` gives, fast for strings and None;
-    anything else takes that exact path."""
-    if pd.api.types.is_object_dtype(values.dtype):
+    anything else takes that exact path. ``values``: a Series, or a sequence."""
+    if isinstance(values, pd.Series):
+        dtype = values.dtype
+        if pd.api.types.is_object_dtype(dtype):
+            raw: Any = values.to_numpy()
+        elif isinstance(dtype, pd.StringDtype):
+            raw = values.to_numpy(object, na_value=None)
+        else:
+            raw = None
+    else:
+        raw = values
+    if raw is not None:
         hit = set(codes or ())
         out: list[str] = []
-        for v in values.to_numpy():
+        for v in raw:
             if v is None:
                 out.append(fill)
             elif type(v) is str:
@@ -157,7 +255,8 @@ def column_labels(
                 break
         else:
             return out
-    return as_labels(replace_missing_codes(values, codes), fill)
+    series = values if isinstance(values, pd.Series) else pd.Series(list(values))
+    return as_labels(replace_missing_codes(series, codes), fill)
 
 
 def plain(value: Any) -> Any:

@@ -5,9 +5,11 @@ the pipeline to 1e-9). This module holds what scoring needs once that is done: t
 (``CompiledLinear``): each numeric feature adds ``slope * x`` after the median fill, each
 missing-value indicator a constant, each category its row of coefficients, and each text
 column its tf-idf values (``forms.text``, the vectorizer replayed bit for bit) times the
-words' coefficients. The value preparation is the pipeline's own (``forms.columns``), so bad
-values raise the same errors. ``forms.serving.ServingForm`` saves a map with the model's facts
-as one small ``.npz`` file (``to_parts`` / ``from_parts`` give its content).
+words' coefficients. The rows are a DataFrame, or a mapping of column -> values (what a
+DataFrame of those rows would hold, without building one). The value preparation is the
+pipeline's own (``forms.columns``), so bad values raise the same errors.
+``forms.serving.ServingForm`` saves a map with the model's facts as one small ``.npz`` file
+(``to_parts`` / ``from_parts`` give its content).
 
 It imports neither scikit-learn nor scipy: a server whose model has a serving form starts
 without them (scikit-learn's import alone took 0.7 s of a 2.4 s cold start here).
@@ -19,19 +21,21 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pandas as pd
 
 from steadyml.forms.columns import (
     MISSING_CATEGORY,
+    Rows,
     as_labels,
     as_numbers,
     check_frame,
     column_labels,
     column_numbers,
-    expit,
+    count_rows,
     plain,
+    probabilities,
+    refuse_infinite,
     replace_missing_codes,
-    softmax,
+    top_class,
 )
 from steadyml.forms.text import TfidfWords
 
@@ -96,17 +100,16 @@ class CompiledLinear:
         self.classes_ = classes
         self._columns = [*self.numeric, *self.categorical, *(t[0] for t in self.texts)]
 
-    def decision(self, X: pd.DataFrame) -> np.ndarray:
-        missing = [c for c in self._columns if c not in X.columns]
-        if missing:
-            check_frame(X, self._columns)  # the pipeline's own message
-        n = len(X)
+    def decision(self, X: Rows) -> np.ndarray:
+        n = count_rows(X, self._columns)  # a missing column: the pipeline's own message
         out = np.empty((n, len(self.bias)))
         out[:] = self.bias
         if self.numeric:
             values = np.empty((n, len(self.numeric)))
             for i, col in enumerate(self.numeric):
                 values[:, i] = column_numbers(X[col], col, self.codes.get(col))
+            if np.isinf(values).any():  # as the pipeline's imputer: refused
+                refuse_infinite(X, values, self.numeric)
             nan = np.isnan(values)
             values = np.where(nan, self.fill, values)
             out += values @ self.slope
@@ -124,24 +127,15 @@ class CompiledLinear:
                 np.add.at(out, np.repeat(np.arange(n), np.diff(indptr)), terms)
         return out
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        d = self.decision(X)
-        if self.kind == "binary":
-            p = expit(d[:, 0])
-            result: np.ndarray = np.stack([1 - p, p], axis=1)
-            return result
-        if self.kind == "multinomial":
-            result = softmax(d)
-            return result
-        raise AttributeError("A regression model has no predict_proba; use predict.")
+    def predict_proba(self, X: Rows) -> np.ndarray:
+        links = {"binary": "logistic", "multinomial": "softmax"}
+        return probabilities(self.decision(X), links.get(self.kind, "none"))
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
+    def predict(self, X: Rows) -> np.ndarray:
         if self.kind == "regression":
             values: np.ndarray = self.decision(X)[:, 0]
             return values
-        assert self.classes_ is not None
-        chosen: np.ndarray = self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-        return chosen
+        return top_class(self.classes_, self.predict_proba(X))
 
     # --- the file's content (forms.serving) --------------------------------------------------
 
