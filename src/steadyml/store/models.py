@@ -144,7 +144,7 @@ class ModelVersionRow(Base):
     reference: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    # a linear model's serving form (steadyml.forms.linear), when it has one
+    # the version's serving form (steadyml.forms: numpy only), when it has one
     serving_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
