@@ -279,3 +279,27 @@ def test_record_rows_make_the_frame_pandas_makes_of_the_same_rows() -> None:
     for column in columns:
         assert [type(v) for v in got[column]] == [type(v) for v in want[column]]
     assert RecordRows(columns, []).frame().shape == (0, 5)
+
+
+def test_an_inline_call_runs_with_the_workers_library_thread_limit() -> None:
+    from threadpoolctl import threadpool_info
+
+    seen: list[tuple[bool, set[int]]] = []
+
+    def probe(frame: pd.DataFrame) -> ScoreOutput:
+        inline = not threading.current_thread().name.startswith("steadyml-score")
+        seen.append((inline, {i["num_threads"] for i in threadpool_info()}))
+        return score(frame)
+
+    async def scenario() -> None:
+        batcher = MicroBatcher(inline_ms=ALWAYS, model_threads=1)
+        await batcher.start()
+        for frame in lone_rows(2):
+            await batcher.submit("m", probe, frame)
+        await batcher.stop()
+
+    loop_thread = threading.Thread(target=lambda: run(scenario))  # fresh: no limit of its own
+    loop_thread.start()
+    loop_thread.join(HANG_GUARD_S)
+    assert [inline for inline, _ in seen] == [False, True]
+    assert all(threads == {1} for _, threads in seen)

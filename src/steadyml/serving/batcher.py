@@ -33,9 +33,11 @@ two thread switches, and on a busy machine the event loop waiting for the GIL th
 holds (measured on 2 cores: most of a lone request's time outside the model). The answers are
 the same: the same ``score_batch`` runs (one frame, one call, each request alone once if it
 fails), and a request whose ``timeout_ms`` passed during the call gets ``BatchTimeout``, as
-a late answer from a worker would. A model's first call, a slow model (a pickled pipeline)
-and a large group still go to a worker, so the loop never blocks for long; no more model
-calls run at once than ``executor_threads``, inline ones included.
+a late answer from a worker would (when the call returns: a call on the loop cannot be cut
+short, hence only for models measured fast). A model's first call, a slow model (a pickled
+pipeline) and a large group still go to a worker, so the loop never blocks for long; no more model
+calls run at once than ``executor_threads``, inline ones included, and the loop's thread
+gets the workers' ``model_threads`` limit before its first inline call.
 
 In practice the batch size is set by how many requests arrive while the model is busy:
 measured on the churn pipeline with two cores, 32 concurrent clients got batches of about
@@ -209,6 +211,7 @@ class MicroBatcher:
             ("requests", "batches", "rows", "model_calls", "retries", "timeouts", "errors"), 0
         )
         self._inline_batches = 0
+        self._loop_limited = False  # the loop's thread has model_threads' BLAS/OpenMP limit
         self._call_s: dict[Hashable, float] = {}  # per key: seconds its last model call took
         self._recent: deque[int] = deque(maxlen=_RECENT_BATCHES)
 
@@ -397,6 +400,9 @@ class MicroBatcher:
         requests: list[_Request],
     ) -> None:
         """Score a small group of a fast model here, on the event loop (see the module help)."""
+        if not self._loop_limited and self.model_threads is not None:
+            _limit_worker_threads(self.model_threads)  # as in a worker: once, for this thread
+        self._loop_limited = True
         self._inline_batches += 1
         try:
             report = score_batch(score_fn, requests)
