@@ -55,7 +55,7 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMeta, requests=service.metrics.requests)  # outermost: ids for all
 
-    predict.add_routes(app, service.request_model)  # first: the route matched first
+    predict.add_routes(app, service.request_model, require_auth=settings.require_auth)  # first
     feedback.add_routes(app)
     info.add_routes(app)
     import swagger_ui_bundle

@@ -5,6 +5,11 @@ app is built, so ``add_routes(app, request_model)`` registers, per app, a copy o
 whose ``body`` annotation is that model: FastAPI reads the annotation to validate the body
 and to document it at ``/docs``.
 
+Without API keys (``serving.auth: none``) the route is ``predict_open``: the same answer,
+with no dependency for FastAPI to resolve on every request (the key check is the only thing
+``PREDICT`` adds; it runs before the body is validated, so a caller without a key hears 401
+before anything about the body).
+
 ``refused_and_logged`` answers a body that breaks the contract like every other 422, and
 also logs its records with the reasons, so the monitor counts contract violations.
 """
@@ -25,7 +30,7 @@ from steadyml.serving.responses import PredictResponse
 from steadyml.serving.routes.dependencies import PREDICT
 from steadyml.serving.service import PredictionService
 
-__all__ = ["PATH", "add_routes", "predict", "refused_and_logged"]
+__all__ = ["PATH", "add_routes", "predict", "predict_open", "refused_and_logged"]
 
 PATH = "/v1/predict"
 
@@ -47,26 +52,35 @@ async def predict(
     return Response(answer.model_dump_json(), media_type="application/json")
 
 
-def add_routes(app: FastAPI, request_model: type[ContractRequest]) -> None:
+async def predict_open(body: ContractRequest, request: Request) -> Response:
+    service: PredictionService = request.app.state.service
+    answer = await service.predict(body.records, request.state.request_id)
+    return Response(answer.model_dump_json(), media_type="application/json")
+
+
+def add_routes(
+    app: FastAPI, request_model: type[ContractRequest], *, require_auth: bool = True
+) -> None:
     """Register the predict route on ``app``, its body validated by ``request_model`` (the
-    contract's); on the app itself (see ``routes/__init__.py`` for why)."""
-    app.add_api_route(PATH, _predict_for(request_model), methods=["POST"],
+    contract's); on the app itself (see ``routes/__init__.py`` for why). ``require_auth``
+    off registers ``predict_open`` (no key to check)."""
+    endpoint = predict if require_auth else predict_open
+    app.add_api_route(PATH, _copy_for(endpoint, request_model), methods=["POST"],
                       response_model=PredictResponse, summary="Predict for one or more records",
                       responses=RESPONSES)  # fmt: skip
 
 
-def _predict_for(model: type[ContractRequest]) -> Callable[..., Any]:
-    """A copy of ``predict`` whose ``body`` is annotated ``model`` (``predict`` itself is left
-    alone, so apps built for different contracts do not share a body model)."""
+def _copy_for(fn: Callable[..., Any], model: type[ContractRequest]) -> Callable[..., Any]:
+    """A copy of ``fn`` whose ``body`` is annotated ``model`` (``fn`` itself is left alone,
+    so apps built for different contracts do not share a body model)."""
     copy = types.FunctionType(
-        predict.__code__, predict.__globals__, predict.__name__, predict.__defaults__,
-        predict.__closure__,
-    )  # fmt: skip
-    copy.__kwdefaults__ = predict.__kwdefaults__
-    copy.__qualname__ = predict.__qualname__
-    copy.__module__ = predict.__module__
-    copy.__doc__ = predict.__doc__
-    copy.__annotations__ = {**predict.__annotations__, "body": model}
+        fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__
+    )
+    copy.__kwdefaults__ = fn.__kwdefaults__
+    copy.__qualname__ = fn.__qualname__
+    copy.__module__ = fn.__module__
+    copy.__doc__ = fn.__doc__
+    copy.__annotations__ = {**fn.__annotations__, "body": model}
     return copy
 
 
