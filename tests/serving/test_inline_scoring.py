@@ -303,3 +303,41 @@ def test_an_inline_call_runs_with_the_workers_library_thread_limit() -> None:
     loop_thread.join(HANG_GUARD_S)
     assert [inline for inline, _ in seen] == [False, True]
     assert all(threads == {1} for _, threads in seen)
+
+
+class ByRows(Where):
+    """A score function that also scores rows as they are (as a serving form's model does)."""
+
+    def __init__(self, *, fail_rows: int = -1) -> None:
+        super().__init__()
+        self.given: list[str] = []
+        self.fail_rows = fail_rows  # score_rows raises when a call holds this many rows
+
+    def __call__(self, frame: pd.DataFrame) -> ScoreOutput:
+        self.given.append(f"frame:{len(frame)}")
+        return super().__call__(frame)
+
+    def score_rows(self, rows: RecordRows) -> ScoreOutput:
+        self.given.append(f"rows:{len(rows)}")
+        if len(rows) == self.fail_rows:
+            raise ValueError("bad row")
+        return super().__call__(pd.DataFrame(rows.columns_of_values()))
+
+
+def test_a_model_that_reads_rows_gets_the_batch_rows_and_no_frame() -> None:
+    frames = lone_rows(5)
+    fn = ByRows(fail_rows=4)
+
+    async def scenario() -> tuple[list[Any], list[Any]]:
+        batcher = MicroBatcher(inline_ms=ALWAYS)
+        await batcher.start()
+        await batcher.submit("m", fn, frames[0])
+        joined = await asyncio.gather(*(batcher.submit("m", fn, f) for f in frames[1:]))
+        as_frame = await batcher.submit("m", fn, frames[0].frame())  # a DataFrame: called
+        await batcher.stop()
+        return [*joined, as_frame], [score(f.frame()) for f in [*frames[1:], frames[0]]]
+
+    got, want = run(scenario)
+    assert got == want
+    # the 4-row call failed, so each request was scored alone, still from its rows
+    assert fn.given == ["rows:1", "rows:4", *["rows:1"] * 4, "frame:1"]

@@ -1,8 +1,11 @@
 """The worker-thread side of the micro-batcher: one model call for a batch, and its answers.
 
-``score_batch`` runs in one of the batcher's worker threads. It builds one frame from the
-requests of a batch, calls the score function once, and slices the output so that each
-request gets exactly its own rows back, in order. When the call fails on a batch of several
+``score_batch`` runs in one of the batcher's worker threads (or on the event loop, for a
+fast model: see ``batcher.py``). It builds one frame from the requests of a batch, calls the
+score function once, and slices the output so that each request gets exactly its own rows
+back, in order. A score function that also has ``score_rows`` (``RowsScoreFn``: a model that
+reads columns of values) is given the batch's joined ``RecordRows`` there instead, so no
+DataFrame is built for it. When the call fails on a batch of several
 requests, each request still waiting is scored alone, once, so one bad request does not fail
 the others. Nothing here touches the event loop: the batcher reads the ``BatchReport`` there.
 """
@@ -12,17 +15,33 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 
 from steadyml.registry.scoring import ScoreOutput
-from steadyml.serving.rows import Frame, as_frame, concat_frames
+from steadyml.serving.rows import Frame, RecordRows, as_frame, concat_frames, join_rows
 
-__all__ = ["BatchReport", "Queued", "Result", "ScoreFn", "checked_call", "score_batch"]
+__all__ = [
+    "BatchReport",
+    "Queued",
+    "Result",
+    "RowsScoreFn",
+    "ScoreFn",
+    "checked_call",
+    "score_batch",
+]
 
 ScoreFn = Callable[[pd.DataFrame], ScoreOutput]
 """Scores a frame; synchronous and CPU-bound, so the batcher runs it in a worker thread."""
+
+
+class RowsScoreFn(Protocol):
+    """A score function that can also score a batch's rows as they are (no DataFrame)."""
+
+    def __call__(self, frame: pd.DataFrame) -> ScoreOutput: ...
+    def score_rows(self, rows: RecordRows) -> ScoreOutput: ...
+
 
 Result = ScoreOutput | BaseException | None
 """One request's outcome: its rows' output, what failed, or ``None`` (nobody waits for it)."""
@@ -53,10 +72,13 @@ class BatchReport:
 def score_batch(score_fn: ScoreFn, requests: Sequence[Queued]) -> BatchReport:
     """Score the requests of one batch in one call (each alone, once, if that call fails)."""
     rows = sum(r.rows for r in requests)
-    frame = concat_frames([r.frame for r in requests])
+    by_rows: Callable[[Any], ScoreOutput] | None = getattr(score_fn, "score_rows", None)
+    joined = join_rows([r.frame for r in requests]) if by_rows is not None else None
+    frame: Any = joined if joined is not None else concat_frames([r.frame for r in requests])
+    call: Callable[[Any], ScoreOutput] = score_fn if by_rows is None or joined is None else by_rows
     began = time.perf_counter()
     try:
-        output = checked_call(score_fn, frame)
+        output = checked_call(call, frame)
     except Exception as exc:
         if len(requests) == 1:
             return BatchReport([exc], rows, time.perf_counter() - began, calls=1, retries=0)
@@ -68,8 +90,9 @@ def score_batch(score_fn: ScoreFn, requests: Sequence[Queued]) -> BatchReport:
                 results.append(None)
                 continue
             retries += 1
+            part = req.frame if joined is not None else as_frame(req.frame)
             try:
-                results.append(checked_call(score_fn, as_frame(req.frame)))
+                results.append(checked_call(call, part))
             except Exception as alone:
                 results.append(alone)
         seconds = time.perf_counter() - began
@@ -83,8 +106,9 @@ def score_batch(score_fn: ScoreFn, requests: Sequence[Queued]) -> BatchReport:
     return BatchReport(results, rows, seconds, calls=1, retries=0)
 
 
-def checked_call(score_fn: ScoreFn, frame: pd.DataFrame) -> ScoreOutput:
-    """``score_fn(frame)``, refused unless it is a ``ScoreOutput`` with one answer per row."""
+def checked_call(score_fn: Callable[[Any], ScoreOutput], frame: Frame) -> ScoreOutput:
+    """``score_fn(frame)``, refused unless it is a ``ScoreOutput`` with one answer per row
+    (``frame``: a DataFrame, or ``RecordRows`` for a ``RowsScoreFn``'s ``score_rows``)."""
     output = score_fn(frame)
     if not isinstance(output, ScoreOutput):
         raise TypeError(

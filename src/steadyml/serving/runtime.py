@@ -18,17 +18,18 @@ import logging
 import random
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from steadyml.entities import TrafficPolicy
 from steadyml.errors import SteadyMLError
+from steadyml.forms.serving import ServingForm
 from steadyml.registry import load_bundle, load_serving_form
 from steadyml.registry.scoring import ScoreOutput, score_frame
+from steadyml.serving.rows import RecordRows
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from steadyml.forms.linear import ServingForm
     from steadyml.project import Project
     from steadyml.registry import ModelBundle
 
@@ -37,11 +38,23 @@ logger = logging.getLogger("steadyml.serving")
 
 @dataclass(frozen=True)
 class LoadedModel:
+    """A model version a server answers with. It is the batcher's score function: called
+    with a frame, or, through ``score_rows``, with a batch's rows as they are, which a
+    serving form reads as columns of values (no DataFrame built; the same answers)."""
+
     version: int
     bundle: ModelBundle | ServingForm
 
     def score(self, frame: pd.DataFrame) -> ScoreOutput:
         return score_frame(self.bundle, frame)
+
+    def __call__(self, frame: pd.DataFrame) -> ScoreOutput:
+        return self.score(frame)
+
+    def score_rows(self, rows: RecordRows) -> ScoreOutput:
+        if isinstance(self.bundle, ServingForm):  # reads column -> values (forms.columns.Rows)
+            return score_frame(self.bundle, cast("pd.DataFrame", rows.columns_of_values()))
+        return score_frame(self.bundle, rows.frame())
 
 
 @dataclass(frozen=True)

@@ -289,7 +289,7 @@ class PredictionService:
     ) -> list[PredictionResult]:
         """The model's answers for these records (the fallback's when it fails), logged."""
         try:
-            out = await self.batcher.submit(model.version, model.score, frame)
+            out = await self.batcher.submit(model.version, model, frame)
         except (BatchTimeout, BatchError) as exc:
             return await self._fall_back(exc, model, frame, route, ids, started)
         self.metrics.batch_rows.observe(len(frame))
