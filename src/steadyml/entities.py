@@ -195,7 +195,7 @@ class ModelVersion:
     created_at: dt.datetime
     contract: dict[str, Any] = field(default_factory=dict)
     reference: dict[str, Any] = field(default_factory=dict)
-    serving_digest: str | None = None  # the serving form (steadyml.forms: numpy only), when it has one
+    serving_digest: str | None = None  # its serving form (steadyml.forms), if any
 
     def to_dict(self, *, full: bool = False) -> dict[str, Any]:
         d = asdict(self)
