@@ -29,7 +29,7 @@ def _register(store, n: int, *, gates_passed: bool = True) -> list[int]:  # type
         )  # fmt: skip
         mv = store.add_model_version(
             run_number=run.number, artifact_digest=f"{i:064d}", size_bytes=10,
-            model_type="random_forest", task="classification", gates_passed=gates_passed,
+            model_type="external", task="classification", gates_passed=gates_passed,
             features=["a"], dataset_version=1, primary_metric="roc_auc", primary_value=0.8,
             contract={}, reference={},
         )  # fmt: skip
@@ -37,7 +37,7 @@ def _register(store, n: int, *, gates_passed: bool = True) -> list[int]:  # type
     return versions
 
 
-# promoting a non-linear version reads no bytes (only a linear one gets a serving form)
+# promoting a version of a family without serving forms reads no model bytes
 _NO_ARTIFACTS = ArtifactStore("memory://steadyml-registry-tests")
 
 

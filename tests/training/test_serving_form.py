@@ -17,7 +17,7 @@ import pytest
 import steadyml
 from steadyml.entities import Roles
 from steadyml.errors import DataError, SteadyMLError
-from steadyml.forms.linear import ServingForm
+from steadyml.forms.serving import ServingForm
 from steadyml.registry import ModelBundle, dump_serving_form
 from steadyml.registry.scoring import score_frame
 from steadyml.samples.churn import make_churn_history
@@ -108,7 +108,7 @@ def test_reading_a_form_imports_neither_scikit_learn_nor_scipy(data: pd.DataFram
     data.head(20).to_pickle(tmp_path / "rows.pkl")
     code = (
         "import sys, pandas as pd\n"
-        "from steadyml.forms.linear import ServingForm\n"
+        "from steadyml.forms.serving import ServingForm\n"
         "from steadyml.registry.scoring import score_frame\n"
         f"form = ServingForm.from_bytes(open({str(tmp_path / 'form.npz')!r}, 'rb').read())\n"
         f"out = score_frame(form, pd.read_pickle({str(tmp_path / 'rows.pkl')!r}))\n"

@@ -18,7 +18,7 @@ without them (scikit-learn's import alone took 0.7 s of a 2.4 s cold start here)
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -39,13 +39,9 @@ from steadyml.forms.columns import (
 )
 from steadyml.forms.text import TfidfWords
 
-if TYPE_CHECKING:
-    from steadyml.forms.serving import ServingForm
-
 __all__ = [
     "MISSING_CATEGORY",
     "CompiledLinear",
-    "ServingForm",
     "TextTerm",
     "as_labels",
     "as_numbers",
@@ -54,15 +50,6 @@ __all__ = [
 ]
 
 TextTerm = tuple[str, TfidfWords, np.ndarray]  # column, its words, (n_words, k) coefficients
-
-
-def __getattr__(name: str) -> Any:
-    """``ServingForm`` lives in ``forms.serving``; it is still importable from here."""
-    if name == "ServingForm":
-        from steadyml.forms.serving import ServingForm
-
-        return ServingForm
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class CompiledLinear:

@@ -11,7 +11,7 @@ runs a bundle and applies it as numpy arrays (what batch scoring writes, chunk b
 
 A linear pipeline runs as its compiled form (``training.compiled``: the same numbers to 1e-9,
 checked when it is compiled, without scikit-learn's per-call cost), and a server may hold only
-that form (``forms.linear.ServingForm``): nothing here imports scikit-learn.
+that form (``forms.serving.ServingForm``): nothing here imports scikit-learn.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from steadyml.forms.linear import ServingForm
+    from steadyml.forms.serving import ServingForm
     from steadyml.registry import ModelBundle
 
 __all__ = [

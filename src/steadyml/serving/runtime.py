@@ -6,7 +6,7 @@ new model in a worker thread (digest verified) and swaps it in with one assignme
 requests in flight finish on the old model and new ones use the new model: no restart, no
 failed request.
 
-A linear model is loaded as its serving form (``forms.linear.ServingForm``, saved when the
+A linear model is loaded as its serving form (``forms.serving.ServingForm``, saved when the
 version was registered, digest verified): scikit-learn is then never imported, which is most
 of a cold start. Any other model, or a form that cannot be read, loads the pickled pipeline.
 """
