@@ -110,12 +110,20 @@ def good_record(**overrides: Any) -> dict[str, Any]:
     return rec
 
 
-def request_models(unknown: str = "reject", max_records: int = 1000) -> tuple[Any, Any]:
-    """The record model and the request model generated from ``churn_contract()``."""
+def request_models(
+    unknown: str = "reject",
+    max_records: int = 1000,
+    on_unexpected: str = "refuse",
+    contract: Contract | None = None,
+) -> tuple[Any, Any]:
+    """The record model and the request model generated from ``churn_contract()``; by
+    default with ``on_unexpected="refuse"``, so the contract's expectations (the ranges and
+    categories seen in training, never missing) refuse as rules do."""
     record = build_record_model(
-        churn_contract(),
+        contract or churn_contract(),
         target="churned",
         features=FEATURES,
         unknown_columns=unknown,  # type: ignore[arg-type]
+        on_unexpected=on_unexpected,  # type: ignore[arg-type]
     )
     return record, build_request_model(record, max_records=max_records)

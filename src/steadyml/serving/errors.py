@@ -186,7 +186,14 @@ def _rule(kind: str, loc: Sequence[str | int], ctx: Mapping[str, Any], value: An
             "greater_than": (">", "gt", "smallest"),
             "less_than": ("<", "lt", "largest"),
         }[kind]
-        seen = f" (the {which} value seen in training)" if ctx.get("bound_from") else ""
+        source = ctx.get("bound_from")
+        seen = (
+            f" (the {which} value seen in training)"
+            if source == "training"
+            else " (a rule in the contract)"
+            if source
+            else ""
+        )
         bound = ctx.get(key)
         if isinstance(bound, float) and bound.is_integer():
             bound = int(bound)

@@ -19,11 +19,15 @@ How a JSON value is read, by contract type:
   (``"2024-01-31T09:30:00"``, with an optional offset). A value with an offset is converted
   to UTC and the offset dropped, so every value is a naive datetime, as pandas reads the
   training data. Numbers (Unix times) are refused: ``1700000000`` is too often a mistake.
-- ``allowed`` categories become an enum: exactly one of the listed values.
-- ``min`` / ``max`` become inclusive bounds; ``nullable: false`` means ``null`` is refused.
+- The contract's ``rules:`` refuse: ``allowed`` becomes an enum (exactly one of the listed
+  values), ``min`` / ``max`` inclusive bounds, ``nullable: false`` a ``null`` refused.
+- The expectations (the column's own ``min``, ``max``, ``allowed``, ``nullable``: what training
+  showed) do not refuse: such a record is answered with a warning per field
+  (``expectations.py``), unless ``on_unexpected="refuse"`` (``serving.on_unexpected``); then
+  they refuse as rules do, and the error says the bound was seen in training.
 
-Which columns a record has: every feature of the model (required unless the contract says it
-may be null) and every other contract column except the target, optional. Those others (ids,
+Which columns a record has: every feature of the model (required when null is refused) and
+every other contract column except the target, optional. Those others (ids,
 PII, sensitive attributes, timestamps) may be sent, and are type-checked, but their ranges and
 categories are not enforced: the model does not read them, so an unseen value must not cost a
 prediction. Any other key is an unknown column: refused (``unknown_columns="reject"``) or
@@ -38,7 +42,8 @@ from __future__ import annotations
 import keyword
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
@@ -72,6 +77,7 @@ __all__ = [
 ]
 
 UnknownColumns = Literal["reject", "ignore"]
+OnUnexpected = Literal["answer", "refuse"]
 
 # --- value readers ------------------------------------------------------------------------
 
@@ -114,7 +120,7 @@ def _explained(
     *,
     known: Sequence[str],
     allowed: dict[str, list[Any]] | None = None,
-    bounds_from: str | None = None,
+    bounds_from: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ValidationError:
     """The same errors, with what the contract says added to their ``ctx``.
 
@@ -130,8 +136,9 @@ def _explained(
             ctx["known"] = list(known)
         elif err["type"] == "literal_error" and allowed and key in allowed:
             ctx["allowed"] = list(allowed[str(key)])
-        elif bounds_from and key is not None and err["type"] in _BOUNDS:
-            ctx["bound_from"] = bounds_from
+        elif bounds_from and key in bounds_from and err["type"] in _BOUNDS:
+            side = "ge" if err["type"].startswith("greater") else "le"
+            ctx["bound_from"] = bounds_from[str(key)].get(side, "rule")
         details.append(
             InitErrorDetails(
                 type=PydanticCustomError(err["type"], err["msg"], ctx),
@@ -158,6 +165,8 @@ class ContractRecord(BaseModel):
     column_types: ClassVar[dict[str, str]] = {}
     #: the allowed categories of each feature that has them
     allowed_values: ClassVar[dict[str, list[Any]]] = {}
+    #: where each bound of a feature comes from, by side ("ge", "le"): "rule" or "training"
+    bound_sources: ClassVar[dict[str, dict[str, str]]] = {}
     #: a plausible record, for the OpenAPI example
     example: ClassVar[dict[str, Any]] = {}
 
@@ -171,7 +180,7 @@ class ContractRecord(BaseModel):
                 exc,
                 known=cls.contract_columns,
                 allowed=cls.allowed_values,
-                bounds_from="training",
+                bounds_from=cls.bound_sources,
             ) from None
 
 
@@ -195,12 +204,39 @@ def _python_name(column: str, taken: set[str]) -> str:
     return name
 
 
-def _value_type(col: ColumnContract, *, feature: bool) -> Any:
-    """The pydantic type of one value (without null) and whether rules are enforced."""
-    if feature and col.allowed:
-        return Literal.__getitem__(tuple(col.allowed))
-    lo = col.min if feature else None
-    hi = col.max if feature else None
+@dataclass(frozen=True)
+class _Limits:
+    """What refuses a feature's value: its rules, and its expectations when those refuse too."""
+
+    lo: float | None = None
+    hi: float | None = None
+    allowed: list[Any] | None = None
+    never_null: bool = False
+    sources: dict[str, str] = field(default_factory=dict)  # "ge"/"le" -> "rule"/"training"
+
+
+def _limits(col: ColumnContract, *, refuse: bool) -> _Limits:
+    """The rules of ``col``; with ``refuse``, its expectations too (the tighter of each)."""
+    rules = col.rules
+    lo, hi, allowed = rules.min, rules.max, rules.allowed
+    sources = {"ge": "rule", "le": "rule"}
+    if refuse:
+        if col.min is not None and (lo is None or float(col.min) > float(lo)):
+            lo, sources["ge"] = col.min, "training"
+        if col.max is not None and (hi is None or float(col.max) < float(hi)):
+            hi, sources["le"] = col.max, "training"
+        if col.allowed is not None:
+            allowed = col.allowed if allowed is None else [a for a in allowed if a in col.allowed]
+    never_null = rules.nullable is False or (refuse and not col.nullable)
+    return _Limits(lo, hi, allowed, never_null, sources)
+
+
+def _value_type(col: ColumnContract, limits: _Limits | None) -> Any:
+    """The pydantic type of one value (without null); ``limits`` None: the type alone."""
+    if limits is not None and limits.allowed:
+        return Literal.__getitem__(tuple(limits.allowed))
+    lo = limits.lo if limits is not None else None
+    hi = limits.hi if limits is not None else None
     if col.type == "integer":
         return Annotated[int, Strict(), Field(ge=lo, le=hi), BeforeValidator(_whole_number)]
     if col.type == "number":
@@ -221,38 +257,57 @@ _KIND = {
 }
 
 
-def _describe(col: ColumnContract, *, feature: bool) -> str:
-    """The rule in plain words, for the OpenAPI schema: 'numeric feature: a whole number ...'."""
+def _rule_words(kind: str, lo: float | None, hi: float | None, allowed: list[Any] | None) -> str:
+    if allowed:
+        return f"one of {_show(allowed)}"
+    if lo is not None and hi is not None:
+        return f"{kind} between {_num(lo)} and {_num(hi)}"
+    if lo is not None:
+        return f"{kind} of at least {_num(lo)}"
+    if hi is not None:
+        return f"{kind} of at most {_num(hi)}"
+    return kind
+
+
+def _describe(col: ColumnContract, limits: _Limits | None) -> str:
+    """The rule in plain words, for the OpenAPI schema: 'numeric feature: a whole number ...',
+    then what training showed when it only warns."""
     role = "" if col.role in ("unassigned", "") else f"{col.role} "
-    if not feature:
+    if limits is None:
         note = {"pii": "; never stored raw", "sensitive": "; used to check fairness"}
         return (
             f"{role}column (optional; not used by the model{note.get(col.role, '')}): "
             f"{_KIND[col.type]}."
         )
-    if col.allowed:
-        rule = f"one of {_show(col.allowed)}"
-    elif col.min is not None and col.max is not None:
-        rule = f"{_KIND[col.type]} between {_num(col.min)} and {_num(col.max)}"
-    elif col.min is not None:
-        rule = f"{_KIND[col.type]} of at least {_num(col.min)}"
-    elif col.max is not None:
-        rule = f"{_KIND[col.type]} of at most {_num(col.max)}"
-    else:
-        rule = _KIND[col.type]
-    null = "may be null" if col.nullable else "never null"
-    return f"{role}feature: {rule}; {null}."
+    rule = _rule_words(_KIND[col.type], limits.lo, limits.hi, limits.allowed)
+    null = "never null" if limits.never_null else "may be null"
+    text = f"{role}feature: {rule}; {null}."
+    expected: list[str] = []
+    if col.allowed and limits.allowed != col.allowed:
+        expected.append(f"one of {_show(col.allowed)}")
+    elif not col.allowed and (col.min, col.max) not in ((None, None), (limits.lo, limits.hi)):
+        expected.append(_rule_words("values", col.min, col.max, None))
+    if not col.nullable and not limits.never_null:
+        expected.append("never missing")
+    if expected:
+        text += f" Training had {', '.join(expected)}; other values are answered with a warning."
+    return text
 
 
-def _example_value(col: ColumnContract) -> Any:
-    if col.allowed:
-        return col.allowed[0]
+def _example_value(col: ColumnContract, limits: _Limits) -> Any:
+    if limits.allowed or col.allowed:
+        return (limits.allowed or col.allowed or [None])[0]
     if col.type in ("integer", "number"):
-        lo, hi = col.min, col.max
+        lo = col.min if col.min is not None else limits.lo
+        hi = col.max if col.max is not None else limits.hi
         if lo is not None and hi is not None:
             mid = (float(lo) + float(hi)) / 2
         else:
             mid = float(lo if lo is not None else hi if hi is not None else 0)
+        if limits.lo is not None:
+            mid = max(mid, float(limits.lo))
+        if limits.hi is not None:
+            mid = min(mid, float(limits.hi))
         return math.floor(mid) if col.type == "integer" else round(mid, 2)
     return {"string": "text", "boolean": False, "datetime": "2024-01-31T09:30:00"}[col.type]
 
@@ -263,14 +318,18 @@ def build_record_model(
     target: str,
     features: Sequence[str],
     unknown_columns: UnknownColumns = "reject",
+    on_unexpected: OnUnexpected = "answer",
     model_name: str = "Record",
 ) -> type[ContractRecord]:
-    """The pydantic model of one record the model scores, generated from the contract.
+    """The pydantic model of one record the model scores, generated from the contract: the
+    rules of each feature refuse, and its expectations too when ``on_unexpected="refuse"``.
 
     Raises ``DataContractError`` when a feature is not in the contract or is the target.
     """
     if unknown_columns not in ("reject", "ignore"):
         raise ValueError(f"unknown_columns must be 'reject' or 'ignore'. Got {unknown_columns!r}.")
+    if on_unexpected not in ("answer", "refuse"):
+        raise ValueError(f"on_unexpected must be 'answer' or 'refuse'. Got {on_unexpected!r}.")
     wanted = list(dict.fromkeys(features))
     if target in wanted:
         raise DataContractError(
@@ -286,32 +345,38 @@ def build_record_model(
     taken: set[str] = set()
     types: dict[str, str] = {}
     allowed: dict[str, list[Any]] = {}
+    sources: dict[str, dict[str, str]] = {}
     example: dict[str, Any] = {}
+    refuse = on_unexpected == "refuse"
     for name, col in contract.columns.items():
         if name == target:
             continue
         feature = name in wanted
-        value = _value_type(col, feature=feature)
-        required = feature and not col.nullable and col.required
+        limits = _limits(col, refuse=refuse) if feature else None
+        value = _value_type(col, limits)
+        required = limits is not None and limits.never_null and col.required
         annotation = value if required else value | None
         info = Field(
             ... if required else None,
             alias=name,
             title=name,
-            description=_describe(col, feature=feature),
+            description=_describe(col, limits),
         )
         fields[_python_name(name, taken)] = (annotation, info)
         types[name] = col.type
-        if feature and col.allowed:
-            allowed[name] = list(col.allowed)
+        if limits is not None:
+            sources[name] = limits.sources
+            if limits.allowed:
+                allowed[name] = list(limits.allowed)
         if feature or col.role == "id":
-            example[name] = _example_value(col)
+            example[name] = _example_value(col, limits or _Limits())
     base = ContractRecord if unknown_columns == "reject" else _LenientRecord
     model = create_model(model_name, __base__=base, __module__=__name__, **fields)
     model.contract_columns = tuple(types)
     model.feature_columns = tuple(wanted)
     model.column_types = types
     model.allowed_values = allowed
+    model.bound_sources = sources
     model.example = example
     return model
 

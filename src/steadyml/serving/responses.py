@@ -42,6 +42,12 @@ class PredictionResult(BaseModel):
         False, description="True when the configured fallback answered instead of the model."
     )
     fallback_reason: str | None = Field(None, description="Why the fallback answered.")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What in this record is outside what the model saw in training (the "
+        "training range, the categories seen, never missing), one line per field; the record "
+        "is answered all the same. Empty when none.",
+    )
 
 
 class PredictResponse(BaseModel):

@@ -8,6 +8,7 @@ shapes the answer. A request for predictions travels::
 
     predict(records)                       # records already validated against the contract
       -> rows, one route per record         # live, or canary for a share (sticky by a column)
+      -> the warnings of each record         # outside what training showed: answered, flagged
       -> batcher.submit per model           # one model call for many concurrent requests
       -> the fallback on timeout or error   # flagged in the answer, the log and the metrics
       -> the log writer                     # columns handed over, written off the event loop
@@ -35,6 +36,7 @@ from steadyml.errors import SteadyMLError
 from steadyml.predlog import LogLayout, LogPiece, PredictionLogWriter, store_chunk
 from steadyml.serving.auth import KeyCache
 from steadyml.serving.batcher import BatchError, BatchTimeout, MicroBatcher
+from steadyml.serving.expectations import ExpectationCheck
 from steadyml.serving.fallback import fallback_reason, make_fallback
 from steadyml.serving.metrics import make_metrics
 from steadyml.serving.refused import RefusedLog, refused_records
@@ -85,7 +87,7 @@ class PredictionService:
         self.unknown_columns = serving.unknown_columns
         record_model = build_record_model(
             contract, target=roles.target, features=list(roles.features),
-            unknown_columns=serving.unknown_columns,
+            unknown_columns=serving.unknown_columns, on_unexpected=serving.on_unexpected,
         )  # fmt: skip
         #: the body of POST /v1/predict, generated from the contract
         self.request_model = build_request_model(record_model, max_records=serving.max_records)
@@ -94,6 +96,14 @@ class PredictionService:
         #: (what ``model_dump(by_alias=True)`` would give, without building a dict per record)
         by_alias = {f.alias or name: name for name, f in record_model.model_fields.items()}
         self._attributes = [by_alias[c] for c in columns]
+        #: the expectations (training range, categories seen, never missing) answered records
+        #: are checked against; with on_unexpected: refuse the request model refuses them
+        self.expectations: ExpectationCheck | None = None
+        if serving.on_unexpected == "answer":
+            self.expectations = ExpectationCheck(
+                contract, columns=columns, features=list(roles.features),
+                missing_codes=cfg.data.missing_codes,
+            )  # fmt: skip
         self.runtime = Runtime(project)
         self.metrics = make_metrics()
         self._latency = self.metrics.latency.labels("predict")
@@ -229,6 +239,8 @@ class PredictionService:
                     request_id, ", ".join(unknown),
                 )  # fmt: skip
         ids = [new_request_id() for _ in range(len(frame))]
+        check = self.expectations
+        warned = check.warnings(values) if check is not None else None
         mode = state.mode
         sticky = state.policy.sticky_by
         if mode == "canary" and state.challenger is not None:
@@ -249,7 +261,10 @@ class PredictionService:
             if not idx or model is None:
                 continue
             part = frame if len(idx) == len(frame) else frame.take(idx)
-            answered = await self._answer(model, part, route, [ids[i] for i in idx], started)
+            part_warned = None if warned is None else [warned[i] for i in idx]
+            answered = await self._answer(
+                model, part, route, [ids[i] for i in idx], started, part_warned
+            )
             for i, res in zip(idx, answered, strict=True):
                 results[i] = res
         final = [r for r in results if r is not None]
@@ -259,7 +274,7 @@ class PredictionService:
         for res in final:
             self._count_answer(res.route, res.model_version)
         if mode == "shadow" and state.challenger is not None:
-            task = asyncio.create_task(self._shadow(state.challenger, frame, list(ids)))
+            task = asyncio.create_task(self._shadow(state.challenger, frame, list(ids), warned))
             self._shadow_tasks.add(task)
             task.add_done_callback(self._shadow_tasks.discard)
         self._latency.observe(latency_ms / 1000)
@@ -285,15 +300,24 @@ class PredictionService:
         counter.inc(n)
 
     async def _answer(
-        self, model: LoadedModel, frame: RecordRows, route: Route, ids: list[str], started: float
+        self,
+        model: LoadedModel,
+        frame: RecordRows,
+        route: Route,
+        ids: list[str],
+        started: float,
+        warned: list[list[str]] | None = None,
     ) -> list[PredictionResult]:
-        """The model's answers for these records (the fallback's when it fails), logged."""
+        """The model's answers for these records (the fallback's when it fails), logged;
+        ``warned``: each record's warnings (``None``: no record has any)."""
         try:
             out = await self.batcher.submit(model.version, model, frame)
         except (BatchTimeout, BatchError) as exc:
-            return await self._fall_back(exc, model, frame, route, ids, started)
+            return await self._fall_back(exc, model, frame, route, ids, started, warned)
         self.metrics.batch_rows.observe(len(frame))
-        self._log(frame, ids, out.predictions, out.scores, model.version, route, started)
+        self._log(frame, ids, out.predictions, out.scores, model.version, route, started,
+                  warned=warned)  # fmt: skip
+        none: list[str] = []
         return [
             PredictionResult.model_construct(
                 request_id=ids[i],
@@ -304,6 +328,7 @@ class PredictionService:
                 route=route,
                 fallback=False,
                 fallback_reason=None,
+                warnings=none if warned is None else warned[i],
             )
             for i in range(len(frame))
         ]
@@ -316,6 +341,7 @@ class PredictionService:
         route: Route,
         ids: list[str],
         started: float,
+        warned: list[list[str]] | None = None,
     ) -> list[PredictionResult]:
         """The fallback's answers when the model timed out or failed, flagged and logged."""
         reason = fallback_reason(exc)
@@ -336,11 +362,13 @@ class PredictionService:
                 route=route,
                 fallback=True,
                 fallback_reason=a.reason,
+                warnings=[] if warned is None else warned[i],
             )
             for i, a in enumerate(answers)
         ]
         self._log(frame, ids, [r.prediction for r in results], [r.score for r in results],
-                  model.version, route, started, reasons=[a.reason for a in answers])  # fmt: skip
+                  model.version, route, started, reasons=[a.reason for a in answers],
+                  warned=warned)  # fmt: skip
         return results
 
     def _log(
@@ -354,6 +382,7 @@ class PredictionService:
         started: float,
         *,
         reasons: Sequence[str | None] | None = None,
+        warned: list[list[str]] | None = None,
     ) -> None:
         """Hand the log writer these answers as columns: no per-row work here."""
         if not self.settings.log_predictions:
@@ -364,9 +393,15 @@ class PredictionService:
                      time.time(), fallback=reasons is not None, reasons=reasons)
         )  # fmt: skip
 
-    async def _shadow(self, model: LoadedModel, frame: RecordRows, ids: list[str]) -> None:
+    async def _shadow(
+        self,
+        model: LoadedModel,
+        frame: RecordRows,
+        ids: list[str],
+        warned: list[list[str]] | None = None,
+    ) -> None:
         try:
-            results = await self._answer(model, frame, "shadow", ids, time.perf_counter())
+            results = await self._answer(model, frame, "shadow", ids, time.perf_counter(), warned)
         except Exception:  # a failing shadow never affects callers
             return
         self._count_answer("shadow", model.version, len(results))
