@@ -22,9 +22,16 @@ def test_demo_runs_and_shows_the_leak_caught(cli: CliRunner, tmp_path: Path) -> 
     assert "Gates: passed" in out
     assert "Training again with nothing changed: up to date" in out
     assert "promoted to production by head-of-retention@example.com" in out
-    assert "HTTP 422 — 1 problem in the request: records[0].tenure_months" in out
+    # a value of the wrong type breaks a rule (refused); outside what training showed is
+    # answered, each with a warning naming the field
+    assert "HTTP 422 — 1 problem in the request: records[0].tenure_months: expects a whole" in out
+    assert "a field missing: HTTP 200 — scored (prediction" in out
+    assert "with a warning: tenure_months: is missing, and was never missing in training" in out
+    assert "with a warning: contract: 'lifetime' was not seen in training" in out
+    assert "with a warning: tenure_months: 5000 is above the training range" in out
     assert "HTTP 401" in out
-    assert "Stopped the server cleanly (SIGTERM). The prediction log holds 3 prediction(s)" in out
+    # the three first records and the three answered with a warning (refused ones aside)
+    assert "Stopped the server cleanly (SIGTERM). The prediction log holds 6 prediction(s)" in out
     # three rows broken on purpose: a value of the wrong type breaks a rule (rejected); an
     # unseen contract and a negative charge are only outside what training showed (scored,
     # each with a warning in its _warnings column)

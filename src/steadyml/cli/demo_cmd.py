@@ -281,12 +281,15 @@ def _serve_demo(root: Path) -> None:
         out.print(t)
         bad = dict(records[0])
         cases = [
+            ("a value of the wrong type", {**bad, "tenure_months": "about a year"}, headers),
             ("a field missing", {k: v for k, v in bad.items() if k != "tenure_months"}, headers),
             ("a category never seen", {**bad, "contract": "lifetime"}, headers),
             ("a value out of range", {**bad, "tenure_months": 5000}, headers),
             ("no API key", bad, {}),
         ]
-        out.print("Unusual requests, and what the service says:", markup=False)
+        out.print("Unusual requests, and what the service says (a broken rule is refused; a "
+                  "value outside what training showed is answered, with a warning):",
+                  markup=False)  # fmt: skip
         for label, rec, hdrs in cases:
             r = httpx.post(f"{url}/v1/predict", json={"records": [rec]}, headers=hdrs, timeout=30)
             out.print(f"  {label}: HTTP {r.status_code} — {_answer(r.json())}", markup=False)
@@ -308,7 +311,9 @@ def _answer(body: dict[str, Any]) -> str:
     (result,) = body["results"]
     listed = result.get("warnings") or []
     warnings = [w.get("message", w) if isinstance(w, dict) else w for w in listed]
-    said = "; ".join(map(str, warnings)) or "no warning"
+    if not warnings:
+        return f"scored (prediction {result['prediction']})"
+    said = "; ".join(map(str, warnings))
     return f"scored (prediction {result['prediction']}), with a warning: {said}"
 
 
