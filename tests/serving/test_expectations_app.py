@@ -6,14 +6,16 @@ does an expectation broken with ``serving.on_unexpected: refuse``."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 from factories import churn_records, copy_project, read_keys
-from inprocess import AppMaker, AppServer, start_app
+from inprocess import QUICK, AppMaker, AppServer, start_app
 
 import steadyml
 from steadyml.data.contract import ColumnRules, check_rows, load_contract, save_contract
@@ -139,3 +141,28 @@ def test_with_on_unexpected_refuse_an_out_of_range_value_is_refused(
     )
     fine = predict(srv, [rec])
     assert fine.status_code == 200 and fine.json()["results"][0]["warnings"] == []
+
+
+@pytest.mark.parametrize("chunks", [False, True], ids=["sql-rows", "arrow-chunks"])
+def test_the_log_keeps_the_warnings_of_each_answered_record(
+    make_server: AppMaker, chunks: bool
+) -> None:
+    # quiet traffic goes to SQL rows, busy traffic to Arrow chunks: both keep _warnings
+    srv = make_server(settings=replace(QUICK, log_chunk_min_rows=1) if chunks else QUICK)
+    good, odd = churn_records(srv.root, 2)
+    odd["plan"] = "platinum"
+    res = predict(srv, [good, odd])
+    assert res.status_code == 200, res.text
+    ids = [r["request_id"] for r in res.json()["results"]]
+    deadline = time.monotonic() + 20
+    with steadyml.open(srv.root, env={}) as project:
+        while time.monotonic() < deadline:
+            found = project.store.list_predictions(limit=10, request_ids=ids)
+            if len(found) == 2:
+                break
+            time.sleep(0.1)
+        assert bool(project.store.list_prediction_files(inline=True)) is chunks
+    logged = {p.request_id: p.inputs.get("_warnings") for p in found}
+    assert logged[ids[0]] is None
+    assert logged[ids[1]] == "; ".join(res.json()["results"][1]["warnings"])
+    assert logged[ids[1]].startswith("plan: 'platinum' was not seen in training")

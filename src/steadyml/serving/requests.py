@@ -99,7 +99,12 @@ def _no_unix_times(value: Any) -> Any:
 
 def _naive_utc(value: datetime) -> datetime:
     if value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
+        try:
+            return value.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # 0001-01-01T00:00+00:01 is before year 1 in UTC
+            raise PydanticCustomError(
+                "datetime_object_invalid", "Input should be a date-time from year 1 to 9999 UTC"
+            ) from None
     return value
 
 

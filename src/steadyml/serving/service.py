@@ -57,7 +57,11 @@ if TYPE_CHECKING:
     from steadyml.project import Project
     from steadyml.registry.scoring import ScoreOutput
 
-__all__ = ["PredictionService", "ServiceUnavailable", "settle_garbage_collector"]
+__all__ = ["WARNINGS", "PredictionService", "ServiceUnavailable", "settle_garbage_collector"]
+
+#: the prediction log's column of the warnings of an answered record (the name of batch
+#: output's column of them)
+WARNINGS = "_warnings"
 
 logger = logging.getLogger("steadyml.serving")
 
@@ -104,6 +108,11 @@ class PredictionService:
                 contract, columns=columns, features=list(roles.features),
                 missing_codes=cfg.data.missing_codes,
             )  # fmt: skip
+        #: the log keeps each answered record's warnings in one more column, ``_warnings``
+        #: (joined by "; ", null when none), as batch output does
+        self._log_warnings = (
+            self.expectations is not None and self.expectations.active and WARNINGS not in columns
+        )
         self.runtime = Runtime(project)
         self.metrics = make_metrics()
         self._latency = self.metrics.latency.labels("predict")
@@ -126,8 +135,8 @@ class PredictionService:
             store.add_predictions,
             write_chunk=lambda chunk: store_chunk(store, chunk),
             layout=LogLayout(
-                columns,
-                types={c: contract.columns[c].type for c in columns},
+                columns + ([WARNINGS] if self._log_warnings else []),
+                types={**{c: contract.columns[c].type for c in columns}, WARNINGS: "string"},
                 pii=list(roles.pii), pii_mode=serving.pii_handling, pii_key=pii_key,
                 id_column=roles.id,
             ),
@@ -300,14 +309,9 @@ class PredictionService:
         counter.inc(n)
 
     async def _answer(
-        self,
-        model: LoadedModel,
-        frame: RecordRows,
-        route: Route,
-        ids: list[str],
-        started: float,
-        warned: list[list[str]] | None = None,
-    ) -> list[PredictionResult]:
+        self, model: LoadedModel, frame: RecordRows, route: Route, ids: list[str],
+        started: float, warned: list[list[str]] | None = None,
+    ) -> list[PredictionResult]:  # fmt: skip
         """The model's answers for these records (the fallback's when it fails), logged;
         ``warned``: each record's warnings (``None``: no record has any)."""
         try:
@@ -334,15 +338,9 @@ class PredictionService:
         ]
 
     async def _fall_back(
-        self,
-        exc: BatchError,
-        model: LoadedModel,
-        frame: RecordRows,
-        route: Route,
-        ids: list[str],
-        started: float,
-        warned: list[list[str]] | None = None,
-    ) -> list[PredictionResult]:
+        self, exc: BatchError, model: LoadedModel, frame: RecordRows, route: Route,
+        ids: list[str], started: float, warned: list[list[str]] | None = None,
+    ) -> list[PredictionResult]:  # fmt: skip
         """The fallback's answers when the model timed out or failed, flagged and logged."""
         reason = fallback_reason(exc)
         answers = await run_in_threadpool(self.fallback.answer, frame.frame(), reason)
@@ -388,8 +386,17 @@ class PredictionService:
         if not self.settings.log_predictions:
             return
         latency_ms = (time.perf_counter() - started) * 1000
+        values: Sequence[Sequence[Any]] = frame.values
+        if self._log_warnings:
+            if warned is None:
+                values = [[*row, None] for row in values]
+            else:
+                values = [
+                    [*row, "; ".join(w) if w else None]
+                    for row, w in zip(values, warned, strict=True)
+                ]
         self.writer.log_piece(
-            LogPiece(frame.values, ids, predictions, scores, version, route, latency_ms,
+            LogPiece(values, ids, predictions, scores, version, route, latency_ms,
                      time.time(), fallback=reasons is not None, reasons=reasons)
         )  # fmt: skip
 
