@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from steadyml.data.contract.rows import _messages
+from steadyml.data.contract.rows import warning_words
 from steadyml.data.contract.values import plain_value
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ class _Expected:
         return text in {str(a) for a in allowed}
 
     def _say(self, check: str, value: Any) -> list[str]:
-        return _messages(self.col, check, np.asarray([value], dtype=object), refused=False)
+        return warning_words(self.col, check, np.asarray([value], dtype=object), refused=False)
 
 
 class ExpectationCheck:

@@ -35,6 +35,7 @@ __all__ = [
     "check_rows",
     "row_refusals",
     "row_warnings",
+    "warning_words",
 ]
 
 OnUnexpected = Literal["answer", "refuse"]
@@ -146,7 +147,7 @@ def check_rows(
             if not len(where):
                 continue
             counts[is_rule][f"{col.name}: {_COUNT_WORDS[check]}"] += len(where)
-            texts = _messages(col, check, raw.to_numpy()[where], refused=refuse_unexpected)
+            texts = warning_words(col, check, raw.to_numpy()[where], refused=refuse_unexpected)
             target = reasons if is_rule else warnings
             if is_rule:
                 refused[where] = True
@@ -269,7 +270,7 @@ def _type_and_number(col: ColumnContract, value: pd.Series) -> tuple[np.ndarray,
 # --- the words ----------------------------------------------------------------------------
 
 
-def _messages(col: ColumnContract, check: str, values: np.ndarray, *, refused: bool) -> list[str]:
+def warning_words(col: ColumnContract, check: str, values: np.ndarray, *, refused: bool) -> list[str]:
     """One message per failing value: the field, the value, what was expected or required."""
     name = col.name
     if check == "missing":
