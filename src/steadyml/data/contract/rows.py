@@ -270,7 +270,9 @@ def _type_and_number(col: ColumnContract, value: pd.Series) -> tuple[np.ndarray,
 # --- the words ----------------------------------------------------------------------------
 
 
-def warning_words(col: ColumnContract, check: str, values: np.ndarray, *, refused: bool) -> list[str]:
+def warning_words(
+    col: ColumnContract, check: str, values: np.ndarray, *, refused: bool
+) -> list[str]:
     """One message per failing value: the field, the value, what was expected or required."""
     name = col.name
     if check == "missing":
