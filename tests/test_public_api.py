@@ -57,3 +57,14 @@ def test_importing_steadyml_is_cheap() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_the_facade_and_the_service_import_no_scikit_learn() -> None:
+    """A server holding a serving form opens its project and builds its app without
+    scikit-learn or scipy (a cold start of about a second); training imports them on use."""
+    code = (
+        "import sys, steadyml.project, steadyml.flows, steadyml.serving.app; "
+        "print(','.join(m for m in ('sklearn', 'scipy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

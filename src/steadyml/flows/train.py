@@ -18,7 +18,6 @@ from steadyml.errors import DataContractError
 from steadyml.flows import data as data_flow
 from steadyml.flows.release import save_serving_form
 from steadyml.registry import ModelBundle, dump_bundle
-from steadyml.training.lineage import CodeVersion, code_version, package_versions, run_key
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
     from steadyml.artifacts import ArtifactStore
     from steadyml.config import ProjectConfig
     from steadyml.store import Store
+    from steadyml.training.lineage import CodeVersion
     from steadyml.training.run import TrainOutcome
 
 Progress = Callable[[str], None]
@@ -72,6 +72,7 @@ def train(
     """
     from steadyml.data.check import detect_task
     from steadyml.data.contract import validate
+    from steadyml.training.lineage import code_version, run_key
     from steadyml.training.run import train_model
 
     say = progress or (lambda _m: None)
@@ -160,6 +161,10 @@ def record_outcome(
 
     The one place this happens: ``steadyml train`` and bench/tracking.py both call it.
     """
+    # steadyml.training imports scikit-learn: only when a run is recorded, never when a
+    # project is opened (a server's cold start)
+    from steadyml.training.lineage import package_versions
+
     threshold = outcome.metrics.get("threshold")
     bundle = ModelBundle(
         pipeline=outcome.pipeline,
