@@ -264,3 +264,36 @@ def plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def columns_to_parts(form: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The header entries and arrays of what every form shares (its columns, missing codes,
+    fill values, missing indicators, category lookups and classes), for ``to_parts``."""
+    classes = form.classes_
+    meta: dict[str, Any] = {
+        "numeric": list(form.numeric),
+        "categorical": list(form.categorical),
+        "codes": {k: [plain(v) for v in vals] for k, vals in form.codes.items()},
+        "lookups": [dict(index) for index, _ in form.lookups],
+        "model_classes": None if classes is None else [plain(v) for v in classes],
+    }
+    arrays = {
+        "fill": form.fill,
+        "indicator_cols": np.asarray(form.indicator_cols, dtype=np.int64),
+        **{f"rows_{i}": rows for i, (_, rows) in enumerate(form.lookups)},
+    }
+    return meta, arrays
+
+
+def columns_from_parts(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """The constructor arguments ``columns_to_parts`` wrote, for ``from_parts``."""
+    classes = meta["model_classes"]
+    return {
+        "numeric": meta["numeric"],
+        "categorical": meta["categorical"],
+        "codes": meta["codes"],
+        "fill": arrays["fill"],
+        "indicator_cols": arrays["indicator_cols"],
+        "lookups": [(index, arrays[f"rows_{i}"]) for i, index in enumerate(meta["lookups"])],
+        "classes": None if classes is None else np.asarray(classes),
+    }

@@ -30,8 +30,9 @@ from steadyml.forms.columns import (
     check_frame,
     column_labels,
     column_numbers,
+    columns_from_parts,
+    columns_to_parts,
     count_rows,
-    plain,
     probabilities,
     refuse_infinite,
     replace_missing_codes,
@@ -128,22 +129,9 @@ class CompiledLinear:
 
     def to_parts(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The JSON header entries and the arrays ``from_parts`` reads back."""
-        meta: dict[str, Any] = {
-            "numeric": list(self.numeric),
-            "categorical": list(self.categorical),
-            "codes": {k: [plain(v) for v in vals] for k, vals in self.codes.items()},
-            "kind": self.kind,
-            "model_classes": None if self.classes_ is None else [plain(v) for v in self.classes_],
-            "lookups": [dict(index) for index, _ in self.lookups],
-        }
-        arrays = {
-            "fill": self.fill,
-            "slope": self.slope,
-            "indicator_cols": np.asarray(self.indicator_cols, dtype=np.int64),
-            "indicator_weight": self.indicator_weight,
-            "bias": self.bias,
-            **{f"rows_{i}": rows for i, (_, rows) in enumerate(self.lookups)},
-        }
+        meta, arrays = columns_to_parts(self)
+        meta["kind"] = self.kind
+        arrays.update(slope=self.slope, indicator_weight=self.indicator_weight, bias=self.bias)
         if self.texts:  # only then: files without text stay readable by older versions
             meta["texts"] = [{"column": col, **words.to_meta()} for col, words, _ in self.texts]
             for i, (_, words, weights) in enumerate(self.texts):
@@ -154,22 +142,15 @@ class CompiledLinear:
 
     @classmethod
     def from_parts(cls, meta: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> CompiledLinear:
-        classes = meta["model_classes"]
         texts = [
             (t["column"], TfidfWords.from_meta(t, arrays.get(f"idf_{i}")), arrays[f"words_{i}"])
             for i, t in enumerate(meta.get("texts") or [])
         ]
         return cls(
-            numeric=meta["numeric"],
-            categorical=meta["categorical"],
-            codes=meta["codes"],
-            fill=arrays["fill"],
+            **columns_from_parts(meta, arrays),
             slope=arrays["slope"],
-            indicator_cols=arrays["indicator_cols"],
             indicator_weight=arrays["indicator_weight"],
             bias=arrays["bias"],
-            lookups=[(index, arrays[f"rows_{i}"]) for i, index in enumerate(meta["lookups"])],
             kind=meta["kind"],
-            classes=None if classes is None else np.asarray(classes),
             texts=texts,
         )

@@ -44,8 +44,9 @@ from steadyml.forms.columns import (
     Rows,
     column_labels,
     column_numbers,
+    columns_from_parts,
+    columns_to_parts,
     count_rows,
-    plain,
     probabilities,
     refuse_infinite,
     row_label,
@@ -229,52 +230,34 @@ class CompiledTrees:
 
     def to_parts(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The JSON header entries and the arrays ``from_parts`` reads back."""
-        meta: dict[str, Any] = {
-            "numeric": list(self.numeric),
-            "categorical": list(self.categorical),
-            "codes": {k: [plain(v) for v in vals] for k, vals in self.codes.items()},
-            "lookups": [dict(index) for index, _ in self.lookups],
-            "depth": self.depth,
-            "combine": self.combine,
-            "link": self.link,
-            "single_precision": self.single_precision,
-            "model_classes": None if self.classes_ is None else [plain(v) for v in self.classes_],
-        }
-        arrays = {
-            "fill": self.fill,
-            "indicator_cols": self.indicator_cols.astype(np.int64),
-            "mean": self.mean,
-            "scale": self.scale,
-            "feature": self.feature.astype(np.int32),
-            "threshold": self.threshold,
-            "left": self.left.astype(np.int64),
-            "missing_left": self.missing_left,
-            "value": self.value,
-            "roots": self.roots.astype(np.int64),
-            "baseline": self.baseline,
-            **{f"rows_{i}": rows for i, (_, rows) in enumerate(self.lookups)},
-        }
+        meta, arrays = columns_to_parts(self)
+        meta.update(depth=self.depth, combine=self.combine, link=self.link,
+                    single_precision=self.single_precision)  # fmt: skip
+        arrays.update(
+            mean=self.mean,
+            scale=self.scale,
+            feature=self.feature.astype(np.int32),
+            threshold=self.threshold,
+            left=self.left.astype(np.int64),
+            missing_left=self.missing_left,
+            value=self.value,
+            roots=self.roots.astype(np.int64),
+            baseline=self.baseline,
+        )
         return meta, arrays
 
     @classmethod
     def from_parts(cls, meta: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> CompiledTrees:
-        classes = meta["model_classes"]
         trees = {k: arrays[k] for k in ("feature", "threshold", "left", "missing_left", "value")}
         return cls(
-            numeric=meta["numeric"],
-            categorical=meta["categorical"],
-            codes=meta["codes"],
-            fill=arrays["fill"],
-            indicator_cols=arrays["indicator_cols"],
+            **columns_from_parts(meta, arrays),
             mean=arrays["mean"],
             scale=arrays["scale"],
-            lookups=[(index, arrays[f"rows_{i}"]) for i, index in enumerate(meta["lookups"])],
             trees={**trees, "roots": arrays["roots"], "depth": meta["depth"]},
             baseline=arrays["baseline"],
             combine=meta["combine"],
             link=meta["link"],
             single_precision=meta["single_precision"],
-            classes=None if classes is None else np.asarray(classes),
         )
 
 
