@@ -347,6 +347,16 @@ class ChannelConfig(_Model):
     smtp_port: int = Field(default=25, gt=0, lt=65536)
     sender: str = "steadyml@localhost"
     starttls: bool = False
+    implicit_tls: bool | None = Field(
+        default=None,
+        description="Speak TLS from the first byte (SMTPS) instead of STARTTLS; "
+        "default: on for port 465, off otherwise.",
+    )
+    allow_plaintext_login: bool = Field(
+        default=False,
+        description="Send the SMTP user and password over a connection without TLS "
+        "(neither starttls nor implicit_tls). Off: such a login is refused.",
+    )
     username_env: str | None = Field(
         default=None, description="Name of the environment variable holding the SMTP user."
     )
