@@ -127,3 +127,24 @@ def test_check_with_only_expectations_broken_passes_and_says_why(
     assert "Expectations (rows scored, with a warning)" in result.stdout
     assert "1 of 200 rows break only expectations" in result.stdout
     assert "meet the contract" not in result.stdout
+
+
+def test_a_file_to_score_without_the_target_is_checked_as_scoring_data(
+    invoke: Invoke, trained_project_dir: Path
+) -> None:
+    with steadyml.open(trained_project_dir, env={}) as project:
+        frame = project.load_snapshot(1).head(200)
+        target = project.config.data.target
+    new = trained_project_dir / "to_score.csv"
+    frame.drop(columns=[target]).to_csv(new, index=False)
+
+    result = invoke("data", "check", new, project=trained_project_dir)
+    out = result.stdout
+    assert result.exit_code == 0, result.output
+    assert "checked as new rows to score" in result.output
+    assert f"Column '{target}' is missing" not in out
+    assert "Result: fit to score" in out
+    assert "steadyml batch score to_score.csv" in out
+    payload = json.loads(invoke("data", "check", new, "--json", project=trained_project_dir).stdout)
+    assert payload["purpose"] == "scoring" and payload["ok"] is True
+    assert not [f for f in payload["findings"] if f["column"] == target]

@@ -55,8 +55,11 @@ It also reports data quality (missing values, duplicates, constant columns, clas
 outliers, codes such as -1 or 999999 that stand for "unknown") and leakage (a column that
 predicts the target almost perfectly, ids used as features, rows shared by train and test).
 
-Exit status: 0 when the data is fit to train on (warnings allowed), 1 when something must be
-fixed first, so it can guard a scheduled job.
+A file without the target column (other than the training source) is checked as new rows to
+score: the target is not required and the leakage check is skipped.
+
+Exit status: 0 when the data is fit to train on (or to score; warnings allowed), 1 when
+something must be fixed first, so it can guard a scheduled job.
 """
 
 
@@ -115,9 +118,15 @@ def render_check(result: DataCheckResult) -> None:
     )
     for n in result.notes:
         note(n)
+    if result.purpose == "scoring":
+        note(
+            "This file has no target column, so it was checked as new rows to score: the "
+            "target is not required, and the leakage check (which needs it) is skipped."
+        )
     if result.contract_created:
+        src = result.contract_source or "the training data"
         out.print(
-            f"\nContract: created {result.contract_path} from this data — open it and "
+            f"\nContract: created {result.contract_path} from {src} — open it and "
             "review the types, ranges and categories.",
             markup=False,
         )
@@ -181,14 +190,26 @@ def render_check(result: DataCheckResult) -> None:
 
     out.print("\nLeakage", style="bold")
     if result.task is None:
-        out.print("  (skipped: the target column is not in this file)", markup=False)
+        why = "a file to score" if result.purpose == "scoring" else "no target values"
+        out.print(f"  (skipped: {why}; leakage is checked on training data)", markup=False)
     elif not [f for f in result.leakage if f.severity != "info"]:
         out.print("  ✓ no column gives the answer away", style="green", markup=False)
     for f in result.leakage:
         _finding_block(f, detail=f.severity != "info")
 
     out.print()
-    if result.passed:
+    if result.passed and result.purpose == "scoring":
+        out.print(
+            f"Result: fit to score ({result.warnings} warning(s) to read).",
+            style="bold green",
+            markup=False,
+        )
+        next_steps(
+            [
+                f"steadyml batch score {result.source} --out scored.csv   # score these rows",
+            ]
+        )
+    elif result.passed:
         out.print(
             f"Result: fit to train on ({result.warnings} warning(s) to read).",
             style="bold green",

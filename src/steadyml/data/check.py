@@ -77,6 +77,9 @@ class DataCheckResult:
     roles: list[Finding]
     task: Task | None
     notes: list[str] = field(default_factory=list)
+    # "training": the file carries the target; "scoring": a file of new rows to score (it
+    # lacks the target, so the target is not required and leakage cannot be checked)
+    purpose: str = "training"
 
     @property
     def findings(self) -> list[Finding]:
@@ -103,6 +106,7 @@ class DataCheckResult:
             "columns": self.columns,
             "content_hash": self.content_hash,
             "task": self.task,
+            "purpose": self.purpose,
             "errors": self.errors,
             "warnings": self.warnings,
             "contract": {
@@ -187,6 +191,7 @@ def run_checks(
     split_column: str | None = None,
     split_test_values: Sequence[str] = SPLIT_TEST_VALUES,
     progress: Progress | None = None,
+    needs_target: bool = True,
 ) -> tuple[ContractReport, QualityReport, list[Finding], list[Finding], Task | None]:
     """Run every check on one frame; returns (contract, quality, leakage, roles, task).
 
@@ -199,7 +204,7 @@ def run_checks(
     say("Checking the data against the contract")
     report = validate(df, contract)
     say("Checking column roles")
-    roles_found = role_findings(df, roles)
+    roles_found = role_findings(df, roles, needs_target=needs_target)
     say("Measuring data quality")
     quality = quality_report(df, roles)
     leakage: list[Finding] = []

@@ -167,10 +167,19 @@ def check_data(
         say("Inferring the data contract from the training data")
     contract = infer_contract(config, root)
     training = config.training
+    target = config.data.target
+    # a file other than the training source without the target is new rows to score: check
+    # it as scoring does (the target is not required); the training source always needs it
+    to_score = file is not None and target not in data.frame.columns
+    if to_score and data.path != data_path(config, root):
+        contract = contract.for_scoring(target)
+    else:
+        to_score = False
     report, quality, leakage, roles, task = run_checks(
         data.frame,
         config.data.roles(),
         contract,
+        needs_target=not to_score,
         task_setting=config.data.task,
         post_outcome=config.data.post_outcome,
         seed=training.seed,
@@ -195,6 +204,7 @@ def check_data(
         roles=roles,
         task=task,
         notes=data.notes,
+        purpose="scoring" if to_score else "training",
     )
     say("Recording the check")
     store.add_check(
