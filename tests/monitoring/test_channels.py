@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import socket
+import ssl
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -225,7 +229,10 @@ def test_email_is_delivered_with_subject_recipients_and_body(smtp: Smtp) -> None
 
 def test_email_logs_in_with_credentials_from_named_variables(smtp_with_login: Smtp) -> None:
     channel = email_channel(
-        smtp_with_login.port, username_env="ALERT_SMTP_USER", password_env="ALERT_SMTP_PASS"
+        smtp_with_login.port,
+        username_env="ALERT_SMTP_USER",
+        password_env="ALERT_SMTP_PASS",
+        allow_plaintext_login=True,  # a test relay on 127.0.0.1 without TLS
     )
 
     good = deliver(
@@ -239,6 +246,67 @@ def test_email_logs_in_with_credentials_from_named_variables(smtp_with_login: Sm
     assert "refused the login (535)" in bad.detail
     assert "ALERT_SMTP_USER and ALERT_SMTP_PASS" in bad.detail
     assert "x" not in bad.detail.split("(535)")[1].split()
+
+
+def test_email_refuses_a_login_without_tls_unless_allowed(smtp_with_login: Smtp) -> None:
+    channel = email_channel(
+        smtp_with_login.port, username_env="ALERT_SMTP_USER", password_env="ALERT_SMTP_PASS"
+    )
+    env = {"ALERT_SMTP_USER": "alerts", "ALERT_SMTP_PASS": "pw"}
+
+    refused = deliver(channel, make_alert(), env=env)
+
+    assert not refused.ok
+    assert "password in clear text" in refused.detail
+    assert "starttls: true" in refused.detail and "implicit_tls: true" in refused.detail
+    assert "allow_plaintext_login: true" in refused.detail
+    assert smtp_with_login.inbox.messages == []  # nothing was sent, the login not tried
+    allowed = deliver(channel.model_copy(update={"allow_plaintext_login": True}), make_alert(),
+                      env=env)  # fmt: skip
+    assert allowed.ok, allowed.detail
+
+
+def test_email_refuses_implicit_tls_together_with_starttls() -> None:
+    channel = email_channel(1, implicit_tls=True, starttls=True)
+    delivery = deliver(channel, make_alert(), env={})
+    assert not delivery.ok and "implicit_tls: true and starttls: true" in delivery.detail
+
+
+@pytest.fixture
+def tls_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, trusted by this process (SSL_CERT_FILE)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    return cert, key
+
+
+def test_email_over_implicit_tls_logs_in_and_sends(tls_files: tuple[Path, Path]) -> None:
+    cert, key = tls_files
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    controller, server = _start_smtp(
+        ssl_context=context, authenticator=_check_login, auth_require_tls=False
+    )
+    try:
+        channel = email_channel(
+            server.port, implicit_tls=True, username_env="U", password_env="P"
+        )  # no allow_plaintext_login: the login goes over TLS
+        delivery = deliver(channel, make_alert(), env={"U": "alerts", "P": "pw"})
+        assert delivery.ok, delivery.detail
+        assert len(server.inbox.messages) == 1
+        # the same server spoken to without TLS: no answer it understands
+        plain = deliver(email_channel(server.port, timeout_s=2), make_alert(), env={})
+        assert not plain.ok
+    finally:
+        controller.stop()
 
 
 def test_email_names_the_missing_environment_variable(smtp: Smtp) -> None:

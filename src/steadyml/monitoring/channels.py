@@ -9,8 +9,9 @@ No extra dependency is needed. A webhook is one JSON POST, which ``httpx`` (alre
 by steadyml) does with timeouts and clear errors; the body carries a ``text`` field, so Slack,
 Mattermost, Teams connectors and most chat-ops receivers accept it as is. Email is one message
 to one SMTP relay, which the standard library's ``smtplib`` and ``email.message`` cover,
-STARTTLS and login included. Secrets stay out of the config file: it names the environment
-variables that hold the SMTP user and password.
+STARTTLS, implicit TLS (SMTPS, port 465) and login included. Secrets stay out of the config
+file: it names the environment variables that hold the SMTP user and password, and a login is
+refused over a connection without TLS unless the channel sets ``allow_plaintext_login``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ WEBHOOK_ATTEMPTS = 3
 # short enough not to hold up the monitor.
 _BACKOFF_S = (0.2, 0.5)
 _BODY_PREVIEW = 200
+SMTPS_PORT = 465  # implicit TLS by default on this port
 _LOG_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "critical": logging.ERROR}
 
 
@@ -279,9 +281,27 @@ def _deliver_email(
     credentials, problem = _credentials(channel, env)
     if problem:
         return Delivery(label, False, problem)
+    implicit = _implicit_tls(channel)
+    if implicit and channel.starttls:
+        return Delivery(
+            label,
+            False,
+            "This email channel sets both implicit_tls: true and starttls: true; a connection "
+            "uses one or the other. Set starttls: false for an SMTPS "
+            "relay (usually port 465), or implicit_tls: false for a STARTTLS one (usually 587).",
+        )
+    if credentials and not (implicit or channel.starttls) and not channel.allow_plaintext_login:
+        return Delivery(
+            label,
+            False,
+            f"Not sent: the SMTP login to {server} would send the password in clear text "
+            "(starttls is false and implicit_tls is off). Set starttls: true (port 587) or "
+            "implicit_tls: true (port 465) on this channel in monitoring.channels; only for a "
+            "relay on a trusted network, set allow_plaintext_login: true.",
+        )
     try:
         message = _email_message(channel, alert)
-        with smtplib.SMTP(channel.smtp_host, channel.smtp_port, timeout=channel.timeout_s) as smtp:
+        with _connect(channel, implicit) as smtp:
             if channel.starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if credentials:
@@ -320,7 +340,8 @@ def _deliver_email(
             label,
             False,
             f"Could not talk to the SMTP server {server} ({type(exc).__name__}: {exc}). Check "
-            "smtp_host, smtp_port, starttls and that the relay is reachable from this machine.",
+            "smtp_host, smtp_port, starttls, implicit_tls and that the relay is reachable from "
+            "this machine.",
         )
     if refused:
         return Delivery(
@@ -330,6 +351,24 @@ def _deliver_email(
             f"{_refusals(refused)}. Check those addresses in `to`.",
         )
     return Delivery(label, True, "sent")
+
+
+def _implicit_tls(channel: ChannelConfig) -> bool:
+    """TLS from the first byte: as set, else on for port 465 (SMTPS) unless starttls is."""
+    if channel.implicit_tls is not None:
+        return channel.implicit_tls
+    return channel.smtp_port == SMTPS_PORT and not channel.starttls
+
+
+def _connect(channel: ChannelConfig, implicit: bool) -> smtplib.SMTP:
+    if implicit:
+        return smtplib.SMTP_SSL(
+            channel.smtp_host,
+            channel.smtp_port,
+            timeout=channel.timeout_s,
+            context=ssl.create_default_context(),
+        )
+    return smtplib.SMTP(channel.smtp_host, channel.smtp_port, timeout=channel.timeout_s)
 
 
 def _refusals(recipients: Mapping[str, tuple[int, bytes]]) -> str:
