@@ -7,11 +7,19 @@ import os
 from dataclasses import asdict, dataclass
 
 ENV = "STEADYML_SERVE_SETTINGS"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+INFO_AUTH = ("auto", "api_key", "none")
 
 
 @dataclass(frozen=True)
 class ServeSettings:
     require_auth: bool = True
+    host: str = "127.0.0.1"  # where the server listens: decides info_auth "auto"
+    # who may read /v1/model, its card, /openapi.json, /docs and /ready's details (guard.py):
+    # "api_key" a caller with a valid key, "none" anyone, "auto" a key off loopback;
+    # None: the project file's serving.info_auth
+    info_auth: str | None = None
+    body_timeout_s: float = 30.0  # a request body not all arrived by then: 408 (limits.py)
     max_body_bytes: int = 2_000_000
     max_wait_ms: float = 2.0
     max_batch_rows: int = 256
@@ -25,6 +33,14 @@ class ServeSettings:
     log_chunk_ms: float = 1000.0  # answered records: gathered this long, then written
     log_chunk_min_rows: int = 100  # at least this many gathered: a chunk (Arrow IPC), else rows
     log_backlog_rows: int = 60_000  # above this many unwritten log rows, answers wait
+
+    def info_needs_key(self, configured: str = "auto") -> bool:
+        """Whether the routes that describe the service need a key (``configured``: the
+        project file's ``serving.info_auth``, used when ``info_auth`` is None)."""
+        mode = self.info_auth or configured
+        if not self.require_auth or mode == "none":
+            return False  # no keys to ask for
+        return mode == "api_key" or self.host not in LOOPBACK
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
