@@ -33,6 +33,10 @@ class ServeSettings:
     log_chunk_ms: float = 1000.0  # answered records: gathered this long, then written
     log_chunk_min_rows: int = 100  # at least this many gathered: a chunk (Arrow IPC), else rows
     log_backlog_rows: int = 60_000  # above this many unwritten log rows, answers wait
+    # the metadata store unreachable: keys checked before answer this long; at most this many
+    # log rows wait in memory, then new predictions get 503 (nothing answered is lost)
+    key_grace_seconds: float = 300.0
+    log_buffer_rows: int = 200_000
 
     def info_needs_key(self, configured: str = "auto") -> bool:
         """Whether the routes that describe the service need a key (``configured``: the
