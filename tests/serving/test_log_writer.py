@@ -7,6 +7,8 @@ import threading
 import time
 from collections.abc import Sequence
 
+import pytest
+
 from steadyml.entities import PredictionRecord
 from steadyml.predlog import PredictionLogWriter
 
@@ -65,3 +67,62 @@ def test_a_record_that_cannot_be_built_is_counted_not_fatal() -> None:
     assert writer.failed == 1 and len(errors) == 1
     assert [r.request_id for r in written] == ["r1"]
     assert writer.pending() == 0
+
+
+# --- a value the store cannot take, and a store that cannot be reached ----------------------
+
+
+def _bad_record(i: int, bad: str) -> PredictionRecord:
+    return PredictionRecord(request_id=f"r{i}", at=dt.datetime.now(dt.UTC), model_version=1,
+                            route="live", inputs={"x": i, "note": f"a{bad}b"}, prediction=0,
+                            score=0.1, latency_ms=1.0, row_key=f"C{bad}{i}")  # fmt: skip
+
+
+@pytest.mark.parametrize("bad", ["\udc80", "\x00"])
+def test_one_bad_value_loses_no_other_row(store_url: str, bad: str) -> None:
+    """30 good rows and one the store refuses (a lone surrogate SQLite cannot encode, a NUL
+    PostgreSQL text cannot hold) in one batch: all 31 are logged, the bad one escaped."""
+    from steadyml.store import open_store
+
+    store = open_store(store_url, project="p")
+    try:
+        writer = PredictionLogWriter(store.add_predictions, flush_ms=10_000)
+        writer.start()
+        records = [_record(i) for i in range(15)] + [_bad_record(15, bad)]
+        records += [_record(i) for i in range(16, 31)]
+        writer.log(records)
+        writer.close()
+        logged = {p.request_id: p for p in store.list_predictions(limit=100)}
+        assert sorted(logged) == sorted(f"r{i}" for i in range(31))
+        assert writer.failed == 0 and writer.written == 31
+        if store.dialect == "postgresql" or bad != "\x00":  # SQLite holds a NUL as it is
+            assert writer.escaped == 1
+            assert logged["r15"].row_key == "C" + bad.encode("unicode_escape").decode() + "15"
+    finally:
+        store.close()
+
+
+def test_a_poisoned_request_among_busy_traffic_loses_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Pieces laid out as chunks: the piece Arrow cannot encode goes out as an escaped row,
+    every other piece as a chunk."""
+    from steadyml.predlog import LogLayout, LogPiece, store_chunk
+    from steadyml.store import open_store
+
+    store = open_store(str(tmp_path / "store.db"), project="p")
+    try:
+        layout = LogLayout(["id", "x"], types={"id": "string", "x": "number"}, id_column="id")
+        writer = PredictionLogWriter(store.add_predictions, layout=layout, flush_ms=10_000,
+                                     write_chunk=lambda c: store_chunk(store, c),
+                                     chunk_min_rows=5)  # fmt: skip
+        writer.start()
+        now = time.time()
+        for i in range(31):
+            key = f"C\udc80{i}" if i == 7 else f"C{i}"
+            writer.log_piece(LogPiece([[key, float(i)]], [f"q{i}"], [1], [0.5], 1, "live",
+                                      1.0, now))  # fmt: skip
+        writer.close()
+        logged = store.list_predictions(limit=100)
+        assert sorted(p.request_id for p in logged) == sorted(f"q{i}" for i in range(31))
+        assert writer.failed == 0 and writer.escaped == 1 and writer.chunks >= 1
+    finally:
+        store.close()
