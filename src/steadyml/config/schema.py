@@ -290,6 +290,12 @@ class TrafficConfig(_Model):
 class ServingSection(_Model):
     fallback: FallbackConfig = Field(default_factory=FallbackConfig)
     auth: Literal["api_key", "none"] = "api_key"
+    info_auth: Literal["auto", "api_key", "none"] = Field(
+        default="auto",
+        description="Who may read /v1/model, the model card, /openapi.json, /docs and the "
+        "details of /ready: api_key (a caller with a key), none (anyone), auto (a key when "
+        "the server listens off loopback). Needs auth: api_key.",
+    )
     unknown_columns: Literal["reject", "ignore"] = "reject"
     max_records: int = Field(default=1000, gt=0)
     pii_handling: Literal["remove", "hash"] = "remove"
