@@ -16,6 +16,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from steadyml.config import parse_duration, parse_time_of_day
@@ -23,12 +24,22 @@ from steadyml.entities import JobRun
 from steadyml.errors import SteadyMLError
 from steadyml.project import Project
 
-__all__ = ["JOBS", "Job", "cron_lines", "job_history", "planned_jobs", "run_job", "run_worker"]
+__all__ = [
+    "JOBS",
+    "Job",
+    "batch_outputs",
+    "cron_lines",
+    "job_history",
+    "planned_jobs",
+    "run_job",
+    "run_worker",
+]
 
 log = logging.getLogger("steadyml.worker")
 
 JOBS = ("monitor", "batch", "retention")
-SCORABLE = (".csv", ".parquet", ".tsv", ".csv.gz")
+SCORABLE = (".csv", ".parquet", ".pq")
+UNSUPPORTED = (".gz", ".tsv")  # seen in the input folder and skipped, with the reason
 
 
 @dataclass(frozen=True)
@@ -103,25 +114,92 @@ def _batch(project: Project) -> dict[str, Any]:
         )
     target.mkdir(parents=True, exist_ok=True)
     done: list[dict[str, Any]] = []
-    skipped: list[str] = []
+    already: list[str] = []
+    skipped: list[dict[str, str]] = []
+    failed: list[str] = []
+    same_folder = source.resolve() == target.resolve()
     for file in sorted(source.iterdir()):
-        if not file.is_file() or not file.name.lower().endswith(SCORABLE):
+        name = file.name
+        if not name.lower().endswith(SCORABLE + UNSUPPORTED):
             continue
-        stem = file.name.split(".")[0]
-        out = target / f"{stem}.scored.parquet"
-        if out.exists():
-            skipped.append(file.name)  # scored on an earlier night
+        if same_folder and name.endswith((".scored.parquet", ".rejects.csv")):
+            continue  # this job's own outputs
+        reason = _not_scorable(file, source)
+        if reason is not None:
+            skipped.append({"file": name, "reason": reason})
             continue
-        result = project.score_batch(file, out, rejects=target / f"{stem}.rejects.csv")
+        out, rejects = batch_outputs(target, name)
+        if out.exists() or _legacy_output(target, name).exists():
+            already.append(name)  # scored on an earlier night
+            continue
+        try:
+            result = project.score_batch(file, out, rejects=rejects)
+        except SteadyMLError as exc:  # one bad file does not stop the others
+            failed.append(f"{name}: {exc.message}")
+            continue
         done.append(
             {
-                "file": file.name,
+                "file": name,
+                "output": out.name,
                 "rows_in": result.rows_in,
                 "scored": result.rows_scored,
                 "rejected": result.rows_rejected,
             }
         )
-    return {"scored_files": done, "already_scored": skipped}
+    if failed:
+        scored = ", ".join(d["file"] for d in done) or "none"
+        raise SteadyMLError(
+            f"{len(failed)} file(s) in {source} could not be scored: " + "; ".join(failed)
+            + f" (scored this run: {scored}).",
+            hint="Fix or remove those files; the next run scores them (files already scored "
+            "are skipped).",
+        )  # fmt: skip
+    return {"scored_files": done, "already_scored": already, "skipped": skipped}
+
+
+def batch_outputs(folder: Path, name: str) -> tuple[Path, Path]:
+    """The nightly job's output and rejects for the input file ``name``: named after the
+    whole file name, so ``jan.csv`` and ``jan.v2.csv`` never share an output."""
+    return folder / f"{name}.scored.parquet", folder / f"{name}.rejects.csv"
+
+
+def _legacy_output(folder: Path, name: str) -> Path:
+    """The output name of earlier versions (the name up to its first dot), recognised only
+    for a file whose name has no other dot (``jan.csv``), the one file it can belong to."""
+    base = name
+    for suffix in SCORABLE:
+        if name.lower().endswith(suffix):
+            base = name[: -len(suffix)]
+            break
+    if "." in base:
+        return folder / f"{name}.scored.parquet"  # no legacy name: the new one
+    return folder / f"{base}.scored.parquet"
+
+
+def _not_scorable(file: Path, folder: Path) -> str | None:
+    """Why the nightly job leaves ``file`` alone, or None when it may score it."""
+    if file.is_symlink():
+        try:
+            where = str(file.resolve(strict=True))
+        except (OSError, RuntimeError):
+            where = "a missing or looping target"
+        return (
+            f"a symbolic link (to {where}): the nightly job scores only regular files inside "
+            f"{folder}; copy the file there instead of linking to it."
+        )
+    if not file.is_file():
+        return "not a regular file (a folder, a device or a pipe)."
+    if file.name.lower().endswith(".gz"):
+        return (
+            "compressed: batch scoring reads plain CSV or Parquet; unpack it in the input "
+            f"folder (gunzip {file.name}) or convert it to Parquet."
+        )
+    if file.name.lower().endswith(UNSUPPORTED):
+        return (
+            "tab-separated: batch scoring reads comma-separated CSV or Parquet; convert it "
+            "(pandas: pd.read_csv(path, sep='\\t').to_csv(new_path, index=False))."
+        )
+    return None
 
 
 def _retention(project: Project) -> dict[str, Any]:

@@ -49,9 +49,10 @@ def test_jobs_are_recorded_and_batch_scores_each_file_once(trained_project: Any)
         first = run_job(project, "batch")
         assert first.ok, first.error
         assert first.summary["scored_files"][0]["rows_in"] == 150
-        assert (root / "scored" / "monday.scored.parquet").exists()
+        assert (root / "scored" / "monday.csv.scored.parquet").exists()
         again = run_job(project, "batch")
-        assert again.summary == {"scored_files": [], "already_scored": ["monday.csv"]}
+        assert again.summary == {"scored_files": [], "already_scored": ["monday.csv"],
+                                 "skipped": []}  # fmt: skip
 
         watched = run_job(project, "monitor")
         assert watched.ok, watched.error
@@ -62,6 +63,59 @@ def test_jobs_are_recorded_and_batch_scores_each_file_once(trained_project: Any)
         history = project.store.list_job_runs()
         assert [r.job for r in history] == ["retention", "monitor", "batch", "batch", "batch"]
         assert all(r.finished_at is not None for r in history)
+
+
+def test_batch_scores_every_file_by_its_full_name_and_skips_links(
+    trained_project: Any, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    import steadyml
+
+    _with_schedule(
+        trained_project,
+        "  batch:\n    input_folder: incoming\n    output_folder: scored\n    at: '02:00'\n",
+    )
+    root = trained_project.root
+    trained_project.close()
+    features, _ = make_churn_live(n_customers=100, months=1)
+    inbox = root / "incoming"
+    inbox.mkdir()
+    names = ["jan.csv", "jan.final.parquet.csv", "jan.v2.csv"]
+    for name in names:
+        features.to_csv(inbox / name, index=False)
+    outside = tmp_path / "secret.csv"  # a file outside the inbox, linked into it
+    features.to_csv(outside, index=False)
+    (inbox / "linked.csv").symlink_to(outside)
+    (inbox / "loop.csv").symlink_to(inbox / "loop.csv")
+    features.to_csv(inbox / "old.csv", index=False)
+    (root / "scored").mkdir()
+    pd.DataFrame({"x": [1]}).to_parquet(root / "scored" / "old.scored.parquet")  # an old name
+    with steadyml.open(root, env={}) as project:
+        project.promote(1, "production", reason="scheduled scoring", by="test")
+        run = run_job(project, "batch")
+
+        assert run.ok, run.error
+        scored = {f["file"]: f for f in run.summary["scored_files"]}
+        assert sorted(scored) == names  # three outputs, 300 rows scored
+        assert sum(f["rows_in"] for f in scored.values()) == 300
+        for name in names:
+            assert scored[name]["output"] == f"{name}.scored.parquet"
+            assert len(pd.read_parquet(root / "scored" / f"{name}.scored.parquet")) == 100
+        assert run.summary["already_scored"] == ["old.csv"]  # the earlier version's output
+        skipped = {s["file"]: s["reason"] for s in run.summary["skipped"]}
+        assert sorted(skipped) == ["linked.csv", "loop.csv"]
+        assert skipped["linked.csv"].startswith(f"a symbolic link (to {outside})")
+        assert "copy the file there" in skipped["loop.csv"]
+        assert not (root / "scored" / "linked.csv.scored.parquet").exists()
+
+        (inbox / "broken.csv").write_text("customer_id,plan\n", encoding="utf-8")  # no rows
+        features.to_csv(inbox / "late.csv", index=False)
+        failed = run_job(project, "batch")  # one bad file fails the job, not the others
+        assert failed.ok is False
+        assert "1 file(s)" in (failed.error or "") and "broken.csv: " in (failed.error or "")
+        assert "scored this run: late.csv" in (failed.error or "")
+        assert (root / "scored" / "late.csv.scored.parquet").exists()
 
 
 @pytest.mark.slow  # a real worker process (~2 s)
