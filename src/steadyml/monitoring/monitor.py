@@ -35,6 +35,7 @@ from steadyml.monitoring.references import (
     prediction_reference,
 )
 from steadyml.monitoring.windows import load_log, period, window_edges, window_label, window_rows
+from steadyml.predlog.reader import REPAIRED
 from steadyml.store import Store
 from steadyml.training.evaluate import KNOWN_METRICS
 
@@ -192,17 +193,26 @@ def _measure_window(
     perf, segs, fair = measure_performance(
         scored, base.labels, base.training_metrics, base.success, base.segments, base.sensitive
     )
+    quality = data_quality(current, violations, len(served), base.features, base.codes)
+    quality["text_repaired"] = _repaired_rows(rows)
     return {
         "start": start.isoformat(),
         "end": end.isoformat(),
         "label": window_label(start, end),
         "system": system_health(rows),
-        "quality": data_quality(current, violations, len(served), base.features, base.codes),
+        "quality": quality,
         "drift": window_drift(current, scored, base.references, base.prediction, base.settings),
         "performance": perf,
         "segments": segs,
         "fairness": fair,
     }
+
+
+def _repaired_rows(rows: pd.DataFrame) -> int:
+    """Rows whose logged text held characters no UTF-8 text can (read as escapes)."""
+    if REPAIRED not in rows.columns:
+        return 0
+    return int(rows[REPAIRED].fillna(False).astype(bool).sum())
 
 
 def _training_fairness(run: Run) -> dict[str, Any]:

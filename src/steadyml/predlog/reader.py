@@ -14,7 +14,12 @@ if TYPE_CHECKING:
     from steadyml.artifacts import ArtifactStore
     from steadyml.store import Store
 
-__all__ = ["delete_batch_logs_before", "read_log"]
+__all__ = ["REPAIRED", "delete_batch_logs_before", "read_log", "repair_text"]
+
+# a column the SQL log's frames carry when some of their text could not be read as it was
+# stored (a lone surrogate, which no UTF-8 text holds): True on those rows, whose bad
+# characters are written as backslash escapes; absent when every row was fine
+REPAIRED = "_text_repaired"
 
 
 def read_log(
@@ -45,11 +50,15 @@ def read_log(
     opened: dict[str, ArtifactStore] = {}
     for rows in store.prediction_log(since=since, until=until, model_version=model_version,
                                      chunk_rows=chunk_rows):  # fmt: skip
+        rows, repaired = _readable(rows)
         meta = pd.DataFrame.from_records(rows, columns=list(LOG_COLUMNS))
         inputs = pd.DataFrame.from_records(list(meta.pop("inputs")), index=meta.index)
         inputs = inputs.drop(columns=[c for c in inputs.columns if c in meta.columns])
         meta["at"] = pd.to_datetime(meta["at"], utc=True)
-        yield pd.concat([meta, inputs], axis=1)
+        frame = pd.concat([meta, inputs], axis=1)
+        if repaired:
+            frame[REPAIRED] = frame.index.isin(repaired)
+        yield frame
 
     def ordered(frame: pd.DataFrame) -> pd.DataFrame:
         return frame[[*meta_columns, *(c for c in frame.columns if c not in meta_columns)]]
@@ -91,6 +100,55 @@ def read_log(
                 tables, held = [], 0
     if tables:
         yield from _frames(tables, ordered, inside)
+
+
+def repair_text(value: str) -> str:
+    """``value`` with every character UTF-8 cannot hold (a lone surrogate) as a backslash
+    escape: ``"a\\ud800"`` (one bad character) becomes ``"a\\\\ud800"`` (seven good ones)."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _readable(rows: list[tuple[Any, ...]]) -> tuple[list[tuple[Any, ...]], list[int]]:
+    """The SQL log's rows with text that UTF-8 cannot hold repaired (``repair_text``; in the
+    logged inputs too), and the positions of the rows that needed it.
+
+    SQLite keeps whatever text it was given, so a lone surrogate sent in a JSON body (``"\\ud800"``
+    is valid JSON) comes back as it went in; pandas' and Arrow's strings refuse it.
+    """
+    repaired: list[int] = []
+    out = rows
+    for i, row in enumerate(rows):
+        if all(_clean(v) for v in row):
+            continue
+        if out is rows:
+            out = list(rows)
+        out[i] = tuple(_repaired(v) for v in row)
+        repaired.append(i)
+    return out, repaired
+
+
+def _clean(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_clean(k) and _clean(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_clean(v) for v in value)
+    return True
+
+
+def _repaired(value: Any) -> Any:
+    if isinstance(value, str):
+        return repair_text(value)
+    if isinstance(value, dict):
+        return {_repaired(k): _repaired(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_repaired(v) for v in value]
+    return value
 
 
 def _frames(tables: list[pa.Table], ordered: Any, inside: Any) -> Iterator[pd.DataFrame]:

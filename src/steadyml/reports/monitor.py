@@ -293,6 +293,9 @@ def _quality(windows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "message": str(f.get("message") or ""),
                 }
             )
+        repaired = quality.get("text_repaired")
+        if is_number(repaired) and repaired:
+            rows.append(_repaired_row(int(repaired)))
         out.append(
             {
                 "label": w["_label"],
@@ -303,6 +306,23 @@ def _quality(windows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _repaired_row(count: int) -> dict[str, Any]:
+    """A quality row for logged text that could not be read as it was stored."""
+    rows = f"{count:,} row{'s' if count != 1 else ''}"
+    return {
+        "name": "(logged text)",
+        "missing": MISSING,
+        "reference": MISSING,
+        "unseen": "none",
+        "unseen_rate": MISSING,
+        "out_of_range": MISSING,
+        "status": "warning",
+        "flag": True,
+        "message": f"{rows} held characters no text can (a lone surrogate such as \\ud800): "
+        "they are shown as backslash escapes. Find the client that sends them.",
+    }
 
 
 def _alerts(alerts: list[Any], windows: list[dict[str, Any]]) -> list[dict[str, Any]]:
