@@ -21,6 +21,7 @@ from steadyml.cli._next import after_scoring, serve_steps
 from steadyml.errors import SteadyMLError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+INFO_AUTH = ("auto", "api_key", "none")
 
 SERVE_HELP = """\
 Serve the production model behind an HTTP API (FastAPI + uvicorn).
@@ -51,7 +52,28 @@ def serve(
     max_wait_ms: float = typer.Option(
         2.0, "--max-wait-ms", min=0, max=100, help="How long to gather requests into a batch."
     ),
+    info_auth: str = typer.Option(
+        None,
+        "--info-auth",
+        metavar="auto|api_key|none",
+        help="Who may read /v1/model, the model card, /openapi.json, /docs and /ready's "
+        "details (default: serving.info_auth, auto: a key when --host is not loopback).",
+    ),
+    body_timeout: float = typer.Option(
+        30.0,
+        "--body-timeout",
+        min=0.1,
+        max=3600,
+        help="Seconds a request body may take to arrive before it is answered 408.",
+    ),
 ) -> None:
+    if info_auth is not None and info_auth not in INFO_AUTH:
+        raise SteadyMLError(
+            f"Who may read the service's description must be one of {', '.join(INFO_AUTH)}; "
+            f"got {info_auth!r}.",
+            hint="auto asks for a key when the server listens off loopback.",
+            field="info_auth",
+        )
     project = open_project(ctx)
     with project:
         cfg = project.config
@@ -86,7 +108,10 @@ def serve(
     argv = [
         sys.executable, "-m", "steadyml.serving", "--project", root, "--host", host,
         "--port", str(port), "--workers", str(workers), "--max-wait-ms", str(max_wait_ms),
+        "--body-timeout", str(body_timeout),
     ]  # fmt: skip
+    if info_auth is not None:
+        argv += ["--info-auth", info_auth]
     if not auth:
         argv.append("--no-auth")
     if insecure:

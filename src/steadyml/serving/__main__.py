@@ -11,9 +11,9 @@ import argparse
 import os
 import sys
 
-from steadyml.serving.settings import ENV, ServeSettings
+from steadyml.serving.settings import ENV, INFO_AUTH, LOOPBACK, ServeSettings
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this long
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,10 +31,24 @@ def main(argv: list[str] | None = None) -> None:
         help="answered records gathered per second from which they are logged as one "
         "compressed chunk instead of rows of the SQL log",
     )  # fmt: skip
+    parser.add_argument(
+        "--info-auth", choices=INFO_AUTH, default=None,
+        help="who may read /v1/model, its card, /openapi.json, /docs and /ready's details "
+        "(default: the project file's serving.info_auth, else auto: a key off loopback)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--body-timeout", type=float, default=ServeSettings.body_timeout_s,
+        help="seconds a request body may take to arrive, after which it is answered 408",
+    )  # fmt: skip
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
+    if not args.body_timeout > 0:
+        parser.error(f"--body-timeout must be more than 0 seconds; got {args.body_timeout:g}.")
     settings = ServeSettings(
         require_auth=not args.no_auth,
+        host=args.host,
+        info_auth=args.info_auth,
+        body_timeout_s=args.body_timeout,
         max_wait_ms=args.max_wait_ms,
         log_predictions=not args.no_log,
         log_chunk_min_rows=max(args.log_chunk_min_rows, 1),
@@ -62,6 +76,7 @@ def main(argv: list[str] | None = None) -> None:
         workers=args.workers,
         log_level=args.log_level,
         timeout_graceful_shutdown=30,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
 
 

@@ -6,6 +6,12 @@ the prediction log drain). The routes live in ``routes/``: ``POST /v1/predict``,
 ``POST /v1/feedback``, ``GET /v1/model`` (+ its card), ``/health``, ``/ready``, ``/metrics``
 (Prometheus) and the OpenAPI docs at ``/docs`` (served from a local copy of Swagger UI: no
 CDN). Every error uses one JSON shape (``errors.py``, ``handlers.py``).
+
+At the edge (outermost first): ``RequestMeta`` (request ids, counts by route template, the
+500 for an unhandled error, logged once per kind), ``InfoGuard`` (a key for the routes that
+describe the service, when ``ServeSettings.info_needs_key``), ``BodySizeLimit`` (413) and
+``BodyReadTimeout`` (408); a body FastAPI cannot read is answered only after the key check
+(``guard.key_checked_first``).
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 
 from steadyml.flows.release import HEADER
-from steadyml.serving.handlers import install_error_handlers
-from steadyml.serving.limits import BodySizeLimit
+from steadyml.serving.guard import Handler, InfoGuard, key_checked_first
+from steadyml.serving.handlers import install_error_handlers, unhandled_errors
+from steadyml.serving.limits import BodyReadTimeout, BodySizeLimit
 from steadyml.serving.middleware import RequestMeta
 from steadyml.serving.routes import feedback, info, predict
 from steadyml.serving.service import PredictionService
@@ -51,9 +58,18 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
     )
     app.state.service = service
     install_error_handlers(app)
-    app.add_exception_handler(RequestValidationError, predict.refused_and_logged)
+    on_bad_body: Handler = predict.refused_and_logged
+    if settings.require_auth:  # a body that is not JSON is answered once the key is checked
+        on_bad_body = key_checked_first(on_bad_body, service.keys)
+    app.add_exception_handler(RequestValidationError, on_bad_body)
+    # middleware, innermost first: each add_middleware wraps the ones before it
+    app.add_middleware(BodyReadTimeout, seconds=settings.body_timeout_s)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestMeta, requests=service.metrics.requests)  # outermost: ids for all
+    if settings.info_needs_key(cfg.serving.info_auth):
+        app.add_middleware(InfoGuard, keys=service.keys)
+    app.add_middleware(  # outermost: ids, counts and the 500 for every request
+        RequestMeta, requests=service.metrics.requests, errors=unhandled_errors(app)
+    )
 
     predict.add_routes(app, service.request_model, require_auth=settings.require_auth)  # first
     feedback.add_routes(app)
@@ -73,7 +89,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await service.stop()
+        try:
+            await service.stop()
+        finally:
+            unhandled_errors(app).flush()  # the counts of errors repeated since their last line
 
 
 def create_app_from_env() -> FastAPI:

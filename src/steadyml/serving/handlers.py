@@ -10,8 +10,9 @@
   and headers, with the detail as ``error``;
 - a ``SteadyMLError`` raised while answering: 401/403 for a key problem, 404 for something
   that does not exist, the error's own status where it has one (503: not ready), else 400;
-- anything unhandled: 500 with no traceback in the body; the traceback goes to the
-  ``steadyml.serving`` logger with the request id.
+- anything unhandled: 500 with no traceback in the body; the error goes to the
+  ``steadyml.serving`` logger with the request id: its traceback the first time, then one
+  line per minute with a count (``errorlog.py``), so an outage does not flood the log.
 """
 
 from __future__ import annotations
@@ -28,9 +29,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from steadyml.errors import NotFoundError, SteadyMLError
+from steadyml.serving.errorlog import RepeatedErrors
 from steadyml.serving.errors import error_body, error_item, json_safe, validation_error_body
 
-__all__ = ["install_error_handlers", "on_domain_error", "on_validation_error"]
+__all__ = [
+    "install_error_handlers",
+    "on_domain_error",
+    "on_validation_error",
+    "unhandled_answer",
+    "unhandled_errors",
+]
 
 logger = logging.getLogger("steadyml.serving")
 
@@ -102,18 +110,29 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
 
-async def _on_unhandled(request: Request, exc: Exception) -> Response:
-    rid = _request_id(request)
-    logger.error(
-        "Unhandled error answering %s %s (request id %s)",
-        request.method,
-        request.url.path,
-        rid or "none",
-        exc_info=exc,
-    )
+def unhandled_answer(
+    errors: RepeatedErrors, exc: BaseException, method: str, path: str, rid: str | None
+) -> JSONResponse:
+    """The 500 for an error nothing handled; logged once per kind (``errorlog.py``)."""
+    errors.report(exc, request=f"{method} {path}, request id {rid or 'none'}")
     where = f"with request id {rid}" if rid else "on the server"
     message = f"Internal error: the service could not answer. It is logged {where}."
     return JSONResponse(error_body(message, status=500, request_id=rid), status_code=500)
+
+
+def unhandled_errors(app: Any) -> RepeatedErrors:
+    """The app's log of unhandled errors (one per app: its counts are the app's)."""
+    errors = getattr(app.state, "unhandled_errors", None)
+    if not isinstance(errors, RepeatedErrors):
+        errors = app.state.unhandled_errors = RepeatedErrors(logger)
+    return errors
+
+
+async def _on_unhandled(request: Request, exc: Exception) -> Response:
+    return unhandled_answer(
+        unhandled_errors(request.app), exc, request.method, request.url.path,
+        _request_id(request),
+    )  # fmt: skip
 
 
 async def on_domain_error(request: Request, exc: Exception) -> Response:
@@ -137,3 +156,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(SteadyMLError, on_domain_error)
     app.add_exception_handler(Exception, _on_unhandled)
+    unhandled_errors(app)

@@ -1,21 +1,33 @@
-"""A pure ASGI middleware that refuses bodies over the limit with 413, in the one error shape.
+"""Pure ASGI middlewares that bound a request body: its size (413) and the time it takes to
+arrive (408), answered in the one error shape.
 
 It checks Content-Length up front and counts the bytes of a streamed body, so an oversized
 request is refused before it is parsed. A body whose Content-Length is within the limit is
 passed on untouched: the HTTP server reads exactly that many bytes, so there is nothing to
 count (and no per-request wrappers to pay for on the hot path).
+
+A streamed (chunked) body that passes the limit used to be answered 400: the read fails
+inside FastAPI, which answers "There was an error parsing the body". The app's answer is
+now replaced by the 413 (``_replaced_if``); the same for a body that arrives too slowly
+(408, ``BodyReadTimeout``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 Scope = dict[str, Any]
 
 
 class BodyTooLarge(Exception):
-    pass
+    """Raised to the app by a read past the limit (the app's answer is then replaced)."""
+
+
+class BodyReadTooSlow(Exception):
+    """Raised to the app by a read past the body's deadline (answered 408)."""
 
 
 class BodySizeLimit:
@@ -47,7 +59,7 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         seen = 0
-        started = False
+        answer = _Replacing(send, self._refuse)  # past the limit: our 413, whatever the app says
 
         async def limited_receive() -> Any:
             nonlocal seen
@@ -55,39 +67,124 @@ class BodySizeLimit:
             if message.get("type") == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    answer.armed = True
                     raise BodyTooLarge
             return message
 
-        async def tracking_send(message: Any) -> None:
-            nonlocal started
-            if message.get("type") == "http.response.start":
-                started = True
-            await send(message)
-
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, answer.send)
         except BodyTooLarge:
-            if not started:
-                await self._refuse(send)
+            await answer.refuse()
 
     async def _refuse(self, send: Any) -> None:
-        body = json.dumps(
-            {
-                "ok": False,
-                "error": f"The request body is larger than the limit of {self.max_bytes:,} "
-                "bytes. Send fewer records per request.",
-                "errors": [],
-                "request_id": None,
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
+        await send_error(
+            send,
+            413,
+            f"The request body is larger than the limit of {self.max_bytes:,} bytes. "
+            "Send fewer records per request.",
         )
-        await send({"type": "http.response.body", "body": body})
+
+
+class BodyReadTimeout:
+    """Answer 408 when a request's body has not fully arrived ``seconds`` after the request
+    began: a client that sends its headers and then trickles the body (or nothing) would
+    otherwise hold a connection, and the memory of what it sent, for as long as it likes.
+
+    Only requests that carry a body are watched (a Content-Length above 0, or a
+    Transfer-Encoding); each wait for a piece of the body is bounded by what is left of the
+    one deadline, so a body sent a byte at a time cannot stretch it.
+    """
+
+    def __init__(self, app: Any, *, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not _has_body(scope):
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.seconds
+        done = False  # the whole body arrived: later receives (disconnect) are not bounded
+        answer = _Replacing(send, self._refuse)  # too late: our 408, whatever the app says
+
+        async def timed_receive() -> Any:
+            nonlocal done
+            if done:
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                answer.armed = True
+                raise BodyReadTooSlow from None
+            if message.get("type") != "http.request" or not message.get("more_body"):
+                done = True
+            return message
+
+        try:
+            await self.app(scope, timed_receive, answer.send)
+        except BodyReadTooSlow:
+            await answer.refuse()
+
+    async def _refuse(self, send: Any) -> None:
+        await send_error(
+            send,
+            408,
+            f"The request body did not arrive within {self.seconds:g} s. Send the whole "
+            "body at once, right after the headers.",
+        )
+
+
+def _has_body(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            return True
+    return False
+
+
+class _Replacing:
+    """The app's ``send``, except that once ``armed`` the app's answer is replaced by
+    ``refuse``'s: the app saw a failed read and answers something else (FastAPI: 400 "There
+    was an error parsing the body"), or raises. An answer that had already begun stays."""
+
+    def __init__(self, send: Any, refuse: Callable[[Any], Awaitable[None]]) -> None:
+        self._send = send
+        self._refuse = refuse
+        self.armed = False
+        self.started = False
+        self.replaced = False
+
+    async def send(self, message: Any) -> None:
+        if self.replaced:
+            return
+        if message.get("type") == "http.response.start":
+            if self.armed and not self.started:
+                await self.refuse()
+                return
+            self.started = True
+        await self._send(message)
+
+    async def refuse(self) -> None:
+        """Answer with the refusal, unless an answer has begun."""
+        if not (self.started or self.replaced):
+            self.replaced = True
+            await self._refuse(self._send)
+
+
+async def send_error(send: Any, status: int, message: str) -> None:
+    """Answer ``status`` with the one error body, and close the connection (the rest of the
+    body was not read)."""
+    body = json.dumps({"ok": False, "error": message, "errors": [], "request_id": None}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
