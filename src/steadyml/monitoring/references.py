@@ -228,12 +228,16 @@ def _bin_counts(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Counts per bin of sorted values; first and last bins open-ended.
 
     A constant reference (one edge) gets three bins: below, equal to and above the value.
+    A value equal to an inner edge counts in the bin to its right, as ``np.histogram`` counts
+    the training values (``[edges[i], edges[i+1])``): otherwise a column of whole numbers,
+    whose quantile edges are its own values, is binned one step apart from its reference
+    and a stable column shows a large PSI.
     """
     if len(edges) == 1 or (len(edges) == 2 and edges[0] == edges[1]):
         cut = np.searchsorted(sorted_values, [edges[0], edges[0]], side="left")
         cut[1] = np.searchsorted(sorted_values, edges[0], side="right")
     else:
-        cut = np.searchsorted(sorted_values, edges[1:-1], side="right")
+        cut = np.searchsorted(sorted_values, edges[1:-1], side="left")
     return np.diff(np.concatenate(([0], cut, [len(sorted_values)])))
 
 
