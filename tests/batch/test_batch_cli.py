@@ -47,3 +47,22 @@ def test_score_json_and_errors(
     (tmp_path / "empty.csv").write_bytes(b"")
     bad = cli.invoke(_app(), ["batch", "score", str(tmp_path / "empty.csv"), "--out", "x.csv"])
     assert bad.exit_code == 1 and "is empty (0 bytes)" in bad.output
+
+
+def test_score_refuses_the_same_file_for_out_and_rejects(
+    cli, write_input, batch_project, scoring_frame, tmp_path, monkeypatch
+):
+    source = write_input(scoring_frame.head(20), "in.csv")
+    before = source.read_bytes()
+    monkeypatch.chdir(batch_project.root)
+    same = tmp_path / "x.csv"
+    result = cli.invoke(_app(), ["batch", "score", str(source), "--out", str(same),
+                                 "--rejects", str(same)])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "--out and --rejects both name" in result.output
+    assert not same.exists()
+    onto_input = cli.invoke(_app(), ["batch", "score", str(source), "--out", str(source)])
+    assert onto_input.exit_code == 1, onto_input.output
+    assert "--out: The output" in onto_input.output and "is the input file" in onto_input.output
+    assert source.read_bytes() == before
+    assert batch_project.store.count_predictions(route="batch") == 0

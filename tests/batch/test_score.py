@@ -407,3 +407,22 @@ def test_wrong_output_and_rejects_paths_name_the_argument(
     with pytest.raises(DataError, match="does not exist") as info:
         batch_project.score_batch(source, tmp_path / "o.csv", rejects=tmp_path / "no" / "r.csv")
     assert info.value.field == "rejects"
+
+
+def test_out_and_rejects_must_be_two_files_and_neither_the_input(
+    write_input, batch_project, scoring_frame, tmp_path
+):
+    source = write_input(scoring_frame.head(20), "in.csv")
+    before = source.read_bytes()
+    with pytest.raises(DataError, match="same file") as same:
+        batch_project.score_batch(source, tmp_path / "x.csv", rejects=tmp_path / "x.csv")
+    assert same.value.field == "rejects" and not (tmp_path / "x.csv").exists()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "in.csv").hardlink_to(source)  # the input under another name
+    with pytest.raises(DataError, match="is the input file") as linked:
+        batch_project.score_batch(source, tmp_path / "sub" / "in.csv")
+    assert linked.value.field == "out"
+    with pytest.raises(DataError, match="is the input file") as rejects:
+        batch_project.score_batch(source, tmp_path / "o.csv", rejects=tmp_path / "sub" / "in.csv")
+    assert rejects.value.field == "rejects"
+    assert source.read_bytes() == before

@@ -147,12 +147,22 @@ def score_file(
             hint="Give a path that ends in .csv, for example bad_rows.csv.",
             field="rejects",
         )
-    if source in (target, rejects_path):
+    if _same_file(target, rejects_path):
         raise DataError(
-            f"The output would overwrite the input '{source.name}'.",
-            hint="Choose another path for the output (and for the rejects).",
-            field="out" if source == target else "rejects",
+            f"The scores and the rejects would be written to the same file '{target}': "
+            "one would overwrite the other.",
+            hint="Give the rejects a path of their own (for example "
+            f"'{default_rejects_path(target).name}'), or leave it out to use that default.",
+            field="rejects",
         )
+    for path, name in ((target, "out"), (rejects_path, "rejects")):
+        if _same_file(source, path):
+            raise DataError(
+                f"The {'output' if name == 'out' else 'rejects file'} '{path}' is the input "
+                "file: scoring would overwrite the data it reads.",
+                hint="Choose another path for the output (and for the rejects).",
+                field=name,
+            )
     kind = file_kind(source)
     version = int(bundle.version or 0)
     roles = data.roles()
@@ -250,6 +260,16 @@ def score_file(
         warnings=dict(warning_kinds.most_common()),
         on_unexpected=on_unexpected,
     )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """One file under two names: the same path, or a link (hard or symbolic) to it."""
+    if a == b:
+        return True
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
 
 
 def _relative(root: Path, path: Path) -> str:

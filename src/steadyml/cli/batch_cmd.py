@@ -84,6 +84,13 @@ def score(
         )
     if scheduler and engine != "dask":
         raise typer.BadParameter("needs --engine dask", param_hint="--scheduler")
+    if rejects is not None and rejects.expanduser().resolve() == out_path.expanduser().resolve():
+        raise typer.BadParameter(
+            f"--out and --rejects both name '{out_path}'; the rejects would overwrite the "
+            "scores. Give --rejects a path of its own, or leave it out (default: "
+            "OUT.rejects.csv).",
+            param_hint="--rejects",
+        )
     options: dict[str, Any] = {
         "rejects": rejects, "chunk_rows": chunk_rows, "engine": engine,
         "scheduler": scheduler, "model_version": model, "log": not no_log,
