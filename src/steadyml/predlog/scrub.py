@@ -2,7 +2,12 @@
 
 ``scrub`` removes the ``pii`` columns of a record, or replaces them with a keyed hash
 (HMAC-SHA256 with a per-project secret) so rows can still be joined without revealing the
-value; ``hmac_values`` does the same for a whole column at once.
+value; ``hmac_values`` does the same for a whole column at once. ``loose_name`` is how a
+key sent under another spelling of a column's name (``Email``, ``E_MAIL`` for ``e-mail``) is
+still recognised as that column.
+
+The key comes from outside the metadata store (``predlog.keys.pii_key``): anyone who can read
+the store can read the hashes, and with the key could test guesses against them.
 """
 
 from __future__ import annotations
@@ -10,10 +15,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["hmac_values", "json_value", "scrub"]
+__all__ = ["hmac_values", "json_value", "loose_name", "scrub"]
+
+_NOT_LETTERS = re.compile(r"[\W_]+")
+
+
+def loose_name(name: str) -> str:
+    """A column name with case, spaces and punctuation left out: ``"E-Mail"`` and
+    ``"e_mail"`` both give ``"email"``."""
+    return _NOT_LETTERS.sub("", str(name).casefold())
 
 
 def json_value(value: Any) -> Any:
