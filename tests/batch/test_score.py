@@ -426,3 +426,29 @@ def test_out_and_rejects_must_be_two_files_and_neither_the_input(
         batch_project.score_batch(source, tmp_path / "o.csv", rejects=tmp_path / "sub" / "in.csv")
     assert rejects.value.field == "rejects"
     assert source.read_bytes() == before
+
+
+def test_csv_outputs_neutralise_formulas_and_keep_numbers(
+    write_input, batch_project, scoring_frame, tmp_path
+):
+    frame = scoring_frame.head(50).astype(str)
+    frame.loc[2, "customer_id"] = '=HYPERLINK("http://evil","x")'
+    frame.loc[3, "customer_id"] = "@SUM(A1)"
+    frame.loc[4, "customer_id"] = "-42"  # a number: left as it is
+    frame.loc[6, "tenure_months"] = "abc"  # rejected ...
+    frame.loc[6, "customer_id"] = "+cmd|' /C calc'!A0"  # ... with formulas in its values
+    frame.loc[6, "monthly_charges"] = "-3.5"
+    source = write_input(frame, "in.csv")
+    result = batch_project.score_batch(source, tmp_path / "out.csv", log=False)
+    assert (result.rows_scored, result.rows_rejected) == (49, 1)
+    scored = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    ids = scored["customer_id"].tolist()
+    assert ids[2] == '\'=HYPERLINK("http://evil","x")' and ids[3] == "'@SUM(A1)"
+    assert ids[4] == "-42"
+    assert not scored["prediction"].str.startswith("'").any()
+    assert pd.to_numeric(scored["score"]).between(0, 1).all()
+    rejects = pd.read_csv(tmp_path / "out.rejects.csv", dtype=str, keep_default_na=False)
+    assert rejects.loc[0, "customer_id"] == "'+cmd|' /C calc'!A0"
+    assert rejects.loc[0, "monthly_charges"] == "-3.5"
+    batch_project.score_batch(source, tmp_path / "out.parquet", log=False)
+    assert pd.read_parquet(tmp_path / "out.parquet")["customer_id"][2].startswith("=HYPER")

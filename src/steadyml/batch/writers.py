@@ -5,6 +5,11 @@
 every chunk is written. If anything fails, ``abort`` removes the temporary file: a
 half-written output never appears under the final name, and an older output is left as it
 was.
+
+In CSV files, a text cell that a spreadsheet would run as a formula (it starts with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return) is written with a single quote in front
+(``'=HYPERLINK(...)``), as OWASP advises against CSV injection; numbers (``-3.5``) are left
+alone, and Parquet files hold the values unchanged.
 """
 
 from __future__ import annotations
@@ -19,7 +24,34 @@ import pyarrow as pa
 
 from steadyml.errors import DataError
 
-__all__ = ["AtomicTableWriter", "output_kind"]
+__all__ = ["AtomicTableWriter", "neutralise_formulas", "output_kind"]
+
+
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP: CSV injection)
+_FORMULA_START = r"^[=+\-@\t\r]"
+# ... but a number (-3.5, +1e3, -inf) is a number, not a formula: it stays as it is
+_NUMBER = r"^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|(?i:inf|infinity|nan))$"
+
+
+def neutralise_formulas(table: pa.Table) -> pa.Table:
+    """Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return), prefixed with a single quote, as OWASP advises
+    for CSV files; numbers such as ``-3.5`` and non-text columns are left as they are."""
+    import pyarrow.compute as pc
+
+    columns = list(table.columns)
+    changed = False
+    for i, column in enumerate(columns):
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            continue
+        risky = pc.match_substring_regex(column, _FORMULA_START)
+        if not pc.any(risky).as_py():
+            continue
+        risky = pc.and_kleene(risky, pc.invert(pc.match_substring_regex(column, _NUMBER)))
+        quoted = pc.binary_join_element_wise("'", column, "")
+        columns[i] = pc.if_else(risky, quoted, column)
+        changed = True
+    return pa.table(columns, schema=table.schema) if changed else table
 
 
 def output_kind(path: Path) -> str:
@@ -56,6 +88,8 @@ class AtomicTableWriter:
     def write(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
+        if self.kind == "csv":
+            table = neutralise_formulas(table)
         if self._schema is None:
             self._schema = table.schema
             self._open(table.schema)
