@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from steadyml.config import CONFIG_FILENAME, UNWRITTEN, load_config
+from steadyml.config.keyfile import key_file, new_key, write_key_file
 from steadyml.errors import ConfigError, DataError
 
 TEMPLATES = ("churn",)
@@ -66,8 +67,13 @@ def _prepare(root: Path, force: bool) -> Path:
     gitignore = root / ".gitignore"
     if not gitignore.exists():
         gitignore.write_text(
-            "# steadyml's local stores (metadata and artifacts)\n.steadyml/\n", encoding="utf-8"
+            "# steadyml's local stores (metadata and artifacts) and the key for hashing\n"
+            "# personal data (.steadyml/pii.key): never commit them\n.steadyml/\n",
+            encoding="utf-8",
         )
+    # the key that hashes personal data (serving.pii_handling: hash) lives here, never in the
+    # store beside the hashes; an existing one (init --force) is kept
+    write_key_file(key_file(root), new_key())
     return cfg
 
 
