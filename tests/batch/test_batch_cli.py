@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import pandas as pd
+import pytest
 import typer
 
 from steadyml.cli import batch_cmd
@@ -66,3 +71,33 @@ def test_score_refuses_the_same_file_for_out_and_rejects(
     assert "--out: The output" in onto_input.output and "is the input file" in onto_input.output
     assert source.read_bytes() == before
     assert batch_project.store.count_predictions(route="batch") == 0
+
+
+@pytest.mark.slow  # a real CLI process scoring a large file, stopped with SIGTERM
+def test_a_run_stopped_with_sigterm_leaves_no_temporary_file(
+    write_input, batch_project, scoring_frame, tmp_path
+):
+    big = pd.concat([scoring_frame] * max(1, 400_000 // len(scoring_frame)), ignore_index=True)
+    source = write_input(big, "big.csv")
+    folder = tmp_path / "scores"
+    folder.mkdir()
+    root = str(batch_project.root)
+    batch_project.close()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "steadyml", "--project", root, "batch", "score", str(source),
+         "--out", str(folder / "out.csv"), "--chunk-rows", "2000", "--no-log"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if any(".tmp-" in p.name for p in folder.iterdir()):
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, "the run ended before it could be stopped"
+        assert any(".tmp-" in p.name for p in folder.iterdir())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0, output
+    assert list(folder.iterdir()) == [], output

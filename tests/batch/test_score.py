@@ -452,3 +452,49 @@ def test_csv_outputs_neutralise_formulas_and_keep_numbers(
     assert rejects.loc[0, "monthly_charges"] == "-3.5"
     batch_project.score_batch(source, tmp_path / "out.parquet", log=False)
     assert pd.read_parquet(tmp_path / "out.parquet")["customer_id"][2].startswith("=HYPER")
+
+
+def test_a_killed_runs_temp_files_are_removed_by_the_next_run(
+    write_input, batch_project, scoring_frame, tmp_path
+):
+    import fcntl
+    import os
+
+    source = write_input(scoring_frame.head(40), "in.csv")
+    left = [
+        tmp_path / "out.parquet.tmp-0123456789ab",
+        tmp_path / "out.rejects.csv.tmp-ba9876543210",
+    ]
+    for path in left:
+        path.write_bytes(b"PAR1 half written")  # what a killed run leaves
+    other = tmp_path / "other.parquet.tmp-0123456789ab"  # another output's: not ours to touch
+    other.write_bytes(b"x")
+    running = tmp_path / "out.parquet.tmp-aaaaaaaaaaaa"  # a run still writing: locked
+    running.write_bytes(b"x")
+    fd = os.open(running, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        result = batch_project.score_batch(source, tmp_path / "out.parquet", log=False)
+    finally:
+        os.close(fd)
+    assert not any(path.exists() for path in left)
+    assert other.exists() and running.exists()
+    assert any(
+        "Removed 2 temporary file(s) left by an earlier run" in note
+        and "out.parquet.tmp-0123456789ab" in note
+        for note in result.notes
+    )
+    assert len(pd.read_parquet(tmp_path / "out.parquet")) == 40
+
+
+def test_a_failed_run_removes_its_temp_files(write_input, batch_project, scoring_frame, tmp_path):
+    source = write_input(scoring_frame.head(300), "in.csv")
+
+    def stop(done, total):
+        raise RuntimeError("stopped after the first chunk")
+
+    folder = tmp_path / "scores"
+    folder.mkdir()
+    with pytest.raises(RuntimeError, match="stopped"):
+        batch_project.score_batch(source, folder / "out.csv", chunk_rows=50, progress=stop)
+    assert list(folder.iterdir()) == []  # no output, no rejects, no temporary file

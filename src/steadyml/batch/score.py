@@ -50,7 +50,7 @@ from steadyml.batch.readers import (
     read_csv_block,
 )
 from steadyml.batch.validate import build_rules, missing_columns_error
-from steadyml.batch.writers import AtomicTableWriter, output_kind
+from steadyml.batch.writers import AtomicTableWriter, output_kind, remove_stale_temp_files
 from steadyml.data.loading import file_kind
 from steadyml.errors import DataError, SteadyMLError
 
@@ -223,12 +223,18 @@ def score_file(
             schema=log_schema(ctx.prediction_type or pa.string(), ctx.log_types),
             expected_rows=total or 0,
         )
+    stale = remove_stale_temp_files(target) + remove_stale_temp_files(rejects_path)
     counts = _write_all(chunks, ctx, target, rejects_path, log_file, total, progress)
     seconds = time.perf_counter() - started
     rows_in, scored, rejected, kinds, blank, warned, warning_kinds = counts
     if rows_in != scored + rejected:  # pragma: no cover - a bug, never bad data
         raise SteadyMLError(f"Row counts do not add up: {rows_in} ≠ {scored} + {rejected}.")
     notes = []
+    if stale:
+        notes.append(
+            f"Removed {len(stale)} temporary file(s) left by an earlier run of the same output "
+            f"that stopped before it finished: {', '.join(stale)}."
+        )
     if blank:
         shown = ", ".join(map(str, blank[:_BLANK_SHOWN])) + (" …" if len(blank) > 5 else "")
         notes.append(f"{len(blank)} blank line(s) held no row and were skipped (line {shown}).")

@@ -4,7 +4,9 @@
 ``<out>.tmp-<uuid>`` beside the output and moves it into place with ``os.replace`` only when
 every chunk is written. If anything fails, ``abort`` removes the temporary file: a
 half-written output never appears under the final name, and an older output is left as it
-was.
+was. A run that is killed cannot clean up: its temporary file stays, and the next run for the
+same output removes it (``remove_stale_temp_files``), telling them apart from the file of a run
+still writing by a lock the writer holds while it writes.
 
 In CSV files, a text cell that a spreadsheet would run as a formula (it starts with ``=``,
 ``+``, ``-``, ``@``, a tab or a carriage return) is written with a single quote in front
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,12 @@ import pyarrow as pa
 
 from steadyml.errors import DataError
 
-__all__ = ["AtomicTableWriter", "neutralise_formulas", "output_kind"]
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["AtomicTableWriter", "neutralise_formulas", "output_kind", "remove_stale_temp_files"]
 
 
 # A spreadsheet reads a cell that starts with one of these as a formula (OWASP: CSV injection)
@@ -81,6 +89,7 @@ class AtomicTableWriter:
                 field=field,
             )
         self.tmp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:12]}")
+        self._lock: int | None = None  # held while the temporary file is being written
         self._writer: Any = None
         self._schema: pa.Schema | None = None
         self.rows = 0
@@ -99,6 +108,7 @@ class AtomicTableWriter:
         self.rows += table.num_rows
 
     def _open(self, schema: pa.Schema) -> None:
+        self._lock = _create_locked(self.tmp)
         if self.kind == "parquet":
             import pyarrow.parquet as pq
 
@@ -114,6 +124,7 @@ class AtomicTableWriter:
         self._writer.close()
         self._writer = None
         os.replace(self.tmp, self.path)
+        self._unlock()
 
     def abort(self) -> None:
         if self._writer is not None:
@@ -122,3 +133,59 @@ class AtomicTableWriter:
             self._writer = None
         with contextlib.suppress(FileNotFoundError):
             self.tmp.unlink()
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)  # closing the file releases its lock
+            self._lock = None
+
+
+def _create_locked(path: Path) -> int:
+    """Create ``path`` and hold an exclusive lock on it while this run writes it: the lock
+    tells a later run that the file is in use; the system releases it when the process ends,
+    however it ends, so the file of a killed run is seen as stale."""
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def _in_use(path: Path) -> bool:
+    """True when another writer holds ``path``'s lock (a run still writing it)."""
+    if fcntl is None:
+        return False  # Windows: deleting an open file fails, which keeps it
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def remove_stale_temp_files(path: Path) -> list[str]:
+    """Remove the temporary files an earlier run left beside ``path`` when it was stopped
+    before it finished (``<name>.tmp-<12 hex digits>``, not locked by a run still writing);
+    return their names."""
+    pattern = re.compile(re.escape(path.name) + r"\.tmp-[0-9a-f]{12}")
+    try:
+        candidates = sorted(path.parent.iterdir())
+    except OSError:
+        return []
+    removed = []
+    for file in candidates:
+        if not pattern.fullmatch(file.name) or file.is_symlink() or not file.is_file():
+            continue
+        if _in_use(file):
+            continue
+        try:
+            file.unlink()
+        except OSError:
+            continue
+        removed.append(file.name)
+    return removed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,7 +98,7 @@ def score(
         "scheduler": scheduler, "model_version": model, "log": not no_log,
     }  # fmt: skip
     project = open_project(ctx)
-    with project:
+    with project, _stop_cleanly_on_sigterm():
         if as_json:
             result = project.score_batch(source, out_path, **options)
         else:
@@ -107,6 +109,27 @@ def score(
         print_json(result.to_dict())
         return
     render(result, watch)
+
+
+@contextlib.contextmanager
+def _stop_cleanly_on_sigterm() -> Iterator[None]:
+    """SIGTERM (``kill``, a stopping container) unwinds like Ctrl-C, so the run removes its
+    temporary files instead of leaving them (Python's default ends without cleaning up)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _progress_bar:
