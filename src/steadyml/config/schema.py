@@ -420,6 +420,17 @@ class RetrainingSection(_Model):
     rollout: Literal["shadow", "canary", "direct"] = "shadow"
     canary_percent: float = Field(default=10, gt=0, le=100)
     promotion: Literal["manual", "automatic"] = "manual"
+    # `steadyml retrain` and its champion/challenger decision (docs/retrain.md says why)
+    labels_since: str = Field(default="30d", description="Labelled live rows of this window.")
+    holdout_share: float = Field(default=0.2, gt=0, lt=1)
+    min_labelled_rows: int = Field(default=200, ge=1)
+    bootstrap_resamples: int = Field(default=1000, ge=100, le=100_000)
+    metric_margin: float = Field(default=0.01, ge=0)
+    segment_margin: float = Field(default=0.05, ge=0)
+    fairness_margin: float = Field(default=0.01, ge=0)
+    latency_factor: float = Field(default=2.0, ge=1)
+
+    _check_labels_since = field_validator("labels_since")(checked_window)
 
 
 class StorageSection(_Model):
