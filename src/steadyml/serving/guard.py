@@ -24,7 +24,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from steadyml.errors import AuthError
+from steadyml.errors import AuthError, SteadyMLError
 from steadyml.flows.release import HEADER
 from steadyml.serving.auth import KeyCache
 from steadyml.serving.errors import error_body
@@ -41,15 +41,16 @@ _ANY_SCOPE = "predict"  # checked with this scope; a 403 (valid key, other scope
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 
-async def _verify(keys: KeyCache, token: str | None, scope: str) -> AuthError | None:
-    """The key's problem for ``scope``, or None. A key checked moments ago is answered from
-    the cache; otherwise the check may read the store, so it runs in a worker thread."""
+async def _verify(keys: KeyCache, token: str | None, scope: str) -> SteadyMLError | None:
+    """The key's problem for ``scope`` (an ``AuthError``, or another ``SteadyMLError`` such
+    as the store being unreachable), or None. No key, or a key checked moments ago, is
+    answered at once; otherwise the check may read the store, so it runs in a thread."""
     try:
-        if keys.fresh(token, scope):
+        if not token or keys.fresh(token, scope):
             keys.verify(token, scope)
         else:
             await run_in_threadpool(keys.verify, token, scope)
-    except AuthError as exc:
+    except SteadyMLError as exc:
         return exc
     return None
 
@@ -73,14 +74,16 @@ class InfoGuard:
             await self.app(scope, receive, send)
             return
         problem = await _verify(self.keys, _header(scope, self._header), _ANY_SCOPE)
-        if problem is not None and problem.status == 403:
+        if isinstance(problem, AuthError) and problem.status == 403:
             problem = None  # a valid key without the predict scope: it may read these too
         if problem is None:
             await self.app(scope, receive, send)
         elif path == READY:
             await self._bare_ready(scope, receive, send)
         else:
-            await _send_json(send, problem.status, _refusal(problem, scope))
+            status = getattr(problem, "status", None)
+            status = status if isinstance(status, int) else 503
+            await _send_json(send, status, _refusal(problem, status, scope))
 
     async def _bare_ready(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """``/ready``'s status, without its details."""
@@ -107,9 +110,9 @@ def _request_id(scope: dict[str, Any]) -> str | None:
     return None if rid is None else str(rid)
 
 
-def _refusal(problem: AuthError, scope: dict[str, Any]) -> dict[str, Any]:
+def _refusal(problem: SteadyMLError, status: int, scope: dict[str, Any]) -> dict[str, Any]:
     message = problem.message if problem.hint is None else f"{problem.message} {problem.hint}"
-    return error_body(message, status=problem.status, request_id=_request_id(scope))
+    return error_body(message, status=status, request_id=_request_id(scope))
 
 
 async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
