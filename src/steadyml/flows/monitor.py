@@ -6,7 +6,7 @@ The use cases of the course's fifth step:
   keyed by request id or row id;
 * ``monitor``: the prediction log measured in windows (``steadyml.monitoring.run_monitor``),
   then every alert rule checked on windows of its own length (a rule on ``1d`` is checked even
-  when this run's report uses ``7d`` windows, re-using the log already read);
+  when this run's report uses ``7d`` windows: every length is measured in one pass);
 * ``acknowledge_alert`` / ``resolve_alert``: an incident's owner answers it;
 * ``apply_retention`` / ``compact_log``: old predictions deleted, the API's one-second log
   chunks merged (the worker's nightly job).
@@ -114,17 +114,17 @@ def monitor(
     mv = monitored_version(store, model_version, project=config.project.name)
     run = store.get_run(mv.run_number)
     labels = store.all_feedback()
-    result = run_monitor(store, config, mv, run, since=since, until=until,
-                         window=window, labels=labels, artifacts=artifacts)  # fmt: skip
+    rules = list(config.monitoring.alerts) if alerts else []
+    # every rule's window length is measured in the same pass over the log
+    also = sorted({r.window for r in rules} - {window or config.monitoring.window})
+    result = run_monitor(store, config, mv, run, since=since, until=until, window=window,
+                         labels=labels, artifacts=artifacts, also=also)  # fmt: skip
     outcomes = []
     if alerts:
-        rules = list(config.monitoring.alerts)
         outcomes += evaluate_rules(store, config, result.data, rules=rules,
                                    notify=notify, env=env)  # fmt: skip
-        for other in sorted({r.window for r in rules} - {result.data["window"]}):
-            extra = run_monitor(store, config, mv, run, since=since, until=until,
-                                window=other, labels=labels, log=result.frames["log"])  # fmt: skip
-            outcomes += evaluate_rules(store, config, extra.data, rules=rules,
+        for other in also:
+            outcomes += evaluate_rules(store, config, result.others[other].data, rules=rules,
                                        notify=notify, env=env)  # fmt: skip
     result.data["alerts"] = [a.to_dict() for a in store.list_alerts(limit=200)]
     return MonitorRun(result=result.data, fired=outcomes)

@@ -61,8 +61,10 @@ from scipy.spatial import distance
 from steadyml.monitoring.drift_stats import (
     PSI_EPSILON,
     chi_square_homogeneity,
+    ks_counts,
     ks_sorted,
     psi_index,
+    wasserstein_counts,
     wasserstein_sorted,
 )
 from steadyml.monitoring.references import (
@@ -73,6 +75,7 @@ from steadyml.monitoring.references import (
     category_counts,
     finite_values,
 )
+from steadyml.monitoring.tally import REPEAT_MAX, ValueCounts
 from steadyml.training.reference import OTHER, category_labels
 
 __all__ = [
@@ -147,9 +150,19 @@ class FeatureDrift:
 def numeric_drift(
     name: str, ref: NumericReference, current: Any, settings: DriftSettings
 ) -> FeatureDrift:
-    """Compare one numeric live column with its reference (KS or normalised Wasserstein)."""
-    cur = finite_values(current)
-    cur.sort()
+    """Compare one numeric live column with its reference (KS or normalised Wasserstein).
+
+    ``current``: the values, or their ``ValueCounts`` (a window read a piece at a time; the
+    numbers are the same).
+    """
+    if isinstance(current, ValueCounts) and len(current) > REPEAT_MAX:
+        return _numeric_drift_counts(name, ref, current, settings)
+    if isinstance(current, ValueCounts):
+        cur = current.sorted_values()
+        cur = cur[np.isfinite(cur)]
+    else:
+        cur = finite_values(current)
+        cur.sort()
     n, m = len(ref.values), len(cur)
     histogram = _numeric_histogram(ref, cur)
     psi = psi_index(np.asarray(histogram["reference"]), np.asarray(histogram["current"]))
@@ -164,11 +177,34 @@ def numeric_drift(
     return _verdict(name, "numeric", "ks", statistic, p, n, m, psi, settings, histogram)
 
 
+def _numeric_drift_counts(
+    name: str, ref: NumericReference, current: ValueCounts, settings: DriftSettings
+) -> FeatureDrift:
+    """``numeric_drift`` on counts of many values, without repeating them."""
+    values, counts = current.distinct()
+    finite = np.isfinite(values)
+    values, counts = values[finite], counts[finite]
+    n, m = len(ref.values), int(counts.sum())
+    histogram = _numeric_histogram(ref, np.empty(0), (values, counts))
+    psi = psi_index(np.asarray(histogram["reference"]), np.asarray(histogram["current"]))
+    if min(n, m) < settings.min_samples:
+        return _not_enough(name, "numeric", n, m, settings, histogram)
+    if m >= settings.large_sample:
+        wd = wasserstein_counts(ref.values, values, counts) / max(ref.std, _MIN_STD)
+        p_ks = ks_counts(ref.values, values, counts)[1] if wd > settings.distance else None
+        return _verdict(name, "numeric", "wasserstein", wd, p_ks, n, m, psi, settings, histogram)
+    statistic, p = ks_counts(ref.values, values, counts)
+    return _verdict(name, "numeric", "ks", statistic, p, n, m, psi, settings, histogram)
+
+
 def categorical_drift(
     name: str, ref: CategoricalReference, current: Any, settings: DriftSettings
 ) -> FeatureDrift:
-    """Compare one categorical live column with its reference (chi-square or Jensen-Shannon)."""
-    live = category_counts(current)
+    """Compare one categorical live column with its reference (chi-square or Jensen-Shannon).
+
+    ``current``: the values, or their counts per canonical label (a mapping).
+    """
+    live = dict(current) if isinstance(current, Mapping) else category_counts(current)
     if ref.has_other:
         folded: dict[str, int] = {}
         for label, count in live.items():
@@ -324,16 +360,23 @@ def _not_enough(
 # ---------------------------------------------------------------- helpers
 
 
-def _numeric_histogram(ref: NumericReference, cur: np.ndarray) -> dict[str, Any]:
+def _numeric_histogram(
+    ref: NumericReference, cur: np.ndarray, counted: tuple[np.ndarray, np.ndarray] | None = None
+) -> dict[str, Any]:
     if len(ref.edges) == 0:
         return {"edges": [], "reference": [], "current": []}
     edges = [float(e) for e in ref.edges]
     if len(ref.shares) == 3 and len(edges) <= 2:  # constant reference: below, at, above
         edges = [edges[0]] * 4
+    shares = (
+        bin_shares(cur, ref.edges)
+        if counted is None
+        else bin_shares(counted[0], ref.edges, counted[1])
+    )
     return {
         "edges": edges,
         "reference": [float(s) for s in ref.shares],
-        "current": [float(s) for s in bin_shares(cur, ref.edges)],
+        "current": [float(s) for s in shares],
     }
 
 

@@ -12,6 +12,7 @@ Each function returns the JSON-safe block the monitoring result holds for a wind
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,10 +21,15 @@ import pandas as pd
 from steadyml.monitoring.drift import DriftSettings, drift_table, prediction_drift
 from steadyml.monitoring.inputs import code_labels, numeric_values
 from steadyml.monitoring.references import PredictionReference, Reference
+from steadyml.monitoring.tally import SmallestLabels
 from steadyml.training.reference import OTHER, category_label, category_labels
 
 __all__ = [
+    "QualityCounts",
     "data_quality",
+    "feature_quality",
+    "quality_counts",
+    "quality_values",
     "numeric_values",
     "system_health",
     "window_drift",
@@ -32,6 +38,7 @@ __all__ = [
 _QUALITY_MISSING_STEP = 0.10  # missing rate this much above training: a warning
 _QUALITY_UNSEEN = 0.01
 _QUALITY_OUT_OF_RANGE = 0.05
+_UNSEEN_SHOWN = 20  # unseen categories listed per feature (the first, in sorted order)
 
 
 def system_health(rows: pd.DataFrame) -> dict[str, Any]:
@@ -73,34 +80,68 @@ def data_quality(
     }
 
 
-def _feature_quality(
-    name: str, ref: Mapping[str, Any], scored: pd.DataFrame, codes: Sequence[Any] | None
-) -> dict[str, Any]:
-    present = name in scored.columns
-    column = scored[name] if present else pd.Series([None] * len(scored), dtype=object)
+@dataclass
+class QualityCounts:
+    """What a feature's quality block is made of, counted over one or more pieces of rows."""
+
+    rows: int = 0
+    missing: int = 0
+    present: int = 0  # values that are not missing
+    unseen: int = 0  # of the present values: categories never seen in training
+    out_of_range: int = 0  # of the present values: outside the training range
+    unseen_labels: SmallestLabels = field(default_factory=lambda: SmallestLabels(_UNSEEN_SHOWN))
+
+    def add(self, other: QualityCounts) -> None:
+        self.rows += other.rows
+        self.missing += other.missing
+        self.present += other.present
+        self.unseen += other.unseen
+        self.out_of_range += other.out_of_range
+        self.unseen_labels.add(other.unseen_labels.labels)
+
+
+def quality_values(
+    ref: Mapping[str, Any], column: pd.Series, codes: Sequence[Any] | None
+) -> pd.Series:
+    """A feature's values as its quality is measured: numbers, or canonical labels, with the
+    missing codes as missing values."""
+    if ref.get("kind") == "numeric":
+        return numeric_values(column, codes)
+    # canonical labels, as the reference has them (steadyml.monitoring.inputs)
+    values = category_labels(column)
+    return values.where(~values.isin(code_labels(codes)), None)
+
+
+def quality_counts(ref: Mapping[str, Any], values: pd.Series) -> QualityCounts:
+    """Counts over ``values`` (``quality_values``) for the feature summary ``ref``."""
     kind = ref.get("kind")
-    if kind == "numeric":
-        values = numeric_values(column, codes)
-    else:  # canonical labels, as the reference has them (steadyml.monitoring.inputs)
-        values = category_labels(column)
-        values = values.where(~values.isin(code_labels(codes)), None)
     n = len(values)
-    missing = float(values.isna().mean()) if n else 0.0
-    ref_missing = float(ref.get("missing_rate") or 0.0)
-    unseen: list[str] = []
-    unseen_rate = 0.0
-    out_of_range = 0.0
     present_values = values.dropna()
+    out = QualityCounts(rows=n, missing=n - len(present_values), present=len(present_values))
     if kind == "categorical" and len(present_values):
         known = {category_label(k) for k in ref.get("frequencies", {})}
         if OTHER not in known:
-            labels = present_values
-            mask = ~labels.isin(known)
-            unseen_rate = float(mask.mean())
-            unseen = sorted(labels[mask].unique().tolist())[:20]
+            mask = ~present_values.isin(known)
+            out.unseen = int(mask.sum())
+            if out.unseen:
+                out.unseen_labels.add(present_values[mask].unique().tolist())
     if kind == "numeric" and len(present_values) and ref.get("min") is not None:
         low, high = float(ref["min"]), float(ref["max"])
-        out_of_range = float(((present_values < low) | (present_values > high)).mean())
+        out.out_of_range = int(((present_values < low) | (present_values > high)).sum())
+    return out
+
+
+def feature_quality(
+    name: str, ref: Mapping[str, Any], counts: QualityCounts, present: bool
+) -> dict[str, Any]:
+    """A feature's quality block from its counts; ``present``: the log has the column."""
+    kind = ref.get("kind")
+    n = counts.rows
+    missing = counts.missing / n if n else 0.0
+    ref_missing = float(ref.get("missing_rate") or 0.0)
+    unseen = list(counts.unseen_labels.labels)
+    unseen_rate = counts.unseen / counts.present if counts.present else 0.0
+    out_of_range = counts.out_of_range / counts.present if counts.present else 0.0
     notes = []
     if not present and n:
         notes.append(f"{name} is not in the logged inputs at all")
@@ -124,6 +165,15 @@ def _feature_quality(
         "status": "warning" if notes else "ok",
         "message": "; ".join(notes) if notes else f"{name} looks like training data",
     }
+
+
+def _feature_quality(
+    name: str, ref: Mapping[str, Any], scored: pd.DataFrame, codes: Sequence[Any] | None
+) -> dict[str, Any]:
+    present = name in scored.columns
+    column = scored[name] if present else pd.Series([None] * len(scored), dtype=object)
+    counts = quality_counts(ref, quality_values(ref, column, codes))
+    return feature_quality(name, ref, counts, present)
 
 
 def window_drift(

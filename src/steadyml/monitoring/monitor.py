@@ -15,28 +15,25 @@ report draws it, and the alert rules read their numbers from ``window_metrics``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from steadyml.artifacts import ArtifactStore
 from steadyml.config import ProjectConfig, parse_duration
 from steadyml.entities import ModelVersion, Run
 from steadyml.monitoring.drift import DriftSettings
-from steadyml.monitoring.inputs import canonical_summary, contract_types, typed_inputs
-from steadyml.monitoring.measures import data_quality, system_health, window_drift
-from steadyml.monitoring.performance import MIN_LABELS, LabelInfo, measure_performance
-from steadyml.monitoring.references import (
-    PredictionReference,
-    Reference,
-    feature_references,
-    prediction_reference,
-)
-from steadyml.monitoring.windows import load_log, period, window_edges, window_label, window_rows
-from steadyml.predlog.reader import REPAIRED
+from steadyml.monitoring.inputs import canonical_summary, contract_types
+from steadyml.monitoring.performance import MIN_LABELS, LabelInfo
+from steadyml.monitoring.references import feature_references, prediction_reference
+from steadyml.monitoring.stream import Baseline, Labels, Piece, WindowStats, prepare
+from steadyml.monitoring.windows import load_log, log_times, period_of, window_edges
+from steadyml.predlog.reader import REPAIRED, read_log
 from steadyml.store import Store
+from steadyml.store.monitoring import LOG_COLUMNS
 from steadyml.training.evaluate import KNOWN_METRICS
 
 __all__ = ["MIN_LABELS", "MonitorResult", "expand", "load_log", "run_monitor", "window_metrics"]
@@ -44,10 +41,14 @@ __all__ = ["MIN_LABELS", "MonitorResult", "expand", "load_log", "run_monitor", "
 
 @dataclass
 class MonitorResult:
-    """What one monitor run found; ``data`` follows the schema the report draws."""
+    """What one monitor run found; ``data`` follows the schema the report draws.
+
+    ``others``: the same period measured in other window lengths in the same pass over the
+    log (``run_monitor(also=...)``), by length.
+    """
 
     data: dict[str, Any]
-    frames: dict[str, Any] = field(default_factory=dict, repr=False)
+    others: dict[str, MonitorResult] = field(default_factory=dict, repr=False)
 
     @property
     def windows(self) -> list[dict[str, Any]]:
@@ -55,21 +56,8 @@ class MonitorResult:
         return windows
 
 
-@dataclass(frozen=True)
-class _Baseline:
-    """Everything a window is measured against, read once per run."""
-
-    features: Mapping[str, Mapping[str, Any]]  # the feature summaries, canonical labels
-    types: Mapping[str, str]  # each column's type in the model version's contract
-    references: Mapping[str, Reference]
-    prediction: PredictionReference | None
-    codes: Mapping[str, list[Any]]  # data.missing_codes
-    settings: DriftSettings
-    labels: LabelInfo
-    training_metrics: Mapping[str, Any]
-    success: str
-    segments: list[str]
-    sensitive: list[str]
+PIECE_ROWS = 50_000  # rows of the log read and measured at a time
+_META = [c for c in LOG_COLUMNS if c != "inputs"]
 
 
 def run_monitor(
@@ -84,32 +72,159 @@ def run_monitor(
     labels: Mapping[str, tuple[Any, int, dt.datetime]] | None = None,
     all_versions: bool = False,
     artifacts: ArtifactStore | None = None,
-    log: pd.DataFrame | None = None,
+    also: Sequence[str] = (),
+    piece_rows: int = PIECE_ROWS,
 ) -> MonitorResult:
-    """Measure the log between ``since`` and ``until`` in windows of ``window``.
+    """Measure the log between ``since`` and ``until`` in windows of ``window`` (and of each
+    length in ``also``, in ``result.others``).
 
-    ``log``: the frame a previous run over the same period loaded (``result.frames["log"]``),
-    so measuring the same period in other window lengths reads the log once.
+    The log is read ``piece_rows`` rows at a time, once (twice when ``since`` or ``until`` is
+    left out: first only each row's time, to find the period), and each window keeps only
+    its counts (``steadyml.monitoring.stream``): memory does not grow with the log.
     """
     window = window or config.monitoring.window
-    size = parse_duration(window)
+    lengths = list(dict.fromkeys([window, *also]))
+    sizes = {w: parse_duration(w) for w in lengths}
     time_column = config.data.timestamp if config.monitoring.time == "event" else None
-    if log is None:
-        log = load_log(
-            store,
-            since=since,
-            until=until,
-            model_version=None if all_versions else version.version,
-            time_column=time_column,
-            artifacts=artifacts,
-        )
-    now = dt.datetime.now(dt.UTC)
-    since, until = period(log, since, until, size, now)
-    edges = window_edges(since, until, size)
-    _join_labels(log, labels if labels is not None else store.all_feedback())
     baseline = _baseline(config, version, run)
-    windows = [_measure_window(window_rows(log, s, e), s, e, baseline) for s, e in edges]
-    data = {
+    read = _LogReader(store, artifacts, since=since, until=until, time_column=time_column,
+                      model_version=None if all_versions else version.version,
+                      piece_rows=piece_rows)  # fmt: skip
+    span = read.span() if since is None or until is None else None
+    now = dt.datetime.now(dt.UTC)
+    periods = {w: period_of(span, since, until, sizes[w], now) for w in lengths}
+    edges = {w: window_edges(*periods[w], sizes[w]) for w in lengths}
+    stats = {w: [WindowStats(baseline) for _ in edges[w]] for w in lengths}
+    bounds = {w: _edges_ns(edges[w]) for w in lengths}
+    joined = Labels(labels if labels is not None else store.all_feedback())
+    rows = 0
+    for frame in read.pieces([*_META, *baseline.input_columns(), REPAIRED]):
+        rows += len(frame)
+        times = _ns(frame["time"])
+        places = {w: _places(times, bounds[w]) for w in lengths}
+        if all(p is None for p in places.values()):
+            continue  # before the first window of every length
+        piece = prepare(frame, baseline, joined)
+        for w, place in places.items():
+            if place is not None:
+                _add(stats[w], piece, place)
+    results = {}
+    for w in lengths:
+        measured = [s.result(a, b, read.columns) for s, (a, b) in zip(stats[w], edges[w],
+                                                                        strict=True)]  # fmt: skip
+        data = _data(config, run, version, baseline, w, periods[w], time_column, now, rows)
+        results[w] = MonitorResult(data={**data, "windows": measured, "alerts": []})
+    first = results.pop(window)
+    first.others = results
+    return first
+
+
+class _LogReader:
+    """The log of a run's period, a piece at a time, each piece with its ``time`` column
+    (rows outside ``since`` / ``until`` left out); ``columns``: every column seen so far."""
+
+    def __init__(
+        self,
+        store: Store,
+        artifacts: ArtifactStore | None,
+        *,
+        since: dt.datetime | None,
+        until: dt.datetime | None,
+        time_column: str | None,
+        model_version: int | None,
+        piece_rows: int,
+    ) -> None:
+        self.store, self.artifacts = store, artifacts
+        self.since, self.until, self.time_column = since, until, time_column
+        self.model_version, self.piece_rows = model_version, piece_rows
+        self.columns: set[str] = set()
+
+    def pieces(self, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+        # event time can be far from the logged time: then the whole log is read
+        by_logged = self.time_column is None
+        wanted = [*columns, *([self.time_column] if self.time_column else [])]
+        for frame in read_log(
+            self.store,
+            self.artifacts,
+            since=self.since if by_logged else None,
+            until=self.until if by_logged else None,
+            model_version=self.model_version,
+            chunk_rows=self.piece_rows,
+            columns=wanted,
+        ):
+            self.columns.update(str(c) for c in frame.columns)
+            if not len(frame):
+                continue
+            frame = frame.assign(time=log_times(frame, self.time_column))
+            keep = np.ones(len(frame), dtype=bool)
+            if self.since is not None:
+                keep &= (frame["time"] >= pd.Timestamp(self.since)).to_numpy()
+            if self.until is not None:
+                keep &= (frame["time"] < pd.Timestamp(self.until)).to_numpy()
+            if not keep.all():
+                frame = frame[keep]
+            if len(frame):
+                yield frame
+
+    def span(self) -> tuple[dt.datetime, dt.datetime] | None:
+        """The first and the latest time in the period (a pass that reads only times)."""
+        first: Any = None
+        latest: Any = None
+        for frame in self.pieces(["at"]):
+            low, high = frame["time"].min(), frame["time"].max()
+            first = low if first is None else min(first, low)
+            latest = high if latest is None else max(latest, high)
+        if first is None:
+            return None
+        return first.to_pydatetime(), latest.to_pydatetime()
+
+
+def _ns(times: pd.Series) -> np.ndarray:
+    """Times as int64 nanoseconds (UTC)."""
+    values = pd.to_datetime(times, utc=True).dt.as_unit("ns")
+    out: np.ndarray = values.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    return out
+
+
+def _edges_ns(edges: list[tuple[dt.datetime, dt.datetime]]) -> np.ndarray:
+    if not edges:
+        return np.empty(0, dtype=np.int64)
+    points = [a for a, _ in edges] + [edges[-1][1]]
+    return _ns(pd.Series(pd.to_datetime(points, utc=True)))
+
+
+def _places(times: np.ndarray, bounds: np.ndarray) -> np.ndarray | None:
+    """Each row's window (-1: none), or None when no row falls in any window."""
+    if len(bounds) < 2:
+        return None
+    place = np.searchsorted(bounds, times, side="right") - 1
+    place[(times < bounds[0]) | (times >= bounds[-1])] = -1
+    return None if bool((place < 0).all()) else place
+
+
+def _add(stats: list[WindowStats], piece: Piece, place: np.ndarray) -> None:
+    """Add a piece's rows to the windows they fall in."""
+    first = int(place[0])
+    if first >= 0 and bool((place == first).all()):
+        stats[first].add(piece, None)  # the usual case: a piece inside one window
+        return
+    for index in np.unique(place[place >= 0]).tolist():
+        stats[index].add(piece, place == index)
+
+
+def _data(
+    config: ProjectConfig,
+    run: Run,
+    version: ModelVersion,
+    baseline: Baseline,
+    window: str,
+    span: tuple[dt.datetime, dt.datetime],
+    time_column: str | None,
+    now: dt.datetime,
+    rows: int,
+) -> dict[str, Any]:
+    since, until = span
+    return {
         "project": config.project.name,
         "model_version": version.version,
         "generated_at": now.isoformat(),
@@ -124,25 +239,11 @@ def run_monitor(
             "metrics": dict(baseline.training_metrics),
             "fairness": _training_fairness(run),
         },
-        "rows": len(log),
-        "windows": windows,
-        "alerts": [],
+        "rows": rows,
     }
-    return MonitorResult(data=data, frames={"log": log})
 
 
-def _join_labels(log: pd.DataFrame, feedback: Mapping[str, tuple[Any, int, dt.datetime]]) -> None:
-    """In place: a ``label`` column, by request id first, then by row id."""
-    if not len(log):
-        return
-    by_request = log["request_id"].map(lambda k: feedback.get(k, (None,))[0])
-    by_row = log["row_key"].map(
-        lambda k: feedback.get(k, (None,))[0] if isinstance(k, str) else None
-    )
-    log["label"] = by_request.where(by_request.notna(), by_row)
-
-
-def _baseline(config: ProjectConfig, version: ModelVersion, run: Run) -> _Baseline:
+def _baseline(config: ProjectConfig, version: ModelVersion, run: Run) -> Baseline:
     mon = config.monitoring
     summary = run.summary or {}
     reference = version.reference or {}
@@ -151,7 +252,7 @@ def _baseline(config: ProjectConfig, version: ModelVersion, run: Run) -> _Baseli
         name: canonical_summary(block, types.get(name))
         for name, block in (reference.get("features") or {}).items()
     }
-    return _Baseline(
+    return Baseline(
         features=features,
         types=types,
         references=feature_references({**reference, "features": features}),
@@ -175,44 +276,6 @@ def _baseline(config: ProjectConfig, version: ModelVersion, run: Run) -> _Baseli
         segments=list(config.training.segments),
         sensitive=list(config.data.columns.sensitive),
     )
-
-
-def _measure_window(
-    rows: pd.DataFrame, start: dt.datetime, end: dt.datetime, base: _Baseline
-) -> dict[str, Any]:
-    served = rows[rows["route"] != "shadow"]
-    fallback = served["fallback"].astype(bool)
-    answered = served["error"].isna() & ~fallback  # the model itself answered
-    violations = int(served["error"].astype(str).str.startswith("contract:").sum())
-    # drift and quality look at every row that reached the service (rejected rows too:
-    # their values are what broke the contract); performance at the model's own answers.
-    # Each path logs values its own way (JSON, floats, text): read them in the contract's type
-    current = served.copy()
-    typed_inputs(current, base.features, base.codes, base.types)
-    scored = current[answered.to_numpy()]
-    perf, segs, fair = measure_performance(
-        scored, base.labels, base.training_metrics, base.success, base.segments, base.sensitive
-    )
-    quality = data_quality(current, violations, len(served), base.features, base.codes)
-    quality["text_repaired"] = _repaired_rows(rows)
-    return {
-        "start": start.isoformat(),
-        "end": end.isoformat(),
-        "label": window_label(start, end),
-        "system": system_health(rows),
-        "quality": quality,
-        "drift": window_drift(current, scored, base.references, base.prediction, base.settings),
-        "performance": perf,
-        "segments": segs,
-        "fairness": fair,
-    }
-
-
-def _repaired_rows(rows: pd.DataFrame) -> int:
-    """Rows whose logged text held characters no UTF-8 text can (read as escapes)."""
-    if REPAIRED not in rows.columns:
-        return 0
-    return int(rows[REPAIRED].fillna(False).astype(bool).sum())
 
 
 def _training_fairness(run: Run) -> dict[str, Any]:

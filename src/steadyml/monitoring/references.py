@@ -218,10 +218,22 @@ def category_counts(values: Any) -> dict[str, int]:
     return label_counts(values)
 
 
-def bin_shares(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """The share of sorted values in each bin of ``edges``; first and last bins open-ended."""
-    counts = _bin_counts(sorted_values, edges).astype(float)
-    return counts / max(len(sorted_values), 1)
+def bin_shares(
+    sorted_values: np.ndarray, edges: np.ndarray, counts: np.ndarray | None = None
+) -> np.ndarray:
+    """The share of sorted values in each bin of ``edges``; first and last bins open-ended.
+
+    With ``counts``, ``sorted_values`` are distinct and each occurs ``counts`` times: the
+    shares of the repeated values, without repeating them.
+    """
+    binned = _bin_counts(sorted_values, edges).astype(float)
+    total = len(sorted_values)
+    if counts is not None:
+        places = np.concatenate(([0], np.cumsum(binned).astype(np.int64)))
+        cumulative = np.concatenate(([0], np.cumsum(counts)))
+        binned = np.diff(cumulative[places]).astype(float)
+        total = int(cumulative[-1])
+    return binned / max(total, 1)
 
 
 def _bin_counts(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:

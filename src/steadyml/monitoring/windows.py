@@ -24,7 +24,9 @@ __all__ = [
     "DEFAULT_WINDOWS",
     "MAX_WINDOWS",
     "load_log",
+    "log_times",
     "period",
+    "period_of",
     "window_edges",
     "window_label",
     "window_rows",
@@ -62,17 +64,30 @@ def load_log(
     if not chunks:
         return pd.DataFrame(columns=[*LOG_COLUMNS, "time"])
     frame = pd.concat(chunks, ignore_index=True)
-    logged = pd.to_datetime(frame["at"], utc=True)
-    if time_column and time_column in frame.columns:
-        event = pd.to_datetime(frame[time_column], utc=True, errors="coerce", format="mixed")
-        frame["time"] = event.fillna(logged)
-    else:
-        frame["time"] = logged
+    frame["time"] = log_times(frame, time_column)
     if since is not None:
         frame = frame[frame["time"] >= pd.Timestamp(since)]
     if until is not None:
         frame = frame[frame["time"] < pd.Timestamp(until)]
     return frame.reset_index(drop=True)
+
+
+def log_times(frame: pd.DataFrame, time_column: str | None) -> pd.Series:
+    """Each row's time (UTC): its event time from ``time_column`` where that reads as a time,
+    else when it was logged (``at``)."""
+    logged = pd.to_datetime(frame["at"], utc=True)
+    if not time_column or time_column not in frame.columns:
+        return logged
+    column = frame[time_column]
+    if isinstance(column.dtype, pd.DatetimeTZDtype) or column.dtype.kind == "M":
+        event = pd.to_datetime(column, utc=True)
+    else:  # text: each distinct value parsed once (a day's rows share a handful of dates)
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        parsed = pd.to_datetime(pd.Series(uniques, dtype=object), utc=True, errors="coerce",
+                                format="mixed")  # fmt: skip
+        event = pd.Series(parsed.to_numpy()[codes], index=frame.index).where(codes >= 0)
+        event = pd.to_datetime(event, utc=True)
+    return event.fillna(logged)
 
 
 def period(
@@ -88,15 +103,28 @@ def period(
     before the latest one, aligned to a window boundary (``now``'s when the log is empty).
     Without ``until``: just after the latest row, and at least one window after ``since``.
     """
+    span = None
+    if len(log):
+        span = (log["time"].min().to_pydatetime(), log["time"].max().to_pydatetime())
+    return period_of(span, since, until, size, now)
+
+
+def period_of(
+    span: tuple[dt.datetime, dt.datetime] | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    size: dt.timedelta,
+    now: dt.datetime,
+) -> tuple[dt.datetime, dt.datetime]:
+    """``period`` from the first and latest ``time`` of the log (``span``; None: empty)."""
     if since is None:
-        if len(log):
-            first = log["time"].min().to_pydatetime()
-            latest = log["time"].max().to_pydatetime()
+        if span is not None:
+            first, latest = span
             since = _floor(max(first, latest - (DEFAULT_WINDOWS - 1) * size), size)
         else:
             since = _floor(now, size)
     if until is None:
-        last = log["time"].max().to_pydatetime() if len(log) else now
+        last = span[1] if span is not None else now
         until = max(since + size, last + dt.timedelta(microseconds=1))
     return since, until
 

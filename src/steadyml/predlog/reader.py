@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Collection, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ def read_log(
     until: dt.datetime | None = None,
     model_version: int | None = None,
     chunk_rows: int = 50_000,
+    columns: Collection[str] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """The prediction log between ``since`` (inclusive) and ``until`` (exclusive), in chunks.
 
@@ -37,9 +39,13 @@ def read_log(
     column per logged input; ``at`` is a UTC timestamp. First the SQL log (quiet API traffic,
     refused records, older batch runs), then every batch file and API chunk logged in the
     period, read a batch of rows at a time: the whole log is never built twice here.
+
+    ``columns``: only these columns (those the log has; ``at`` always), so a reader that
+    needs a few of them does not turn every logged input into Python objects. A batch run's
+    file is checked against its digest first and then read a batch of rows at a time, so
+    memory holds one batch of it, not the file.
     """
     import pandas as pd
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from steadyml.artifacts import ArtifactStore
@@ -47,6 +53,7 @@ def read_log(
     from steadyml.store.predfiles import read_table
 
     meta_columns = [c for c in LOG_COLUMNS if c != "inputs"]
+    wanted = None if columns is None else {"at", *columns}
     opened: dict[str, ArtifactStore] = {}
     for rows in store.prediction_log(since=since, until=until, model_version=model_version,
                                      chunk_rows=chunk_rows):  # fmt: skip
@@ -58,10 +65,11 @@ def read_log(
         frame = pd.concat([meta, inputs], axis=1)
         if repaired:
             frame[REPAIRED] = frame.index.isin(repaired)
-        yield frame
+        yield frame if wanted is None else frame[[c for c in frame.columns if c in wanted]]
 
     def ordered(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame[[*meta_columns, *(c for c in frame.columns if c not in meta_columns)]]
+        first = [c for c in meta_columns if c in frame.columns]
+        return frame[[*first, *(c for c in frame.columns if c not in meta_columns)]]
 
     def inside(frame: pd.DataFrame) -> pd.DataFrame:
         """Only the rows logged in the period (an API chunk may straddle its edges)."""
@@ -78,10 +86,12 @@ def read_log(
         if where is None:
             where = opened.get(file.artifacts_url) or ArtifactStore(file.artifacts_url)
             opened[file.artifacts_url] = where
-        data = where.get_bytes(file.digest, what=f"batch prediction log {file.batch_id}")
-        for batch in pq.ParquetFile(pa.BufferReader(data)).iter_batches(batch_size=chunk_rows):
-            yield ordered(inside(batch.to_pandas()))
-        del data
+        with _verified(where, file.digest, f"batch prediction log {file.batch_id}") as handle:
+            parquet = pq.ParquetFile(handle)
+            names = parquet.schema_arrow.names
+            chosen = None if wanted is None else [c for c in names if c in wanted]
+            for batch in parquet.iter_batches(batch_size=chunk_rows, columns=chosen):
+                yield ordered(inside(batch.to_pandas()))
     # API chunks: fetched a few hundred at a time and joined into frames of about
     # ``chunk_rows`` rows (a busy day is tens of thousands of one-second chunks)
     chunk_ids = [f.id for f in files if f.inline]
@@ -93,6 +103,8 @@ def read_log(
             if file_id not in found:
                 continue  # removed by retention meanwhile
             table = read_table(found.pop(file_id))
+            if wanted is not None:
+                table = table.select([c for c in table.column_names if c in wanted])
             tables.append(table)
             held += table.num_rows
             if held >= chunk_rows:
@@ -100,6 +112,23 @@ def read_log(
                 tables, held = [], 0
     if tables:
         yield from _frames(tables, ordered, inside)
+
+
+def _verified(artifacts: ArtifactStore, digest: str, what: str) -> Any:
+    """The stored file ``digest``, open for reading once its bytes hash to it (read in pieces,
+    never held whole). A missing or changed file fails as ``ArtifactStore.get_bytes`` does."""
+    path = artifacts.path_for(digest)
+    hasher = hashlib.sha256()
+    try:
+        with artifacts.fs.open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 22), b""):
+                hasher.update(block)
+    except FileNotFoundError:
+        artifacts.get_bytes(digest, what=what)  # raises ArtifactNotFound, with its hint
+        raise
+    if hasher.hexdigest() != digest.removeprefix("sha256:").lower():
+        artifacts.get_bytes(digest, what=what)  # raises IntegrityError, with its hint
+    return artifacts.fs.open(path, "rb")
 
 
 def repair_text(value: str) -> str:
