@@ -105,6 +105,7 @@ class DatasetVersion:
     created_at: dt.datetime
     artifact_digest: str | None = None
     created_by: str = ""
+    lineage: dict[str, Any] | None = None  # a retrain's: parent, window, rows added/refused
 
     @property
     def short(self) -> str:

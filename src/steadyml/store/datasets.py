@@ -29,6 +29,7 @@ class DatasetsRepo(RepoBase):
             created_at=aware(row.created_at),
             artifact_digest=row.artifact_digest,
             created_by=row.created_by,
+            lineage=None if row.lineage is None else dict(row.lineage),
         )
 
     def find_dataset_version(self, content_hash: str) -> DatasetVersion | None:
@@ -50,10 +51,13 @@ class DatasetsRepo(RepoBase):
         schema_hash: str,
         source: str,
         artifact_digest: str | None,
+        lineage: dict[str, Any] | None = None,
     ) -> tuple[DatasetVersion, bool]:
         """Record a dataset version; return ``(version, created)``. Same content → same version.
 
         Two writers racing on the same content both end with the one row the database kept.
+        ``lineage``: where a retrain's data came from (parent version, feedback window, rows
+        added and refused); kept as the first writer recorded it.
         """
         existing = self.find_dataset_version(content_hash)
         if existing is not None:
@@ -71,6 +75,7 @@ class DatasetsRepo(RepoBase):
                 artifact_digest=artifact_digest,
                 created_by=who(),
                 created_at=dt.datetime.now(dt.UTC),
+                lineage=lineage,
             )
 
         try:

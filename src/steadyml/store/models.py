@@ -53,6 +53,8 @@ class DatasetVersionRow(Base):
     artifact_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # migration 0008: a retrain's parent version, feedback window, rows added and refused
+    lineage: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class DataCheckRow(Base):

@@ -63,6 +63,18 @@ class RunsRepo(RepoBase):
                 .values(model_version=version)
             )
 
+    def set_run_decision(self, number: int, decision: dict[str, Any]) -> Run:
+        """Keep a retrain's champion/challenger decision with its run (``summary["decision"]``)."""
+        with self.session() as s:
+            row = s.scalar(
+                select(RunRow).where(RunRow.project == self.project, RunRow.number == number)
+            )
+            if row is None:
+                raise NotFoundError(f"Project '{self.project}' has no run {number}.")
+            row.summary = {**dict(row.summary or {}), "decision": decision}
+            s.flush()
+            return _run(row)
+
     def find_run_by_key(self, run_key: str) -> Run | None:
         with self.reader() as s:
             row = s.scalar(
