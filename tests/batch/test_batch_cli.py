@@ -101,3 +101,23 @@ def test_a_run_stopped_with_sigterm_leaves_no_temporary_file(
         output, _ = proc.communicate(timeout=60)
     assert proc.returncode != 0, output
     assert list(folder.iterdir()) == [], output
+
+
+def test_score_names_a_looping_input_or_output_path(cli, batch_project, tmp_path, monkeypatch):
+    monkeypatch.chdir(batch_project.root)
+    loop = tmp_path / "loop.csv"
+    loop.symlink_to(loop)
+    result = cli.invoke(_app(), ["batch", "score", str(loop), "--out", str(tmp_path / "o.csv")])
+    assert result.exit_code == 1, result.output
+    assert f"Error: INPUT: Cannot open '{loop}': a symbolic link in this path loops" in (
+        result.output
+    )
+    assert "bug" not in result.output
+    proc = cli.invoke(_app(), ["batch", "score", "/proc/self/status", "--out", "o.csv"])
+    assert proc.exit_code == 1 and "Error: INPUT: '/proc/self/status' (it leads" in proc.output
+    assert "is a file the operating system makes up" in proc.output
+    source = tmp_path / "in.csv"
+    source.write_text("customer_id\n1\n", encoding="utf-8")
+    out = cli.invoke(_app(), ["batch", "score", str(source), "--out", str(loop / "o.csv")])
+    assert out.exit_code == 1, out.output
+    assert "Error: --out: Cannot write to" in out.output and "bug" not in out.output

@@ -333,3 +333,33 @@ def test_public_helpers_that_batch_scoring_shares(tmp_path: Path) -> None:
     latin.write_bytes("name\ncaf\u00e9\n".encode("latin-1"))
     assert "byte 0xE9 at byte offset 8 (line 2)" in not_utf8(latin, False).message
     assert quote_names([f"c{i}" for i in range(22)]).endswith("'c19' and 2 more")
+
+
+# -- paths that are not data files ----------------------------------------------------------------
+
+
+def test_a_symbolic_link_that_loops_is_named_as_such(tmp_path: Path) -> None:
+    (tmp_path / "self.csv").symlink_to(tmp_path / "self.csv")
+    (tmp_path / "a.csv").symlink_to(tmp_path / "b.csv")
+    (tmp_path / "b.csv").symlink_to(tmp_path / "a.csv")
+    for name in ("self.csv", "a.csv", "self.csv/inside.csv"):
+        with pytest.raises(DataError, match="a symbolic link in this path loops") as caught:
+            read_table(tmp_path / name, field="file")
+        assert caught.value.field == "file" and str(tmp_path / name) in caught.value.message
+        assert "Point the link at the real data file" in (caught.value.hint or "")
+
+
+def test_proc_files_devices_and_pipes_are_refused_before_reading(tmp_path: Path) -> None:
+    import os
+
+    with pytest.raises(DataError, match=r"operating system makes up.*under /proc"):
+        read_table("/proc/self/status")
+    (tmp_path / "env.csv").symlink_to("/proc/self/environ")  # a data-looking name
+    with pytest.raises(DataError, match=r"env.csv' \(it leads to '/proc/.*environ'\)"):
+        read_table(tmp_path / "env.csv")
+    (tmp_path / "zero.csv").symlink_to("/dev/zero")  # endless
+    with pytest.raises(DataError, match="is a device, not a data file"):
+        read_table(tmp_path / "zero.csv")
+    os.mkfifo(tmp_path / "pipe.csv")  # would block for ever
+    with pytest.raises(DataError, match="is a pipe, not a data file"):
+        read_table_with_notes(tmp_path / "pipe.csv")

@@ -51,7 +51,7 @@ from steadyml.batch.readers import (
 )
 from steadyml.batch.validate import build_rules, missing_columns_error
 from steadyml.batch.writers import AtomicTableWriter, output_kind, remove_stale_temp_files
-from steadyml.data.loading import file_kind
+from steadyml.data.loading import existing_file, file_kind
 from steadyml.errors import DataError, SteadyMLError
 
 if TYPE_CHECKING:
@@ -137,10 +137,10 @@ def score_file(
             field="on_unexpected",
         )
     started = time.perf_counter()
-    source = Path(input).expanduser().resolve()
-    target = Path(out).expanduser().resolve()
+    source = existing_file(Path(input), field="input").resolve()
+    target = _resolved(out, "out")
     output_kind(target)  # refuse a wrong extension before any work
-    rejects_path = Path(rejects).expanduser().resolve() if rejects else default_rejects_path(target)
+    rejects_path = _resolved(rejects, "rejects") if rejects else default_rejects_path(target)
     if rejects_path.suffix.lower() != ".csv":
         raise DataError(
             f"The rejects file must be CSV; got '{rejects_path.name}'.",
@@ -159,11 +159,11 @@ def score_file(
         if _same_file(source, path):
             raise DataError(
                 f"The {'output' if name == 'out' else 'rejects file'} '{path}' is the input "
-                "file: scoring would overwrite the data it reads.",
+                "file: it would overwrite the input being scored.",
                 hint="Choose another path for the output (and for the rejects).",
                 field=name,
             )
-    kind = file_kind(source)
+    kind = file_kind(source, field="input")
     version = int(bundle.version or 0)
     roles = data.roles()
     id_column = roles.id
@@ -266,6 +266,21 @@ def score_file(
         warnings=dict(warning_kinds.most_common()),
         on_unexpected=on_unexpected,
     )
+
+
+def _resolved(path: str | Path, field: str) -> Path:
+    """``path`` made absolute with its links followed; ``DataError`` naming ``field`` when a
+    link in it loops or cannot be followed."""
+    given = Path(path).expanduser()
+    try:
+        return given.resolve()
+    except (OSError, RuntimeError) as exc:
+        raise DataError(
+            f"Cannot write to '{given}': a symbolic link in this path loops or cannot be "
+            f"followed ({exc}).",
+            hint="Choose a path in a real folder, or fix the link (ls -l shows where it points).",
+            field=field,
+        ) from exc
 
 
 def _same_file(a: Path, b: Path) -> bool:

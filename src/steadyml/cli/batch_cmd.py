@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,7 +87,7 @@ def score(
         )
     if scheduler and engine != "dask":
         raise typer.BadParameter("needs --engine dask", param_hint="--scheduler")
-    if rejects is not None and rejects.expanduser().resolve() == out_path.expanduser().resolve():
+    if rejects is not None and _absolute(rejects) == _absolute(out_path):
         raise typer.BadParameter(
             f"--out and --rejects both name '{out_path}'; the rejects would overwrite the "
             "scores. Give --rejects a path of its own, or leave it out (default: "
@@ -109,6 +110,12 @@ def score(
         print_json(result.to_dict())
         return
     render(result, watch)
+
+
+def _absolute(path: Path) -> str:
+    """The path made absolute without following links (which may loop): the library checks
+    links itself."""
+    return os.path.normpath(os.path.abspath(path.expanduser()))
 
 
 @contextlib.contextmanager

@@ -20,20 +20,23 @@ from steadyml.errors import DataError
 __all__ = ["read_table", "read_table_with_notes"]
 
 
-def read_table(path: str | Path, *, nrows: int | None = None) -> pd.DataFrame:
+def read_table(
+    path: str | Path, *, nrows: int | None = None, field: str | None = None
+) -> pd.DataFrame:
     """Read a CSV/TSV/TXT (optionally gzipped) or Parquet file into a DataFrame.
 
     ``nrows`` reads only the first rows (``0`` reads just the column names). The file must be
     UTF-8 (a byte-order mark is fine); otherwise a ``DataError`` says where the bad byte is.
-    Every problem (missing file, empty file, no rows, ragged rows, duplicate column names, ...)
-    raises ``DataError`` with a message that says what to do.
+    Every problem (missing file, empty file, no rows, ragged rows, duplicate column names, a
+    link that loops, a file of ``/proc``...) raises ``DataError`` with a message that says what
+    to do; ``field`` names the caller's argument that gave the path (for its flag).
     """
-    frame, _notes = _read(path, nrows=nrows, legacy_encodings=False)
+    frame, _notes = _read(path, nrows=nrows, legacy_encodings=False, field=field)
     return frame
 
 
 def read_table_with_notes(
-    path: str | Path, *, nrows: int | None = None
+    path: str | Path, *, nrows: int | None = None, field: str | None = None
 ) -> tuple[pd.DataFrame, list[str]]:
     """Like ``read_table``, but also accept cp1252/latin-1 files, and say what was guessed.
 
@@ -41,16 +44,16 @@ def read_table_with_notes(
     cp1252 or that it is separated by semicolons, not commas. An empty list means nothing
     needed guessing.
     """
-    return _read(path, nrows=nrows, legacy_encodings=True)
+    return _read(path, nrows=nrows, legacy_encodings=True, field=field)
 
 
 def _read(
-    path: str | Path, *, nrows: int | None, legacy_encodings: bool
+    path: str | Path, *, nrows: int | None, legacy_encodings: bool, field: str | None
 ) -> tuple[pd.DataFrame, list[str]]:
     if nrows is not None and (isinstance(nrows, bool) or not isinstance(nrows, int) or nrows < 0):
         raise ValueError(f"nrows must be a whole number >= 0 or None. Got {nrows!r} instead.")
-    file = existing_file(Path(path))
-    kind = file_kind(file)
+    file = existing_file(Path(path), field=field)
+    kind = file_kind(file, field=field)
     if file.stat().st_size == 0:
         raise DataError(
             f"'{file}' is empty (0 bytes).",
