@@ -146,8 +146,9 @@ def test_a_missing_required_field_is_named() -> None:
         (
             "signup_date",
             "0001-01-01T00:00:00+00:01",  # before year 1 once in UTC: refused, not a 500
-            "records[0].signup_date: expects an ISO 8601 date or date-time such as "
-            "'2024-01-31' or '2024-01-31T09:30:00'; got '0001-01-01T00:00:00+00:01'.",
+            "records[0].signup_date: must be a date-time from year 1 to 9999 once its offset "
+            "is applied (in UTC); send it in UTC or without an offset; "
+            "got '0001-01-01T00:00:00+00:01'.",
         ),
         (
             "signup_date",

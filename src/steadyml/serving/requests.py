@@ -62,6 +62,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from steadyml.errors import DataContractError
+from steadyml.serving.storable import escape_deep, escaped, text_problem
 
 if TYPE_CHECKING:
     from steadyml.data.contract import ColumnContract, Contract
@@ -103,8 +104,32 @@ def _naive_utc(value: datetime) -> datetime:
             return value.astimezone(UTC).replace(tzinfo=None)
         except OverflowError:  # 0001-01-01T00:00+00:01 is before year 1 in UTC
             raise PydanticCustomError(
-                "datetime_object_invalid", "Input should be a date-time from year 1 to 9999 UTC"
+                "utc_out_of_range",
+                "Input must be a date-time from year 1 to 9999 once its offset is applied "
+                "(in UTC); send it in UTC or without an offset",
             ) from None
+    return value
+
+
+def _storable_text(value: str) -> str:
+    """Text the store can keep: no NUL, no lone surrogate (``storable.py``)."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("string_unstorable", "Input " + problem)
+    return value
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _int64(value: int) -> int:
+    """A whole number the model and the log can hold (a larger one is not a number a
+    float, and so the model, can read, and the log keeps integers in 64 bits)."""
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise PydanticCustomError(
+            "int64_range",
+            f"Input must be a whole number from {INT64_MIN} to {INT64_MAX} (64 bits)",
+        )
     return value
 
 
@@ -124,6 +149,7 @@ def _explained(
     exc: ValidationError,
     *,
     known: Sequence[str],
+    data: Any = None,
     allowed: dict[str, list[Any]] | None = None,
     bounds_from: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ValidationError:
@@ -131,12 +157,19 @@ def _explained(
 
     ``errors.py`` builds its messages from the error dicts alone, so what they need to say
     (the model's columns, the allowed values, where a bound comes from) travels in ``ctx``.
+    What they echo back (``input``, and keys in ``loc``) is escaped (``storable.py``): a
+    JSON answer cannot hold a lone surrogate, so echoing one raw turned a 422 into a 500.
     """
     details: list[InitErrorDetails] = []
-    for err in exc.errors(include_url=False):
+    for err in _named_keys(exc.errors(include_url=False), data):
         ctx = dict(err.get("ctx") or {})
         loc = err["loc"]
         key = loc[0] if len(loc) == 1 else None
+        loc = tuple(escaped(p) if isinstance(p, str) else p for p in loc)  # a key sent
+        if err["type"] == "string_unicode" and isinstance(err.get("input"), str):
+            problem = text_problem(err["input"])
+            if problem is not None:  # pydantic's words: "unable to parse raw data as ..."
+                err = {**err, "type": "string_unstorable", "msg": "Input " + problem}
         if err["type"] == "extra_forbidden" and key is not None:
             ctx["known"] = list(known)
         elif err["type"] == "literal_error" and allowed and key in allowed:
@@ -148,13 +181,42 @@ def _explained(
             InitErrorDetails(
                 type=PydanticCustomError(err["type"], err["msg"], ctx),
                 loc=loc,
-                input=err.get("input"),
+                # what the 422 echoes back, escaped: a JSON answer cannot hold a lone surrogate
+                input=escape_deep(err.get("input")),
             )
         )
     return ValidationError.from_exception_data(exc.title, details)
 
 
 _BOUNDS = frozenset({"greater_than_equal", "less_than_equal", "greater_than", "less_than"})
+
+
+def _named_keys(errors: list[Any], data: Any) -> list[Any]:
+    """``errors``, with an unknown key that pydantic could not name (a lone surrogate in it:
+    pydantic reports the object, with the key as its input) named as an unknown key."""
+    out: list[Any] = []
+    for err in errors:
+        loc = tuple(err["loc"])
+        key = err.get("input")
+        if err["type"] in ("string_unicode", "extra_forbidden") and isinstance(key, str):
+            obj = _at(data, loc)
+            if isinstance(obj, Mapping) and key in obj and not key.isascii():
+                err = {**err, "type": "extra_forbidden", "msg": "Extra inputs are not permitted",
+                       "loc": (*loc, key), "input": obj[key]}  # fmt: skip
+        out.append(err)
+    return out
+
+
+def _at(data: Any, loc: tuple[Any, ...]) -> Any:
+    """What is at ``loc`` inside ``data`` (``None`` when the path leads nowhere)."""
+    for part in loc:
+        in_list = (
+            isinstance(part, int) and isinstance(data, list) and -len(data) <= part < len(data)
+        )
+        if not (in_list or (isinstance(data, Mapping) and isinstance(part, str) and part in data)):
+            return None
+        data = data[part]
+    return data
 
 
 class ContractRecord(BaseModel):
@@ -164,6 +226,8 @@ class ContractRecord(BaseModel):
 
     #: every JSON key a record may have, in contract order
     contract_columns: ClassVar[tuple[str, ...]] = ()
+    #: the same, as a set
+    contract_columns_set: ClassVar[frozenset[str]] = frozenset()
     #: the model's features, in the order given
     feature_columns: ClassVar[tuple[str, ...]] = ()
     #: contract type of each accepted column (integer, number, string, boolean, datetime)
@@ -184,6 +248,7 @@ class ContractRecord(BaseModel):
             raise _explained(
                 exc,
                 known=cls.contract_columns,
+                data=data,
                 allowed=cls.allowed_values,
                 bounds_from=cls.bound_sources,
             ) from None
@@ -191,6 +256,25 @@ class ContractRecord(BaseModel):
 
 class _LenientRecord(ContractRecord):
     model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_keys(cls, data: Any) -> Any:
+        """An unknown column is accepted, logged by name and dropped: its name must be text
+        a log line can hold."""
+        if isinstance(data, dict) and not cls.contract_columns_set.issuperset(data):
+            details = [
+                InitErrorDetails(
+                    type=PydanticCustomError("string_unstorable", "Column name " + problem),
+                    loc=(escaped(key),),
+                    input=escape_deep(data[key]),
+                )
+                for key in data
+                if isinstance(key, str) and (problem := text_problem(key)) is not None
+            ]
+            if details:
+                raise ValidationError.from_exception_data(cls.__name__, details)
+        return data
 
 
 def _python_name(column: str, taken: set[str]) -> str:
@@ -243,14 +327,20 @@ def _value_type(col: ColumnContract, limits: _Limits | None) -> Any:
     lo = limits.lo if limits is not None else None
     hi = limits.hi if limits is not None else None
     if col.type == "integer":
-        return Annotated[int, Strict(), Field(ge=lo, le=hi), BeforeValidator(_whole_number)]
+        return Annotated[
+            int,
+            Strict(),
+            Field(ge=lo, le=hi),
+            BeforeValidator(_whole_number),
+            AfterValidator(_int64),
+        ]
     if col.type == "number":
         return Annotated[float, Strict(), Field(ge=lo, le=hi, allow_inf_nan=False)]
     if col.type == "boolean":
         return bool
     if col.type == "datetime":
         return Annotated[datetime, AfterValidator(_naive_utc), BeforeValidator(_no_unix_times)]
-    return Annotated[str, Strict()]
+    return Annotated[str, Strict(), AfterValidator(_storable_text)]
 
 
 _KIND = {
@@ -378,6 +468,7 @@ def build_record_model(
     base = ContractRecord if unknown_columns == "reject" else _LenientRecord
     model = create_model(model_name, __base__=base, __module__=__name__, **fields)
     model.contract_columns = tuple(types)
+    model.contract_columns_set = frozenset(types)
     model.feature_columns = tuple(wanted)
     model.column_types = types
     model.allowed_values = allowed
@@ -409,7 +500,7 @@ class ContractRequest(BaseModel):
         try:
             return handler(data)
         except ValidationError as exc:
-            raise _explained(exc, known=list(cls.model_fields)) from None
+            raise _explained(exc, known=list(cls.model_fields), data=data) from None
 
 
 def build_request_model(
@@ -439,14 +530,65 @@ def build_request_model(
 # --- labels -------------------------------------------------------------------------------
 
 
+#: the longest request id or row id the store keeps (``feedback.key``, ``predictions.row_key``)
+MAX_KEY = 200
+
+
+def _feedback_key(value: str) -> str:
+    if len(value) > MAX_KEY:
+        raise PydanticCustomError(
+            "string_too_long",
+            "Input must be at most {max_length} characters, the longest id the store keeps; "
+            "send the request_id of a prediction's answer or the row's id",
+            {"max_length": MAX_KEY},
+        )
+    return _storable_text(value)
+
+
+def _label(value: Any) -> Any:
+    """A true outcome the store and the monitor can read: a finite number, a whole number
+    in 64 bits, true / false, or text the store can keep."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return _int64(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise PydanticCustomError("finite_number", "Input should be a finite number")
+        return value
+    if isinstance(value, str):
+        return _storable_text(value)
+    raise PydanticCustomError(
+        "label_type",
+        "Input must be the true outcome: a number, text or true/false, as the model predicts it",
+    )
+
+
 class FeedbackItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    request_id: str = Field(min_length=1, description="The request_id of a prediction result.")
-    label: Any = Field(description="The true outcome, once known.")
+    request_id: Annotated[str, Strict(), AfterValidator(_feedback_key)] = Field(
+        min_length=1,
+        json_schema_extra={"maxLength": MAX_KEY},
+        description=(
+            "The request_id of a prediction result, or a row's id (the project's id column): "
+            f"1 to {MAX_KEY} characters."
+        ),
+    )
+    label: Annotated[Any, AfterValidator(_label)] = Field(
+        description="The true outcome, once known: a number, text or true/false."
+    )
 
 
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     labels: list[FeedbackItem] = Field(min_length=1, max_length=10_000)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _explain_errors(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as exc:  # the values echoed back escaped
+            raise _explained(exc, known=list(cls.model_fields), data=data) from None

@@ -11,7 +11,9 @@ with no dependency for FastAPI to resolve on every request (the key check is the
 before anything about the body).
 
 ``refused_and_logged`` answers a body that breaks the contract like every other 422, and
-also logs its records with the reasons, so the monitor counts contract violations.
+also logs its records with the reasons, so the monitor counts contract violations; their
+text escaped first (``storable.escape_deep``), since what was refused may be what the store
+cannot keep.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from steadyml.serving.requests import ContractRequest
 from steadyml.serving.responses import PredictResponse
 from steadyml.serving.routes.dependencies import PREDICT
 from steadyml.serving.service import PredictionService
+from steadyml.serving.storable import escape_deep
 
 __all__ = ["PATH", "add_routes", "predict", "predict_open", "refused_and_logged"]
 
@@ -97,5 +100,8 @@ async def refused_and_logged(request: Request, exc: Exception) -> Response:
         and isinstance(exc.body.get("records"), list)
     ):
         service: PredictionService = request.app.state.service
-        service.log_refused(exc.body["records"], list(exc.errors()))
+        # as the log can keep them: text escaped (a lone surrogate or a NUL in a refused value
+        # would fail the writer's batch), lists and objects nested deep cut short
+        records = exc.body["records"][: service.refused_log.max_records]
+        service.log_refused([escape_deep(r) for r in records], list(exc.errors()))
     return response
