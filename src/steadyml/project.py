@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from steadyml.batch.score import BatchResult
     from steadyml.data.check import DataCheckResult
     from steadyml.data.contract import Contract
+    from steadyml.flows.retrain import RetrainResult
     from steadyml.flows.train import TrainResult
     from steadyml.monitoring.feedback import FeedbackResult
     from steadyml.predlog.compact import CompactResult
@@ -132,6 +133,14 @@ class Project:
         the last run, ``up_to_date=True``)."""
         return train.train(self.config, self.root, self.store, self.artifacts,
                            force=force, progress=progress)  # fmt: skip
+
+    def retrain(self, *, labels_since: str | None = None,
+                progress: Progress | None = None) -> RetrainResult:  # fmt: skip
+        """The champion's data plus the window's labelled live rows: a challenger, a decision."""
+        from steadyml.flows.retrain import retrain
+
+        return retrain(self.config, self.root, self.store, self.artifacts,
+                       labels_since=labels_since, progress=progress)  # fmt: skip
 
     def runs(self) -> list[Run]:
         return self.store.list_runs()

@@ -117,8 +117,13 @@ def train_model(
     direction: Literal["higher_is_better", "lower_is_better"],
     missing_codes: Mapping[str, Sequence[Any]] | None = None,
     progress: Callable[[str], None] | None = None,
+    test_index: pd.Index | None = None,
 ) -> TrainOutcome:
-    """Split, choose a model, refit it, grade it against the baseline and check the gates."""
+    """Split, choose a model, refit it, grade it against the baseline and check the gates.
+
+    ``test_index``: the test rows, given (a retrain keeps the champion's test rows, so no
+    row the champion was graded on is learned from); every other row with a target trains.
+    """
     say = progress or _silent
     check_primary_metric(primary_metric, task, direction)
     features = list(roles.features)
@@ -132,7 +137,11 @@ def train_model(
         method = "random"
         notes.append("A regression target cannot be stratified; the split is random instead.")
     say(f"Splitting {len(data):,} rows {_by(method)}")
-    train_idx, test_idx = _split(data, roles, training, method)
+    if test_index is None:
+        train_idx, test_idx = _split(data, roles, training, method)
+    else:
+        test_idx = data.index.intersection(test_index)
+        train_idx = data.index.difference(test_idx, sort=False)
     train, test = data.loc[train_idx], data.loc[test_idx]
     y_train, y_test = train[roles.target], test[roles.target]
     positive = choose_positive_label(y_train) if task == "classification" else None
