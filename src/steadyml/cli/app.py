@@ -11,6 +11,7 @@ from steadyml.cli import (
     init_cmd,
     models_cmd,
     monitor_cmd,
+    retrain_cmd,
     runs_cmd,
     serve_cmd,
     train_cmd,
@@ -88,6 +89,7 @@ def root(
 app.command("init", help=init_cmd.HELP, no_args_is_help=True)(init_cmd.init)
 app.add_typer(data_cmd.app, name="data")
 app.command("train", help=train_cmd.HELP)(train_cmd.train)
+app.command("retrain", help=retrain_cmd.HELP)(retrain_cmd.retrain)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(batch_cmd.app, name="batch")

@@ -105,6 +105,14 @@ def compare(
     project = open_project(ctx)
     with project:
         result = project.compare_runs(a, b)
+        # a retrain's champion/challenger decision, kept with the challenger's run
+        decision = next(
+            (project.run(n).summary.get("decision") for n in (b, a)
+             if project.run(n).summary.get("decision")),
+            None,
+        )  # fmt: skip
+    if decision is not None:
+        result = {**result, "decision": decision}
     if as_json:
         print_json(result)
         return
@@ -124,3 +132,21 @@ def compare(
     for m in result["metrics"]:
         t.add_row(m["metric"], _num(m["a"]), _num(m["b"]), f"{m['delta']:+.3f}", m["verdict"])
     out.print(t)
+    if decision is not None:
+        _print_decision(decision)
+
+
+def _print_decision(decision: dict[str, Any]) -> None:
+    champ = decision.get("champion") or {}
+    chall = decision.get("challenger") or {}
+    against = f"champion version {champ['version']}" if champ else "no champion"
+    out.print(
+        f"\nRetrain decision: {decision.get('outcome')} (version {chall.get('version')} "
+        f"against {against})",
+        style="bold",
+        markup=False,
+    )
+    marks = {"pass": "✓", "fail": "✗", "inconclusive": "?"}
+    for check in decision.get("checks", []):
+        out.print(f"  {marks.get(check.get('verdict'), '·')} {check.get('sentence')}", markup=False)
+    out.print(f"  {decision.get('note')}", markup=False)

@@ -117,7 +117,8 @@ def retrain(
         )
     say(f"Loading data version {parent.version} ({parent.rows:,} rows)")
     base = data_flow.load_snapshot(store, artifacts, parent.version)
-    contract = data_flow.load_contract(config, root) or data_flow.infer_contract(config, root)
+    declared = data_flow.load_contract(config, root) or data_flow.infer_contract(config, root)
+    contract = _pii_optional(declared, config)
 
     say(f"Reading the labelled live rows logged since {since:%Y-%m-%d %H:%M} UTC")
     live = _labelled_log(store, artifacts, since, until)
@@ -193,13 +194,26 @@ def retrain(
         store, artifacts, outcome, run_key=key, dataset_version=dataset.version,
         data_hash=dataset.content_hash, config_hash=config.hash(), code=code,
         training_config=key_settings, duration_s=duration, primary_metric=metric.name,
-        contract=_contract_dict(contract),
+        contract=_contract_dict(declared),
     )  # fmt: skip
     say("Comparing the challenger with the champion")
     decision = _decide(config, store, artifacts, outcome, mv, champion, champ_run,
                        base, test_index, holdout, len(rows), task)  # fmt: skip
     run = store.set_run_decision(run.number, decision)
     return RetrainResult(run, mv, dataset, created, decision, False)
+
+
+def _pii_optional(contract: Contract, config: ProjectConfig) -> Contract:
+    """The contract without the rule that personal-data columns be present: they are never
+    logged, and a snapshot may leave them out; where present, their rules still hold."""
+    import dataclasses
+
+    pii = set(config.data.columns.pii)
+    columns = {
+        name: dataclasses.replace(col, required=False) if name in pii else col
+        for name, col in contract.columns.items()
+    }
+    return dataclasses.replace(contract, columns=columns)
 
 
 def _labelled_log(
@@ -371,7 +385,8 @@ def _decide(
     if champion is None or champ_run is None or test_index is None:
         return decide_challenge(
             task=task, positive_label=outcome.positive_label, success_metric=success, sets=[],
-            champion=None, challenger=Contender(mv.version, None, outcome.gates.passed),
+            champion=None,
+            challenger=Contender(mv.version, None, outcome.gates.passed, mv.run_number),
             settings=settings, labelled=labelled, holdout=len(holdout),
         )  # fmt: skip
     started = time.perf_counter()
@@ -411,8 +426,8 @@ def _decide(
     latency_s = time.perf_counter() - started
     decision = decide_challenge(
         task=task, positive_label=outcome.positive_label, success_metric=success, sets=sets,
-        champion=Contender(champion.version, champ_ms, champion.gates_passed),
-        challenger=Contender(mv.version, chall_ms, outcome.gates.passed),
+        champion=Contender(champion.version, champ_ms, champion.gates_passed, champion.run_number),
+        challenger=Contender(mv.version, chall_ms, outcome.gates.passed, mv.run_number),
         settings=settings, labelled=labelled, holdout=len(holdout),
     )  # fmt: skip
     decision["timing"].update(scoring_s=round(scoring_s, 3), latency_s=round(latency_s, 3))

@@ -100,6 +100,7 @@ class Contender:
     version: int | None
     latency_ms: float | None = None
     gates_passed: bool = True
+    run: int | None = None
 
 
 def _pct(v: float) -> str:
