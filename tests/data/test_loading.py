@@ -363,3 +363,28 @@ def test_proc_files_devices_and_pipes_are_refused_before_reading(tmp_path: Path)
     os.mkfifo(tmp_path / "pipe.csv")  # would block for ever
     with pytest.raises(DataError, match="is a pipe, not a data file"):
         read_table_with_notes(tmp_path / "pipe.csv")
+
+
+@pytest.fixture
+def gzip_bomb(tmp_path: Path) -> Path:
+    """A gzipped CSV of about 90 KB that unpacks to 70 MB."""
+    bomb = tmp_path / "bomb.csv.gz"
+    row = b"x" * 10_000 + b",1\n"
+    with gzip.open(bomb, "wb", compresslevel=1) as fh:
+        fh.write(b"a,b\n")
+        fh.write(row * 7_000)
+    return bomb
+
+
+def test_a_gzip_file_that_unpacks_far_beyond_its_size_is_stopped(gzip_bomb: Path) -> None:
+    with pytest.raises(DataError, match=r"bomb.csv.gz' unpacks to more than 64.0 MB") as caught:
+        read_table(gzip_bomb, field="file")
+    assert "gunzip -k 'bomb.csv.gz'" in (caught.value.hint or "")
+    assert "max_unpacked_ratio" in (caught.value.hint or "")
+    with pytest.raises(DataError, match="unpacks to more than"):
+        read_table_with_notes(gzip_bomb)  # the notes path is bounded too
+
+
+@pytest.mark.slow  # reads 70 MB
+def test_a_raised_unpacking_bound_reads_the_whole_file(gzip_bomb: Path) -> None:
+    assert len(read_table(gzip_bomb, max_unpacked_ratio=2000)) == 7_000

@@ -13,14 +13,18 @@ finding the file), ``encoding`` (UTF-8 and the legacy encodings), ``delimited`` 
 header and broken lines), ``conversion`` (text to numbers and booleans), ``messages`` (how
 names are shown). ``existing_file``, ``file_kind``, ``not_utf8`` and ``quote_names`` are public
 because batch scoring reads files its own way and must fail the same way.
+
+A gzipped file unpacks to at most ``MAX_UNPACKED_RATIO`` times its size on disk (at least
+64 MB): ``read_table(path, max_unpacked_ratio=...)`` raises the bound, None removes it.
 """
 
-from steadyml.data.loading.encoding import not_utf8
+from steadyml.data.loading.encoding import MAX_UNPACKED_RATIO, not_utf8
 from steadyml.data.loading.files import SUPPORTED_SUFFIXES, FileKind, existing_file, file_kind
 from steadyml.data.loading.messages import quote_names
 from steadyml.data.loading.reader import read_table, read_table_with_notes
 
 __all__ = [
+    "MAX_UNPACKED_RATIO",
     "SUPPORTED_SUFFIXES",
     "FileKind",
     "existing_file",

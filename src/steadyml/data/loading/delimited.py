@@ -17,7 +17,14 @@ from pathlib import Path
 import pandas as pd
 
 from steadyml.data.loading.conversion import convert_types
-from steadyml.data.loading.encoding import SAMPLE_BYTES, choose_encoding, head_bytes, not_utf8
+from steadyml.data.loading.encoding import (
+    MAX_UNPACKED_RATIO,
+    SAMPLE_BYTES,
+    choose_encoding,
+    head_bytes,
+    not_utf8,
+    open_data,
+)
 from steadyml.data.loading.files import DELIMITER_BY_SUFFIX
 from steadyml.data.loading.messages import first_line, quote_names
 from steadyml.errors import DataError
@@ -46,13 +53,18 @@ _EOF_IN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 
 
 def read_delimited(
-    file: Path, nrows: int | None, legacy_encodings: bool
+    file: Path,
+    nrows: int | None,
+    legacy_encodings: bool,
+    max_unpacked_ratio: float | None = MAX_UNPACKED_RATIO,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """The file's rows, typed, and notes on what was guessed (encoding, delimiter, header)."""
+    """The file's rows, typed, and notes on what was guessed (encoding, delimiter, header);
+    a gzipped file unpacks to at most ``max_unpacked_ratio`` times its size (None: no bound)."""
     notes: list[str] = []
+    ratio = max_unpacked_ratio
     compressed = file.name.lower().endswith(".gz")
-    head = head_bytes(file, compressed)
-    encoding, text = choose_encoding(file, head, compressed, legacy_encodings, notes)
+    head = head_bytes(file, compressed, ratio)
+    encoding, text = choose_encoding(file, head, compressed, legacy_encodings, notes, ratio)
     if not text.strip():
         raise DataError(
             f"'{file}' has no header row: it contains only blank lines.",
@@ -61,14 +73,14 @@ def read_delimited(
     delimiter = _choose_delimiter(file, text, notes)
     header = _header_fields(text, delimiter)
     refuse_duplicates(file, header)
+    source = open_data(file, compressed, ratio) if compressed else None  # bounded unpacking
     try:
         frame = pd.read_csv(
-            file,
+            source if source is not None else file,
             sep=delimiter,
             dtype=str,
             encoding=encoding,
             nrows=nrows,
-            compression="gzip" if compressed else None,
             keep_default_na=True,
         )
     except pd.errors.EmptyDataError as exc:
@@ -78,7 +90,10 @@ def read_delimited(
     except pd.errors.ParserError as exc:
         raise _parser_error(file, exc, delimiter) from exc
     except UnicodeDecodeError as exc:  # a bad byte after the first 64 KB
-        raise not_utf8(file, compressed) from exc
+        raise not_utf8(file, compressed, ratio) from exc
+    finally:
+        if source is not None:
+            source.close()
     if not isinstance(frame.index, pd.RangeIndex):  # rows longer than the header
         raise _longer_than_header(file, text, delimiter, header)
     unnamed = [str(c) for c, raw in zip(frame.columns, header, strict=False) if not raw.strip()]

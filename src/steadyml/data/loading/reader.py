@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from steadyml.data.loading.delimited import read_delimited, refuse_duplicates
+from steadyml.data.loading.encoding import MAX_UNPACKED_RATIO
 from steadyml.data.loading.files import existing_file, file_kind
 from steadyml.data.loading.messages import first_line, quote_names
 from steadyml.errors import DataError
@@ -21,7 +22,11 @@ __all__ = ["read_table", "read_table_with_notes"]
 
 
 def read_table(
-    path: str | Path, *, nrows: int | None = None, field: str | None = None
+    path: str | Path,
+    *,
+    nrows: int | None = None,
+    field: str | None = None,
+    max_unpacked_ratio: float | None = MAX_UNPACKED_RATIO,
 ) -> pd.DataFrame:
     """Read a CSV/TSV/TXT (optionally gzipped) or Parquet file into a DataFrame.
 
@@ -29,14 +34,20 @@ def read_table(
     UTF-8 (a byte-order mark is fine); otherwise a ``DataError`` says where the bad byte is.
     Every problem (missing file, empty file, no rows, ragged rows, duplicate column names, a
     link that loops, a file of ``/proc``...) raises ``DataError`` with a message that says what
-    to do; ``field`` names the caller's argument that gave the path (for its flag).
+    to do; ``field`` names the caller's argument that gave the path (for its flag). A gzipped
+    file may unpack to ``max_unpacked_ratio`` times its size on disk (at least 64 MB; None:
+    no bound); past that reading stops with a ``DataError`` (a compression bomb).
     """
-    frame, _notes = _read(path, nrows=nrows, legacy_encodings=False, field=field)
+    frame, _notes = _read(path, nrows, False, field, max_unpacked_ratio)
     return frame
 
 
 def read_table_with_notes(
-    path: str | Path, *, nrows: int | None = None, field: str | None = None
+    path: str | Path,
+    *,
+    nrows: int | None = None,
+    field: str | None = None,
+    max_unpacked_ratio: float | None = MAX_UNPACKED_RATIO,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Like ``read_table``, but also accept cp1252/latin-1 files, and say what was guessed.
 
@@ -44,11 +55,15 @@ def read_table_with_notes(
     cp1252 or that it is separated by semicolons, not commas. An empty list means nothing
     needed guessing.
     """
-    return _read(path, nrows=nrows, legacy_encodings=True, field=field)
+    return _read(path, nrows, True, field, max_unpacked_ratio)
 
 
 def _read(
-    path: str | Path, *, nrows: int | None, legacy_encodings: bool, field: str | None
+    path: str | Path,
+    nrows: int | None,
+    legacy_encodings: bool,
+    field: str | None,
+    max_unpacked_ratio: float | None,
 ) -> tuple[pd.DataFrame, list[str]]:
     if nrows is not None and (isinstance(nrows, bool) or not isinstance(nrows, int) or nrows < 0):
         raise ValueError(f"nrows must be a whole number >= 0 or None. Got {nrows!r} instead.")
@@ -63,7 +78,7 @@ def _read(
     if kind == "parquet":
         frame, notes = _read_parquet(file, nrows), list[str]()
     else:
-        frame, notes = read_delimited(file, nrows, legacy_encodings)
+        frame, notes = read_delimited(file, nrows, legacy_encodings, max_unpacked_ratio)
     if len(frame) == 0 and nrows != 0:
         raise DataError(
             f"'{file}' has columns {quote_names(frame.columns)} but no rows.",
