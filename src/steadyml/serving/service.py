@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fastapi.concurrency import run_in_threadpool
+from prometheus_client import Gauge
 from pydantic import BaseModel
 
 from steadyml.entities import new_request_id
@@ -50,6 +51,7 @@ from steadyml.serving.responses import (
 from steadyml.serving.rows import RecordRows
 from steadyml.serving.runtime import LoadedModel, Runtime, route_for
 from steadyml.serving.settings import ServeSettings
+from steadyml.store.outage import store_unreachable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -78,6 +80,7 @@ class PredictionService:
     def __init__(self, project: Project, settings: ServeSettings | None = None) -> None:
         self.project = project
         self.settings = settings = settings or ServeSettings()
+        self._buffer_bound = max(settings.log_buffer_rows, 1)
         cfg = project.config
         contract = project.contract()
         if contract is None:
@@ -125,7 +128,7 @@ class PredictionService:
             inline_rows=settings.inline_rows,
         )
         store = project.store
-        self.keys = KeyCache(store)
+        self.keys = KeyCache(store, grace=settings.key_grace_seconds)
         pii_key = store.secret("pii_hmac") if serving.pii_handling == "hash" else ""
         self.refused_log = RefusedLog(
             max_records=serving.max_records, pii=list(roles.pii), pii_mode=serving.pii_handling,
@@ -155,6 +158,22 @@ class PredictionService:
         self._shadow_tasks: set[asyncio.Task[None]] = set()
         self._watcher: asyncio.Task[None] | None = None
         self._last_failure_report = 0.0
+        #: when the watcher last found the store unreachable (Unix seconds), None while it reads
+        self.store_unreachable_since: float | None = None
+        registry = self.metrics.registry
+        self._log_buffered = Gauge(
+            "steadyml_prediction_log_buffered", "Predictions held in memory because the "
+            "metadata store cannot be reached (written when it is back).", registry=registry,
+        )  # fmt: skip
+        self._log_escaped = Gauge(
+            "steadyml_prediction_log_escaped", "Predictions logged with their text escaped "
+            "because the store refused a value as it was, since the server started.",
+            registry=registry,
+        )  # fmt: skip
+        self._store_down = Gauge(
+            "steadyml_store_unreachable_seconds", "How long the metadata store has been "
+            "unreachable (0 while it answers).", registry=registry,
+        )  # fmt: skip
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -188,8 +207,11 @@ class PredictionService:
                     self._show_versions()
                     settle_garbage_collector()  # the old model can go, the new one settles
                 self.runtime.last_error = None
+                self.store_unreachable_since = None
             except Exception as exc:  # keep serving the models already loaded
-                self.runtime.last_error = f"{type(exc).__name__}: {exc}"
+                self.runtime.last_error = f"{type(exc).__name__}: {str(exc)[:300]}"
+                if store_unreachable(exc) and self.store_unreachable_since is None:
+                    self.store_unreachable_since = time.time()
             self.update_log_gauges()
 
     def _show_versions(self) -> None:
@@ -199,8 +221,19 @@ class PredictionService:
         gauge.labels("challenger").set(st.challenger.version if st.challenger else 0)
 
     def update_log_gauges(self) -> None:
-        self.metrics.log_pending.set(self.writer.pending())
-        self.metrics.log_failed.set(self.writer.failed)
+        writer = self.writer
+        self.metrics.log_pending.set(writer.pending())
+        self.metrics.log_failed.set(writer.failed)
+        self._log_buffered.set(writer.buffered_rows())
+        self._log_escaped.set(writer.escaped)
+        since = self.unreachable_since()
+        self._store_down.set(0 if since is None else max(time.time() - since, 0.0))
+
+    def unreachable_since(self) -> float | None:
+        """When the store stopped answering (Unix seconds; the log writer's or the watcher's
+        first failure), None while it answers."""
+        times = [t for t in (self.writer.unreachable_since, self.store_unreachable_since) if t]
+        return min(times) if times else None
 
     def _log_failure(self, exc: BaseException) -> None:
         """Say so when the log cannot be written: answers go on, but nothing may be lost
@@ -229,6 +262,9 @@ class PredictionService:
         """The answers for validated records, one per record in order; logged."""
         started = time.perf_counter()
         state = self.runtime.state
+        writer = self.writer
+        if writer.unreachable_since is not None and writer.pending() >= self._buffer_bound:
+            raise self._log_full()
         if state.production is None:
             raise ServiceUnavailable(
                 "No model is in production yet. Promote one: `steadyml models promote V --to "
@@ -278,8 +314,8 @@ class PredictionService:
                 results[i] = res
         final = [r for r in results if r is not None]
         latency_ms = (time.perf_counter() - started) * 1000
-        if self.writer.pending() > self.settings.log_backlog_rows:
-            await self._log_backpressure()
+        if writer.pending() > self.settings.log_backlog_rows and writer.unreachable_since is None:
+            await self._log_backpressure()  # (in an outage waiting helps nobody: the bound does)
         for res in final:
             self._count_answer(res.route, res.model_version)
         if mode == "shadow" and state.challenger is not None:
@@ -412,6 +448,18 @@ class PredictionService:
         except Exception:  # a failing shadow never affects callers
             return
         self._count_answer("shadow", model.version, len(results))
+
+    def _log_full(self) -> ServiceUnavailable:
+        since = self.writer.unreachable_since or time.time()
+        self.update_log_gauges()
+        return ServiceUnavailable(
+            f"Not answering: the metadata store has been unreachable for "
+            f"{int(time.time() - since)} s and {self.writer.pending()} answered predictions wait "
+            f"in memory to be logged, the most this server holds (log_buffer_rows "
+            f"{self._buffer_bound}). An answer now could not be logged.",
+            hint="Bring the database back (or point STEADYML_STORE_URL at a reachable one): "
+            "the held predictions are written and answers resume at once.",
+        )
 
     async def _log_backpressure(self) -> None:
         """Hold this answer while the log writer catches up, so a load the log cannot keep

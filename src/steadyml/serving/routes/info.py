@@ -4,6 +4,7 @@ Swagger UI that ``app.py`` mounts at ``/static/swagger`` (no CDN)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -63,6 +64,19 @@ async def ready(service: PredictionService = SERVICE) -> JSONResponse:
             + (f" Last error: {runtime.last_error}" if runtime.last_error else ""),
             status=503,
         )
+        return JSONResponse(body, status_code=503)
+    since = service.unreachable_since()
+    if since is not None:  # answers go on from memory; a balancer should prefer another server
+        at = dt.datetime.fromtimestamp(since, dt.UTC).isoformat(timespec="seconds")
+        writer = service.writer
+        body = error_body(
+            f"Not ready: the metadata store has been unreachable since {at}. Predictions are "
+            f"answered with the loaded models and the keys checked before; their log waits in "
+            f"memory (at most {service.settings.log_buffer_rows} rows, then 503).",
+            status=503,
+        )
+        body["log"] = f"buffering {writer.pending()} rows, database unreachable since {at}"
+        body["model_version"] = production.version
         return JSONResponse(body, status_code=503)
     return JSONResponse({"ok": True, "status": "ready", "model_version": production.version})
 
