@@ -47,7 +47,10 @@ The output holds the id column, _row (the line number in a CSV, the row number i
 prediction, score, model_version, scored_at and _warnings ('' for a row without). It is
 written under a temporary name and renamed at the end, so a run that fails or is stopped
 never leaves a complete-looking file. Scored rows are logged (route: batch, keyed by the id
-column so feedback labels can join them later) unless --no-log.
+column so feedback labels can join them later) unless --no-log. In a CSV output, a text value
+that a spreadsheet would run as a formula (starting with = + - @) gets a leading single quote;
+numbers and Parquet outputs are written as they are. --out, --rejects and INPUT must be three
+different files.
 
 --engine dask runs the same steps on a Dask cluster: a local one by default, or the one at
 --scheduler tcp://HOST:8786 (its workers must see the input path).
