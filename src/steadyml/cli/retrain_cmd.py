@@ -96,7 +96,8 @@ def retrain(
 ) -> None:
     project = open_project(ctx)
     with project:
-        result = project.retrain(labels_since=labels_since, progress=progress(not as_json))
+        quiet = as_json or markdown
+        result = project.retrain(labels_since=labels_since, progress=progress(not quiet))
     if as_json:
         print_json(result.to_dict())
         return
