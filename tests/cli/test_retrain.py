@@ -120,6 +120,12 @@ def test_runs_compare_and_the_text_output_show_the_decision(
     assert "Decision: " in text.output and "never promotes by itself" in text.output
     md = invoke("retrain", "--markdown", project=live_project)
     assert md.output.startswith("## Decision: ")
+    card = invoke("models", "card", "2", project=live_project)
+    assert card.exit_code == 0, card.output
+    decision = json.loads(retrained["first"].output)["decision"]
+    assert f"Retrain decision {decision['outcome']}: success metric (recent)" in card.output
+    champion_card = invoke("models", "card", "1", project=live_project).output
+    assert "Retrain decision" not in champion_card  # a trained (not retrained) version
 
 
 def test_a_bad_window_names_the_flag(trained_project_dir: Path, invoke: Invoke) -> None:

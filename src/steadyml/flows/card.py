@@ -140,6 +140,7 @@ def card_data(cfg: ProjectConfig, store: Store, version: int) -> dict[str, Any]:
             "baseline": _scores(run.baseline_metrics),
         },
         "gates": summary.get("gates", {"passed": mv.gates_passed, "checks": []}),
+        "decision": summary.get("decision"),  # steadyml retrain's, against the champion
         "segments": summary.get("segments", {}),
         "fairness": (summary.get("fairness") or {}).get("columns", {}),
         "latency": summary.get("latency", {}),

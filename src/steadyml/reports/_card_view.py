@@ -68,7 +68,7 @@ def build_view(card: Mapping[str, Any]) -> dict[str, Any]:
         "data": _data(data),
         "features": _features(card),
         "performance": _performance(metrics, model.get("task")),
-        "gates": _gates(as_map(card.get("gates"))),
+        "gates": _gates(as_map(card.get("gates")), as_map(card.get("decision"))),
         "segments": _segments(as_map(card.get("segments")), primary),
         "fairness": _fairness(as_map(card.get("fairness")), primary),
         "limitations": _limitations(card, data, model),
@@ -226,7 +226,7 @@ def _confusion(value: Any) -> dict[str, Any] | None:
     }
 
 
-def _gates(gates: Mapping[str, Any]) -> dict[str, Any]:
+def _gates(gates: Mapping[str, Any], decision: Mapping[str, Any]) -> dict[str, Any]:
     checks = [
         {
             "name": label(c.get("name") or MISSING),
@@ -239,11 +239,19 @@ def _gates(gates: Mapping[str, Any]) -> dict[str, Any]:
         }
         for c in map(as_map, as_list(gates.get("checks")))
     ]
-    return {
-        "passed": bool(gates.get("passed")),
-        "checks": checks,
-        "failed": sum(not c["passed"] for c in checks),
-    }
+    failed = sum(not c["passed"] for c in checks)
+    outcome = decision.get("outcome")  # a retrain's decision against the champion (issue 13)
+    checks += [
+        {
+            "name": f"Retrain decision {outcome}: {c.get('name')}",
+            "passed": c.get("verdict") in ("pass", "info"),
+            "value": fmt_value(c.get("verdict")),
+            "threshold": MISSING,
+            "message": fmt_value(c.get("sentence")),
+        }
+        for c in map(as_map, as_list(decision.get("checks")))
+    ]
+    return {"passed": bool(gates.get("passed")), "checks": checks, "failed": failed}
 
 
 def _group_table(groups: Mapping[str, Any], primary: str) -> dict[str, Any]:
