@@ -21,6 +21,7 @@ from inprocess import QUICK, AppMaker, AppServer, start_app
 from steadyml.serving.auth import KeyCache
 from steadyml.serving.errorlog import RepeatedErrors
 from steadyml.serving.guard import InfoGuard
+from steadyml.serving.limits import BodyReadTimeout
 
 OFF_LOOPBACK = replace(QUICK, host="0.0.0.0")
 DESCRIBING = ["/v1/model", "/v1/model/card", "/openapi.json", "/docs"]
@@ -57,6 +58,8 @@ def test_a_body_that_is_not_json_is_answered_401_without_a_key(
     no_key = server.post(path, **junk)
     assert no_key.status_code == 401, no_key.text
     assert "API key" in no_key.json()["error"]
+    not_json = server.post(path, content=b"a,b\n1,2", headers={"content-type": "text/csv"})
+    assert not_json.status_code == 401, not_json.text
     bad_key = server.post(path, **{**junk, "headers": {**junk["headers"], "X-API-Key": "nope"}})
     assert bad_key.status_code == 401
     scope = "predict" if path == "/v1/predict" else "feedback"
@@ -261,3 +264,33 @@ def test_repeats_are_written_once_per_window_by_kind() -> None:
     assert "request id 99" in messages[3]
     errors.flush()  # nothing new: nothing written
     assert len(lines.records) == 4
+
+
+def test_body_read_timeout_as_a_bare_middleware() -> None:
+    """An app that lets the failed read escape is answered 408 too; a body that is all there
+    is passed on, and a request without a body is not watched."""
+
+    async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        message = await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": message.get("body", b"")})
+
+    def call(headers: list[tuple[bytes, bytes]], arrives: bool) -> tuple[int, bytes]:
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            if not arrives:
+                await asyncio.Event().wait()  # the client never sends its body
+            return {"type": "http.request", "body": b"hello", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/v1/predict", "headers": headers}
+        asyncio.run(BodyReadTimeout(echo, seconds=0.05)(scope, receive, send))
+        return sent[0]["status"], sent[1]["body"]
+
+    status, body = call([(b"content-length", b"5")], arrives=False)
+    assert status == 408 and "did not arrive within 0.05 s" in json.loads(body)["error"]
+    assert call([(b"content-length", b"5")], arrives=True) == (200, b"hello")
+    assert call([(b"transfer-encoding", b"chunked")], arrives=True) == (200, b"hello")
