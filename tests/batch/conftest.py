@@ -39,7 +39,7 @@ def scoring_frame(batch_template: Path) -> pd.DataFrame:
     import steadyml
 
     with steadyml.open(batch_template, env={}) as project:
-        frame = project.load_snapshot(1)
+        frame = project.load_data().frame  # the file: a snapshot has no personal data
     return frame.drop(columns=["churned", "cancellation_reason"]).reset_index(drop=True)
 
 

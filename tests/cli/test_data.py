@@ -81,7 +81,7 @@ def test_check_shows_broken_rules_apart_from_broken_expectations(
     invoke: Invoke, trained_project_dir: Path
 ) -> None:
     with steadyml.open(trained_project_dir, env={}) as project:
-        frame = project.load_snapshot(1).head(200)
+        frame = project.load_data().frame.head(200)  # the file (a snapshot has no pii)
     frame["tenure_months"] = frame["tenure_months"].astype(object)
     frame.loc[0, "tenure_months"] = "abc"  # breaks a rule: the type
     frame.loc[1, "contract"] = "lifetime"  # an unseen category: an expectation
@@ -116,7 +116,7 @@ def test_check_with_only_expectations_broken_passes_and_says_why(
     invoke: Invoke, trained_project_dir: Path
 ) -> None:
     with steadyml.open(trained_project_dir, env={}) as project:
-        frame = project.load_snapshot(1).head(200)
+        frame = project.load_data().frame.head(200)  # the file (a snapshot has no pii)
     frame.loc[1, "contract"] = "lifetime"
     new = trained_project_dir / "new.csv"
     frame.to_csv(new, index=False)
@@ -133,7 +133,7 @@ def test_a_file_to_score_without_the_target_is_checked_as_scoring_data(
     invoke: Invoke, trained_project_dir: Path
 ) -> None:
     with steadyml.open(trained_project_dir, env={}) as project:
-        frame = project.load_snapshot(1).head(200)
+        frame = project.load_data().frame.head(200)  # the file (a snapshot has no pii)
         target = project.config.data.target
     new = trained_project_dir / "to_score.csv"
     frame.drop(columns=[target]).to_csv(new, index=False)

@@ -105,3 +105,44 @@ def test_the_compact_name_keeps_the_order_of_the_words() -> None:
     assert compact_name("Phone Number") == "phonenumber"
     assert compact_name("e-mail_Address") == "emailaddress"
     assert [compact_name("last_name") for _ in range(5)] == ["lastname"] * 5
+
+
+# --- snapshots keep no personal data --------------------------------------------------------
+
+
+@pytest.mark.slow  # snapshots 18,000 rows twice
+def test_a_snapshot_leaves_personal_data_out_and_says_so(project_dir, cli) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow.parquet as pq
+
+    import steadyml
+    from steadyml.cli.app import app
+
+    res = cli.invoke(app, ["--project", str(project_dir), "data", "snapshot"])
+    assert res.exit_code == 0, res.output
+    assert "Personal data left out of the snapshot: email, phone (data.columns.pii)" in res.output
+    with steadyml.open(project_dir, env={}) as project:
+        raw = project.load_data().frame
+        again = project.snapshot()
+        stored = project.load_snapshot()
+        version = project.dataset_versions()[-1]
+    assert again.left_out == ("email", "phone") and not again.created
+    assert again.to_dict()["left_out"] == ["email", "phone"]
+    assert "email" not in stored.columns and "phone" not in stored.columns
+    assert version.columns == raw.shape[1] - 2
+    # what anyone with the artifact store could read: no file holds an address or a number
+    values = set(raw["email"].dropna()) | set(raw["phone"].dropna())
+    for blob in (project_dir / ".steadyml" / "artifacts").rglob("*"):
+        if blob.is_file() and blob.read_bytes()[:4] == b"PAR1":
+            table = pq.read_table(blob)
+            for column in table.column_names:
+                assert not values & set(map(str, table.column(column).to_pylist())), column
+
+
+@pytest.mark.slow  # the trained project (once per session)
+def test_training_from_a_snapshot_without_personal_data_works(trained_project) -> None:  # type: ignore[no-untyped-def]
+    stored = trained_project.load_snapshot(1)
+    assert "email" not in stored.columns
+    version = trained_project.model_version(1)
+    assert "email" not in version.features
+    # the contract the model carries still names them, so the service accepts them as sent
+    assert {"email", "phone"} <= set(version.contract["columns"])

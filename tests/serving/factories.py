@@ -29,10 +29,14 @@ def customers(n: int, seed: int = 3, *, target: str = "churned") -> pd.DataFrame
 
 
 def churn_records(root: Path, n: int = 3, start: int = 0) -> list[dict[str, Any]]:
-    """Rows ``start`` to ``start + n`` of the project's first snapshot as JSON records: no
-    target, no leak, times as ISO text, NaN as null."""
+    """Rows ``start`` to ``start + n`` of the project's first snapshot as JSON records, with
+    the personal data the snapshot left out: no target, no leak, times as ISO text, NaN as
+    null."""
     with steadyml.open(root, env={}) as project:
         frame = project.load_snapshot(1).iloc[start : start + n]
+        # a snapshot leaves personal data out; clients send it, from the file it came from
+        source = project.load_data().frame.iloc[start : start + n]
+        frame = frame.assign(**{c: source[c].to_numpy() for c in project.config.data.columns.pii})
     out = []
     for row in frame.to_dict(orient="records"):
         row.pop("churned", None)

@@ -242,7 +242,8 @@ Record an exact, versioned copy of a data file (default: data.source).
 
 The version is identified by a hash of the content, so snapshotting the same data again
 gives the same version and records nothing new. A copy of the data is kept in the artifact
-store, so training can always go back to exactly this data.
+store, so training can always go back to exactly this data. Personal-data columns
+(data.columns.pii) are left out of the copy: they are never features.
 """
 
 
@@ -276,6 +277,8 @@ def snapshot(
             style="bold",
             markup=False,
         )
+    if result.left_out_note:
+        out.print(result.left_out_note, markup=False)
     next_steps(
         [
             "steadyml train            # a tracked training run on the latest version",

@@ -5,6 +5,10 @@ first run, plus quality and leakage, recorded in the store), ``snapshot`` (a dat
 the same content gives the same version) and ``load_snapshot`` (a version's exact rows, read
 back verified). ``load_data`` applies ``data.missing_codes`` the same way for all of them.
 
+A snapshot leaves the personal-data columns (``data.columns.pii``) out: they are never
+features, and personal data is never stored raw. ``snapshot_contract`` is the contract a
+snapshot is checked against: the same, without the rule that those columns be present.
+
 Each function takes the project's configuration and folder (``root``, against which relative
 paths in steadyml.yaml resolve) and the stores it records into.
 """
@@ -42,6 +46,7 @@ __all__ = [
     "load_snapshot",
     "relative",
     "snapshot",
+    "snapshot_contract",
 ]
 
 
@@ -57,9 +62,28 @@ class SnapshotResult:
     version: DatasetVersion
     created: bool
     path: Path
+    #: the personal-data columns of the file, not stored (``data.columns.pii``)
+    left_out: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"created": self.created, "path": str(self.path), **self.version.to_dict()}
+        return {
+            "created": self.created,
+            "path": str(self.path),
+            **self.version.to_dict(),
+            "left_out": list(self.left_out),
+        }
+
+    @property
+    def left_out_note(self) -> str | None:
+        """What a person should read about the columns left out, if any."""
+        if not self.left_out:
+            return None
+        names = ", ".join(self.left_out)
+        return (
+            f"Personal data left out of the snapshot: {names} (data.columns.pii). Those "
+            "columns are never features, so training does not need them, and personal data "
+            "is never stored raw."
+        )
 
 
 def relative(root: Path, path: Path) -> str:
@@ -232,15 +256,21 @@ def snapshot(
     artifacts: ArtifactStore,
     file: str | Path | None = None,
 ) -> SnapshotResult:
-    """Record a dataset version; the same content gives the same version, no new record."""
+    """Record a dataset version; the same content gives the same version, no new record.
+
+    The personal-data columns are left out (``SnapshotResult.left_out``): the version is the
+    rest of the file, and its content hash is that of the rest.
+    """
     from steadyml.data.versions import fingerprint, to_parquet_bytes
 
     data = load_data(config, root, file)
-    fp = fingerprint(data.frame)
+    left_out = tuple(c for c in config.data.columns.pii if c in data.frame.columns)
+    frame = data.frame.drop(columns=list(left_out)) if left_out else data.frame
+    fp = fingerprint(frame)
     existing = store.find_dataset_version(fp.content_hash)
     if existing is not None:
-        return SnapshotResult(existing, False, data.path)
-    blob = to_parquet_bytes(data.frame)
+        return SnapshotResult(existing, False, data.path, left_out)
+    blob = to_parquet_bytes(frame)
     digest = artifacts.put_bytes(blob)
     store.add_artifact(digest=digest, size=len(blob), kind="dataset")
     version, created = store.add_dataset_version(
@@ -251,7 +281,20 @@ def snapshot(
         source=relative(root, data.path),
         artifact_digest=digest,
     )
-    return SnapshotResult(version, created, data.path)
+    return SnapshotResult(version, created, data.path, left_out)
+
+
+def snapshot_contract(contract: Contract, config: ProjectConfig) -> Contract:
+    """The contract a snapshot is checked against: personal-data columns need not be present
+    (a snapshot leaves them out); when present (a version recorded before), their rules hold."""
+    import dataclasses
+
+    pii = set(config.data.columns.pii)
+    columns = {
+        name: dataclasses.replace(col, required=False) if name in pii else col
+        for name, col in contract.columns.items()
+    }
+    return dataclasses.replace(contract, columns=columns)
 
 
 def load_snapshot(
