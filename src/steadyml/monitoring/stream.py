@@ -44,7 +44,7 @@ from steadyml.monitoring.references import (
 from steadyml.monitoring.tally import REPEAT_MAX, ValueCounts, merge_counts
 from steadyml.monitoring.windows import window_label
 from steadyml.predlog.reader import REPAIRED
-from steadyml.training.reference import category_labels, label_counts
+from steadyml.training.reference import OTHER, category_label, category_labels, label_counts
 
 __all__ = ["Baseline", "Labels", "Piece", "WindowStats", "prepare"]
 
@@ -86,9 +86,10 @@ class Labels:
         """Each row's label: by request id first, then by row id (text only); else None."""
         if not len(self.keys):
             return np.full(len(request_ids), None, dtype=object)
-        by_request = self.values[self.keys.get_indexer(request_ids)]
-        by_row = self.values[self.keys.get_indexer(row_keys)]  # keys are text: None never hits
-        chosen: np.ndarray = np.where(pd.isna(by_request), by_row, by_request)
+        usable = pd.notna(self.values)  # the last entry ("no label") is not
+        by_request = self.keys.get_indexer(request_ids)
+        by_row = self.keys.get_indexer(row_keys)  # the keys are text: None never matches
+        chosen: np.ndarray = self.values[np.where(usable[by_request], by_request, by_row)]
         return chosen
 
 
@@ -108,6 +109,42 @@ class Piece:
     answered: np.ndarray  # bool, served rows: the model itself answered
     quality: dict[str, pd.Series]  # served rows, per feature: values as quality reads them
     current: pd.DataFrame  # served rows, inputs in the contract's type, label, prediction
+    coded: dict[str, Coded]  # categorical features read once per distinct value (not in
+    # ``quality``; in ``current`` as logged)
+
+
+@dataclass
+class Coded:
+    """A categorical feature of a piece as codes into its distinct values, each read once:
+    ``typed`` (its canonical label in the contract's type, None when missing) and ``quality``
+    (as quality reads it); the last entry of each stands for a missing value (code -1)."""
+
+    codes: np.ndarray  # served rows
+    typed: np.ndarray
+    quality: np.ndarray
+    unseen: np.ndarray  # bool per distinct value: a category training never saw
+
+    @classmethod
+    def of(cls, name: str, column: pd.Series, ref: Mapping[str, Any], base: Baseline) -> Coded:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        distinct = pd.DataFrame({name: pd.Series(uniques, dtype=column.dtype)})
+        typed_inputs(distinct, {name: ref}, base.codes, base.types)  # as for every row
+        typed = np.empty(len(distinct) + 1, dtype=object)  # the last: a missing value
+        typed[:-1] = distinct[name].to_numpy(dtype=object)
+        quality = quality_values(ref, pd.Series(typed, dtype=object), base.codes.get(name))
+        present = quality.notna().to_numpy()
+        unseen = np.zeros(len(typed), dtype=bool)
+        known = {category_label(k) for k in ref.get("frequencies", {})}
+        if OTHER not in known:
+            unseen = present & ~quality.isin(known).to_numpy()
+        return cls(codes, typed, quality.to_numpy(dtype=object), unseen)
+
+    def tally(self, rows: np.ndarray | None) -> np.ndarray:
+        """How many of the rows (all: None) hold each distinct value (the last: missing)."""
+        codes = self.codes if rows is None else self.codes[rows]
+        places = np.where(codes < 0, len(self.typed) - 1, codes)
+        tally: np.ndarray = np.bincount(places, minlength=len(self.typed))
+        return tally
 
 
 def prepare(frame: pd.DataFrame, base: Baseline, labels: Labels) -> Piece:
@@ -118,7 +155,10 @@ def prepare(frame: pd.DataFrame, base: Baseline, labels: Labels) -> Piece:
     served = frame[served_mask] if not served_mask.all() else frame
     fallback = served["fallback"].astype(bool).to_numpy()
     has_error = served["error"].notna().to_numpy()
-    violation = served["error"].astype(str).str.startswith("contract:").to_numpy(dtype=bool)
+    violation = np.zeros(len(served), dtype=bool)
+    if has_error.any():
+        errors = served["error"][has_error].astype(str)
+        violation[has_error] = errors.str.startswith("contract:").to_numpy(dtype=bool)
     latency = pd.to_numeric(served["latency_ms"], errors="coerce").to_numpy(dtype=float)
     repaired = (
         frame[REPAIRED].fillna(False).astype(bool).to_numpy()
@@ -128,9 +168,19 @@ def prepare(frame: pd.DataFrame, base: Baseline, labels: Labels) -> Piece:
     keep = [c for c in ("prediction", "score", *base.input_columns()) if c in served.columns]
     current = served[keep].copy()
     current["label"] = labels.of(served["request_id"], served["row_key"])
-    typed_inputs(current, base.features, base.codes, base.types)
+    # a categorical column of one type (not object: True and 1 hash alike there) is read
+    # once per distinct value
+    coded = {
+        name: Coded.of(name, current[name], ref, base)
+        for name, ref in base.features.items()
+        if ref.get("kind") == "categorical"
+        and name in current.columns
+        and current[name].dtype != object
+    }
+    rest = {k: v for k, v in base.features.items() if k not in coded}
+    typed_inputs(current, rest, base.codes, base.types)
     quality = {}
-    for name, ref in base.features.items():
+    for name, ref in rest.items():
         column = (
             current[name]
             if name in current.columns
@@ -151,6 +201,7 @@ def prepare(frame: pd.DataFrame, base: Baseline, labels: Labels) -> Piece:
         answered=~has_error & ~fallback,
         quality=quality,
         current=current,
+        coded=coded,
     )
 
 
@@ -199,13 +250,20 @@ class WindowStats:
         self.violations += int(pick(piece.violation).sum())
         self.latency.add(pick(piece.latency))
         current = piece.current if served is None else piece.current[served]
+        tallies = {name: coded.tally(served) for name, coded in piece.coded.items()}
         for name, ref in base.features.items():
-            counts = quality_counts(ref, pick(piece.quality[name]))
+            if name in piece.coded:
+                counts = _coded_quality(piece.coded[name], tallies[name])
+            else:
+                counts = quality_counts(ref, pick(piece.quality[name]))
             self.quality.setdefault(name, QualityCounts()).add(counts)
         for name, reference in base.references.items():
             if name not in current.columns:
                 continue
-            if isinstance(reference, NumericReference):
+            if name in piece.coded:
+                live = _coded_labels(piece.coded[name], tallies[name])
+                merge_counts(self.categories.setdefault(name, {}), live)
+            elif isinstance(reference, NumericReference):
                 numbers = current[name].to_numpy(dtype=float, na_value=np.nan)
                 self.numeric.setdefault(name, ValueCounts()).add(numbers)
             else:
@@ -220,8 +278,15 @@ class WindowStats:
                 self.prediction_values.add(numbers)
             else:
                 merge_counts(self.prediction_labels, label_counts(category_labels(column)))
-        labelled = scored[scored["label"].notna()]
-        if len(labelled):
+        has_label = scored["label"].notna().to_numpy()
+        if has_label.any():
+            labelled = scored[has_label].copy()
+            served_at = np.arange(len(piece.fallback))
+            if served is not None:
+                served_at = served_at[served]
+            at = served_at[answered][has_label]  # their places among the served rows
+            for name, coded in piece.coded.items():
+                labelled[name] = coded.typed[coded.codes[at]]
             self.labelled.append(labelled)
 
     def result(self, start: dt.datetime, end: dt.datetime, columns: set[str]) -> dict[str, Any]:
@@ -308,6 +373,29 @@ class WindowStats:
             if name in columns and name not in frame.columns:
                 frame[name] = None
         return frame
+
+
+def _coded_quality(coded: Coded, tally: np.ndarray) -> QualityCounts:
+    """``quality_counts`` of a coded feature's rows, from how many hold each value."""
+    rows = int(tally.sum())
+    present_values = pd.notna(coded.quality)
+    present = int(tally[present_values].sum())
+    out = QualityCounts(rows=rows, missing=rows - present, present=present)
+    out.unseen = int(tally[coded.unseen].sum())
+    if out.unseen:
+        out.unseen_labels.add(coded.quality[coded.unseen & (tally > 0)].tolist())
+    return out
+
+
+def _coded_labels(coded: Coded, tally: np.ndarray) -> dict[str, int]:
+    """``label_counts`` of a coded feature's typed values, from how many hold each value."""
+    counts: dict[str, int] = {}
+    for label, count in zip(coded.typed.tolist(), tally.tolist(), strict=True):
+        if label is None or not count:
+            continue
+        key = category_label(label)
+        counts[key] = counts.get(key, 0) + int(count)
+    return counts
 
 
 def _percentiles(counts: ValueCounts) -> list[float]:

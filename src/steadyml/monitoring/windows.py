@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import numpy as np
 import pandas as pd
 
 from steadyml.artifacts import ArtifactStore
@@ -85,8 +86,9 @@ def log_times(frame: pd.DataFrame, time_column: str | None) -> pd.Series:
         codes, uniques = pd.factorize(column, use_na_sentinel=True)
         parsed = pd.to_datetime(pd.Series(uniques, dtype=object), utc=True, errors="coerce",
                                 format="mixed")  # fmt: skip
-        event = pd.Series(parsed.to_numpy()[codes], index=frame.index).where(codes >= 0)
-        event = pd.to_datetime(event, utc=True)
+        values = np.append(parsed.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]"),
+                           np.datetime64("NaT", "ns"))  # fmt: skip
+        event = pd.Series(pd.DatetimeIndex(values[codes]).tz_localize("UTC"), index=frame.index)
     return event.fillna(logged)
 
 
