@@ -71,7 +71,7 @@ def _decide(champ: Any, chall: Any, *, recent: int, test: int = 1500, **kw: Any)
 
 def test_bootstrap_interval_equals_brute_force_over_the_same_resamples() -> None:
     rng = np.random.default_rng(0)
-    n, resamples = 80, 300
+    n, resamples = 80, 150
     y = rng.integers(0, 2, n)
     pa = np.round(np.clip(0.3 * y + 0.7 * rng.random(n), 0, 1), 2)  # ties on purpose
     pb = np.round(np.clip(0.5 * y + 0.5 * rng.random(n), 0, 1), 2)
@@ -193,3 +193,29 @@ def test_the_decision_renders_as_markdown(models: dict[str, Any]) -> None:
     assert text.startswith("## Decision: ")
     assert "| check | verdict | what was measured |" in text
     assert "| roc_auc |" in text and "95 % interval" in text
+
+
+@pytest.mark.parametrize("kind", ["binary", "regression"])
+def test_the_fairness_gap_equals_trainings_fairness_report(kind: str) -> None:
+    from steadyml.training.bootstrap import paired_gap_bootstrap
+    from steadyml.training.fairness import fairness_report
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    groups = rng.choice(["x", "y", "z", "tiny"], p=[0.4, 0.4, 0.19, 0.01], size=n)
+    if kind == "binary":
+        y = rng.integers(0, 2, n)
+        a, b = (np.where(rng.random(n) < p, y, 1 - y) for p in (0.8, 0.75))
+        task, positive, measure = "classification", 1, "gap"
+    else:
+        y = rng.normal(size=n) + 3
+        a, b = y + rng.normal(size=n) * (1 + (groups == "x")), y + rng.normal(size=n)
+        task, positive, measure = "regression", None, "relative_gap"
+    gap = paired_gap_bootstrap(y, a, b, groups, kind, positive, resamples=100, seed=0)
+    assert gap is not None
+    frame = pd.DataFrame({"g": groups})
+    for side, pred in (("champion_gap", a), ("challenger_gap", b)):
+        expected = fairness_report(y, pred, frame, task, positive)["columns"]["g"][measure]  # type: ignore[arg-type]
+        assert gap[side] == pytest.approx(expected, abs=1e-12)
+    lo, hi = gap["interval"]
+    assert lo <= gap["widening"] <= hi

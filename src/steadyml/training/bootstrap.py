@@ -28,6 +28,7 @@ from steadyml.forms.decision import decide
 __all__ = [
     "Prepared",
     "paired_bootstrap",
+    "paired_gap_bootstrap",
     "prepare",
     "resample_counts",
     "resample_indices",
@@ -247,3 +248,87 @@ def paired_bootstrap(
             "resamples_used": len(d),
         }
     return out
+
+
+def _range(values: np.ndarray) -> Any:
+    """Largest minus smallest per row, ignoring NaN (a group with no such rows in a
+    resample), without numpy's all-NaN warning."""
+    return np.fmax.reduce(values, axis=1) - np.fmin.reduce(values, axis=1)
+
+
+def paired_gap_bootstrap(
+    y_true: Any,
+    pred_a: Any,
+    pred_b: Any,
+    groups: Any,
+    kind: str,
+    positive_label: Any,
+    *,
+    resamples: int,
+    seed: int,
+) -> dict[str, Any] | None:
+    """The fairness gap of two models' answers across ``groups``, as training's fairness
+    report measures it (``steadyml.training.fairness``: groups with fewer than 30 rows, or
+    for two classes fewer than 20 of either outcome, left out), and the 95 % interval of its
+    widening (challenger's gap minus champion's) over paired resamples. None when fewer than
+    two groups can be compared."""
+    from steadyml.training.evaluate import MIN_SEGMENT_ROWS
+    from steadyml.training.fairness import MIN_CLASS_ROWS
+
+    y, a, b = np.asarray(y_true), np.asarray(pred_a), np.asarray(pred_b)
+    labels = np.asarray(groups, dtype=object)
+    names, codes = np.unique(labels.astype(str), return_inverse=True)
+    onehot = np.zeros((len(y), len(names)))
+    onehot[np.arange(len(y)), codes] = 1.0
+    n_g = onehot.sum(axis=0)
+    if kind == "binary":
+        yt = np.asarray([v == positive_label for v in y.tolist()], dtype=float)
+        ha = np.asarray([v == positive_label for v in a.tolist()], dtype=float)
+        hb = np.asarray([v == positive_label for v in b.tolist()], dtype=float)
+        pos_g = yt @ onehot
+        keep = (n_g >= MIN_SEGMENT_ROWS) & (np.minimum(pos_g, n_g - pos_g) >= MIN_CLASS_ROWS)
+        per_row = [yt, 1 - yt, ha, ha * yt, ha * (1 - yt), hb, hb * yt, hb * (1 - yt)]
+    elif kind == "multiclass":
+        keep = n_g >= MIN_SEGMENT_ROWS
+        per_row = [(a == y).astype(float), (b == y).astype(float)]
+    else:
+        keep = n_g >= MIN_SEGMENT_ROWS
+        yf = y.astype(float)
+        per_row = [np.abs(a.astype(float) - yf), np.abs(b.astype(float) - yf)]
+    if keep.sum() < 2:
+        return None
+    g = onehot[:, keep]
+    k = g.shape[1]
+    cols = np.hstack([g, *[g * v[:, None] for v in per_row]])
+
+    def gaps(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        part = [sums[:, i * k : (i + 1) * k] for i in range(len(per_row) + 1)]
+        n = part[0]
+        if kind == "binary":
+            _, pos, neg, sel_a, tp_a, fp_a, sel_b, tp_b, fp_b = part
+            out = []
+            for sel, tp, fp in ((sel_a, tp_a, fp_a), (sel_b, tp_b, fp_b)):
+                dp = _range(_ratio(sel, n, np.nan))
+                eo = np.maximum(_range(_ratio(tp, pos, np.nan)), _range(_ratio(fp, neg, np.nan)))
+                out.append(np.maximum(dp, eo))
+            return out[0], out[1]
+        va, vb = _ratio(part[1], n, np.nan), _ratio(part[2], n, np.nan)
+        if kind == "multiclass":
+            return _range(va), _range(vb)
+        worst_a, worst_b = np.fmax.reduce(va, axis=1), np.fmax.reduce(vb, axis=1)
+        return _ratio(_range(va), worst_a), _ratio(_range(vb), worst_b)
+
+    point_a, point_b = gaps(np.ones((1, len(y))) @ cols)
+    diffs = []
+    for idx in resample_indices(len(y), resamples, seed):
+        ga, gb = gaps(resample_counts(idx, len(y)) @ cols)
+        diffs.append(gb - ga)
+    d = np.concatenate(diffs)
+    d = d[np.isfinite(d)]
+    return {
+        "groups": [str(x) for x in names[keep]],
+        "champion_gap": float(point_a[0]),
+        "challenger_gap": float(point_b[0]),
+        "widening": float(point_b[0] - point_a[0]),
+        "interval": [float(np.percentile(d, 2.5)), float(np.percentile(d, 97.5))],
+    }

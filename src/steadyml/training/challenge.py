@@ -17,8 +17,9 @@ The checks, in order:
   INCONCLUSIVE with the rows needed for the interval to be that narrow.
 * **segments**: no segment value with at least ``min_segment_rows`` rows may lose more than
   ``segment_margin`` of the success metric.
-* **fairness**: the gap between sensitive groups (training's fairness report) may not widen
-  by more than ``fairness_margin``.
+* **fairness**: the gap between sensitive groups (as training's fairness report measures
+  it) may not widen by more than ``fairness_margin``: within it passes, a 95 % interval
+  wholly above it fails, anything between is INCONCLUSIVE (the widening may be chance).
 * **latency**: one-row prediction time within ``training.gates.max_latency_ms`` when set,
   else within ``latency_factor`` times the champion's.
 * **gates**: the challenger passed its own release gates.
@@ -38,9 +39,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steadyml.training.bootstrap import paired_bootstrap, prepare, weighted_metrics
+from steadyml.training.bootstrap import (
+    paired_bootstrap,
+    paired_gap_bootstrap,
+    prepare,
+    weighted_metrics,
+)
 from steadyml.training.evaluate import KNOWN_METRICS, group_labels, predicted_labels
-from steadyml.training.fairness import fairness_report
 
 __all__ = [
     "NEVER_PROMOTES",
@@ -378,40 +383,47 @@ def _segments(
 def _fairness(
     rows: RowSet, task: str, positive: Any, s: DecisionSettings
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Per sensitive column: both gaps (as training's fairness report measures them) and the
+    widening's 95 % interval. Pass: widened by at most the margin. Fail: the whole interval
+    lies above the margin. Otherwise inconclusive (it may be noise)."""
     name = f"fairness ({rows.name})"
     if rows.sensitive.shape[1] == 0:
         return [], _check(name, "info", "Fairness: no sensitive column is declared.")
-    sens = rows.sensitive.reset_index(drop=True)
     binary = task != "regression" and len(rows.champion.scores.get("classes", [])) == 2
+    kind = "regression" if task == "regression" else ("binary" if binary else "multiclass")
     pos = positive if binary else None
-    rep_a = fairness_report(rows.y, _answers_labels(rows.champion, task, pos), sens,
-                            task, pos)  # type: ignore[arg-type]  # fmt: skip
-    rep_b = fairness_report(rows.y, _answers_labels(rows.challenger, task, pos), sens,
-                            task, pos)  # type: ignore[arg-type]  # fmt: skip
-    measure = "relative_gap" if rep_a["kind"] == "regression" else "gap"
+    if binary and pos is None:
+        pos = rows.champion.scores["classes"][1]
+    pred_a = _answers_labels(rows.champion, task, pos)
+    pred_b = _answers_labels(rows.challenger, task, pos)
     out: list[dict[str, Any]] = []
-    worst: dict[str, Any] | None = None
-    for col, block in rep_a["columns"].items():
-        ga, gb = block.get(measure), rep_b["columns"].get(col, {}).get(measure)
-        if ga is None or gb is None:
-            continue
-        entry = {"column": col, "champion_gap": float(ga), "challenger_gap": float(gb),
-                 "widening": float(gb - ga)}  # fmt: skip
-        out.append(entry)
-        if worst is None or entry["widening"] > worst["widening"]:
-            worst = entry
-    if worst is None:
-        return out, _check(name, "info", f"Fairness on {rows.title}: no group is large "
+    for col in rows.sensitive.columns:
+        groups = group_labels(rows.sensitive[col].reset_index(drop=True)).to_numpy()
+        gap = paired_gap_bootstrap(rows.y, pred_a, pred_b, groups, kind, pos,
+                                   resamples=s.resamples, seed=s.seed)  # fmt: skip
+        if gap is not None:
+            out.append({"column": str(col), **gap})
+    if not out:
+        return out, _check(name, "info", f"Fairness on {rows.title}: no two groups are large "
                            "enough to measure a gap.")  # fmt: skip
-    ok = worst["widening"] <= s.fairness_margin
+    worst = max(out, key=lambda e: e["widening"])
+    lo, hi = worst["interval"]
+    if worst["widening"] <= s.fairness_margin:
+        verdict = "pass"
+    elif lo > s.fairness_margin:
+        verdict = "fail"
+    else:
+        verdict = "inconclusive"
+    words = {"pass": "pass", "fail": "fail: it widened",
+             "inconclusive": "inconclusive: the widening may be chance"}[verdict]  # fmt: skip
     sentence = (
         f"Fairness on {rows.title}: the gap across '{worst['column']}' goes from "
         f"{worst['champion_gap']:.3f} to {worst['challenger_gap']:.3f} "
-        f"({_pct(worst['widening'])}); limit: it may widen by at most "
-        f"{s.fairness_margin:.3f}; {'pass' if ok else 'fail'}."
+        f"({_pct(worst['widening'])}, 95 % interval {_pct(lo)} to {_pct(hi)}); limit: it may "
+        f"widen by at most {s.fairness_margin:.3f}; {words}."
     )
-    return out, _check(name, "pass" if ok else "fail", sentence, value=worst["widening"],
-                       limit=s.fairness_margin)  # fmt: skip
+    return out, _check(name, verdict, sentence, value=worst["widening"],
+                       interval=[lo, hi], limit=s.fairness_margin)  # fmt: skip
 
 
 def _num(v: Any) -> str:
