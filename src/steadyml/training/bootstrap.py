@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from steadyml.forms.decision import decide
 
@@ -225,11 +226,12 @@ def paired_bootstrap(
     a = {k: float(v[0]) for k, v in weighted_metrics(champion, ones).items()}
     b = {k: float(v[0]) for k, v in weighted_metrics(challenger, ones).items()}
     diffs: dict[str, list[np.ndarray]] = {k: [] for k in a}
-    for idx in resample_indices(n, resamples, seed):
-        counts = resample_counts(idx, n)
-        ma, mb = weighted_metrics(champion, counts), weighted_metrics(challenger, counts)
-        for k in diffs:
-            diffs[k].append(mb[k] - ma[k])
+    with threadpool_limits(limits=1):  # small products: BLAS threads only contend
+        for idx in resample_indices(n, resamples, seed):
+            counts = resample_counts(idx, n)
+            ma, mb = weighted_metrics(champion, counts), weighted_metrics(challenger, counts)
+            for k in diffs:
+                diffs[k].append(mb[k] - ma[k])
     out: dict[str, dict[str, Any]] = {}
     for k in a:
         d = np.concatenate(diffs[k]) if diffs[k] else np.array([])
@@ -320,9 +322,10 @@ def paired_gap_bootstrap(
 
     point_a, point_b = gaps(np.ones((1, len(y))) @ cols)
     diffs = []
-    for idx in resample_indices(len(y), resamples, seed):
-        ga, gb = gaps(resample_counts(idx, len(y)) @ cols)
-        diffs.append(gb - ga)
+    with threadpool_limits(limits=1):  # small products: BLAS threads only contend
+        for idx in resample_indices(len(y), resamples, seed):
+            ga, gb = gaps(resample_counts(idx, len(y)) @ cols)
+            diffs.append(gb - ga)
     d = np.concatenate(diffs)
     d = d[np.isfinite(d)]
     return {
