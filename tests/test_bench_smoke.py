@@ -90,3 +90,21 @@ def test_predlog_bench_runs_and_reads_back_every_row(capsys: pytest.CaptureFixtu
         sys.modules.pop(spec.name, None)
     out = capsys.readouterr().out
     assert "chunks, 100 rec/request" in out and "ratios (chunks against SQL rows)" in out
+
+
+def test_retrain_decision_bench_quick_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """``bench/retrain_decision.py --quick``: the decision runs and says where the time went."""
+    spec = importlib.util.spec_from_file_location(
+        "_bench_retrain", BENCH.parent / "retrain_decision.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench
+    try:
+        spec.loader.exec_module(bench)
+        assert bench.main(["--quick"]) == 0
+    finally:
+        sys.modules.pop(spec.name, None)
+    out = capsys.readouterr().out
+    assert "Retrain decision on 2,000 labelled recent rows" in out
+    assert "recent_bootstrap" in out and "outcome: " in out
