@@ -8,17 +8,22 @@ exactly the contract's column names (aliases), even when a name is not a Python 
 
 How a JSON value is read, by contract type:
 
-- ``integer``: a JSON whole number. ``3.0`` is accepted as 3 (some clients write every number
-  with a decimal point); ``3.5``, ``"3"``, ``"abc"`` and ``true`` are refused.
+- ``integer``: a JSON whole number in 64 bits. ``3.0`` is accepted as 3 (some clients write
+  every number with a decimal point); ``3.5``, ``"3"``, ``"abc"``, ``true`` and ``2**63`` are
+  refused (training data and the log's columns hold 64-bit integers, and past about 1e308 a
+  number is not even a float the model can read).
 - ``number``: any JSON number (whole numbers become floats). Text such as ``"3.5"`` is
   refused, and so are ``NaN`` and ``Infinity`` (Python's JSON reader accepts them).
-- ``string``: JSON text only; a number is refused (send ``"123"``, not ``123``).
+- ``string``: JSON text only; a number is refused (send ``"123"``, not ``123``), and so is
+  text the store cannot keep: a NUL (``\\u0000``) or a lone surrogate (``\\ud800``), in a value
+  or in a column's name (``storable.py``).
 - ``boolean``: ``true`` / ``false``; pydantic's usual spellings (``"true"``, ``0``, ``1``, ...)
   are accepted too.
 - ``datetime``: ISO 8601 text, a date (``"2024-01-31"``, read as midnight) or a date-time
   (``"2024-01-31T09:30:00"``, with an optional offset). A value with an offset is converted
   to UTC and the offset dropped, so every value is a naive datetime, as pandas reads the
-  training data. Numbers (Unix times) are refused: ``1700000000`` is too often a mistake.
+  training data; one that leaves years 1 to 9999 in UTC is refused. Numbers (Unix times) are
+  refused: ``1700000000`` is too often a mistake.
 - The contract's ``rules:`` refuse: ``allowed`` becomes an enum (exactly one of the listed
   values), ``min`` / ``max`` inclusive bounds, ``nullable: false`` a ``null`` refused.
 - The expectations (the column's own ``min``, ``max``, ``allowed``, ``nullable``: what training
@@ -33,7 +38,12 @@ categories are not enforced: the model does not read them, so an unseen value mu
 prediction. Any other key is an unknown column: refused (``unknown_columns="reject"``) or
 accepted and reported by ``extra_columns`` (``"ignore"``), for the service to log and drop.
 
+What a 422 echoes back (the value sent, a key in ``loc``) is escaped, so the answer can always
+be written as JSON.
+
 ``FeedbackRequest`` (true labels by request id) is fixed: it does not depend on the contract.
+Ids are 1 to 200 characters (the store's column) and labels a finite number, a whole number
+in 64 bits, true / false or text, never NUL or a lone surrogate.
 The response bodies are in ``responses.py``.
 """
 
@@ -123,8 +133,8 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _int64(value: int) -> int:
-    """A whole number the model and the log can hold (a larger one is not a number a
-    float, and so the model, can read, and the log keeps integers in 64 bits)."""
+    """A whole number in 64 bits, as training data and the log's columns hold them (past
+    about 1e308 one is not even a float: the model failed on it, a 503)."""
     if not INT64_MIN <= value <= INT64_MAX:
         raise PydanticCustomError(
             "int64_range",
@@ -327,12 +337,14 @@ def _value_type(col: ColumnContract, limits: _Limits | None) -> Any:
     lo = limits.lo if limits is not None else None
     hi = limits.hi if limits is not None else None
     if col.type == "integer":
+        if lo is not None and hi is not None and lo >= INT64_MIN and hi <= INT64_MAX:
+            return Annotated[int, Strict(), Field(ge=lo, le=hi), BeforeValidator(_whole_number)]
         return Annotated[
             int,
             Strict(),
             Field(ge=lo, le=hi),
             BeforeValidator(_whole_number),
-            AfterValidator(_int64),
+            AfterValidator(_int64),  # no bounds of its own keep it in 64 bits
         ]
     if col.type == "number":
         return Annotated[float, Strict(), Field(ge=lo, le=hi, allow_inf_nan=False)]
