@@ -363,6 +363,9 @@ def _write_all(
     except BaseException:
         output.abort()
         bad.abort()
+        # the log thread may still be writing a chunk: closing its file under it crashed
+        # the process (a segmentation fault in pyarrow), so wait for it first
+        logger.shutdown(wait=True)
         if log_file is not None:
             log_file.abort()
         raise
