@@ -132,3 +132,25 @@ def test_a_bad_window_names_the_flag(trained_project_dir: Path, invoke: Invoke) 
     result = invoke("retrain", "--labels-since", "soon", project=trained_project_dir)
     assert result.exit_code == 1
     assert "--labels-since" in result.output and "'soon' is not a window length" in result.output
+
+
+@pytest.mark.slow  # two real trainings (~60 s)
+def test_a_first_model_says_so_and_no_labels_is_inconclusive(
+    trained_project_dir: Path, invoke: Invoke
+) -> None:
+    first = invoke("retrain", "--json", project=trained_project_dir)
+    assert first.exit_code == 0, first.output
+    data = json.loads(first.output)
+    assert data["decision"]["champion"] is None
+    assert "no production model (champion) yet" in data["decision"]["checks"][0]["sentence"]
+    assert data["dataset_version"]["version"] == 1  # nothing added: the same data version
+    assert data["dataset_version"]["created"] is False
+    with steadyml.open(trained_project_dir, env={}) as project:
+        project.promote(1, "production", reason="the champion", by="test")
+    second = invoke("retrain", "--json", project=trained_project_dir)
+    decision = json.loads(second.output)["decision"]
+    assert decision["outcome"] == "INCONCLUSIVE"
+    assert decision["needed_rows"] == 200
+    assert "0 of 0 labelled in the window" in decision["checks"][0]["sentence"]
+    assert "200 more are needed" in decision["checks"][0]["sentence"]
+    assert [s["name"] for s in decision["sets"]] == ["test"]  # still compared on the test rows
