@@ -3,9 +3,11 @@
 Two kinds of character reach Python from a JSON body but not a database: a lone surrogate
 (``"\\ud800"`` in JSON: half of a UTF-16 pair, not a character; SQLite's driver cannot encode
 it, and neither can a JSON response) and NUL (``"\\u0000"``; PostgreSQL text cannot hold it).
-The request models refuse both in every text field (``text_problem``, one pass over the
-text); what a 422 echoes back and what the log keeps of a refused record is escaped first
-(``escaped``, ``escape_deep``), so the answer itself cannot fail on the value it refuses.
+The API's request models refuse both in every text field (``text_problem``: one scan for NUL
+and, only for text that is not ASCII, one encode); what a 422 echoes back and what the log
+keeps of a refused record is escaped first (``escaped``, ``escape_deep``), so the answer
+itself cannot fail on the value it refuses. The rule lives here, below every stage, so the
+batch engine, the log writer and the labels file can hold values to the same rule.
 """
 
 from __future__ import annotations
@@ -55,10 +57,10 @@ def escape_deep(value: Any, depth: int = 0) -> Any:
         return escaped(value)
     if isinstance(value, Mapping):
         if depth >= MAX_DEPTH:
-            return f"<an object with {len(value)} keys>"
+            return f"<an object with {len(value)} key{'' if len(value) == 1 else 's'}>"
         return {escaped(str(k)): escape_deep(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
         if depth >= MAX_DEPTH:
-            return f"<a list of {len(value)} items>"
+            return f"<a list of {len(value)} item{'' if len(value) == 1 else 's'}>"
         return [escape_deep(v, depth + 1) for v in value]
     return value

@@ -16,7 +16,7 @@ How a JSON value is read, by contract type:
   refused, and so are ``NaN`` and ``Infinity`` (Python's JSON reader accepts them).
 - ``string``: JSON text only; a number is refused (send ``"123"``, not ``123``), and so is
   text the store cannot keep: a NUL (``\\u0000``) or a lone surrogate (``\\ud800``), in a value
-  or in a column's name (``storable.py``).
+  or in a column's name (``data/storable.py``).
 - ``boolean``: ``true`` / ``false``; pydantic's usual spellings (``"true"``, ``0``, ``1``, ...)
   are accepted too.
 - ``datetime``: ISO 8601 text, a date (``"2024-01-31"``, read as midnight) or a date-time
@@ -71,8 +71,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from steadyml.data.storable import escape_deep, escaped, text_problem
 from steadyml.errors import DataContractError
-from steadyml.serving.storable import escape_deep, escaped, text_problem
 
 if TYPE_CHECKING:
     from steadyml.data.contract import ColumnContract, Contract
@@ -122,7 +122,7 @@ def _naive_utc(value: datetime) -> datetime:
 
 
 def _storable_text(value: str) -> str:
-    """Text the store can keep: no NUL, no lone surrogate (``storable.py``)."""
+    """Text the store can keep: no NUL, no lone surrogate (``data/storable.py``)."""
     problem = text_problem(value)
     if problem is not None:
         raise PydanticCustomError("string_unstorable", "Input " + problem)
@@ -167,7 +167,7 @@ def _explained(
 
     ``errors.py`` builds its messages from the error dicts alone, so what they need to say
     (the model's columns, the allowed values, where a bound comes from) travels in ``ctx``.
-    What they echo back (``input``, and keys in ``loc``) is escaped (``storable.py``): a
+    What they echo back (``input``, and keys in ``loc``) is escaped (``data/storable.py``): a
     JSON answer cannot hold a lone surrogate, so echoing one raw turned a 422 into a 500.
     """
     details: list[InitErrorDetails] = []

@@ -12,7 +12,7 @@ before anything about the body).
 
 ``refused_and_logged`` answers a body that breaks the contract like every other 422, and
 also logs its records with the reasons, so the monitor counts contract violations; their
-text escaped first (``storable.escape_deep``), since what was refused may be what the store
+text escaped first (``data.storable.escape_deep``), since what was refused may be what the store
 cannot keep.
 """
 
@@ -26,12 +26,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
+from steadyml.data.storable import escape_deep
 from steadyml.serving.handlers import on_validation_error
 from steadyml.serving.requests import ContractRequest
 from steadyml.serving.responses import PredictResponse
 from steadyml.serving.routes.dependencies import PREDICT
 from steadyml.serving.service import PredictionService
-from steadyml.serving.storable import escape_deep
 
 __all__ = ["PATH", "add_routes", "predict", "predict_open", "refused_and_logged"]
 
