@@ -14,11 +14,16 @@ Without ``scheduler`` a ``LocalCluster`` is started for the run (threads, so no 
 start-up cost) and closed at the end; with ``scheduler="tcp://host:8786"`` the run uses that
 cluster. Workers of a remote cluster must see the input at the same path (a shared disk) and
 have steadyml installed.
+
+The key for hashing personal data travels to the workers only when they need it (the run is
+logged and ``serving.pii_handling`` is ``hash``): each worker hashes its own blocks' personal
+data (docs/privacy.md).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,6 +97,8 @@ def dask_chunks(
     with _client(scheduler) as client:
         workers = max(len(client.scheduler_info().get("workers", {})), 1)
         ahead = 2 * workers
+        if ctx.pii_key and not (ctx.log and ctx.pii_mode == "hash"):
+            ctx = dataclasses.replace(ctx, pii_key="")  # the workers need no key: none sent
         shared = client.scatter(ctx, broadcast=True)
         tasks: list[tuple[Any, ...]] = []
         if plan is not None:
