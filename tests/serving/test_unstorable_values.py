@@ -97,6 +97,23 @@ def test_a_value_that_breaks_another_rule_is_echoed_escaped() -> None:
     assert item["input"] == {"C-\\ud800-1": ["C-\\u0000-1"]}
 
 
+def test_an_id_longer_than_the_log_keeps_whole_is_a_422() -> None:
+    """The id column is the log's row key (200 characters), by which labels are joined: a
+    longer id was cut short there, so a label sent with the whole id never joined."""
+    _, request_model = request_models()
+    body = refused(request_model, {"records": [good_record(customer_id="C" * 201)]})
+    [item] = body["errors"]
+    assert item["loc"] == ["records", 0, "customer_id"]
+    assert item["msg"].startswith(
+        "records[0].customer_id: must be at most 200 characters, the longest row id the log "
+        "keeps whole (labels are joined by it); send a shorter id; got 'CCCC"
+    )
+    request_model.model_validate({"records": [good_record(customer_id="C" * 200)]})
+    schema = request_model.model_json_schema()
+    record = next(iter(schema["$defs"].values()))
+    assert record["properties"]["customer_id"]["anyOf"][0]["maxLength"] == 200
+
+
 # --- numbers and times ------------------------------------------------------------------
 
 

@@ -130,6 +130,8 @@ def _storable_text(value: str) -> str:
 
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+#: the longest request id or row id the store keeps (``feedback.key``, ``predictions.row_key``)
+MAX_KEY = 200
 
 
 def _int64(value: int) -> int:
@@ -162,11 +164,13 @@ def _explained(
     data: Any = None,
     allowed: dict[str, list[Any]] | None = None,
     bounds_from: Mapping[str, Mapping[str, str]] | None = None,
+    words: Mapping[str, str] | None = None,
 ) -> ValidationError:
     """The same errors, with what the contract says added to their ``ctx``.
 
     ``errors.py`` builds its messages from the error dicts alone, so what they need to say
-    (the model's columns, the allowed values, where a bound comes from) travels in ``ctx``.
+    (the model's columns, the allowed values, where a bound comes from) travels in ``ctx``;
+    ``words`` rewords errors by type.
     What they echo back (``input``, and keys in ``loc``) is escaped (``data/storable.py``): a
     JSON answer cannot hold a lone surrogate, so echoing one raw turned a 422 into a 500.
     """
@@ -176,7 +180,9 @@ def _explained(
         loc = err["loc"]
         key = loc[0] if len(loc) == 1 else None
         loc = tuple(escaped(p) if isinstance(p, str) else p for p in loc)  # a key sent
-        if err["type"] == "string_unicode" and isinstance(err.get("input"), str):
+        if words and err["type"] in words:
+            err = {**err, "msg": words[err["type"]]}
+        elif err["type"] == "string_unicode" and isinstance(err.get("input"), str):
             problem = text_problem(err["input"])
             if problem is not None:  # pydantic's words: "unable to parse raw data as ..."
                 err = {**err, "type": "string_unstorable", "msg": "Input " + problem}
@@ -199,6 +205,10 @@ def _explained(
 
 
 _BOUNDS = frozenset({"greater_than_equal", "less_than_equal", "greater_than", "less_than"})
+_RECORD_WORDS = {  # in a record only an id column has a longest length
+    "string_too_long": "Input must be at most {max_length} characters, the longest row id the "
+    "log keeps whole (labels are joined by it); send a shorter id"
+}
 
 
 def _named_keys(errors: list[Any], data: Any) -> list[Any]:
@@ -261,6 +271,7 @@ class ContractRecord(BaseModel):
                 data=data,
                 allowed=cls.allowed_values,
                 bounds_from=cls.bound_sources,
+                words=_RECORD_WORDS,
             ) from None
 
 
@@ -352,6 +363,8 @@ def _value_type(col: ColumnContract, limits: _Limits | None) -> Any:
         return bool
     if col.type == "datetime":
         return Annotated[datetime, AfterValidator(_naive_utc), BeforeValidator(_no_unix_times)]
+    if col.role == "id":  # the log's row key, by which labels are joined: kept whole
+        return Annotated[str, Strict(), Field(max_length=MAX_KEY), AfterValidator(_storable_text)]
     return Annotated[str, Strict(), AfterValidator(_storable_text)]
 
 
@@ -540,10 +553,6 @@ def build_request_model(
 
 
 # --- labels -------------------------------------------------------------------------------
-
-
-#: the longest request id or row id the store keeps (``feedback.key``, ``predictions.row_key``)
-MAX_KEY = 200
 
 
 def _feedback_key(value: str) -> str:
