@@ -285,8 +285,9 @@ def snapshot(
 
 
 def snapshot_contract(contract: Contract, config: ProjectConfig) -> Contract:
-    """The contract a snapshot is checked against: personal-data columns need not be present
-    (a snapshot leaves them out); when present (a version recorded before), their rules hold."""
+    """The contract a snapshot (or a retrain's data) is checked against: personal-data columns
+    need not be present (a snapshot leaves them out, the log never holds them); where present
+    (a version recorded before), their rules hold."""
     import dataclasses
 
     pii = set(config.data.columns.pii)

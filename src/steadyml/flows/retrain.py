@@ -117,8 +117,10 @@ def retrain(
         )
     say(f"Loading data version {parent.version} ({parent.rows:,} rows)")
     base = data_flow.load_snapshot(store, artifacts, parent.version)
+    # a version recorded before snapshots left personal data out: not copied into a new one
+    base = base.drop(columns=list(config.data.columns.pii), errors="ignore")
     declared = data_flow.load_contract(config, root) or data_flow.infer_contract(config, root)
-    contract = _pii_optional(declared, config)
+    contract = data_flow.snapshot_contract(declared, config)
 
     say(f"Reading the labelled live rows logged since {since:%Y-%m-%d %H:%M} UTC")
     live = _labelled_log(store, artifacts, since, until)
@@ -201,19 +203,6 @@ def retrain(
                        base, test_index, holdout, len(rows), task)  # fmt: skip
     run = store.set_run_decision(run.number, decision)
     return RetrainResult(run, mv, dataset, created, decision, False)
-
-
-def _pii_optional(contract: Contract, config: ProjectConfig) -> Contract:
-    """The contract without the rule that personal-data columns be present: they are never
-    logged, and a snapshot may leave them out; where present, their rules still hold."""
-    import dataclasses
-
-    pii = set(config.data.columns.pii)
-    columns = {
-        name: dataclasses.replace(col, required=False) if name in pii else col
-        for name, col in contract.columns.items()
-    }
-    return dataclasses.replace(contract, columns=columns)
 
 
 def _labelled_log(
