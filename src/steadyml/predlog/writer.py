@@ -60,6 +60,12 @@ def _escape_text(text: str) -> str:
     return text
 
 
+def _cause(exc: BaseException) -> str:
+    """The driver's own error, without the statement and parameters SQLAlchemy adds."""
+    orig = getattr(exc, "orig", None) or exc
+    return f"{type(orig).__name__}: {orig}"
+
+
 def _escape_value(value: Any) -> Any:
     if isinstance(value, str):
         return _escape_text(value)
@@ -476,12 +482,18 @@ class PredictionLogWriter:
                     continue
             single = False
             record = part[0]
+            clean = escaped(record)
             try:
-                self._write([escaped(record)])
+                self._write([clean])
             except Exception as again:
                 if self._unreachable(again):
                     self._down(again)
                     return [r for p in (part, *todo) for r in p]
+                if clean == record and _cause(again) == _cause(exc):
+                    # a row with nothing to escape fails as the whole batch did (a missing
+                    # table, say): every row would, so the rest is not tried one by one
+                    self._give_up(1 + sum(len(p) for p in todo), again)
+                    return []
                 self._give_up(1, again)
                 continue
             self.written += 1

@@ -195,11 +195,15 @@ class PredictionFilesRepo(RepoBase):
         wanted = sorted(set(old_ids))
         with self.session() as s:
             where = (PredictionFileRow.project == self.project) & PredictionFileRow.id.in_(wanted)
-            held = s.execute(
-                select(func.count(), func.coalesce(func.sum(PredictionFileRow.rows), 0)).where(
-                    where & PredictionFileRow.inline.is_(True)
-                )
-            ).one()
+            # the old chunks locked (PostgreSQL; SQLite's write transaction holds the file):
+            # a second compaction of the same chunks waits here, then finds them gone, instead
+            # of counting them before the first commits and adding its merged copy beside
+            locked = s.execute(
+                select(PredictionFileRow.id, PredictionFileRow.rows)
+                .where(where & PredictionFileRow.inline.is_(True))
+                .with_for_update()
+            ).all()
+            held = (len(locked), sum(int(r) for _, r in locked))
             if int(held[0]) != len(wanted):
                 raise StateError(
                     "Some of these log chunks are gone; nothing was replaced.",
@@ -211,7 +215,12 @@ class PredictionFilesRepo(RepoBase):
                     f"ones {int(held[1])}; nothing was replaced.",
                     hint="This is a bug in the compaction; the log is unchanged.",
                 )
-            s.execute(delete(PredictionFileRow).where(where))
+            gone = s.execute(delete(PredictionFileRow).where(where)).rowcount  # type: ignore[attr-defined]
+            if gone != len(wanted):  # pragma: no cover - the lock above makes this impossible
+                raise StateError(
+                    "Some of these log chunks went while they were replaced; nothing was replaced.",
+                    hint="Run the compaction again: it starts from the chunks that exist.",
+                )
             rows = [
                 PredictionFileRow(
                     project=self.project, inline=True, created=dt.datetime.now(dt.UTC), **fields
