@@ -115,17 +115,7 @@ def test_hashes_made_with_the_moved_key_match_the_old_ones(store: Store, tmp_pat
     assert hmac_values(["+1-555-0100123"], pii_key(tmp_path, store, env={})) == before
 
 
-PENDING = (
-    "{where} still reads the key from the store (store.secret('pii_hmac')); it should call "
-    "steadyml.predlog.keys.pii_key({args})"
-)
-
-
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason=PENDING.format(where="batch/score.py (score_file, ChunkContext)", args="root, store"),
-)
 def test_batch_scoring_hashes_with_the_key_file_and_keeps_no_key_in_the_store(
     trained_project_dir: Path, tmp_path: Path
 ) -> None:

@@ -280,12 +280,13 @@ def test_hashed_personal_data_in_the_batch_log(write_input, batch_project, scori
     data.setdefault("serving", {})["pii_handling"] = "hash"
     cfg.write_text(yaml.safe_dump(data), encoding="utf-8")
     import steadyml
+    from steadyml.predlog.keys import pii_key
 
     with steadyml.open(batch_project.root, env={}) as project:
         source = write_input(scoring_frame.head(30), "in.csv")
         project.score_batch(source, tmp_path / "out.csv")
         logged = pd.concat(read_log(project.store), ignore_index=True)
-        key = project.store.secret("pii_hmac")
+        key = pii_key(project.root, project.store)
     email = scoring_frame["email"][0]
     assert logged["email"][0] == scrub({"email": email}, ["email"], mode="hash", key=key)["email"]
 

@@ -53,7 +53,7 @@ class ChunkContext:
     log_columns: list[str]  # what the prediction log keeps of each row (before scrubbing)
     pii: list[str]
     pii_mode: str
-    pii_key: str
+    pii_key: str = field(repr=False)  # never printed in an error report
     batch_id: str
     log: bool
     log_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))

@@ -53,6 +53,7 @@ from steadyml.batch.validate import build_rules, missing_columns_error
 from steadyml.batch.writers import AtomicTableWriter, output_kind, remove_stale_temp_files
 from steadyml.data.loading import existing_file, file_kind
 from steadyml.errors import DataError, SteadyMLError
+from steadyml.predlog.keys import pii_key
 
 if TYPE_CHECKING:
     from steadyml.artifacts import ArtifactStore
@@ -197,7 +198,7 @@ def score_file(
         log_columns=log_columns,
         pii=list(roles.pii),
         pii_mode=pii_mode,
-        pii_key=store.secret("pii_hmac") if log and pii_mode == "hash" else "",
+        pii_key=pii_key(root, store) if log and pii_mode == "hash" else "",
         batch_id=f"batch-{uuid.uuid4().hex[:16]}",
         log=log,
         log_at=dt.datetime.now(dt.UTC),
