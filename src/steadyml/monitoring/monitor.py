@@ -6,8 +6,10 @@ feature and of the predictions (against the reference statistics stored with the
 version: the training data is never reloaded), performance once labels have arrived, the
 same per segment, and fairness gaps per sensitive group.
 
-The parts live by job: ``windows`` (the log and the window edges), ``measures`` (system,
-quality, drift), ``performance`` (labels, segments, fairness). This module runs them in order.
+The parts live by job: ``windows`` (the period and the window edges), ``stream`` (a piece of
+the log read once; a window's counts), ``measures`` (system, quality, drift), ``performance``
+(labels, segments, fairness). This module reads the log a piece at a time and adds each piece
+to the windows it falls in, so memory holds counts, never the period's rows.
 The result is one JSON-safe dict (see ``MonitorResult.data``): the CLI prints it, the HTML
 report draws it, and the alert rules read their numbers from ``window_metrics``.
 """
