@@ -229,11 +229,13 @@ class Project:
     def monitor(self, *, since: dt.datetime | None = None, until: dt.datetime | None = None,
                 window: str | None = None, model_version: int | None = None,
                 alerts: bool = True, notify: bool = True,
-                env: Mapping[str, str] | None = None) -> MonitorRun:  # fmt: skip
+                env: Mapping[str, str] | None = None, engine: str = "pandas",
+                scheduler: str | None = None) -> MonitorRun:  # fmt: skip
         """Measure the prediction log in windows, then check the alert rules."""
         return monitor.monitor(
             self.config, self.store, self.artifacts, since=since, until=until, window=window,
             model_version=model_version, alerts=alerts, notify=notify, env=env,
+            engine=engine, scheduler=scheduler,
         )  # fmt: skip
 
     def monitor_report(self, result: Mapping[str, Any]) -> str:

@@ -10,6 +10,7 @@ refused, fallback, a lone surrogate), and labels for some rows.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 
 from steadyml.config import parse_duration
 from steadyml.entities import PredictionRecord
+from steadyml.errors import SteadyMLError
 from steadyml.monitoring.drift_stats import ks_counts, ks_sorted, wasserstein_counts
 from steadyml.monitoring.inputs import typed_inputs
 from steadyml.monitoring.measures import data_quality, system_health, window_drift
@@ -164,3 +166,47 @@ def test_counted_values_give_the_statistics_of_the_values() -> None:
         assert math.isclose(wasserstein_counts(ref, distinct, how_many), expected, rel_tol=1e-9)
         got = _percentiles(counts)
         assert np.allclose(got, np.percentile(values, [50, 95, 99]), rtol=1e-12, atol=0)
+
+
+@pytest.mark.slow  # a local Dask cluster (~5 s)
+def test_the_dask_engine_gives_the_pandas_engines_numbers(logged: Any) -> None:
+    store = logged.store
+    version = store.get_model_version(1)
+    run = store.get_run(version.run_number)
+
+    def monitor(engine: str) -> Any:
+        return run_monitor(store, logged.config, version, run, window="7d", also=["1d"],
+                           artifacts=logged.artifacts, piece_rows=97, engine=engine)  # fmt: skip
+
+    local, dask = monitor("pandas"), monitor("dask")
+    keys = ["rows", "since", "until", "windows"]
+    _same({k: local.data[k] for k in keys}, {k: dask.data[k] for k in keys})
+    _same({k: local.others["1d"].data[k] for k in keys},
+          {k: dask.others["1d"].data[k] for k in keys})  # fmt: skip
+    assert dask.data["rows"] > 400
+
+
+@pytest.mark.slow  # the CLI twice, once on a local Dask cluster (~6 s)
+def test_cli_monitor_engine_dask_prints_the_same_windows(logged: Any, cli: Any) -> None:
+    from steadyml.cli.app import app
+
+    p = ["--project", str(logged.root)]
+    args = ["monitor", "--since", "2026-01-05", "--until", "2026-01-26", "--window", "7d",
+            "--no-alerts", "--json"]  # fmt: skip
+    local = cli.invoke(app, [*p, *args])
+    dask = cli.invoke(app, [*p, *args, "--engine", "dask"])
+    assert local.exit_code == 0 and dask.exit_code == 0, dask.output
+    _same(json.loads(local.stdout)["windows"], json.loads(dask.stdout)["windows"])
+    bad = cli.invoke(app, [*p, "monitor", "--engine", "spark"])
+    assert bad.exit_code == 2 and "must be 'pandas' or 'dask'" in bad.output
+    alone = cli.invoke(app, [*p, "monitor", "--scheduler", "tcp://127.0.0.1:1"])
+    assert alone.exit_code == 2 and "needs --engine dask" in alone.output
+
+
+def test_the_library_names_a_wrong_engine_and_a_lone_scheduler(trained_project: Any) -> None:
+    with pytest.raises(SteadyMLError, match="'pandas' or 'dask'") as wrong:
+        trained_project.monitor(engine="spark")
+    assert wrong.value.field == "engine"
+    with pytest.raises(SteadyMLError, match="only used by the Dask engine") as lone:
+        trained_project.monitor(scheduler="tcp://127.0.0.1:1")
+    assert lone.value.field == "scheduler"

@@ -47,6 +47,10 @@ Per window (--window, default monitoring.window from steadyml.yaml) it shows:
 Alert rules (monitoring.alerts) are checked after the run; a new incident is sent to the
 channels (log, webhook, email) once and stays open until someone resolves it.
 
+The log is read a piece at a time, so memory does not grow with it. --engine dask reads and
+counts it on a Dask cluster: a local one by default, or the one at --scheduler
+tcp://HOST:8786 (its workers must reach the metadata store and the artifact store).
+
 Times are ISO dates or date-times (2026-03-01, 2026-03-01T12:00), or a length back from now
 (7d, 12h). Exit status: 0 when no alert is open, 3 when an alert is open, 1 on an error.
 
@@ -138,7 +142,19 @@ def monitor(
     ),
     no_alerts: bool = typer.Option(False, "--no-alerts", help="Measure only; check no rules."),
     as_json: bool = typer.Option(False, "--json", help="Print the measurements as JSON."),
+    engine: str = typer.Option(
+        "pandas", "--engine", help="pandas (this machine) or dask (the log read on a cluster)."
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786."
+    ),
 ) -> None:
+    if engine not in ("pandas", "dask"):
+        raise typer.BadParameter(
+            f"must be 'pandas' or 'dask'; got {engine!r}", param_hint="--engine"
+        )
+    if scheduler and engine != "dask":
+        raise typer.BadParameter("needs --engine dask", param_hint="--scheduler")
     if window is not None:
         from steadyml.config import parse_duration
 
@@ -151,7 +167,8 @@ def monitor(
         raise typer.BadParameter("must be after --since", param_hint="--until")
     with open_project(ctx) as project:
         run = project.monitor(since=start, until=end, window=window, model_version=model,
-                              alerts=not no_alerts)  # fmt: skip
+                              alerts=not no_alerts, engine=engine,
+                              scheduler=scheduler)  # fmt: skip
         if report is not None:
             report.parent.mkdir(parents=True, exist_ok=True)
             report.write_text(project.monitor_report(run.result), encoding="utf-8")

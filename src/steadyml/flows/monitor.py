@@ -103,11 +103,27 @@ def monitor(
     alerts: bool = True,
     notify: bool = True,
     env: Mapping[str, str] | None = None,
+    engine: str = "pandas",
+    scheduler: str | None = None,
 ) -> MonitorRun:
     """Measure the prediction log in windows; then check the alert rules.
 
     The model version defaults to the one in production (or the latest registered).
+    ``engine="dask"`` reads and counts the log on a Dask cluster (a local one, or the one at
+    ``scheduler``), with the same numbers.
     """
+    if engine not in ("pandas", "dask"):
+        raise SteadyMLError(
+            f"The engine must be 'pandas' or 'dask'; got {engine!r}.",
+            hint="Use 'dask' to read the log on a Dask cluster, 'pandas' (the default) here.",
+            field="engine",
+        )
+    if scheduler and engine != "dask":
+        raise SteadyMLError(
+            f"A scheduler ({scheduler}) is only used by the Dask engine.",
+            hint="Add engine='dask' (--engine dask), or leave the scheduler out.",
+            field="scheduler",
+        )
     from steadyml.monitoring.alerts import evaluate_rules
     from steadyml.monitoring.monitor import run_monitor
 
@@ -118,7 +134,8 @@ def monitor(
     # every rule's window length is measured in the same pass over the log
     also = sorted({r.window for r in rules} - {window or config.monitoring.window})
     result = run_monitor(store, config, mv, run, since=since, until=until, window=window,
-                         labels=labels, artifacts=artifacts, also=also)  # fmt: skip
+                         labels=labels, artifacts=artifacts, also=also, engine=engine,
+                         scheduler=scheduler)  # fmt: skip
     outcomes = []
     if alerts:
         outcomes += evaluate_rules(store, config, result.data, rules=rules,

@@ -76,6 +76,8 @@ def run_monitor(
     artifacts: ArtifactStore | None = None,
     also: Sequence[str] = (),
     piece_rows: int = PIECE_ROWS,
+    engine: str = "pandas",
+    scheduler: str | None = None,
 ) -> MonitorResult:
     """Measure the log between ``since`` and ``until`` in windows of ``window`` (and of each
     length in ``also``, in ``result.others``).
@@ -83,13 +85,17 @@ def run_monitor(
     The log is read ``piece_rows`` rows at a time, once (twice when ``since`` or ``until`` is
     left out: first only each row's time, to find the period), and each window keeps only
     its counts (``steadyml.monitoring.stream``): memory does not grow with the log.
+
+    ``engine="dask"``: the parts of the log are read and counted by Dask workers (a local
+    cluster, or the one at ``scheduler``; ``steadyml.monitoring.dask_engine``), with the same
+    numbers.
     """
     window = window or config.monitoring.window
     lengths = list(dict.fromkeys([window, *also]))
     sizes = {w: parse_duration(w) for w in lengths}
     time_column = config.data.timestamp if config.monitoring.time == "event" else None
     baseline = _baseline(config, version, run)
-    read = _LogReader(store, artifacts, since=since, until=until, time_column=time_column,
+    read = LogReader(store, artifacts, since=since, until=until, time_column=time_column,
                       model_version=None if all_versions else version.version,
                       piece_rows=piece_rows)  # fmt: skip
     span = read.span() if since is None or until is None else None
@@ -99,17 +105,20 @@ def run_monitor(
     stats = {w: [WindowStats(baseline) for _ in edges[w]] for w in lengths}
     bounds = {w: _edges_ns(edges[w]) for w in lengths}
     joined = Labels(labels if labels is not None else store.all_feedback())
+    columns = [*_META, *baseline.input_columns(), REPAIRED]
+    if engine == "dask":
+        from steadyml.monitoring.dask_engine import dask_partials
+
+        partials = dask_partials(read, columns, Measure(baseline, joined, bounds), scheduler)
+    else:
+        partials = iter([measure(read.pieces(columns), Measure(baseline, joined, bounds))])
     rows = 0
-    for frame in read.pieces([*_META, *baseline.input_columns(), REPAIRED]):
-        rows += len(frame)
-        times = _ns(frame["time"])
-        places = {w: _places(times, bounds[w]) for w in lengths}
-        if all(p is None for p in places.values()):
-            continue  # before the first window of every length
-        piece = prepare(frame, baseline, joined)
-        for w, place in places.items():
-            if place is not None:
-                _add(stats[w], piece, place)
+    for partial in partials:  # in the log's order
+        rows += partial.rows
+        read.columns.update(partial.columns)
+        for w, touched in partial.windows.items():
+            for index, counted in touched.items():
+                stats[w][index].merge(counted)
     results = {}
     for w in lengths:
         measured = [s.result(a, b, read.columns) for s, (a, b) in zip(stats[w], edges[w],
@@ -121,7 +130,44 @@ def run_monitor(
     return first
 
 
-class _LogReader:
+@dataclass(frozen=True)
+class Measure:
+    """What counting a part of the log needs: the baseline, the labels, each length's window
+    edges (nanoseconds)."""
+
+    baseline: Baseline
+    labels: Labels
+    bounds: Mapping[str, np.ndarray]
+
+
+@dataclass
+class Partial:
+    """What a part of the log added: its rows, its columns, and per length the windows it
+    touched (by index) with their counts."""
+
+    rows: int = 0
+    columns: set[str] = field(default_factory=set)
+    windows: dict[str, dict[int, WindowStats]] = field(default_factory=dict)
+
+
+def measure(frames: Iterable[pd.DataFrame], how: Measure) -> Partial:
+    """Count the frames (pieces of the log with their ``time``) into the windows they fall in."""
+    out = Partial(windows={w: {} for w in how.bounds})
+    for frame in frames:
+        out.rows += len(frame)
+        out.columns.update(str(c) for c in frame.columns)
+        times = _ns(frame["time"])
+        places = {w: _places(times, bounds) for w, bounds in how.bounds.items()}
+        if all(p is None for p in places.values()):
+            continue  # before the first window of every length
+        piece = prepare(frame, how.baseline, how.labels)
+        for w, place in places.items():
+            if place is not None:
+                _add(out.windows[w], piece, place, how.baseline)
+    return out
+
+
+class LogReader:
     """The log of a run's period, a piece at a time, each piece with its ``time`` column
     (rows outside ``since`` / ``until`` left out); ``columns``: every column seen so far."""
 
@@ -141,20 +187,31 @@ class _LogReader:
         self.model_version, self.piece_rows = model_version, piece_rows
         self.columns: set[str] = set()
 
-    def pieces(self, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
-        # event time can be far from the logged time: then the whole log is read
+    def wanted(self, columns: Sequence[str]) -> list[str]:
+        """The columns to read: ``columns`` and the event-time column."""
+        return [*columns, *([self.time_column] if self.time_column else [])]
+
+    def read_args(self) -> dict[str, Any]:
+        """``read_log`` / ``read_part``'s period and version (event time can be far from the
+        logged time: then the whole log is read)."""
         by_logged = self.time_column is None
-        wanted = [*columns, *([self.time_column] if self.time_column else [])]
-        for frame in read_log(
-            self.store,
-            self.artifacts,
-            since=self.since if by_logged else None,
-            until=self.until if by_logged else None,
-            model_version=self.model_version,
-            chunk_rows=self.piece_rows,
-            columns=wanted,
-        ):
-            self.columns.update(str(c) for c in frame.columns)
+        return {
+            "since": self.since if by_logged else None,
+            "until": self.until if by_logged else None,
+            "model_version": self.model_version,
+            "chunk_rows": self.piece_rows,
+        }
+
+    def pieces(self, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+        frames = read_log(self.store, self.artifacts, **self.read_args(),
+                          columns=self.wanted(columns))  # fmt: skip
+        return self.timed(frames, self.columns)
+
+    def timed(self, frames: Iterable[pd.DataFrame], seen: set[str]) -> Iterator[pd.DataFrame]:
+        """The frames with their ``time``, only the rows in the period; ``seen`` collects
+        every column read."""
+        for frame in frames:
+            seen.update(str(c) for c in frame.columns)
             if not len(frame):
                 continue
             frame = frame.assign(time=log_times(frame, self.time_column))
@@ -204,14 +261,14 @@ def _places(times: np.ndarray, bounds: np.ndarray) -> np.ndarray | None:
     return None if bool((place < 0).all()) else place
 
 
-def _add(stats: list[WindowStats], piece: Piece, place: np.ndarray) -> None:
+def _add(stats: dict[int, WindowStats], piece: Piece, place: np.ndarray, base: Baseline) -> None:
     """Add a piece's rows to the windows they fall in."""
     first = int(place[0])
     if first >= 0 and bool((place == first).all()):
-        stats[first].add(piece, None)  # the usual case: a piece inside one window
+        stats.setdefault(first, WindowStats(base)).add(piece, None)  # the usual case
         return
     for index in np.unique(place[place >= 0]).tolist():
-        stats[index].add(piece, place == index)
+        stats.setdefault(index, WindowStats(base)).add(piece, place == index)
 
 
 def _data(

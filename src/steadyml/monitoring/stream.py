@@ -289,6 +289,26 @@ class WindowStats:
                 labelled[name] = coded.typed[coded.codes[at]]
             self.labelled.append(labelled)
 
+    def merge(self, other: WindowStats) -> None:
+        """Add what ``other`` counted (the rows read after this one's, for the same window)."""
+        merge_counts(self.by_route, other.by_route)
+        self.volume += other.volume
+        self.errors += other.errors
+        self.fallbacks += other.fallbacks
+        self.violations += other.violations
+        self.repaired += other.repaired
+        self.scored += other.scored
+        self.latency.merge(other.latency)
+        for name, counts in other.quality.items():
+            self.quality.setdefault(name, QualityCounts()).add(counts)
+        for name, values in other.numeric.items():
+            self.numeric.setdefault(name, ValueCounts()).merge(values)
+        for name, labels in other.categories.items():
+            merge_counts(self.categories.setdefault(name, {}), labels)
+        self.prediction_values.merge(other.prediction_values)
+        merge_counts(self.prediction_labels, other.prediction_labels)
+        self.labelled.extend(other.labelled)
+
     def result(self, start: dt.datetime, end: dt.datetime, columns: set[str]) -> dict[str, Any]:
         """The window's block; ``columns``: every column the log read in this run holds."""
         base = self.base

@@ -50,6 +50,16 @@ class ValueCounts:
         if self._held > max(_MERGE_AT, len(self._values)):
             self._merge()
 
+    def merge(self, other: ValueCounts) -> None:
+        """Add the values ``other`` counted."""
+        values, counts = other.distinct()
+        if len(values):
+            self._pending.append((values, counts))
+            self._held += len(values)
+            self.total += other.total
+            if self._held > max(_MERGE_AT, len(self._values)):
+                self._merge()
+
     def distinct(self) -> tuple[np.ndarray, np.ndarray]:
         """``(values, counts)``: the distinct values sorted, and how often each occurred."""
         self._merge()

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import hashlib
 from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -15,12 +16,35 @@ if TYPE_CHECKING:
     from steadyml.artifacts import ArtifactStore
     from steadyml.store import Store
 
-__all__ = ["REPAIRED", "delete_batch_logs_before", "read_log", "repair_text"]
+__all__ = [
+    "REPAIRED",
+    "LogPart",
+    "delete_batch_logs_before",
+    "log_parts",
+    "read_log",
+    "read_part",
+    "repair_text",
+    "split_file",
+]
 
 # a column the SQL log's frames carry when some of their text could not be read as it was
 # stored (a lone surrogate, which no UTF-8 text holds): True on those rows, whose bad
 # characters are written as backslash escapes; absent when every row was fine
 REPAIRED = "_text_repaired"
+
+
+@dataclass(frozen=True)
+class LogPart:
+    """A part of the log that can be read on its own (by another process too): the SQL log,
+    one batch run's file (``row_groups``: some of its row groups, its hash already checked),
+    or some of the API's chunks (``chunk_ids``)."""
+
+    kind: str  # "sql", "file" or "chunks"
+    artifacts_url: str = ""
+    digest: str = ""
+    batch_id: str = ""
+    row_groups: tuple[int, ...] | None = None
+    chunk_ids: tuple[int, ...] = ()
 
 
 def read_log(
@@ -45,6 +69,56 @@ def read_log(
     file is checked against its digest first and then read a batch of rows at a time, so
     memory holds one batch of it, not the file.
     """
+    for part in log_parts(store, since=since, until=until, model_version=model_version):
+        yield from read_part(part, store, artifacts, since=since, until=until,
+                             model_version=model_version, chunk_rows=chunk_rows,
+                             columns=columns)  # fmt: skip
+
+
+def log_parts(
+    store: Store,
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    model_version: int | None = None,
+) -> list[LogPart]:
+    """The parts ``read_log`` reads, in its order: the SQL log, each batch file, the API's
+    chunks 200 at a time."""
+    files = store.list_prediction_files(since=since, until=until, model_version=model_version)
+    parts = [LogPart("sql")]
+    parts += [LogPart("file", f.artifacts_url, f.digest, f.batch_id) for f in files if not f.inline]
+    chunk_ids = [f.id for f in files if f.inline]
+    parts += [LogPart("chunks", chunk_ids=tuple(chunk_ids[i : i + 200]))
+              for i in range(0, len(chunk_ids), 200)]  # fmt: skip
+    return parts
+
+
+def split_file(part: LogPart, artifacts: ArtifactStore | None = None) -> list[LogPart]:
+    """A batch file's part as one part per row group, once its hash has been checked here."""
+    import dataclasses
+
+    import pyarrow.parquet as pq
+
+    from steadyml.artifacts import ArtifactStore
+
+    where = artifacts or ArtifactStore(part.artifacts_url)
+    with _verified(where, part.digest, f"batch prediction log {part.batch_id}") as handle:
+        groups = pq.ParquetFile(handle).num_row_groups
+    return [dataclasses.replace(part, row_groups=(g,)) for g in range(groups)]
+
+
+def read_part(
+    part: LogPart,
+    store: Store,
+    artifacts: ArtifactStore | None = None,
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    model_version: int | None = None,
+    chunk_rows: int = 50_000,
+    columns: Collection[str] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """One part of the log (``log_parts``) as ``read_log`` reads it."""
     import pandas as pd
     import pyarrow.parquet as pq
 
@@ -54,18 +128,19 @@ def read_log(
 
     meta_columns = [c for c in LOG_COLUMNS if c != "inputs"]
     wanted = None if columns is None else {"at", *columns}
-    opened: dict[str, ArtifactStore] = {}
-    for rows in store.prediction_log(since=since, until=until, model_version=model_version,
-                                     chunk_rows=chunk_rows):  # fmt: skip
-        rows, repaired = _readable(rows)
-        meta = pd.DataFrame.from_records(rows, columns=list(LOG_COLUMNS))
-        inputs = pd.DataFrame.from_records(list(meta.pop("inputs")), index=meta.index)
-        inputs = inputs.drop(columns=[c for c in inputs.columns if c in meta.columns])
-        meta["at"] = pd.to_datetime(meta["at"], utc=True)
-        frame = pd.concat([meta, inputs], axis=1)
-        if repaired:
-            frame[REPAIRED] = frame.index.isin(repaired)
-        yield frame if wanted is None else frame[[c for c in frame.columns if c in wanted]]
+    if part.kind == "sql":
+        for rows in store.prediction_log(since=since, until=until, model_version=model_version,
+                                         chunk_rows=chunk_rows):  # fmt: skip
+            rows, repaired = _readable(rows)
+            meta = pd.DataFrame.from_records(rows, columns=list(LOG_COLUMNS))
+            inputs = pd.DataFrame.from_records(list(meta.pop("inputs")), index=meta.index)
+            inputs = inputs.drop(columns=[c for c in inputs.columns if c in meta.columns])
+            meta["at"] = pd.to_datetime(meta["at"], utc=True)
+            frame = pd.concat([meta, inputs], axis=1)
+            if repaired:
+                frame[REPAIRED] = frame.index.isin(repaired)
+            yield frame if wanted is None else frame[[c for c in frame.columns if c in wanted]]
+        return
 
     def ordered(frame: pd.DataFrame) -> pd.DataFrame:
         first = [c for c in meta_columns if c in frame.columns]
@@ -80,36 +155,39 @@ def read_log(
             keep &= frame["at"] < pd.Timestamp(until)
         return frame if bool(keep.all()) else frame[keep]
 
-    files = store.list_prediction_files(since=since, until=until, model_version=model_version)
-    for file in (f for f in files if not f.inline):  # batch runs: one Parquet file each
-        where = artifacts
-        if where is None:
-            where = opened.get(file.artifacts_url) or ArtifactStore(file.artifacts_url)
-            opened[file.artifacts_url] = where
-        with _verified(where, file.digest, f"batch prediction log {file.batch_id}") as handle:
+    if part.kind == "file":  # a batch run: one Parquet file
+        where = artifacts or ArtifactStore(part.artifacts_url)
+        what = f"batch prediction log {part.batch_id}"
+        handle = (
+            _verified(where, part.digest, what)
+            if part.row_groups is None
+            else where.fs.open(where.path_for(part.digest), "rb")  # checked by split_file
+        )
+        with handle:
             parquet = pq.ParquetFile(handle)
             names = parquet.schema_arrow.names
             chosen = None if wanted is None else [c for c in names if c in wanted]
-            for batch in parquet.iter_batches(batch_size=chunk_rows, columns=chosen):
+            batches = parquet.iter_batches(batch_size=chunk_rows, columns=chosen,
+                                           row_groups=part.row_groups)  # fmt: skip
+            for batch in batches:
                 yield ordered(inside(batch.to_pandas()))
-    # API chunks: fetched a few hundred at a time and joined into frames of about
-    # ``chunk_rows`` rows (a busy day is tens of thousands of one-second chunks)
-    chunk_ids = [f.id for f in files if f.inline]
+        return
+    # API chunks: joined into frames of about ``chunk_rows`` rows (a busy day is tens of
+    # thousands of one-second chunks)
     tables: list[pa.Table] = []
     held = 0
-    for start in range(0, len(chunk_ids), 200):
-        found = store.prediction_chunks_data(chunk_ids[start : start + 200])
-        for file_id in chunk_ids[start : start + 200]:
-            if file_id not in found:
-                continue  # removed by retention meanwhile
-            table = read_table(found.pop(file_id))
-            if wanted is not None:
-                table = table.select([c for c in table.column_names if c in wanted])
-            tables.append(table)
-            held += table.num_rows
-            if held >= chunk_rows:
-                yield from _frames(tables, ordered, inside)
-                tables, held = [], 0
+    found = store.prediction_chunks_data(list(part.chunk_ids))
+    for file_id in part.chunk_ids:
+        if file_id not in found:
+            continue  # removed by retention meanwhile
+        table = read_table(found.pop(file_id))
+        if wanted is not None:
+            table = table.select([c for c in table.column_names if c in wanted])
+        tables.append(table)
+        held += table.num_rows
+        if held >= chunk_rows:
+            yield from _frames(tables, ordered, inside)
+            tables, held = [], 0
     if tables:
         yield from _frames(tables, ordered, inside)
 
