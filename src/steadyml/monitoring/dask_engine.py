@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from steadyml.errors import MissingExtraError, SteadyMLError
+from steadyml.monitoring.counting import LogReader, Measure, Partial, measure
 from steadyml.predlog.reader import LogPart, log_parts, read_part, split_file
 
 if TYPE_CHECKING:
-    from steadyml.monitoring.monitor import LogReader, Measure, Partial
     from steadyml.store import Store
 
 __all__ = ["dask_partials"]
@@ -56,8 +56,6 @@ def dask_partials(
     read: LogReader, columns: Sequence[str], how: Measure, scheduler: str | None
 ) -> Iterator[Partial]:
     """The log's parts counted on a Dask cluster, in the log's order."""
-    from steadyml.monitoring.monitor import measure
-
     period = read.read_args()
     parts = log_parts(read.store, since=period["since"], until=period["until"],
                       model_version=read.model_version)  # fmt: skip
@@ -100,7 +98,6 @@ def dask_partials(
 def _count(part: LogPart, where: _Where, how: Measure) -> Partial:
     """A worker's task: read one part of the log and count it into its windows."""
     from steadyml.artifacts import ArtifactStore
-    from steadyml.monitoring.monitor import LogReader, measure
 
     store = _store(where.store_url, where.project)
     artifacts = ArtifactStore(where.artifacts_url) if where.artifacts_url else None

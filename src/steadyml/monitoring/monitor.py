@@ -17,7 +17,7 @@ report draws it, and the alert rules read their numbers from ``window_metrics``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,13 +27,14 @@ import pandas as pd
 from steadyml.artifacts import ArtifactStore
 from steadyml.config import ProjectConfig, parse_duration
 from steadyml.entities import ModelVersion, Run
+from steadyml.monitoring.counting import LogReader, Measure, measure, times_ns
 from steadyml.monitoring.drift import DriftSettings
 from steadyml.monitoring.inputs import canonical_summary, contract_types
 from steadyml.monitoring.performance import MIN_LABELS, LabelInfo
 from steadyml.monitoring.references import feature_references, prediction_reference
-from steadyml.monitoring.stream import Baseline, Labels, Piece, WindowStats, prepare
-from steadyml.monitoring.windows import load_log, log_times, period_of, window_edges
-from steadyml.predlog.reader import REPAIRED, read_log
+from steadyml.monitoring.stream import Baseline, Labels, WindowStats
+from steadyml.monitoring.windows import load_log, period_of, window_edges
+from steadyml.predlog.reader import REPAIRED
 from steadyml.store import Store
 from steadyml.store.monitoring import LOG_COLUMNS
 from steadyml.training.evaluate import KNOWN_METRICS
@@ -130,145 +131,11 @@ def run_monitor(
     return first
 
 
-@dataclass(frozen=True)
-class Measure:
-    """What counting a part of the log needs: the baseline, the labels, each length's window
-    edges (nanoseconds)."""
-
-    baseline: Baseline
-    labels: Labels
-    bounds: Mapping[str, np.ndarray]
-
-
-@dataclass
-class Partial:
-    """What a part of the log added: its rows, its columns, and per length the windows it
-    touched (by index) with their counts."""
-
-    rows: int = 0
-    columns: set[str] = field(default_factory=set)
-    windows: dict[str, dict[int, WindowStats]] = field(default_factory=dict)
-
-
-def measure(frames: Iterable[pd.DataFrame], how: Measure) -> Partial:
-    """Count the frames (pieces of the log with their ``time``) into the windows they fall in."""
-    out = Partial(windows={w: {} for w in how.bounds})
-    for frame in frames:
-        out.rows += len(frame)
-        out.columns.update(str(c) for c in frame.columns)
-        times = _ns(frame["time"])
-        places = {w: _places(times, bounds) for w, bounds in how.bounds.items()}
-        if all(p is None for p in places.values()):
-            continue  # before the first window of every length
-        piece = prepare(frame, how.baseline, how.labels)
-        for w, place in places.items():
-            if place is not None:
-                _add(out.windows[w], piece, place, how.baseline)
-    return out
-
-
-class LogReader:
-    """The log of a run's period, a piece at a time, each piece with its ``time`` column
-    (rows outside ``since`` / ``until`` left out); ``columns``: every column seen so far."""
-
-    def __init__(
-        self,
-        store: Store,
-        artifacts: ArtifactStore | None,
-        *,
-        since: dt.datetime | None,
-        until: dt.datetime | None,
-        time_column: str | None,
-        model_version: int | None,
-        piece_rows: int,
-    ) -> None:
-        self.store, self.artifacts = store, artifacts
-        self.since, self.until, self.time_column = since, until, time_column
-        self.model_version, self.piece_rows = model_version, piece_rows
-        self.columns: set[str] = set()
-
-    def wanted(self, columns: Sequence[str]) -> list[str]:
-        """The columns to read: ``columns`` and the event-time column."""
-        return [*columns, *([self.time_column] if self.time_column else [])]
-
-    def read_args(self) -> dict[str, Any]:
-        """``read_log`` / ``read_part``'s period and version (event time can be far from the
-        logged time: then the whole log is read)."""
-        by_logged = self.time_column is None
-        return {
-            "since": self.since if by_logged else None,
-            "until": self.until if by_logged else None,
-            "model_version": self.model_version,
-            "chunk_rows": self.piece_rows,
-        }
-
-    def pieces(self, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
-        frames = read_log(self.store, self.artifacts, **self.read_args(),
-                          columns=self.wanted(columns))  # fmt: skip
-        return self.timed(frames, self.columns)
-
-    def timed(self, frames: Iterable[pd.DataFrame], seen: set[str]) -> Iterator[pd.DataFrame]:
-        """The frames with their ``time``, only the rows in the period; ``seen`` collects
-        every column read."""
-        for frame in frames:
-            seen.update(str(c) for c in frame.columns)
-            if not len(frame):
-                continue
-            frame = frame.assign(time=log_times(frame, self.time_column))
-            keep = np.ones(len(frame), dtype=bool)
-            if self.since is not None:
-                keep &= (frame["time"] >= pd.Timestamp(self.since)).to_numpy()
-            if self.until is not None:
-                keep &= (frame["time"] < pd.Timestamp(self.until)).to_numpy()
-            if not keep.all():
-                frame = frame[keep]
-            if len(frame):
-                yield frame
-
-    def span(self) -> tuple[dt.datetime, dt.datetime] | None:
-        """The first and the latest time in the period (a pass that reads only times)."""
-        first: Any = None
-        latest: Any = None
-        for frame in self.pieces(["at"]):
-            low, high = frame["time"].min(), frame["time"].max()
-            first = low if first is None else min(first, low)
-            latest = high if latest is None else max(latest, high)
-        if first is None:
-            return None
-        return first.to_pydatetime(), latest.to_pydatetime()
-
-
-def _ns(times: pd.Series) -> np.ndarray:
-    """Times as int64 nanoseconds (UTC)."""
-    values = pd.to_datetime(times, utc=True).dt.as_unit("ns")
-    out: np.ndarray = values.to_numpy(dtype="datetime64[ns]").view(np.int64)
-    return out
-
-
 def _edges_ns(edges: list[tuple[dt.datetime, dt.datetime]]) -> np.ndarray:
     if not edges:
         return np.empty(0, dtype=np.int64)
     points = [a for a, _ in edges] + [edges[-1][1]]
-    return _ns(pd.Series(pd.to_datetime(points, utc=True)))
-
-
-def _places(times: np.ndarray, bounds: np.ndarray) -> np.ndarray | None:
-    """Each row's window (-1: none), or None when no row falls in any window."""
-    if len(bounds) < 2:
-        return None
-    place = np.searchsorted(bounds, times, side="right") - 1
-    place[(times < bounds[0]) | (times >= bounds[-1])] = -1
-    return None if bool((place < 0).all()) else place
-
-
-def _add(stats: dict[int, WindowStats], piece: Piece, place: np.ndarray, base: Baseline) -> None:
-    """Add a piece's rows to the windows they fall in."""
-    first = int(place[0])
-    if first >= 0 and bool((place == first).all()):
-        stats.setdefault(first, WindowStats(base)).add(piece, None)  # the usual case
-        return
-    for index in np.unique(place[place >= 0]).tolist():
-        stats.setdefault(index, WindowStats(base)).add(piece, place == index)
+    return times_ns(pd.Series(pd.to_datetime(points, utc=True)))
 
 
 def _data(
