@@ -115,6 +115,8 @@ def test_runs_compare_and_the_text_output_show_the_decision(
     as_json = json.loads(invoke("runs", "compare", "1", str(run), "--json",
                                 project=live_project).output)  # fmt: skip
     assert as_json["decision"]["challenger"]["version"] == 2
+    show = invoke("runs", "show", str(run), project=live_project)
+    assert "Retrain decision:" in show.output
     text = invoke("retrain", project=live_project)
     assert text.exit_code == 0, text.output
     assert "Decision: " in text.output and "never promotes by itself" in text.output

@@ -92,6 +92,8 @@ def show(
     out.print(m)
     for check in (r.summary.get("gates") or {}).get("checks", []):
         out.print(f"  {'✓' if check.get('passed') else '✗'} {check.get('message')}", markup=False)
+    if r.summary.get("decision"):
+        _print_decision(r.summary["decision"])
 
 
 @app.command("compare", help="Compare two runs: what changed first, then what improved.")

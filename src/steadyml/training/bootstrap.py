@@ -328,6 +328,8 @@ def paired_gap_bootstrap(
             diffs.append(gb - ga)
     d = np.concatenate(diffs)
     d = d[np.isfinite(d)]
+    if not (len(d) and np.isfinite(point_a[0]) and np.isfinite(point_b[0])):
+        return None  # no gap to compare (never NaN in a record: PostgreSQL's JSON refuses it)
     return {
         "groups": [str(x) for x in names[keep]],
         "champion_gap": float(point_a[0]),
