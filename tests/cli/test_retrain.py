@@ -22,6 +22,8 @@ def live_project(trained_template: Path, tmp_path_factory: pytest.TempPathFactor
     root = tmp_path_factory.mktemp("retrain") / "churn"
     shutil.copytree(trained_template, root)
     features, labels = make_churn_weeks(n_customers=1000, weeks=2, drift_from_week=2, seed=5)
+    features["tenure_months"] = features["tenure_months"].astype(object)
+    features.loc[features.index[:5], "tenure_months"] = "abc"  # refused: not a number
     with steadyml.open(root, env={}) as project:
         project.promote(1, "production", reason="the champion", by="test")
         features.to_csv(root / "live.csv", index=False)
@@ -57,8 +59,9 @@ def test_retrain_json_records_lineage_challenger_and_decision(
     lineage = dv["lineage"]
     assert dv["created"] is True and dv["version"] == 2
     assert lineage["parent_version"] == 1 and lineage["champion_version"] == 1
-    labelled = lineage["labelled_rows"]
-    assert labelled > 1000 and lineage["rows_refused"] == 0
+    labelled = lineage["labelled_rows"] - 5
+    assert labelled > 1000 and lineage["rows_refused"] == 5
+    assert lineage["refused_reasons"] == {"refused by the service when it was sent": 5}
     assert lineage["holdout_rows"] == -(-labelled * 2 // 10)  # the latest 20 %, rounded up
     assert lineage["rows_added"] == labelled - lineage["holdout_rows"]
     assert lineage["feedback_window"]["labels_since"] == "30d"

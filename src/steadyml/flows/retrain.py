@@ -232,13 +232,19 @@ def _as_training_rows(
     live: pd.DataFrame, base: pd.DataFrame, config: ProjectConfig, contract: Contract
 ) -> tuple[pd.DataFrame, int, dict[str, int]]:
     """The live rows in the dataset's columns and types, the contract's refusals removed:
-    ``(rows with their logged time, rows refused, refusals by reason)``."""
+    ``(rows with their logged time, rows refused, refusals by reason)``.
+
+    A row is refused when the service refused it (its logged error starts with
+    ``contract:``) or when its logged values, as they were logged, break a rule of the
+    contract (checked before they are typed, so text in a number column is refused rather
+    than read as missing).
+    """
     import pandas as pd
 
     from steadyml.data.contract.rows import check_rows
 
     roles = config.data.roles()
-    out = pd.DataFrame(index=live.index)
+    raw = pd.DataFrame(index=live.index)
     for col in base.columns:
         if col == roles.target:
             values = _like_target(live["label"], base[col])
@@ -252,14 +258,21 @@ def _as_training_rows(
             values = pd.to_datetime(live["at"], utc=True).map(lambda t: t.isoformat())
         else:
             values = pd.Series(None, index=live.index, dtype=object)
-        out[col] = _like(values, base[col])
-    if not len(out):
-        return out.assign(**{_AT: pd.Series(dtype="datetime64[ns, UTC]")}), 0, {}
-    check = check_rows(out, contract.columns.values(), missing_codes=config.data.missing_codes)
-    kept = out[~check.refused].copy()
-    kept[_AT] = pd.to_datetime(live.loc[kept.index, "at"], utc=True)
+        raw[col] = values
+    if not len(raw):
+        return raw.assign(**{_AT: pd.Series(dtype="datetime64[ns, UTC]")}), 0, {}
+    check = check_rows(raw, contract.columns.values(), missing_codes=config.data.missing_codes)
+    errors = live["error"] if "error" in live.columns else pd.Series(None, index=live.index)
+    served = errors.fillna("").astype(str).str.startswith("contract:").to_numpy()
+    refused = check.refused | served
     reasons = dict(check.refused_counts.most_common(10))
-    return kept, int(check.refused.sum()), reasons
+    if (served & ~check.refused).any():
+        reasons["refused by the service when it was sent"] = int((served & ~check.refused).sum())
+    kept = raw[~refused]
+    out = pd.DataFrame({col: _like(kept[col], base[col]) for col in base.columns},
+                       index=kept.index)  # fmt: skip
+    out[_AT] = pd.to_datetime(live.loc[kept.index, "at"], utc=True)
+    return out, int(refused.sum()), reasons
 
 
 def _like(values: pd.Series, like: pd.Series) -> pd.Series:
