@@ -219,3 +219,25 @@ def test_the_fairness_gap_equals_trainings_fairness_report(kind: str) -> None:
         assert gap[side] == pytest.approx(expected, abs=1e-12)
     lo, hi = gap["interval"]
     assert lo <= gap["widening"] <= hi
+
+
+def test_an_interval_too_wide_to_tell_is_inconclusive_with_the_rows_needed() -> None:
+    train, y = _binary(3000, seed=1)
+    good = _fit(train, y)
+    weaker = LogisticRegression().fit(train[["x0", "x1", "x2"]].assign(x1=0), y)  # no x1
+    frame, truth = _binary(300, seed=3)
+    decision = decide_challenge(
+        task="classification", positive_label=1, success_metric="roc_auc",
+        sets=[_rowset("recent", frame, truth, good, weaker)],
+        champion=Contender(1, 1.0), challenger=Contender(2, 1.0),
+        settings=DecisionSettings(resamples=300, metric_margin=0.05, min_labelled_rows=100),
+        labelled=300, holdout=300,
+    )  # fmt: skip
+    check = next(c for c in decision["checks"] if c["name"] == "success metric (recent)")
+    lo, hi = check["interval"]
+    assert check["verdict"] == "inconclusive"
+    assert lo < -0.05 and check["value"] > -0.05  # the estimate within the margin, its low end not
+    half, room = (hi - lo) / 2, check["value"] + 0.05
+    assert check["needed"] == int(np.ceil(300 * (half / room) ** 2)) - 300
+    assert f"about {check['needed']:,} more labelled rows" in check["sentence"]
+    assert decision["outcome"] == "INCONCLUSIVE" and decision["needed_rows"] == check["needed"]
