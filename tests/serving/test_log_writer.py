@@ -126,3 +126,50 @@ def test_a_poisoned_request_among_busy_traffic_loses_nothing(tmp_path) -> None: 
         assert writer.failed == 0 and writer.escaped == 1 and writer.chunks >= 1
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["rows", "chunk"])
+def test_a_write_whose_answer_was_lost_is_not_written_twice(tmp_path, chunked: bool) -> None:  # type: ignore[no-untyped-def]
+    """The store took the write, then the connection failed before it said so (a real
+    SQLite error raised after the write): the writer holds it, asks the store what it holds
+    when it tries again, and writes nothing twice."""
+    import sqlite3
+
+    from steadyml.predlog import LogLayout, LogPiece, store_chunk
+    from steadyml.predlog.writer import unwritten_in
+    from steadyml.store import open_store
+
+    store = open_store(str(tmp_path / "store.db"), project="p")
+    lost = [True]
+
+    def answer_lost() -> None:
+        if lost:
+            lost.clear()
+            raise sqlite3.OperationalError("disk I/O error")
+
+    def write(batch: Sequence[PredictionRecord]) -> None:
+        store.add_predictions(batch)
+        answer_lost()
+
+    def write_chunk(chunk) -> None:  # type: ignore[no-untyped-def]
+        store_chunk(store, chunk)
+        answer_lost()
+
+    try:
+        writer = PredictionLogWriter(
+            write, write_chunk=write_chunk, layout=LogLayout(["x"], types={"x": "number"}),
+            flush_ms=20, chunk_min_rows=1 if chunked else 1000, retry_s=0.05,
+            unwritten=unwritten_in(store),
+        )  # fmt: skip
+        writer.start()
+        ids = [f"q{i}" for i in range(10)]
+        writer.log_piece(LogPiece([[float(i)] for i in range(10)], ids, [1] * 10, [0.5] * 10,
+                                  1, "live", 1.0, time.time()))  # fmt: skip
+        writer.close()
+        assert not lost  # the answer was lost once
+        logged = [p.request_id for p in store.list_predictions(limit=100)]
+        assert sorted(logged) == sorted(ids)
+        assert writer.written == 10 and writer.failed == 0 and writer.pending() == 0
+        assert len(store.list_prediction_files(inline=True)) == (1 if chunked else 0)
+    finally:
+        store.close()

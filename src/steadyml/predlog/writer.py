@@ -39,7 +39,9 @@ from steadyml.store.outage import store_unreachable
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["PredictionLogWriter", "escaped"]
+    from steadyml.store import Store
+
+__all__ = ["PredictionLogWriter", "escaped", "unwritten_in"]
 
 logger = logging.getLogger("steadyml.predlog")
 
@@ -99,8 +101,11 @@ class PredictionLogWriter:
     far more than the writing itself.
 
     ``unreachable`` tells an outage (hold the write, try again) from a refusal of the rows
-    (split, escape); ``retry_s``: how often a held write is tried again; ``stop_wait_s``: how
-    long ``close()`` keeps trying to write what is held before it gives up (and counts it).
+    (split, escape); ``unwritten`` (``unwritten_in(store)``) says what of a write that failed
+    after it was sent is not in the store, so a write whose answer was lost (the connection
+    dropped during its commit) is not written twice; ``retry_s``: how often a held write is
+    tried again; ``stop_wait_s``: how long ``close()`` keeps trying to write what is held
+    before it gives up (and counts it).
     """
 
     def __init__(
@@ -116,6 +121,7 @@ class PredictionLogWriter:
         max_batch: int = 2000,
         on_error: Callable[[BaseException], None] | None = None,
         unreachable: Callable[[BaseException], bool] = store_unreachable,
+        unwritten: Callable[[Job], Job | None] | None = None,
         retry_s: float = 1.0,
         stop_wait_s: float = 20.0,
     ) -> None:
@@ -129,6 +135,7 @@ class PredictionLogWriter:
         self._max_batch = max_batch
         self._on_error = on_error
         self._unreachable = unreachable
+        self._unwritten = unwritten
         self._retry_s = retry_s
         self._stop_wait_s = stop_wait_s
         self._items: collections.deque[tuple[Item, int]] = collections.deque()
@@ -150,6 +157,7 @@ class PredictionLogWriter:
         # writes held while the store cannot be reached, oldest first (writer thread only)
         self._held: collections.deque[tuple[Job, int]] = collections.deque()
         self._held_rows = 0
+        self._tried: set[int] = set()  # ids of held jobs that failed after being sent
         self._next_try = 0.0
         #: when the store stopped answering (Unix seconds), None while writes go through
         self.unreachable_since: float | None = None
@@ -379,6 +387,7 @@ class PredictionLogWriter:
         except Exception as exc:
             if self._unreachable(exc):
                 self._down(exc)
+                self._tried.add(id(job))  # it may have gone through (an answer lost)
                 if not held:
                     self._hold(job, rows)
                 return False
@@ -388,6 +397,7 @@ class PredictionLogWriter:
             rest = self._salvage(job, exc)
             if not rest:
                 return True
+            self._tried.add(id(rest))
             if held:
                 self._held[0] = (rest, len(rest))
                 self._held_rows += len(rest) - rows
@@ -429,9 +439,28 @@ class PredictionLogWriter:
         """Try the held writes in order; stop at the first the store still cannot take."""
         while self._held:
             job, rows = self._held[0]
+            if id(job) in self._tried and self._unwritten is not None:
+                try:
+                    left = self._unwritten(job)
+                except Exception as exc:
+                    if self._unreachable(exc):
+                        self._down(exc)
+                        return
+                    left = job  # cannot tell: write it
+                if left is not job:  # (part of) it went through before its answer was lost
+                    self._tried.discard(id(job))
+                    left_rows = len(left) if isinstance(left, list) else 0  # a chunk: None
+                    self.written += rows - left_rows
+                    self._held_rows -= rows - left_rows
+                    if left is None or not left_rows:
+                        self._held.popleft()
+                        continue
+                    job, rows = left, left_rows
+                    self._held[0] = (job, rows)
             if not self._attempt(job, rows, held=True):
                 return
             self._held.popleft()
+            self._tried.discard(id(job))
             self._held_rows -= rows
         if self.unreachable_since is not None:
             logger.warning(
@@ -509,3 +538,18 @@ class PredictionLogWriter:
         self.failed += rows
         if self._on_error is not None:
             self._on_error(exc)
+
+
+def unwritten_in(store: Store) -> Callable[[Job], Job | None]:
+    """For ``PredictionLogWriter(unwritten=…)``: what of a write is not in ``store`` yet (a
+    chunk: itself or None; rows: those whose request id the SQL log does not hold)."""
+    import hashlib
+
+    def unwritten(job: Job) -> Job | None:
+        if isinstance(job, Chunk):
+            found = store.has_log_chunk(hashlib.sha256(job.data).hexdigest(), job.first)
+            return None if found else job
+        logged = store.logged_request_ids([r.request_id for r in job])
+        return [r for r in job if r.request_id not in logged] or None
+
+    return unwritten

@@ -35,6 +35,7 @@ from pydantic import BaseModel
 from steadyml.entities import new_request_id
 from steadyml.errors import SteadyMLError
 from steadyml.predlog import LogLayout, LogPiece, PredictionLogWriter, store_chunk
+from steadyml.predlog.writer import unwritten_in
 from steadyml.serving.auth import KeyCache
 from steadyml.serving.batcher import BatchError, BatchTimeout, MicroBatcher
 from steadyml.serving.expectations import ExpectationCheck
@@ -146,7 +147,7 @@ class PredictionService:
             flush_ms=settings.log_flush_ms,
             chunk_after_ms=settings.log_chunk_ms,
             chunk_min_rows=settings.log_chunk_min_rows,
-            on_error=self._log_failure,
+            on_error=self._log_failure, unwritten=unwritten_in(store),
         )  # fmt: skip
         self.fallback = make_fallback(
             serving.fallback.strategy, value=serving.fallback.value, rule=serving.fallback.rule,

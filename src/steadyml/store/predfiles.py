@@ -161,6 +161,22 @@ class PredictionFilesRepo(RepoBase):
             rows = s.scalars(q.order_by(PredictionFileRow.at, PredictionFileRow.id))
             return [_file(r) for r in rows]
 
+    def has_log_chunk(self, digest: str, at: dt.datetime) -> bool:
+        """Whether the API log chunk with these bytes (sha256) and first row time is stored
+        (the log writer asks before it writes again a chunk whose answer was lost)."""
+        with self.reader() as s:
+            found = s.scalar(
+                select(PredictionFileRow.id)
+                .where(
+                    PredictionFileRow.project == self.project,
+                    PredictionFileRow.at == at,
+                    PredictionFileRow.digest == digest.removeprefix("sha256:"),
+                    PredictionFileRow.inline.is_(True),
+                )
+                .limit(1)
+            )
+            return found is not None
+
     def prediction_chunk_data(self, file_id: int) -> bytes:
         """The bytes of an API log chunk (``PredictionFile.inline``)."""
         found = self.prediction_chunks_data([file_id])

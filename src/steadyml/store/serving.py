@@ -101,6 +101,23 @@ class ServingRepo(RepoBase):
             s.connection().exec_driver_sql(sql, rows)
         return len(rows)
 
+    def logged_request_ids(self, request_ids: Sequence[str]) -> set[str]:
+        """Which of ``request_ids`` the SQL log holds (the log writer asks before it writes
+        again rows whose answer was lost)."""
+        found: set[str] = set()
+        wanted = list(dict.fromkeys(request_ids))
+        with self.reader() as s:
+            for start in range(0, len(wanted), 500):
+                found.update(
+                    s.scalars(
+                        select(PredictionRow.request_id).where(
+                            PredictionRow.project == self.project,
+                            PredictionRow.request_id.in_(wanted[start : start + 500]),
+                        )
+                    )
+                )
+        return found
+
     def count_predictions(self, *, route: str | None = None, answered: bool | None = None) -> int:
         """How many rows the log holds (the SQL log and batch runs' files); ``answered=True``
         counts only rows that got an answer (the model's or the fallback's), ``False`` only
