@@ -241,3 +241,36 @@ def test_an_interval_too_wide_to_tell_is_inconclusive_with_the_rows_needed() -> 
     assert check["needed"] == int(np.ceil(300 * (half / room) ** 2)) - 300
     assert f"about {check['needed']:,} more labelled rows" in check["sentence"]
     assert decision["outcome"] == "INCONCLUSIVE" and decision["needed_rows"] == check["needed"]
+
+
+def test_a_three_class_decision_matches_sklearn() -> None:
+    rng = np.random.default_rng(8)
+    n = 1500
+    x = rng.normal(size=(n, 3))
+    y = np.digitize(x[:, 0] + 0.5 * x[:, 1] + rng.normal(scale=0.5, size=n), [-0.6, 0.6])
+    frame = pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1], "x2": x[:, 2],
+                          "region": rng.choice(["n", "s"], size=n),
+                          "gender": rng.choice(["a", "b"], size=n)})  # fmt: skip
+    fit, test = frame.iloc[:1000], frame.iloc[1000:]
+    champ = LogisticRegression().fit(fit[["x2"]].assign(x1=fit["x1"]), y[:1000])
+    chall = LogisticRegression().fit(fit[["x0", "x1", "x2"]], y[:1000])
+    a = predict_scores(champ, test[["x2"]].assign(x1=test["x1"]), "classification")
+    b = predict_scores(chall, test[["x0", "x1", "x2"]], "classification")
+    rows = RowSet("recent", "the recent rows", y[1000:], Answers(a), Answers(b),
+                  test[["region"]], test[["gender"]])  # fmt: skip
+    decision = decide_challenge(
+        task="classification", positive_label=None, success_metric="f1", sets=[rows],
+        champion=Contender(1, 1.0), challenger=Contender(2, 1.0),
+        settings=DecisionSettings(resamples=200, fairness_margin=1.0),  # random groups
+        labelled=500, holdout=500,
+    )  # fmt: skip
+    metrics = decision["sets"][0]["metrics"]
+    truth, pred = y[1000:], b["proba"].argmax(axis=1)
+    assert metrics["accuracy"]["challenger"] == pytest.approx(skm.accuracy_score(truth, pred))
+    assert metrics["f1"]["challenger"] == pytest.approx(skm.f1_score(truth, pred, average="macro"))
+    assert metrics["roc_auc"]["challenger"] == pytest.approx(
+        skm.roc_auc_score(truth, b["proba"], multi_class="ovr")
+    )
+    assert metrics["log_loss"]["challenger"] == pytest.approx(skm.log_loss(truth, b["proba"]))
+    assert decision["outcome"] == "PROMOTE", decision["summary"]
+    assert any(c["name"] == "fairness (recent)" for c in decision["checks"])
