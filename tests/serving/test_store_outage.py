@@ -55,6 +55,9 @@ def test_an_outage_loses_no_answered_prediction(serving_template: Path, tmp_path
             for t in threads:
                 t.start()
             time.sleep(1.5)
+            labels = {"labels": [{"request_id": "r-unknown", "label": 1}]}
+            feedback = {"X-API-Key": server.keys["feedback"]}
+            assert server.post("/v1/feedback", json=labels, headers=feedback).status_code == 200
             cluster.stop()
             down_at = len(out)
             deadline = time.monotonic() + 15
@@ -68,6 +71,9 @@ def test_an_outage_loses_no_answered_prediction(serving_template: Path, tmp_path
                                      headers={"X-API-Key": server.keys["admin"]})  # fmt: skip
             assert never_used.status_code == 503, never_used.text
             assert "cannot be reached" in never_used.json()["error"]
+            late = server.post("/v1/feedback", json=labels, headers=feedback)
+            assert late.status_code == 503, late.text
+            assert "labels were not stored" in late.json()["error"]
             time.sleep(4)
             metrics = server.get("/metrics").text
             assert "steadyml_prediction_log_buffered" in metrics

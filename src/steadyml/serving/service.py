@@ -490,7 +490,16 @@ class PredictionService:
 
     async def record_labels(self, labels: list[tuple[str, Any]]) -> FeedbackResponse:
         """Store true labels by request id (or row id), through the project's use case."""
-        result = await run_in_threadpool(self.project.record_labels, labels)
+        try:
+            result = await run_in_threadpool(self.project.record_labels, labels)
+        except Exception as exc:
+            if not store_unreachable(exc):
+                raise
+            raise ServiceUnavailable(
+                f"The labels were not stored: the metadata store cannot be reached "
+                f"({type(exc).__name__}).",
+                hint="Send them again when the database is back; nothing of them was kept.",
+            ) from exc
         return FeedbackResponse(
             ok=True, stored=result.stored, unknown_request_ids=result.unknown_keys
         )
