@@ -39,6 +39,7 @@ It walks the lifecycle good teams run, one command per step:
                steadyml monitor         drift, data quality, performance, fairness; alerts
                steadyml alerts list     incidents to acknowledge and resolve
                steadyml worker          run the scheduled jobs (monitor, batch, retention)
+  7. update    steadyml retrain         a challenger on fresh labels, judged against production
 
 New here? Run `steadyml demo` to see the whole loop on a sample churn project.
 """
