@@ -98,7 +98,6 @@ class Piece:
     """One piece of the log, read once: arrays over all its rows and over its served rows."""
 
     rows: int
-    times: np.ndarray  # int64 nanoseconds (UTC), every row
     route: np.ndarray  # every row
     served: np.ndarray  # bool, every row: not a shadow answer
     repaired: np.ndarray  # bool, every row
@@ -187,10 +186,8 @@ def prepare(frame: pd.DataFrame, base: Baseline, labels: Labels) -> Piece:
             else pd.Series([None] * len(current), dtype=object, index=current.index)
         )
         quality[name] = quality_values(ref, column, base.codes.get(name))
-    times = pd.to_datetime(frame["time"], utc=True).dt.as_unit("ns")
     return Piece(
         rows=n,
-        times=times.to_numpy(dtype="datetime64[ns]").view(np.int64),
         route=route,
         served=served_mask,
         repaired=repaired,
