@@ -8,6 +8,7 @@ logged prediction are kept (the prediction may be logged later) and reported.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,14 @@ from typing import Any
 import pandas as pd
 
 from steadyml.data.loading import read_table
+from steadyml.data.storable import text_problem
 from steadyml.errors import DataError
 from steadyml.store import Store
 
 __all__ = ["FeedbackResult", "load_feedback_file", "record_feedback"]
+
+
+MAX_ID = 200  # the store's request id and row key columns hold this many characters
 
 
 @dataclass(frozen=True)
@@ -77,9 +82,30 @@ def load_feedback_file(
         if label is None or (isinstance(label, float) and pd.isna(label)):
             skipped.append({"line": line, "reason": f"{label_column} is empty"})
             continue
-        text = str(_plain(key)).strip()[:200]
+        text = str(_plain(key)).strip()
+        reason = _unstorable(text, _plain(label), id_column, label_column)
+        if reason:
+            skipped.append({"line": line, "reason": reason})
+            continue
         labels.append((text, _plain(label)))
     return labels, skipped, len(frame)
+
+
+def _unstorable(key: str, label: Any, id_column: str, label_column: str) -> str | None:
+    """Why the store cannot keep this key or label as it is (the API refuses the same), or
+    None. An id longer than the store keeps would match no prediction once cut short."""
+    if len(key) > MAX_ID:
+        return f"{id_column} is {len(key)} characters; the store keeps ids of up to {MAX_ID}"
+    problem = text_problem(key)
+    if problem:
+        return f"{id_column} {problem}"
+    if isinstance(label, float) and not math.isfinite(label):
+        return f"{label_column} is {label}; a label must be a finite number or a class"
+    if isinstance(label, int) and not isinstance(label, bool) and abs(label) >= 2**63:
+        return f"{label_column} {label} is beyond 64 bits"
+    if isinstance(label, str) and text_problem(label):
+        return f"{label_column} {text_problem(label)}"
+    return None
 
 
 def record_feedback(store: Store, labels: list[tuple[str, Any]], skipped: list[dict[str, Any]],
