@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from factories import churn_records
 from inprocess import AppMaker
 
@@ -15,12 +14,6 @@ from steadyml.predlog.keys import OLD_KEY_ROW
 from steadyml.store.secret_rows import find_secret
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="serving/service.py (PredictionService.__init__) still reads the key from the store "
-    "(store.secret('pii_hmac')); it should call steadyml.predlog.keys.pii_key(project.root, "
-    "store)",
-)
 def test_the_service_hashes_with_the_key_file_and_keeps_no_key_in_the_store(
     make_server: AppMaker,
 ) -> None:

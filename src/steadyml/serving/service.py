@@ -35,6 +35,7 @@ from pydantic import BaseModel
 from steadyml.entities import new_request_id
 from steadyml.errors import SteadyMLError
 from steadyml.predlog import LogLayout, LogPiece, PredictionLogWriter, store_chunk
+from steadyml.predlog.keys import pii_key as read_pii_key
 from steadyml.predlog.writer import unwritten_in
 from steadyml.serving.auth import KeyCache
 from steadyml.serving.batcher import BatchError, BatchTimeout, MicroBatcher
@@ -130,10 +131,11 @@ class PredictionService:
         )
         store = project.store
         self.keys = KeyCache(store, grace=settings.key_grace_seconds)
-        pii_key = store.secret("pii_hmac") if serving.pii_handling == "hash" else ""
+        # the hashing key comes from the environment or the project's key file, never the store
+        pii_key = read_pii_key(project.root, store) if serving.pii_handling == "hash" else ""
         self.refused_log = RefusedLog(
             max_records=serving.max_records, pii=list(roles.pii), pii_mode=serving.pii_handling,
-            pii_key=pii_key, id_column=roles.id,
+            pii_key=pii_key, id_column=roles.id, columns=columns,
         )  # fmt: skip
         self.writer = PredictionLogWriter(
             store.add_predictions,
