@@ -93,3 +93,18 @@ def test_usage_errors_exit_2(invoke: Invoke, tmp_path: Path) -> None:
     assert "--data needs --target COL" in result.output
     result = invoke("data", "chekc")
     assert result.exit_code == 2
+
+
+def test_a_regression_project_watches_the_drop_as_a_share(invoke: Invoke, tmp_path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"rooms": rng.integers(2, 9, 300), "area": rng.gamma(3, 400, 300)})
+    frame["price"] = frame["area"] * 120 + rng.normal(0, 5000, 300)
+    frame.to_csv(tmp_path / "houses.csv", index=False)
+    result = invoke("init", tmp_path / "h", "--data", tmp_path / "houses.csv", "--target", "price")
+    assert result.exit_code == 0, result.output
+    project = steadyml.open(tmp_path / "h", env={})
+    drop = next(r for r in project.config.monitoring.alerts if r.name == "performance drop")
+    # the error is in the target's units (dollars): a line of 0.05 on it would fire on noise
+    assert (drop.metric, drop.threshold) == ("performance_drop_share", 0.1)

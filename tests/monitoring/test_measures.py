@@ -141,3 +141,24 @@ def test_window_metrics_name_every_number_and_wildcards_expand(make_log: MakeLog
     assert metrics["missing_rate:plan"] == 0.0 and metrics["fairness_gap:sex"] == 0.1
     assert expand("missing_rate:*", metrics) == ["missing_rate:plan", "missing_rate:tenure"]
     assert expand("volume", metrics) == ["volume"]
+
+
+def test_a_regression_drop_is_also_a_share_of_the_training_value(make_log: MakeLog) -> None:
+    # an error in dollars: a line of 0.05 on the absolute drop fires on any noise at all
+    from steadyml.config import AlertRule
+    from steadyml.monitoring.alerts import describe
+
+    y = np.linspace(100_000, 200_000, 60)
+    scored = make_log(60, label=[str(v) for v in y], prediction=y + 30_000.0)
+    info = LabelInfo(task="regression", classes=[], positive_label=None, threshold=None)
+    perf = measure_performance(scored, info, {"mae": 10_000.0}, "mae", [], [])[0]
+    assert perf["metrics"]["mae"] == pytest.approx(30_000.0)
+    assert perf["drop"] == pytest.approx(20_000.0) and perf["drop_share"] == pytest.approx(2.0)
+    window = {"label": "2026-12-07", "performance": perf, "success_metric": "mae"}
+    rule = AlertRule(name="drop", metric="performance_drop_share", comparison=">", threshold=0.1)
+    message, next_step = describe("performance_drop_share", None, 2.0, rule, window)
+    assert message == (
+        "Performance dropped in 2026-12-07: mae 30,000 on 60 labelled predictions, 20,000 "
+        "worse than in training (+200%)"
+    )
+    assert "steadyml retrain" in next_step

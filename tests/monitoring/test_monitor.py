@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
 from sklearn.metrics import f1_score, roc_auc_score
 
@@ -271,6 +272,16 @@ def test_cli_monitor_feedback_and_alerts(watched: dict[str, Any], tmp_path: Path
     assert "monthly_charges" in data["windows"][3]["drift"]["drifted"]
     bad = cli.invoke(app, [*p, "monitor", "--window", "7 days"])
     assert bad.exit_code == 2 and "is not a window length" in bad.output
+
+    # too few rows for any drift test: the table says so and the hint names the setting
+    cfg = yaml.safe_load((root / "steadyml.yaml").read_text(encoding="utf-8"))
+    cfg["monitoring"]["min_samples"] = 10**7
+    (root / "steadyml.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    starved = cli.invoke(app, [*p, "monitor", "--since", "2026-01-05", "--until", "2026-02-02",
+                               "--window", "7d", "--no-alerts"])  # fmt: skip
+    flat = " ".join(starved.stdout.split())
+    assert "Drift is not tested below 10,000,000 values on each side" in flat, starved.output
+    assert "monitoring.min_samples" in flat
     bad_since = cli.invoke(app, [*p, "monitor", "--since", "last tuesday"])
     assert bad_since.exit_code == 2 and "neither a date" in bad_since.output
 

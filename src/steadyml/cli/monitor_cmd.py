@@ -246,6 +246,17 @@ def _render(data: dict[str, Any], new_alerts: list[Any], report: Path | None) ->
                 f["status"],
             )
         out.print(d)
+        starved = [f for f in rows if f["status"] == "not enough data"]
+        if starved and len(starved) == len(rows):
+            need = data.get("settings", {}).get("min_samples")
+            have = min(min(f["n_current"], f["n_reference"]) for f in starved)
+            out.print(
+                f"  Drift is not tested below {need:,} values on each side "
+                f"(monitoring.min_samples); this window has {have:,}. Watch longer windows "
+                "(monitoring.window: 7d) or, for a small data set, lower monitoring.min_samples "
+                "in steadyml.yaml (100 still gives the tests a fair chance).",
+                markup=False,
+            )
     warnings = {
         f["message"] for w in windows[-1:] for f in w["quality"]["features"] if f["status"] != "ok"
     }

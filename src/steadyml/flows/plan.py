@@ -297,9 +297,21 @@ def _render_data_project(name: str, source: str, guess: Any) -> str:
         "      threshold: 0.02",
         "      window: 1d",
         "    - name: performance drop",
-        "      metric: performance_drop   # training minus live success metric, once labels arrive",
-        '      comparison: ">"',
-        "      threshold: 0.05",
+        *(
+            [
+                "      metric: performance_drop   # training minus live success metric, once "
+                "labels arrive",
+                '      comparison: ">"',
+                "      threshold: 0.05",
+            ]
+            if guess.task == "classification"
+            else [
+                "      metric: performance_drop_share   # how much worse than in training, as a "
+                "share of it (0.1: 10 %), once labels arrive",
+                '      comparison: ">"',
+                "      threshold: 0.1",
+            ]
+        ),
         "      window: 1d",
         "      severity: critical",
         "    - name: failing requests",

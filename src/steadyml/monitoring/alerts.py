@@ -47,6 +47,8 @@ def _fmt(value: float | None) -> str:
         return "n/a"
     if abs(value) < 1 and value != 0:
         return f"{value:.3f}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"  # 25,776, not 2.578e+04
     return f"{value:,.4g}"
 
 
@@ -92,13 +94,22 @@ def describe(metric: str, subject: str | None, value: float | None, rule: AlertR
             f"{_fmt(value)} of {subject} values in {label} are outside the training range",
             "Check for a unit change or bad values upstream; the model was never shown them.",
         )
-    if family == "performance_drop" or metric == window.get("success_metric"):
+    if family in ("performance_drop", "performance_drop_share") or metric == window.get(
+        "success_metric"
+    ):
         perf = window["performance"]
+        success = window.get("success_metric") or "the success metric"
+        live = (perf.get("metrics") or {}).get(success)
+        drop, share = perf.get("drop"), perf.get("drop_share")
+        worse = f", {_fmt(drop)} worse than in training" if drop is not None else ""
+        if share is not None:
+            worse += f" ({share:+.0%})"
         return (
-            f"Performance dropped by {_fmt(value)} in {label} "
-            f"(on {perf['labelled']} labelled predictions)",
+            f"Performance dropped in {label}: {success} {_fmt(live)} on {perf['labelled']} "
+            f"labelled predictions{worse}",
             "Look at the drift table and the segments for the cause; retrain with recent "
-            "labelled data (steadyml train), compare the runs, and promote only a better model.",
+            "labelled data (steadyml retrain), which compares the new model with this one on "
+            "the same rows; promote only a better model.",
         )
     if family == "fairness_gap" and subject:
         return (

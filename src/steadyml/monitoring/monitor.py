@@ -258,6 +258,7 @@ def window_metrics(window: Mapping[str, Any]) -> dict[str, float | None]:
     for name, value in (perf.get("metrics") or {}).items():
         out[name] = value
     out["performance_drop"] = perf.get("drop")
+    out["performance_drop_share"] = perf.get("drop_share")
     for attr, block in (window.get("fairness") or {}).items():
         out[f"fairness_gap:{attr}"] = block.get("gap")
     return out

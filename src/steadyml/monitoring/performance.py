@@ -59,7 +59,9 @@ def measure_performance(
     """``(performance, segments, fairness)`` of the labelled rows of ``scored``."""
     labelled = scored[scored["label"].notna()] if "label" in scored.columns else scored.iloc[0:0]
     n = len(labelled)
-    perf: dict[str, Any] = {"status": "ok", "labelled": n, "metrics": {}, "drop": None}
+    perf: dict[str, Any] = {
+        "status": "ok", "labelled": n, "metrics": {}, "drop": None, "drop_share": None,
+    }  # fmt: skip
     if n == 0:
         perf["status"] = "waiting for labels"
         return perf, {}, {}
@@ -81,6 +83,9 @@ def measure_performance(
     if live is not None and trained is not None:
         higher = KNOWN_METRICS.get(success) == "higher_is_better"
         perf["drop"] = float(trained - live) if higher else float(live - trained)
+        # the drop as a share of the training value: a line that means the same for an error
+        # in dollars as for a score between 0 and 1
+        perf["drop_share"] = perf["drop"] / abs(float(trained)) if trained else None
     return perf, _segments(rows, info, segments), _fairness(rows, info, sensitive)
 
 
