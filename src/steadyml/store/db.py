@@ -80,7 +80,25 @@ def _make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, connect_args=_postgres_timeouts(url))
+
+
+#: libpq settings so a database host that stops answering (not one that refuses) is noticed in
+#: seconds, not after the operating system's TCP timeout (minutes): the log writer and the key
+#: cache then treat it as an outage (store/outage.py). A value in the URL's query wins.
+POSTGRES_TIMEOUTS = {
+    "connect_timeout": 5,  # seconds to open a connection
+    "keepalives": 1,
+    "keepalives_idle": 5,  # seconds of silence before the first probe
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,  # ms a sent request may go unacknowledged
+}
+
+
+def _postgres_timeouts(url: str) -> dict[str, Any]:
+    given = make_url(url).query
+    return {k: v for k, v in POSTGRES_TIMEOUTS.items() if k not in given}
 
 
 def _alembic_config(connection: Any) -> Any:
