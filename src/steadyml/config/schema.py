@@ -35,6 +35,8 @@ __all__ = [
     "ProjectConfig",
     "ProjectSection",
     "RetrainingSection",
+    "RolloutGuardrails",
+    "RolloutPlan",
     "ScheduleSection",
     "ServingSection",
     "SplitConfig",
@@ -414,10 +416,43 @@ class ScheduleSection(_Model):
     _check_at = field_validator("retention_at")(checked_time_of_day)
 
 
+class RolloutGuardrails(_Model):
+    """Candidate against production over the step's window (docs/rollout.md says why)."""
+
+    max_failed_increase: float = Field(default=0.01, ge=0, le=1)
+    max_p95_factor: float = Field(default=1.5, ge=1)
+    max_prediction_distance: float = Field(default=0.1, gt=0, le=1)
+    min_agreement: float = Field(default=0.9, ge=0, le=1)
+    min_labels: int = Field(default=200, ge=1)
+    metric_margin: float = Field(default=0.02, ge=0)
+
+
+class RolloutPlan(_Model):
+    """The steps of `steadyml rollout`: 0 is the shadow, the others canary shares."""
+
+    steps: list[float] = Field(default_factory=lambda: [0.0, 10.0, 50.0])
+    hold_minutes: float = Field(default=30, gt=0)
+    min_requests: int = Field(default=500, ge=1)
+    evaluate_every_seconds: float = Field(default=30, gt=0)
+    guardrails: RolloutGuardrails = Field(default_factory=RolloutGuardrails)
+
+    @field_validator("steps")
+    @classmethod
+    def _check_steps(cls, steps: list[float]) -> list[float]:
+        if not steps or steps != sorted(steps) or any(not 0 <= p <= 50 for p in steps):
+            raise ValueError(
+                "steps must be rising shares from 0 (the shadow) to at most 50 percent, "
+                f"e.g. [0, 10, 50]; got {steps}"
+            )
+        return steps
+
+
 class RetrainingSection(_Model):
     triggers: list[Literal["drift", "performance", "schedule"]] = Field(default_factory=list)
     schedule: str | None = None
-    rollout: Literal["shadow", "canary", "direct"] = "shadow"
+    # whether a PROMOTE decision starts `steadyml rollout` by itself (docs/rollout.md)
+    rollout: Literal["manual", "auto"] = "manual"
+    rollout_plan: RolloutPlan = Field(default_factory=RolloutPlan)
     canary_percent: float = Field(default=10, gt=0, le=100)
     promotion: Literal["manual", "automatic"] = "manual"
     # `steadyml retrain` and its champion/challenger decision (docs/retrain.md says why)
