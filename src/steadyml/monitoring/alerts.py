@@ -64,7 +64,8 @@ def describe(metric: str, subject: str | None, value: float | None, rule: AlertR
             f"{text} (window {label})",
             "Compare the reference and current histograms in the monitoring report "
             "(steadyml monitor --report monitor.html). If the change is real and lasting, "
-            "retrain on recent data (steadyml train) and compare the runs before promoting.",
+            "retrain on recent labelled data (steadyml retrain), which compares the new model "
+            "with this one on the same rows before anyone promotes it.",
         )
     if family == "psi" and subject:
         return (
@@ -87,7 +88,7 @@ def describe(metric: str, subject: str | None, value: float | None, rule: AlertR
         return (
             f"{_fmt(value)} of {subject} values in {label} were never seen in training ({seen})",
             "The model treats unseen values as unknown. If the new values are here to stay, "
-            "retrain on data that includes them.",
+            "retrain on data that includes them (steadyml retrain adds the labelled live rows).",
         )
     if family == "out_of_range_rate" and subject:
         return (
