@@ -66,6 +66,22 @@ def serve(
         max=3600,
         help="Seconds a request body may take to arrive before it is answered 408.",
     ),
+    key_grace: float = typer.Option(
+        300.0,
+        "--key-grace-seconds",
+        min=0,
+        max=86_400,
+        help="While the database cannot be reached, API keys this server checked before keep "
+        "working this long (keys it never saw get 503).",
+    ),
+    log_buffer: int = typer.Option(
+        200_000,
+        "--log-buffer-rows",
+        min=1_000,
+        max=10_000_000,
+        help="While the database cannot be reached, prediction log rows held in memory; "
+        "when full, new predictions get 503 rather than answers that would not be logged.",
+    ),
 ) -> None:
     if info_auth is not None and info_auth not in INFO_AUTH:
         raise SteadyMLError(
@@ -108,7 +124,8 @@ def serve(
     argv = [
         sys.executable, "-m", "steadyml.serving", "--project", root, "--host", host,
         "--port", str(port), "--workers", str(workers), "--max-wait-ms", str(max_wait_ms),
-        "--body-timeout", str(body_timeout),
+        "--body-timeout", str(body_timeout), "--key-grace-seconds", str(key_grace),
+        "--log-buffer-rows", str(log_buffer),
     ]  # fmt: skip
     if info_auth is not None:
         argv += ["--info-auth", info_auth]

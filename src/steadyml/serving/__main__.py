@@ -17,6 +17,12 @@ KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this long
 
 
 def main(argv: list[str] | None = None) -> None:
+    args, settings = parse(argv)
+    _run(args, settings)
+
+
+def parse(argv: list[str] | None = None) -> tuple[argparse.Namespace, ServeSettings]:
+    """The command line and the server settings it gives (argparse errors exit with 2)."""
     parser = argparse.ArgumentParser(prog="python -m steadyml.serving")
     parser.add_argument("--project", required=True)
     parser.add_argument("--host", default="127.0.0.1")
@@ -40,19 +46,37 @@ def main(argv: list[str] | None = None) -> None:
         "--body-timeout", type=float, default=ServeSettings.body_timeout_s,
         help="seconds a request body may take to arrive, after which it is answered 408",
     )  # fmt: skip
+    parser.add_argument(
+        "--key-grace-seconds", type=float, default=ServeSettings.key_grace_seconds,
+        help="while the database cannot be reached, keys checked before keep working this long",
+    )  # fmt: skip
+    parser.add_argument(
+        "--log-buffer-rows", type=int, default=ServeSettings.log_buffer_rows,
+        help="while the database cannot be reached, log rows held in memory before 503s",
+    )  # fmt: skip
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     if not args.body_timeout > 0:
         parser.error(f"--body-timeout must be more than 0 seconds; got {args.body_timeout:g}.")
+    if not args.key_grace_seconds >= 0:
+        parser.error(f"--key-grace-seconds must be 0 or more; got {args.key_grace_seconds:g}.")
+    if args.log_buffer_rows < 1:
+        parser.error(f"--log-buffer-rows must be at least 1; got {args.log_buffer_rows}.")
     settings = ServeSettings(
         require_auth=not args.no_auth,
         host=args.host,
         info_auth=args.info_auth,
         body_timeout_s=args.body_timeout,
+        key_grace_seconds=args.key_grace_seconds,
+        log_buffer_rows=args.log_buffer_rows,
         max_wait_ms=args.max_wait_ms,
         log_predictions=not args.no_log,
         log_chunk_min_rows=max(args.log_chunk_min_rows, 1),
     )
+    return args, settings
+
+
+def _run(args: argparse.Namespace, settings: ServeSettings) -> None:
     if not settings.require_auth and args.host not in LOOPBACK and not args.insecure:
         sys.stderr.write(
             f"Error: refusing to serve without API keys on {args.host}, which other machines "
