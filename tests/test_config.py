@@ -134,7 +134,7 @@ def test_a_list_or_mapping_key_with_nothing_under_it_reads_as_left_out(tmp_path:
     columns = cfg.data.columns
     assert (columns.categorical, columns.text, columns.sensitive, columns.pii) == ([], [], [], [])
     assert columns.drop == {} and cfg.data.missing_codes == {} and cfg.data.post_outcome == {}
-    assert cfg.training.segments == [] and cfg.retraining.triggers == []
+    assert cfg.training.segments == [] and not cfg.retraining.triggers.configured
     assert cfg.monitoring.alerts == [] and cfg.monitoring.channels[0].to == []
     assert cfg.schedule == parse_config(_valid()).schedule  # a blank section: its defaults
 

@@ -66,7 +66,7 @@ def parse_config(raw: Any, *, source: str = CONFIG_FILENAME) -> ProjectConfig:
             hint="Run `steadyml init DIR --template churn` to see a complete example.",
         )
     try:
-        return ProjectConfig.model_validate(raw)
+        cfg = ProjectConfig.model_validate(raw)
     except ValidationError as exc:
         problems = [explain(e, ProjectConfig) for e in exc.errors()]
         lines = "\n".join(f"  - {p}" for p in problems)
@@ -75,6 +75,25 @@ def parse_config(raw: Any, *, source: str = CONFIG_FILENAME) -> ProjectConfig:
             problems=problems,
             hint="Fix the fields above; `steadyml init --help` shows how a new project is made.",
         ) from None
+    _check_trigger_rules(cfg, source)
+    return cfg
+
+
+def _check_trigger_rules(cfg: ProjectConfig, source: str) -> None:
+    """``retraining.triggers.alerts`` names rules of ``monitoring.alerts``."""
+    rules = [rule.name for rule in cfg.monitoring.alerts]
+    unknown = [name for name in cfg.retraining.triggers.alerts if name not in rules]
+    if unknown:
+        what = "is not the name of an alert rule" if len(unknown) == 1 else "are not rule names"
+        problem = (
+            f"retraining.triggers.alerts: {', '.join(map(repr, unknown))} {what}; rules in "
+            f"monitoring.alerts: {', '.join(map(repr, rules)) or 'none'}."
+        )
+        raise ConfigError(
+            f"{source} has 1 problem:\n  - {problem}",
+            problems=[problem],
+            hint="Name a rule exactly as its `name:` is written under monitoring.alerts.",
+        )
 
 
 def find_config(path: str | Path) -> Path:

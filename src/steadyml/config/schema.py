@@ -34,6 +34,7 @@ __all__ = [
     "OwnersSection",
     "ProjectConfig",
     "ProjectSection",
+    "RetrainTriggers",
     "RetrainingSection",
     "RolloutGuardrails",
     "RolloutPlan",
@@ -447,9 +448,39 @@ class RolloutPlan(_Model):
         return steps
 
 
+class RetrainTriggers(_Model):
+    """When ``steadyml worker`` retrains by itself (docs/retrain.md, "Triggers")."""
+
+    alerts: list[str] = Field(
+        default_factory=list, description="Alert rule names: a new or open alert retrains."
+    )
+    every: str | None = Field(default=None, description="Retrain when the last is this old.")
+    new_labels: int | None = Field(
+        default=None, ge=1, description="Retrain when this many labels arrived since the last."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_a_list(cls, data: Any) -> Any:
+        if isinstance(data, list):
+            raise ValueError(
+                "triggers is a mapping, not a list: write alerts: [rule names], every: 7d "
+                "and/or new_labels: 500"
+            )
+        return data
+
+    @field_validator("every")
+    @classmethod
+    def _check_every(cls, value: str | None) -> str | None:
+        return None if value is None else checked_window(value)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.alerts or self.every or self.new_labels)
+
+
 class RetrainingSection(_Model):
-    triggers: list[Literal["drift", "performance", "schedule"]] = Field(default_factory=list)
-    schedule: str | None = None
+    triggers: RetrainTriggers = Field(default_factory=RetrainTriggers)
     # whether a PROMOTE decision starts `steadyml rollout` by itself (docs/rollout.md)
     rollout: Literal["manual", "auto"] = "manual"
     rollout_plan: RolloutPlan = Field(default_factory=RolloutPlan)
