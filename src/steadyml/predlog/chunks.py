@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from steadyml.data.storable import escaped
 from steadyml.entities import PredictionRecord, new_request_id
 from steadyml.predlog.batchfile import META_COLUMNS
 from steadyml.predlog.scrub import hmac_values, json_value, scrub
@@ -118,12 +119,15 @@ def _array(values: Sequence[Any], kind: pa.DataType | None) -> pa.Array:
     if kind is not None:
         try:
             return pa.array(values, type=kind)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeEncodeError):
             pass
     try:
         return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        return pa.array([None if v is None else str(json_value(v)) for v in values], pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeEncodeError):
+        # text Arrow cannot encode (a lone surrogate) is kept with it written as an escape
+        return pa.array(
+            [None if v is None else escaped(str(json_value(v))) for v in values], pa.string()
+        )
 
 
 class LogLayout:
