@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from steadyml.data.contract import Contract
     from steadyml.flows.retrain import RetrainResult
     from steadyml.flows.train import TrainResult
+    from steadyml.flows.triggers import TriggerCheck
     from steadyml.monitoring.feedback import FeedbackResult
     from steadyml.predlog.compact import CompactResult
     from steadyml.registry import ModelBundle
@@ -141,6 +142,21 @@ class Project:
 
         return retrain(self.config, self.root, self.store, self.artifacts,
                        labels_since=labels_since, progress=progress)  # fmt: skip
+
+    def check_triggers(self, *, now: dt.datetime | None = None,
+                       job_id: int | None = None) -> TriggerCheck:  # fmt: skip
+        """Which retrain triggers (``retraining.triggers``) fire now, and why."""
+        from steadyml.flows.triggers import check_triggers
+
+        return check_triggers(self.config, self.store, now=now, job_id=job_id)
+
+    def retrain_on_triggers(self, *, now: dt.datetime | None = None, job_id: int | None = None,
+                            progress: Progress | None = None) -> dict[str, Any]:  # fmt: skip
+        """Retrain when a trigger fired, saying why; the summary the worker's job records."""
+        from steadyml.flows.triggers import retrain_on_triggers
+
+        return retrain_on_triggers(self.config, self.root, self.store, self.artifacts, now=now,
+                                   job_id=job_id, progress=progress)  # fmt: skip
 
     def runs(self) -> list[Run]:
         return self.store.list_runs()

@@ -1,5 +1,7 @@
 """Scheduled jobs: the monitor every N minutes, nightly batch scoring, log retention (which
-also merges the API log's one-second chunks older than an hour).
+also merges the API log's one-second chunks older than an hour), and the retrain triggers
+(``retraining.triggers``: checked at the monitor's interval; ``flows.triggers`` says when a
+trigger fires, and the job's summary says why).
 
 ``steadyml worker`` runs them with APScheduler (in-process, no broker, no cluster) from the
 ``schedule`` section of steadyml.yaml, and records every run (start, end, outcome, summary)
@@ -37,7 +39,7 @@ __all__ = [
 
 log = logging.getLogger("steadyml.worker")
 
-JOBS = ("monitor", "batch", "retention")
+JOBS = ("monitor", "batch", "retention", "retrain")
 SCORABLE = (".csv", ".parquet", ".pq")
 UNSUPPORTED = (".gz", ".tsv")  # seen in the input folder and skipped, with the reason
 
@@ -64,6 +66,10 @@ def planned_jobs(project: Project) -> list[Job]:
         jobs.append(Job("batch", at=parse_time_of_day(sched.batch.at)))
     if sched.retention_at:
         jobs.append(Job("retention", at=parse_time_of_day(sched.retention_at)))
+    if project.config.retraining.triggers.configured:
+        # checked as often as the monitor runs, so an alert it opens is answered on the next
+        # check; a check that fires nothing costs a few queries
+        jobs.append(Job("retrain", every_minutes=sched.monitor_every_minutes or 60))
     return jobs
 
 
@@ -220,13 +226,29 @@ _RUNNERS: dict[str, Callable[[Project], dict[str, Any]]] = {
 }
 
 
-def run_job(project: Project, name: str) -> JobRun:
-    """Run one job now and record it; a failure is recorded, not raised."""
-    if name not in _RUNNERS:
+def _retrain(project: Project, run_id: int, now: dt.datetime | None) -> dict[str, Any]:
+    """The retrain triggers: retrain when one fired, saying why (``flows.triggers``)."""
+    check = project.check_triggers(job_id=run_id, now=now)
+    if check.busy or not check.fired:
+        return {**check.to_dict(), "retrained": False}
+    try:
+        return project.retrain_on_triggers(job_id=run_id, now=now)
+    except SteadyMLError as exc:  # the history says which triggers fired and what failed
+        why = "; ".join(f.reason for f in check.fired)
+        raise SteadyMLError(f"Retrain (fired by {why}) failed: {exc.message}",
+                            hint=exc.hint) from exc  # fmt: skip
+
+
+def run_job(project: Project, name: str, *, now: dt.datetime | None = None) -> JobRun:
+    """Run one job now and record it; a failure is recorded, not raised.
+
+    ``now``: the retrain job's clock (its schedule trigger), injectable for tests and demos.
+    """
+    if name not in _RUNNERS and name != "retrain":
         raise SteadyMLError(f"There is no job called {name!r}.", hint=f"Jobs: {', '.join(JOBS)}.")
     run_id = project.store.start_job(name)
     try:
-        summary = _RUNNERS[name](project)
+        summary = _retrain(project, run_id, now) if name == "retrain" else _RUNNERS[name](project)
     except Exception as exc:  # the worker keeps running; the failure is in the history
         message = exc.message if isinstance(exc, SteadyMLError) else f"{type(exc).__name__}: {exc}"
         log.error("job %s failed: %s", name, message)
@@ -251,8 +273,8 @@ def run_worker(project: Project, *, on_start: Callable[[list[Job]], None] | None
     if not jobs:
         raise SteadyMLError(
             "The schedule has no jobs.",
-            hint="Set schedule.monitor_every_minutes, schedule.batch or schedule.retention_at "
-            "in steadyml.yaml.",
+            hint="Set schedule.monitor_every_minutes, schedule.batch, schedule.retention_at or "
+            "retraining.triggers in steadyml.yaml.",
         )
     scheduler = BlockingScheduler()
     for job in jobs:

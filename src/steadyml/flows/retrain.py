@@ -52,6 +52,11 @@ Progress = Callable[[str], None]
 __all__ = ["RetrainResult", "retrain"]
 
 _AT = "_logged_at"  # the log's time of each live row, kept beside the dataset's columns
+# The settings of retraining that shape a retrain (its run key); triggers and rollout do not.
+_DECISION_SETTINGS = {
+    "labels_since", "holdout_share", "min_labelled_rows", "bootstrap_resamples",
+    "metric_margin", "segment_margin", "fairness_margin", "latency_factor",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -83,8 +88,14 @@ def retrain(
     labels_since: str | None = None,
     now: dt.datetime | None = None,
     progress: Progress | None = None,
+    trigger: list[dict[str, Any]] | None = None,
 ) -> RetrainResult:
-    """Retrain on the champion's data plus the window's labelled live rows; decide."""
+    """Retrain on the champion's data plus the window's labelled live rows; decide.
+
+    ``trigger``: why the worker retrains (``flows.triggers``), kept in the new dataset
+    version's lineage and the decision; it is not an input, so it never makes a retrain on
+    the same inputs train again.
+    """
     import pandas as pd
 
     from steadyml.config.times import parse_duration
@@ -143,7 +154,7 @@ def retrain(
             "contract.yaml if the values are legitimate.",
         )
     fp = fingerprint(frame)
-    lineage = {
+    lineage: dict[str, Any] = {
         "parent_version": parent.version,
         "champion_version": None if champion is None else champion.version,
         "feedback_window": {
@@ -161,6 +172,8 @@ def retrain(
         if n_holdout
         else None,
     }
+    if trigger:
+        lineage["triggered_by"] = trigger
     dataset, created = _record_dataset(store, artifacts, frame, fp, parent, lineage)
 
     test_index = None if champ_run is None else _champion_test_rows(base, config, champ_run)
@@ -169,7 +182,7 @@ def retrain(
         "retrain": {
             "champion": None if champion is None else champion.version,
             "holdout": lineage["holdout_hash"],
-            "decision": settings.model_dump(mode="json"),
+            "decision": settings.model_dump(mode="json", include=_DECISION_SETTINGS),
         },
     }
     code = code_version(root)
@@ -201,6 +214,8 @@ def retrain(
     say("Comparing the challenger with the champion")
     decision = _decide(config, store, artifacts, outcome, mv, champion, champ_run,
                        base, test_index, holdout, len(rows), task)  # fmt: skip
+    if trigger:
+        decision["triggered_by"] = trigger
     run = store.set_run_decision(run.number, decision)
     return RetrainResult(run, mv, dataset, created, decision, False)
 
