@@ -276,6 +276,43 @@ class TrafficPolicy:
 
 
 @dataclass(frozen=True)
+class Rollout:
+    """A candidate's way to production (``steadyml rollout``): its state and its plan.
+
+    ``step`` indexes ``steps`` (0 %: the shadow; others: canary percents); ``step ==
+    len(steps)`` is production. ``seq`` grows by one at every state change: a change is
+    applied only by the writer that read the current ``seq`` (compare-and-set).
+    """
+
+    id: int
+    candidate_version: int
+    production_version: int
+    status: str  # running | paused | promoting | completed | rolled_back | aborted
+    step: int
+    steps: list[float]
+    plan: dict[str, Any]
+    seq: int
+    step_started_at: dt.datetime
+    started_by: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    reason: str | None = None
+    reading: dict[str, Any] = field(default_factory=dict)
+    evaluated_at: dt.datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("running", "paused", "promoting")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for key in ("step_started_at", "started_at", "finished_at", "evaluated_at"):
+            value = getattr(self, key)
+            d[key] = None if value is None else value.isoformat()
+        return d
+
+
+@dataclass(frozen=True)
 class PredictionRecord:
     """One prediction as the log keeps it (personal data already removed or hashed)."""
 

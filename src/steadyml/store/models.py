@@ -229,6 +229,38 @@ class TrafficRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
+class RolloutRow(Base):
+    """A rollout's state machine (``steadyml rollout``); ``seq`` is its compare-and-set
+    counter. At most one active rollout per project (a partial unique index)."""
+
+    __tablename__ = "rollouts"
+    __table_args__ = (
+        Index(
+            "uq_rollout_active",
+            "project",
+            unique=True,
+            sqlite_where=text("status IN ('running', 'paused', 'promoting')"),
+            postgresql_where=text("status IN ('running', 'paused', 'promoting')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project: Mapped[str] = mapped_column(String(200), index=True)
+    candidate_version: Mapped[int] = mapped_column(Integer)
+    production_version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    step: Mapped[int] = mapped_column(Integer)
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON)
+    seq: Mapped[int] = mapped_column(Integer)
+    step_started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    started_by: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reading: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    evaluated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class SecretRow(Base):
     """Per-project secrets (e.g. the key for hashing personal data). Never printed."""
 

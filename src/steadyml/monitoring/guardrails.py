@@ -1,0 +1,465 @@
+"""Rollout guardrails: a candidate against production over the same window of the log.
+
+``read_guardrails`` takes the prediction log of one rollout step, a piece at a time, and keeps
+only counts: per arm (the candidate's shadow or canary answers; production's live answers) the
+requests, the failed ones, a latency histogram, the predictions' distribution, and (in the
+shadow, where both models answer the same requests) each request's answer by id, so memory
+holds numbers, never the window's rows. Then five checks, each with a verdict:
+
+* ``failed_requests``: errors and fallbacks, the candidate's share against production's;
+* ``latency_p95``: the candidate's 95th percentile against production's;
+* ``prediction_distance``: the Jensen-Shannon distance (base 2, 0 to 1) between the two
+  arms' predictions;
+* ``agreement`` (shadow only): the share of requests both models answered alike;
+* ``success_metric``: once enough labels arrived for both arms, the project's metric, with a
+  bootstrap interval of the difference.
+
+A check with fewer requests than ``min_requests`` in either arm is INCONCLUSIVE: it holds the
+step and is never a pass. A value that is missing (no latency logged, no labels) is never read
+as zero: the check says what is missing. A FAIL rolls the candidate back.
+
+Contract refusals happen before the router picks an arm (the record never reached a model),
+so they are counted and shown, but belong to neither arm.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "BLOCKING",
+    "COLUMNS",
+    "Check",
+    "Limits",
+    "Reading",
+    "read_guardrails",
+]
+
+#: the log's columns the guardrails read
+COLUMNS = ("request_id", "route", "model_version", "prediction", "score", "latency_ms",
+           "fallback", "error")  # fmt: skip
+
+PASS, FAIL, INCONCLUSIVE, WAITING, NOT_APPLICABLE = (
+    "PASS", "FAIL", "INCONCLUSIVE", "WAITING", "N/A",
+)  # fmt: skip
+#: verdicts that hold a step (a pass needs every check PASS, WAITING or N/A)
+BLOCKING = (FAIL, INCONCLUSIVE)
+
+# latency histogram: 0.01 ms to 1,000 s, bins 1 % wide (a p95 read to within 1 %)
+_LAT_EDGES = np.geomspace(0.01, 1e6, int(math.log(1e8) / math.log(1.01)) + 1)
+_NUMERIC_BINS = 20
+_MIN_FAILURES_EARLY = 5  # fewest failures that may fail a step before min_requests
+_LATENCY_SLACK_MS = 5.0  # p95 differences under this are never a failure
+_HIGHER_IS_BETTER = {"accuracy", "precision", "recall", "f1", "roc_auc", "r2"}
+_LOWER_IS_BETTER = {"mae", "rmse", "mse"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The guardrails' limits (``retraining.rollout_plan.guardrails`` in steadyml.yaml)."""
+
+    min_requests: int = 500
+    max_failed_increase: float = 0.01
+    max_p95_factor: float = 1.5
+    max_prediction_distance: float = 0.1
+    min_agreement: float = 0.9
+    min_labels: int = 200
+    metric_margin: float = 0.02
+
+
+@dataclass(frozen=True)
+class Check:
+    """One guardrail's reading: both values, the limit and a verdict, said in a sentence."""
+
+    name: str
+    verdict: str
+    candidate: float | None
+    production: float | None
+    limit: str
+    sentence: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Every check over one window, and the requests each arm answered in it."""
+
+    checks: list[Check]
+    candidate_requests: int
+    production_requests: int
+    refused: int
+    labelled: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        verdicts = {c.verdict for c in self.checks}
+        if FAIL in verdicts:
+            return FAIL
+        if INCONCLUSIVE in verdicts:
+            return INCONCLUSIVE
+        return PASS
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if c.verdict == FAIL]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "candidate_requests": self.candidate_requests,
+            "production_requests": self.production_requests,
+            "refused": self.refused,
+            "labelled": dict(self.labelled),
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+
+class _Arm:
+    """What one arm's rows add up to: counts and histograms, never the rows."""
+
+    def __init__(self, numeric: bool) -> None:
+        self.n = 0
+        self.failed = 0
+        self.latency = np.zeros(len(_LAT_EDGES) + 1, dtype=np.int64)
+        self.latency_n = 0
+        self.numeric = numeric
+        self.classes: dict[str, int] = {}
+        self.values = np.zeros(_NUMERIC_BINS + 2, dtype=np.int64)
+        self.answered = 0
+        self.ids: list[np.ndarray] = []
+        self.answers: list[np.ndarray] = []
+        self.labelled: list[pd.DataFrame] = []
+
+    def add(self, rows: pd.DataFrame, edges: np.ndarray | None, keep_ids: bool,
+            labels: Mapping[str, Any] | None) -> None:  # fmt: skip
+        self.n += len(rows)
+        failed = _failed(rows)
+        self.failed += int(failed.sum())
+        lat = pd.to_numeric(rows["latency_ms"], errors="coerce").to_numpy(dtype=float)
+        lat = lat[np.isfinite(lat)]
+        self.latency += np.bincount(np.searchsorted(_LAT_EDGES, lat), minlength=len(self.latency))
+        self.latency_n += len(lat)
+        ok = rows[~failed & rows["prediction"].notna().to_numpy()]
+        self.answered += len(ok)
+        if self.numeric:
+            values = pd.to_numeric(ok["prediction"], errors="coerce").to_numpy(dtype=float)
+            values = values[np.isfinite(values)]
+            if edges is not None:
+                self.values += np.bincount(np.searchsorted(edges, values),
+                                           minlength=len(self.values))  # fmt: skip
+        else:
+            for label, count in ok["prediction"].astype(str).value_counts().items():
+                self.classes[str(label)] = self.classes.get(str(label), 0) + int(count)
+        if keep_ids:
+            self.ids.append(_hash_ids(ok["request_id"]))
+            self.answers.append(_answers(ok["prediction"], self.numeric))
+        if labels:
+            found = ok["request_id"].map(labels.get)
+            hit = found.notna().to_numpy()
+            if hit.any():
+                part = ok.loc[hit, ["prediction", "score"]].copy()
+                part["label"] = found[hit].to_numpy()
+                self.labelled.append(part)
+
+    def p95(self) -> float | None:
+        if self.latency_n == 0:
+            return None
+        at = int(np.searchsorted(np.cumsum(self.latency), math.ceil(0.95 * self.latency_n)))
+        at = min(max(at, 1), len(_LAT_EDGES) - 1)
+        return float(math.sqrt(_LAT_EDGES[at - 1] * _LAT_EDGES[at]))  # the bin's middle
+
+    def distribution(self, keys: list[str]) -> np.ndarray:
+        if self.numeric:
+            return self.values.astype(float)
+        return np.array([self.classes.get(k, 0) for k in keys], dtype=float)
+
+
+def _failed(rows: pd.DataFrame) -> np.ndarray:
+    fallback = np.asarray(rows["fallback"].fillna(False).astype(bool), dtype=bool)
+    error = np.asarray(rows["error"].notna(), dtype=bool)
+    return np.asarray(fallback | error, dtype=bool)
+
+
+def _refused(rows: pd.DataFrame) -> np.ndarray:
+    found = rows["error"].astype("string").str.startswith("contract:").fillna(False)
+    return np.asarray(found, dtype=bool)
+
+
+def _hash_ids(ids: pd.Series) -> np.ndarray:
+    return np.asarray(pd.util.hash_array(ids.astype(str).to_numpy(dtype=object)), dtype=np.uint64)
+
+
+def _answers(values: pd.Series, numeric: bool) -> np.ndarray:
+    if numeric:
+        return np.asarray(pd.to_numeric(values, errors="coerce"), dtype=float)
+    return np.asarray(values.astype(str), dtype=object)
+
+
+def _js_distance(p: np.ndarray, q: np.ndarray) -> float:
+    p = p / p.sum()
+    q = q / q.sum()
+    m = (p + q) / 2
+
+    def kl(a: np.ndarray) -> float:
+        keep = a > 0
+        return float(np.sum(a[keep] * np.log2(a[keep] / m[keep])))
+
+    return float(math.sqrt(max((kl(p) + kl(q)) / 2, 0.0)))
+
+
+def _fmt(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "none"
+    if unit == "%":
+        return f"{value * 100:.2f} %"
+    return f"{value:.3g}{unit}"
+
+
+def read_guardrails(
+    pieces: Iterable[pd.DataFrame],
+    *,
+    candidate: int,
+    production: int,
+    shadow: bool,
+    limits: Limits,
+    task: str,
+    labels: Mapping[str, Any] | None = None,
+    metric: str | None = None,
+    positive_label: Any = None,
+) -> Reading:
+    """The checks of one rollout step over its window (``pieces``: the log of the window)."""
+    numeric = task == "regression"
+    cand, prod = _Arm(numeric), _Arm(numeric)
+    refused = 0
+    edges: np.ndarray | None = None
+    cand_routes = ("shadow",) if shadow else ("canary",)
+    for piece in pieces:
+        if piece.empty:
+            continue
+        piece = piece.reindex(columns=list(COLUMNS))
+        version = pd.to_numeric(piece["model_version"], errors="coerce")
+        route = piece["route"].astype(str)
+        is_refused = _refused(piece)
+        refused += int(is_refused.sum())
+        mine = piece[((version == candidate) & route.isin(cand_routes)).to_numpy()]
+        theirs = piece[((version == production) & (route == "live")).to_numpy() & ~is_refused]
+        if numeric and edges is None:
+            first = pd.to_numeric(theirs["prediction"], errors="coerce").dropna()
+            if len(first) >= _NUMERIC_BINS:
+                edges = np.unique(np.quantile(first, np.linspace(0, 1, _NUMERIC_BINS + 1)[1:-1]))
+        cand.add(mine, edges, shadow, labels)
+        prod.add(theirs, edges, shadow, labels)
+    checks = [
+        _check_failed(cand, prod, limits),
+        _check_latency(cand, prod, limits),
+        _check_distance(cand, prod, limits),
+        _check_agreement(cand, prod, limits, shadow=shadow),
+        _check_metric(cand, prod, limits, metric, task, positive_label),
+    ]
+    labelled = {"candidate": sum(len(f) for f in cand.labelled),
+                "production": sum(len(f) for f in prod.labelled)}  # fmt: skip
+    return Reading(checks, cand.n, prod.n, refused, labelled)
+
+
+def _too_few(name: str, cand: _Arm, prod: _Arm, limits: Limits, limit: str) -> Check | None:
+    if cand.n >= limits.min_requests and prod.n >= limits.min_requests:
+        return None
+    return Check(
+        name, INCONCLUSIVE, None, None, limit,
+        f"{name}: too few requests to judge (candidate {cand.n}, production {prod.n}; each "
+        f"arm needs {limits.min_requests}): the step holds.",
+    )  # fmt: skip
+
+
+def _check_failed(cand: _Arm, prod: _Arm, limits: Limits) -> Check:
+    name = "failed_requests"
+    limit = f"candidate at most {limits.max_failed_increase * 100:.2g} points above production"
+    if prod.n >= limits.min_requests and cand.n < limits.min_requests:
+        # so many failures that the candidate fails whatever the rest of its requests do
+        allowed = (prod.failed / prod.n + limits.max_failed_increase) * limits.min_requests
+        if cand.failed >= _MIN_FAILURES_EARLY and cand.failed > allowed:
+            return Check(
+                name, FAIL, cand.failed / max(cand.n, 1), prod.failed / prod.n, limit,
+                f"{name}: the candidate failed {cand.failed} of {cand.n} requests, more than "
+                f"the {allowed:.0f} allowed in {limits.min_requests}: FAIL.",
+            )  # fmt: skip
+    early = _too_few(name, cand, prod, limits, limit)
+    if early is not None:
+        return early
+    c, p = cand.failed / cand.n, prod.failed / prod.n
+    verdict = FAIL if c - p > limits.max_failed_increase else PASS
+    return Check(
+        name, verdict, c, p, limit,
+        f"{name}: candidate {_fmt(c, '%')} ({cand.failed} of {cand.n}), production "
+        f"{_fmt(p, '%')} ({prod.failed} of {prod.n}); limit {limit}: {verdict}.",
+    )  # fmt: skip
+
+
+def _check_latency(cand: _Arm, prod: _Arm, limits: Limits) -> Check:
+    name = "latency_p95"
+    limit = f"at most {limits.max_p95_factor:g}x production's p95"
+    early = _too_few(name, cand, prod, limits, limit)
+    if early is not None:
+        return early
+    c, p = cand.p95(), prod.p95()
+    if c is None or p is None:
+        arm = "candidate" if c is None else "production"
+        said = f"{name}: no latency was logged for the {arm} arm: the step holds."
+        return Check(name, INCONCLUSIVE, c, p, limit, said)
+    bad = c > limits.max_p95_factor * p and c - p > _LATENCY_SLACK_MS
+    verdict = FAIL if bad else PASS
+    return Check(name, verdict, c, p, limit,
+                 f"{name}: candidate {c:.1f} ms, production {p:.1f} ms; limit {limit}: "
+                 f"{verdict}.")  # fmt: skip
+
+
+def _check_distance(cand: _Arm, prod: _Arm, limits: Limits) -> Check:
+    name = "prediction_distance"
+    limit = f"Jensen-Shannon distance at most {limits.max_prediction_distance:g}"
+    early = _too_few(name, cand, prod, limits, limit)
+    if early is not None:
+        return early
+    keys = sorted(set(cand.classes) | set(prod.classes))
+    pc, pp = cand.distribution(keys), prod.distribution(keys)
+    if pc.sum() == 0 or pp.sum() == 0:
+        return Check(name, INCONCLUSIVE, None, None, limit,
+                     f"{name}: one arm has no answered predictions to compare: the step "
+                     "holds.")  # fmt: skip
+    d = _js_distance(pc, pp)
+    verdict = FAIL if d > limits.max_prediction_distance else PASS
+    return Check(name, verdict, d, None, limit,
+                 f"{name}: {d:.3f} between the two arms' predictions; limit {limit}: "
+                 f"{verdict}.")  # fmt: skip
+
+
+def _check_agreement(cand: _Arm, prod: _Arm, limits: Limits, *, shadow: bool) -> Check:
+    name = "agreement"
+    limit = f"at least {limits.min_agreement * 100:.0f} % of shared requests answered alike"
+    if not shadow:
+        return Check(name, NOT_APPLICABLE, None, None, limit,
+                     f"{name}: measured in the shadow step only (in a canary each request "
+                     "goes to one model).")  # fmt: skip
+    if not cand.ids or not prod.ids:
+        shared = 0
+        same = 0
+    else:
+        ci, ca = np.concatenate(cand.ids), np.concatenate(cand.answers)
+        pi, pa = np.concatenate(prod.ids), np.concatenate(prod.answers)
+        _, at_c, at_p = np.intersect1d(ci, pi, assume_unique=False, return_indices=True)
+        shared = len(at_c)
+        a, b = ca[at_c], pa[at_p]
+        if cand.numeric:
+            a, b = a.astype(float), b.astype(float)
+            same = int(np.sum(np.abs(a - b) <= 0.1 * np.maximum(np.abs(b), 1e-9)))
+        else:
+            same = int(np.sum(a == b))
+    if shared < limits.min_requests:
+        return Check(name, INCONCLUSIVE, None, None, limit,
+                     f"{name}: {shared} requests answered by both models so far; "
+                     f"{limits.min_requests} needed: the step holds.")  # fmt: skip
+    share = same / shared
+    verdict = FAIL if share < limits.min_agreement else PASS
+    return Check(name, verdict, share, None, limit,
+                 f"{name}: {_fmt(share, '%')} of {shared} shared requests answered alike; "
+                 f"limit {limit}: {verdict}.")  # fmt: skip
+
+
+def _check_metric(cand: _Arm, prod: _Arm, limits: Limits, metric: str | None, task: str,
+                  positive_label: Any) -> Check:  # fmt: skip
+    name = "success_metric"
+    limit = f"{metric} at most {limits.metric_margin:g} worse (95 % interval)"
+    nc, np_ = sum(len(f) for f in cand.labelled), sum(len(f) for f in prod.labelled)
+    if metric is None or metric not in _HIGHER_IS_BETTER | _LOWER_IS_BETTER:
+        return Check(name, NOT_APPLICABLE, None, None, limit,
+                     f"{name}: {metric!r} is not compared during a rollout (accuracy, "
+                     "precision, recall, f1, roc_auc, r2, mae, rmse, mse are).")  # fmt: skip
+    if nc < limits.min_labels or np_ < limits.min_labels:
+        return Check(name, WAITING, None, None, limit,
+                     f"{name}: waiting for labels (candidate {nc}, production {np_}; "
+                     f"{limits.min_labels} each needed); not a pass, and it does not hold "
+                     "the step.")  # fmt: skip
+    rng = np.random.default_rng(0)
+    c_val, c_boot = _metric(pd.concat(cand.labelled), metric, task, positive_label, rng)
+    p_val, p_boot = _metric(pd.concat(prod.labelled), metric, task, positive_label, rng)
+    if c_val is None or p_val is None or c_boot is None or p_boot is None:
+        return Check(name, INCONCLUSIVE, c_val, p_val, limit,
+                     f"{name}: {metric} cannot be computed on these labels (one class "
+                     "only?): the step holds.")  # fmt: skip
+    sign = 1.0 if metric in _HIGHER_IS_BETTER else -1.0
+    diff = sign * (c_boot - p_boot)
+    high = float(np.quantile(diff, 0.975))
+    verdict = FAIL if high < -limits.metric_margin else PASS
+    return Check(name, verdict, c_val, p_val, limit,
+                 f"{name}: {metric} candidate {c_val:.4f} ({nc} labels), production "
+                 f"{p_val:.4f} ({np_} labels); the candidate is at best {high:+.4f} against "
+                 f"production (95 %); limit {limit}: {verdict}.")  # fmt: skip
+
+
+def _metric(rows: pd.DataFrame, metric: str, task: str, positive_label: Any,
+            rng: np.random.Generator, resamples: int = 200,
+            ) -> tuple[float | None, np.ndarray | None]:  # fmt: skip
+    """The metric on ``rows`` and under ``resamples`` bootstrap weightings (Poisson)."""
+    rows = rows.tail(20_000)
+    n = len(rows)
+    weights = np.vstack([np.ones(n), rng.poisson(1.0, size=(resamples, n))]).astype(float)
+    if task == "regression":
+        y = pd.to_numeric(rows["label"], errors="coerce").to_numpy(dtype=float)
+        p = pd.to_numeric(rows["prediction"], errors="coerce").to_numpy(dtype=float)
+        keep = np.isfinite(y) & np.isfinite(p)
+        y, p, w = y[keep], p[keep], weights[:, keep]
+        if len(y) < 2:
+            return None, None
+        total = w.sum(axis=1)
+        err = p - y
+        if metric == "mae":
+            out = (w * np.abs(err)).sum(axis=1) / total
+        elif metric in ("mse", "rmse"):
+            out = (w * err**2).sum(axis=1) / total
+            out = np.sqrt(out) if metric == "rmse" else out
+        elif metric == "r2":
+            mean = (w * y).sum(axis=1, keepdims=True) / total[:, None]
+            ss = (w * (y - mean) ** 2).sum(axis=1)
+            out = 1 - (w * err**2).sum(axis=1) / np.where(ss > 0, ss, np.nan)
+        else:
+            return None, None
+        return float(out[0]), out[1:]
+    y = rows["label"].astype(str).to_numpy()
+    pred = rows["prediction"].astype(str).to_numpy()
+    if metric == "accuracy":
+        out = (weights * (y == pred)).sum(axis=1) / weights.sum(axis=1)
+        return float(out[0]), out[1:]
+    classes = sorted(set(y.tolist()) | set(pred.tolist()))
+    pos = str(positive_label) if positive_label is not None else (classes[-1] if classes else "")
+    yt, yp = y == pos, pred == pos
+    if metric == "roc_auc":
+        from sklearn.metrics import roc_auc_score
+
+        score = pd.to_numeric(rows["score"], errors="coerce").to_numpy(dtype=float)
+        keep = np.isfinite(score)
+        if yt[keep].all() or not yt[keep].any():
+            return None, None
+        vals = [float(roc_auc_score(yt[keep], score[keep], sample_weight=w[keep]))
+                for w in weights]  # fmt: skip
+        return vals[0], np.array(vals[1:])
+    tp = (weights * (yt & yp)).sum(axis=1)
+    fp = (weights * (~yt & yp)).sum(axis=1)
+    fn = (weights * (yt & ~yp)).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if metric == "precision":
+            out = tp / (tp + fp)
+        elif metric == "recall":
+            out = tp / (tp + fn)
+        else:
+            out = 2 * tp / (2 * tp + fp + fn)
+    if not np.isfinite(out[0]):
+        return None, None
+    boot = out[1:]
+    return float(out[0]), boot[np.isfinite(boot)]
