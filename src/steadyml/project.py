@@ -36,7 +36,9 @@ if TYPE_CHECKING:
     from steadyml.batch.score import BatchResult
     from steadyml.data.check import DataCheckResult
     from steadyml.data.contract import Contract
+    from steadyml.entities import Rollout
     from steadyml.flows.retrain import RetrainResult
+    from steadyml.flows.rollout import Evaluation, RolloutStatus
     from steadyml.flows.train import TrainResult
     from steadyml.flows.triggers import TriggerCheck
     from steadyml.monitoring.feedback import FeedbackResult
@@ -157,6 +159,47 @@ class Project:
 
         return retrain_on_triggers(self.config, self.root, self.store, self.artifacts, now=now,
                                    job_id=job_id, progress=progress)  # fmt: skip
+
+    # --- rollout (flows/rollout.py) ---------------------------------------------------
+
+    def start_rollout(self, version: int, *, reason: str, by: str | None = None,
+                      now: dt.datetime | None = None) -> Rollout:  # fmt: skip
+        """Shadow → canary steps → production for ``version``, guarded (docs/rollout.md)."""
+        from steadyml.flows.rollout import start_rollout
+
+        return start_rollout(self.store, self.artifacts, self.config, version, reason=reason,
+                             by=by or _who(), now=now)  # fmt: skip
+
+    def evaluate_rollout(self, *, now: dt.datetime | None = None,
+                         force: bool = False) -> Evaluation:  # fmt: skip
+        """Read the active rollout's guardrails and apply what they say (idempotent)."""
+        from steadyml.flows.rollout import evaluate_rollout
+
+        return evaluate_rollout(self.store, self.config, self.artifacts, now=now, force=force)
+
+    def rollout_status(self, *, now: dt.datetime | None = None) -> RolloutStatus:
+        from steadyml.flows.rollout import rollout_status
+
+        return rollout_status(self.store, self.config, self.artifacts, now=now)
+
+    def advance_rollout(self, *, reason: str, by: str | None = None,
+                        now: dt.datetime | None = None) -> Evaluation:  # fmt: skip
+        from steadyml.flows.rollout import advance_rollout
+
+        return advance_rollout(self.store, self.config, self.artifacts, reason=reason,
+                               by=by or _who(), now=now)  # fmt: skip
+
+    def pause_rollout(self, *, reason: str, by: str | None = None,
+                      now: dt.datetime | None = None) -> Rollout:  # fmt: skip
+        from steadyml.flows.rollout import pause_rollout
+
+        return pause_rollout(self.store, self.config, reason=reason, by=by or _who(), now=now)
+
+    def abort_rollout(self, *, reason: str, by: str | None = None,
+                      now: dt.datetime | None = None) -> Rollout:  # fmt: skip
+        from steadyml.flows.rollout import abort_rollout
+
+        return abort_rollout(self.store, self.config, reason=reason, by=by or _who(), now=now)
 
     def runs(self) -> list[Run]:
         return self.store.list_runs()

@@ -143,6 +143,16 @@ def start_rollout(
             hint="See `steadyml runs show` for the failed gates; train a better model.",
             field="version",
         )
+    with contextlib.suppress(NotFoundError):
+        decision = (store.get_run(mv.run_number).summary or {}).get("decision") or {}
+        if decision.get("outcome") in ("REJECT", "INCONCLUSIVE"):
+            raise SteadyMLError(
+                f"Version {version}'s retrain decision is {decision.get('outcome')}, so it is "
+                "not rolled out.",
+                hint="See the decision with `steadyml runs show`; promote it by hand with an "
+                "override (`steadyml models promote … --override`) if you accept the risk.",
+                field="version",
+            )
     if artifacts is not None:
         ensure_serving_form(store, artifacts, version)
     plan = _plan(config)
@@ -171,9 +181,10 @@ def maybe_start_after_decision(
 ) -> Rollout | None:
     """With ``retraining.rollout: auto``, a PROMOTE decision starts the challenger's rollout
     (None otherwise, and when another rollout is already under way)."""
-    outcome = decision if isinstance(decision, str) or decision is None else (
-        decision.get("outcome") or decision.get("decision")
-    )  # fmt: skip
+    if isinstance(decision, Mapping):
+        outcome: Any = decision.get("outcome")
+    else:
+        outcome = getattr(decision, "outcome", decision)
     if config.retraining.rollout != "auto" or str(outcome).upper() != "PROMOTE":
         return None
     if challenger is None or _repo(store).active_rollout() is not None:
