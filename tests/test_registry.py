@@ -85,7 +85,7 @@ def test_failed_gates_need_an_override_which_is_recorded(store_url: str) -> None
     with pytest.raises(SteadyMLError, match="failed its gates") as info:
         release.promote(store, _NO_ARTIFACTS, 1, "production", reason="ship it", by="ann")
     assert "roc_auc 0.62 is below the minimum 0.70." in info.value.message
-    assert "--override 'why'" in (info.value.hint or "")
+    assert "--override --reason 'why'" in (info.value.hint or "")
     assert _production(store) == []
     event = release.promote(
         store,

@@ -14,7 +14,7 @@ app = typer.Typer(
     help="The model registry: every trained version, who approved it, and rollback.\n\n\b\n"
     "  steadyml models list                     every version and its stage\n"
     "  steadyml models show V                   one version: lineage, metrics, history\n"
-    "  steadyml models promote V --to production --reason TEXT\n"
+    "  steadyml models promote V --to production --reason TEXT [--override]\n"
     "  steadyml models rollback --reason TEXT   back to the previous production version\n"
     "  steadyml models card V [--html PATH]     the model card",
     no_args_is_help=True,
@@ -109,14 +109,19 @@ def promote(
     to: str = typer.Option(..., "--to", help="staging or production."),
     reason: str = typer.Option(..., "--reason", help="Why: recorded with the promotion."),
     by: str = typer.Option(None, "--by", help="Who approves (default: your user name)."),
-    override: str = typer.Option(
-        None, "--override", metavar="REASON", help="Promote despite failed gates; say why."
+    override: bool = typer.Option(
+        False,
+        "--override",
+        help="Promote despite failed gates or a retrain decision of REJECT or INCONCLUSIVE; "
+        "--reason says why and is recorded as the override.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     project = open_project(ctx)
     with project:
-        event = project.promote(version, to, reason=reason, by=by, override=override)
+        event = project.promote(
+            version, to, reason=reason, by=by, override=reason if override else None
+        )
         config = project.config
         has_key = any(k.active for k in project.api_keys())
     if as_json:
@@ -130,7 +135,12 @@ def promote(
         markup=False,
     )
     if event.override:
-        out.print(f"Gates were overridden: {event.override!r}.", style="yellow", markup=False)
+        out.print(
+            f"Overridden on the record (failed gates or a retrain decision other than "
+            f"PROMOTE): {event.override!r}.",
+            style="yellow",
+            markup=False,
+        )
     if event.stage == "production":
         next_steps(after_release(config, event.to_version, has_key=has_key))
     else:

@@ -152,3 +152,7 @@ def _print_decision(decision: dict[str, Any]) -> None:
     for check in decision.get("checks", []):
         out.print(f"  {marks.get(check.get('verdict'), '·')} {check.get('sentence')}", markup=False)
     out.print(f"  {decision.get('note')}", markup=False)
+    if over := decision.get("override"):  # a person promoted it anyway, on the record
+        out.print(f"  Overridden: promoted to {over.get('stage')} by {over.get('by')} at "
+                  f"{str(over.get('at'))[:16]} despite {over.get('outcome')}, because "
+                  f"{over.get('reason')!r}.", style="yellow", markup=False)  # fmt: skip

@@ -3,8 +3,9 @@
 The use cases of the release control plane, one place each:
 
 * ``promote`` / ``rollback``: move a version between stages (candidate → staging → production
-  → archived), refusing one that failed its gates unless an override says why; every change is
-  a deployment event with who, when and why. A version registered before its family had a
+  → archived), refusing one that failed its gates, or (to production) one whose retrain
+  decision is REJECT or INCONCLUSIVE, unless an override says why (kept with the event and
+  the decision); every change is a deployment event with who, when and why. A version registered before its family had a
   serving form gets one when it is promoted (``ensure_serving_form``).
 * ``set_traffic``: production only, a canary share for a challenger, or a shadow. The policy
   lives in the metadata store; running servers poll it, so a change reaches every server
@@ -25,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from steadyml.entities import SCOPES, ApiKey, DeploymentEvent, ModelVersion, Run, TrafficPolicy
 from steadyml.errors import AuthError, NotFoundError, SteadyMLError
@@ -93,19 +94,46 @@ def promote(
             "An override needs a reason: why promote despite failed gates?", field="override"
         )
     mv = store.get_model_version(version)
+    run = store.get_run(mv.run_number)
     if not mv.gates_passed and override is None:
-        run = store.get_run(mv.run_number)
         failed = _failed_gates(run)
         listed = "".join(f"\n  - {m}" for m in failed) or "\n  - (see `steadyml runs show`)"
         raise SteadyMLError(
             f"Version {version} failed its gates, so it cannot be promoted:{listed}",
             hint="Train a better model, or, if you accept the risk, promote with an override "
-            "that says why it is acceptable (--override 'why' on the command line, override= "
-            "in Python). The override is recorded.",
+            "that says why it is acceptable (--override --reason 'why' on the command line, "
+            "override='why' in Python). The override is recorded.",
         )
+    decision = (run.summary or {}).get("decision") or {}
+    against = to == "production" and decision.get("outcome") in ("REJECT", "INCONCLUSIVE")
+    if against and override is None:
+        raise SteadyMLError(_decision_refusal(version, decision), hint=DECISION_HINT)
     event = store.change_stage(version, to, by=by, reason=why, override=override)
+    if against:  # the override is kept with the decision it overrode
+        store.set_run_decision(run.number, {**decision, "override": {
+            "by": event.by, "reason": override, "at": event.at.isoformat(), "stage": to,
+            "event": event.id, "outcome": decision.get("outcome"),
+        }})  # fmt: skip
     ensure_serving_form(store, artifacts, version)
     return event
+
+
+DECISION_HINT = (
+    "A retrain decision never promotes by itself, and a person may overrule it only on the "
+    "record: if you accept the risk, promote with --override --reason 'why' (override='why' "
+    "in Python); the override is kept with the decision and on the model card. Otherwise "
+    "retrain when more labelled rows have arrived: steadyml retrain"
+)
+
+
+def _decision_refusal(version: int, decision: dict[str, Any]) -> str:
+    """The refusal of a challenger whose retrain decision is not PROMOTE, quoting its checks."""
+    unmet = [c for c in decision.get("checks", []) if c.get("verdict") in ("fail", "inconclusive")]
+    listed = "".join(f"\n  - {c.get('sentence')}" for c in unmet)
+    return (
+        f"Version {version}'s retrain decision is {decision.get('outcome')}, so it is not "
+        f"promoted to production:{listed}"
+    )
 
 
 def rollback(store: Store, *, reason: str, by: str) -> DeploymentEvent:
