@@ -5,8 +5,9 @@ The use cases of the release control plane, one place each:
 * ``promote`` / ``rollback``: move a version between stages (candidate → staging → production
   → archived), refusing one that failed its gates, or (to production) one whose retrain
   decision is REJECT or INCONCLUSIVE, unless an override says why (kept with the event and
-  the decision); every change is a deployment event with who, when and why. A version registered before its family had a
-  serving form gets one when it is promoted (``ensure_serving_form``).
+  the decision); every change is a deployment event with who, when and why. A version
+  registered before its family had a serving form gets one when it is promoted
+  (``ensure_serving_form``).
 * ``set_traffic``: production only, a canary share for a challenger, or a shadow. The policy
   lives in the metadata store; running servers poll it, so a change reaches every server
   within seconds without a restart.
