@@ -39,7 +39,7 @@ __all__ = [
 
 log = logging.getLogger("steadyml.worker")
 
-JOBS = ("monitor", "batch", "retention", "retrain")
+JOBS = ("monitor", "batch", "retention", "retrain", "rollout")
 SCORABLE = (".csv", ".parquet", ".pq")
 UNSUPPORTED = (".gz", ".tsv")  # seen in the input folder and skipped, with the reason
 
@@ -219,10 +219,36 @@ def _retention(project: Project) -> dict[str, Any]:
     }
 
 
+def _rollout(project: Project) -> dict[str, Any]:
+    """The rollout under way evaluated once (``flows.rollout.evaluate_rollout``)."""
+    result = project.evaluate_rollout(force=True)
+    rollout = result.rollout
+    return {"action": result.action, "message": result.message,
+            "rollout": None if rollout is None else rollout.id,
+            "status": None if rollout is None else rollout.status}  # fmt: skip
+
+
+def _watch_rollout(project: Project) -> None:
+    """The worker's rollout evaluation at the plan's interval, beside the servers'; recorded
+    in the job history only when it changed the rollout's state (not every 30 s)."""
+    try:
+        result = project.evaluate_rollout()
+    except Exception as exc:  # the next interval tries again
+        log.warning("the rollout could not be evaluated: %s", exc)
+        return
+    if result.action in ("advanced", "promoted", "rolled_back", "aborted"):
+        run_id = project.store.start_job("rollout")
+        project.store.finish_job(run_id, ok=True, summary={
+            "action": result.action, "message": result.message,
+            "rollout": None if result.rollout is None else result.rollout.id,
+        })  # fmt: skip
+
+
 _RUNNERS: dict[str, Callable[[Project], dict[str, Any]]] = {
     "monitor": _monitor,
     "batch": _batch,
     "retention": _retention,
+    "rollout": _rollout,
 }
 
 
@@ -286,6 +312,9 @@ def run_worker(project: Project, *, on_start: Callable[[list[Job]], None] | None
             trigger = CronTrigger(hour=job.at[0], minute=job.at[1])
         scheduler.add_job(run_job, trigger, args=[project, job.name], id=job.name,
                           max_instances=1, coalesce=True, misfire_grace_time=300)  # fmt: skip
+    every = project.config.retraining.rollout_plan.evaluate_every_seconds
+    scheduler.add_job(_watch_rollout, IntervalTrigger(seconds=every), args=[project],
+                      id="rollout", max_instances=1, coalesce=True)  # fmt: skip
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         _install_sigterm(scheduler)  # before saying "started": a quick SIGTERM stops it cleanly
         if on_start is not None:

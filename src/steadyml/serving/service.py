@@ -202,9 +202,16 @@ class PredictionService:
         await run_in_threadpool(self.writer.close)
 
     async def _watch(self) -> None:
-        """Swap in what changed in the store (promotion, rollback, traffic) every poll."""
+        """Swap in what changed in the store (promotion, rollback, traffic) every poll, and
+        evaluate the rollout under way at its interval (in a thread, never two at once)."""
+        every = self.project.config.retraining.rollout_plan.evaluate_every_seconds
+        evaluating: asyncio.Future[None] | None = None
+        last = time.monotonic()
         while True:
             await asyncio.sleep(self.settings.poll_seconds)
+            if (evaluating is None or evaluating.done()) and time.monotonic() - last >= every:
+                last = time.monotonic()
+                evaluating = asyncio.ensure_future(run_in_threadpool(self._evaluate_rollout))
             try:
                 if await run_in_threadpool(self.runtime.refresh):
                     self._show_versions()
@@ -216,6 +223,15 @@ class PredictionService:
                 if store_unreachable(exc) and self.store_unreachable_since is None:
                     self.store_unreachable_since = time.time()
             self.update_log_gauges()
+
+    def _evaluate_rollout(self) -> None:
+        """``flows.rollout.evaluate_rollout``: every server evaluates; the store's
+        compare-and-set applies each step once. A failure never stops serving."""
+        try:
+            self.project.evaluate_rollout()
+        except Exception as exc:
+            logger.warning("The rollout could not be evaluated (%s: %s); next try in one "
+                           "interval.", type(exc).__name__, str(exc)[:300])  # fmt: skip
 
     def _show_versions(self) -> None:
         st = self.runtime.state
