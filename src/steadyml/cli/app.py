@@ -12,6 +12,7 @@ from steadyml.cli import (
     models_cmd,
     monitor_cmd,
     retrain_cmd,
+    rollout_cmd,
     runs_cmd,
     serve_cmd,
     train_cmd,
@@ -97,6 +98,7 @@ app.add_typer(batch_cmd.app, name="batch")
 app.command("serve", help=serve_cmd.SERVE_HELP)(serve_cmd.serve)
 app.add_typer(serve_cmd.keys_app, name="keys")
 app.add_typer(serve_cmd.traffic_app, name="traffic")
+app.add_typer(rollout_cmd.app, name="rollout")
 app.command("feedback", help=monitor_cmd.FEEDBACK_HELP, no_args_is_help=True)(monitor_cmd.feedback)
 app.command("monitor", help=monitor_cmd.MONITOR_HELP)(monitor_cmd.monitor)
 app.add_typer(monitor_cmd.alerts_app, name="alerts")
