@@ -313,6 +313,13 @@ class Project:
     def resolve_alert(self, alert_id: int, *, note: str, by: str | None = None) -> Alert:
         return monitor.resolve_alert(self.store, alert_id, note=note, by=by or _who())
 
+    def incident_report(self, alert_id: int, *, fmt: str = "markdown",
+                        now: dt.datetime | None = None) -> str:  # fmt: skip
+        """The draft write-up of an alert's incident (Markdown or HTML), for a person to finish."""
+        from steadyml.flows.incident import incident_report
+
+        return incident_report(self.config, self.store, alert_id, fmt=fmt, now=now)
+
     def apply_retention(self, *, now: dt.datetime | None = None) -> int:
         return monitor.apply_retention(self.config, self.store, self.artifacts, now=now)
 

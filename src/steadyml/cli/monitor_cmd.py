@@ -288,7 +288,8 @@ def _render(data: dict[str, Any], new_alerts: list[Any], report: Path | None) ->
 
 
 alerts_app = typer.Typer(
-    help="Incidents raised by the alert rules: list, acknowledge, resolve.", no_args_is_help=True
+    help="Incidents raised by the alert rules: list, acknowledge, resolve, write up.",
+    no_args_is_help=True,
 )
 
 
@@ -374,3 +375,30 @@ def alerts_resolve(
         alert = project.resolve_alert(alert_id, note=note, by=by)
     out.print(f"Alert #{alert.id} resolved. If the problem comes back, the next monitor run "
               "opens a new alert.", markup=False)  # fmt: skip
+
+
+@alerts_app.command(
+    "report",
+    help="Write the incident's draft report: the timeline (alert events, releases, rollbacks, "
+    "traffic changes, retrains and their decisions), what the monitor measured, what was done, "
+    "and blanks for the cause and the lessons. Markdown on stdout, or --out FILE (.md, or .html "
+    "for a self-contained page).",
+)
+@handle_errors
+def alerts_report(
+    ctx: typer.Context,
+    alert_id: int = typer.Argument(..., metavar="ID"),
+    out_file: Path | None = typer.Option(
+        None, "--out", metavar="FILE", help="Write it here (FILE.html: an HTML page)."
+    ),
+) -> None:
+    html = out_file is not None and out_file.suffix.lower() in (".html", ".htm")
+    with open_project(ctx) as project:
+        text = project.incident_report(alert_id, fmt="html" if html else "markdown")
+    if out_file is None:
+        print(text, end="")
+        return
+    out_file.write_text(text, encoding="utf-8")
+    out.print(f"Wrote {out_file}: a draft. Fill in the cause, the impact and the lessons "
+              "(marked TO FILL IN), then share it.", markup=False)  # fmt: skip
+    next_steps([f"steadyml alerts resolve {alert_id} --note 'the cause and the fix'"])

@@ -47,7 +47,10 @@ def _job_row(r: JobRun) -> tuple[str, ...]:
 def worker(
     ctx: typer.Context,
     once: str | None = typer.Option(
-        None, "--once", metavar="JOB", help="Run one job (monitor, batch, retention) now and exit."
+        None,
+        "--once",
+        metavar="JOB",
+        help="Run one job (monitor, batch, retention, retrain) and exit.",
     ),
     cron: bool = typer.Option(False, "--cron", help="Print the equivalent crontab and exit."),
     history: bool = typer.Option(False, "--history", help="Show recent job runs and exit."),
