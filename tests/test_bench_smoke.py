@@ -108,3 +108,22 @@ def test_retrain_decision_bench_quick_runs(capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     assert "Retrain decision on 2,000 labelled recent rows" in out
     assert "recent_bootstrap" in out and "outcome: " in out
+
+
+def test_rollout_guardrails_bench_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """``bench/rollout_guardrails.py`` on a few thousand rows: the evaluation sees every
+    logged row (the benchmark checks the count); no timing is checked."""
+    spec = importlib.util.spec_from_file_location(
+        "_bench_rollout", BENCH.parent / "rollout_guardrails.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench
+    try:
+        spec.loader.exec_module(bench)
+        assert bench.main(["--rows", "4000", "--rounds", "1"]) == 0
+    finally:
+        sys.modules.pop(spec.name, None)
+    out = capsys.readouterr().out
+    assert "One guardrail evaluation over 4,000 logged predictions" in out
+    assert "agreement PASS" in out

@@ -193,8 +193,26 @@ def _refused(rows: pd.DataFrame) -> np.ndarray:
     return np.asarray(found, dtype=bool)
 
 
+_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 1], dtype=np.uint64)
+
+
 def _hash_ids(ids: pd.Series) -> np.ndarray:
-    return np.asarray(pd.util.hash_array(ids.astype(str).to_numpy(dtype=object)), dtype=np.uint64)
+    """Request ids as 64-bit numbers to join the arms on. The service's ids are 32 ASCII
+    characters: their bytes are mixed directly (ten times faster than hashing strings);
+    anything else is hashed."""
+    values = ids.astype(str).to_numpy(dtype=object)
+    try:
+        if len(ids) and int(ids.astype("string").str.len().max()) > 32:
+            raise ValueError("longer ids would be cut short")
+        raw = np.asarray(values, dtype="S32")
+    except (UnicodeEncodeError, ValueError):
+        return np.asarray(pd.util.hash_array(values), dtype=np.uint64)
+    words = raw.view(np.uint64).reshape(-1, 4)
+    with np.errstate(over="ignore"):
+        mixed = words * _MIX
+    return np.asarray(
+        np.bitwise_xor.reduce(mixed, axis=1) if len(words) else mixed[:, 0], dtype=np.uint64
+    )
 
 
 def _answers(values: pd.Series, numeric: bool) -> np.ndarray:

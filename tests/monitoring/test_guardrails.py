@@ -1,0 +1,78 @@
+"""monitoring.guardrails on hand-made log pieces: verdicts, missing values, the shadow join."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from steadyml.monitoring.guardrails import Limits, read_guardrails
+
+LIMITS = Limits(min_requests=100)
+
+
+def piece(version: int, route: str, preds: list, *, ids: list[str] | None = None,
+          latency: float | None = 10.0, failed: int = 0) -> pd.DataFrame:  # fmt: skip
+    n = len(preds)
+    return pd.DataFrame({
+        "request_id": ids if ids is not None else [os.urandom(16).hex() for _ in range(n)],
+        "route": route, "model_version": version, "prediction": preds,
+        "score": np.linspace(0, 1, n), "latency_ms": latency,
+        "fallback": [i < failed for i in range(n)],
+        "error": [("boom" if i < failed else None) for i in range(n)],
+    })  # fmt: skip
+
+
+def checks(*pieces: pd.DataFrame, shadow: bool = True, task: str = "classification") -> dict:
+    reading = read_guardrails(pieces, candidate=2, production=1, shadow=shadow, limits=LIMITS,
+                              task=task, metric="accuracy")  # fmt: skip
+    return {c.name: c for c in reading.checks}
+
+
+def test_the_shadow_join_uses_request_ids_of_any_shape() -> None:
+    for ids in ([os.urandom(16).hex() for _ in range(200)],  # the service's ids
+                [f"batch-{i}:row-{i}-with-a-longer-key-than-32" for i in range(200)]):  # fmt: skip
+        preds = ["yes", "no"] * 100
+        swapped = preds[:150] + ["no" if p == "yes" else "yes" for p in preds[150:]]
+        found = checks(piece(1, "live", preds, ids=ids), piece(2, "shadow", swapped, ids=ids))
+        assert found["agreement"].candidate == 0.75
+        assert found["agreement"].verdict == "FAIL"
+
+
+def test_missing_latency_is_inconclusive_not_zero() -> None:
+    preds = ["yes", "no"] * 100
+    found = checks(piece(1, "live", preds), piece(2, "canary", preds, latency=None), shadow=False)
+    assert found["latency_p95"].verdict == "INCONCLUSIVE"
+    assert found["latency_p95"].candidate is None
+    assert "no latency was logged for the candidate" in found["latency_p95"].sentence
+
+
+def test_many_failures_fail_before_min_requests_but_a_few_do_not() -> None:
+    prod = piece(1, "live", ["no"] * 200)
+    few = checks(prod, piece(2, "canary", ["no"] * 10, failed=3), shadow=False)
+    assert few["failed_requests"].verdict == "INCONCLUSIVE"  # 3 of 10: not "one error aborts"
+    many = checks(prod, piece(2, "canary", ["no"] * 40, failed=20), shadow=False)
+    assert many["failed_requests"].verdict == "FAIL"
+
+
+def test_regression_distance_and_agreement() -> None:
+    rng = np.random.default_rng(1)
+    values = list(rng.normal(100, 10, 300))
+    ids = [os.urandom(16).hex() for _ in range(300)]
+    same = checks(piece(1, "live", values, ids=ids), piece(2, "shadow", values, ids=ids),
+                  task="regression")  # fmt: skip
+    assert same["prediction_distance"].verdict == "PASS"
+    assert same["agreement"].verdict == "PASS"
+    shifted = [v + 40 for v in values]
+    moved = checks(piece(1, "live", values, ids=ids), piece(2, "shadow", shifted, ids=ids),
+                   task="regression")  # fmt: skip
+    assert moved["prediction_distance"].verdict == "FAIL"
+    assert moved["agreement"].verdict == "FAIL"
+
+
+def test_labels_too_few_wait_without_holding() -> None:
+    preds = ["yes", "no"] * 100
+    found = checks(piece(1, "live", preds), piece(2, "canary", preds), shadow=False)
+    assert found["success_metric"].verdict == "WAITING"
+    assert found["agreement"].verdict == "N/A"
