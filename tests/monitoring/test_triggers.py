@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 import steadyml
+from steadyml.flows.rollout import rollout_status
 from steadyml.samples.churn import make_churn_weeks
 from steadyml.store.monitoring import AlertFiring
 from steadyml.worker import planned_jobs, run_job
@@ -160,3 +161,26 @@ def test_a_retrain_in_progress_is_not_started_again(trained_project: Any) -> Non
     assert f"(job run {running}) is still running" in check.busy
     mine = check_triggers(cfg, trained_project.store, job_id=running)
     assert [f.kind for f in mine.fired] == ["labels"]  # the job does not wait for itself
+
+
+@pytest.mark.slow  # one real retrain (~10 s)
+def test_rollout_auto_starts_the_rollout_after_a_promote_decision(
+    live_template: Path, tmp_path: Path
+) -> None:
+    root = with_triggers(live_template, tmp_path / "p", new_labels=100)
+    cfg = root / "steadyml.yaml"
+    raw = yaml.safe_load(cfg.read_text(encoding="utf-8"))
+    # 120 rows held out; wide margins: this test is about what follows a PROMOTE
+    raw["retraining"].update(rollout="auto", min_labelled_rows=100, metric_margin=0.2,
+                             segment_margin=0.5, fairness_margin=0.5)  # fmt: skip
+    cfg.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    with steadyml.open(root, env={}) as project:
+        job = run_job(project, "retrain")
+        assert job.ok, job.error
+        assert job.summary["outcome"] == "PROMOTE", job.summary["decision"]
+        version = job.summary["model_version"]
+        assert job.summary["rollout"].startswith("started: rollout ")
+        assert f"of version {version}" in job.summary["rollout"]
+        rollout = rollout_status(project.store, project.config, evaluate=False).rollout
+        assert rollout is not None and rollout.candidate_version == version
+        assert rollout.status == "running" and project.production().version == 1

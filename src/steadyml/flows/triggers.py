@@ -27,11 +27,11 @@ started (``flows.rollout.maybe_start_after_decision``); the job's summary says s
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from steadyml.flows.retrain import retrain
+from steadyml.flows.rollout import maybe_start_after_decision
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -201,12 +201,9 @@ def _auto_rollout(config: ProjectConfig, store: Store, artifacts: ArtifactStore,
     rollout (``flows.rollout``); returns what happened, or None when there was nothing to do."""
     if config.retraining.rollout != "auto" or outcome != "PROMOTE" or result.up_to_date:
         return None
-    try:  # looked up when used: the rollout use case may be absent from a partial install
-        start = importlib.import_module("steadyml.flows.rollout").maybe_start_after_decision
-    except (ImportError, AttributeError):
-        return "retraining.rollout is auto, but rollouts are not built here: start it by hand."
     version = None if result.model_version is None else result.model_version.version
-    rollout = start(store, artifacts, config, result.decision, version, by="steadyml worker")
+    rollout = maybe_start_after_decision(store, artifacts, config, result.decision, version,
+                                         by="steadyml worker")  # fmt: skip
     if rollout is None:
         return "not started: another rollout is under way."
     return f"started: rollout {rollout.id} of version {version} (steadyml rollout status)"
