@@ -78,6 +78,8 @@ def test_the_report_has_the_alert_ack_retrain_override_and_rollback_in_order(
     at = [text.index(line) for line in order]
     assert at == sorted(at), [line for _, line in sorted(zip(at, order, strict=True))]
     assert f"Triggered by: alert rule '{RULE}': alert {alert_id} (acknowledged)" in text
+    assert "Performance &lt;b>dropped&lt;/b>: roc_auc 0.70" in text  # shown, not rendered
+    assert "<b>" not in text
     assert "- **Acknowledged:** " in text and " by bo: looking at the drift" in text
     assert "- **Rolled back:** " in text and "version 1 back in production (from version 2)" in text
     assert "- **Retrained:** " in text and "- **Resolved:** not in this period." in text

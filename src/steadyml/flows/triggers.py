@@ -116,8 +116,10 @@ def check_triggers(
     last = last_retrain(store)
     fired: list[Firing] = []
     waiting: list[str] = []
+    listed = store.list_alerts() if triggers.alerts else []
+    unresolved = [a for a in listed if a.status != "resolved"]
     for rule in triggers.alerts:
-        alerts = [a for a in store.list_alerts() if a.rule == rule and a.status != "resolved"]
+        alerts = [a for a in unresolved if a.rule == rule]
         new = [a for a in alerts if not any(e.event == RETRAINED for e in a.history)]
         if new:
             ids = tuple(sorted(a.id for a in new))

@@ -7,6 +7,7 @@ The blanks a person must finish are marked ``TO FILL IN`` in both forms.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,9 +43,23 @@ def _view(data: Mapping[str, Any]) -> dict[str, Any]:
     return {**data, "measured": measured, "blanks": BLANKS, "to_fill": TO_FILL}
 
 
+_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def _no_markup(value: Any) -> Any:
+    """Text that a Markdown viewer shows as written: ``<b>`` in a message stays text."""
+    if isinstance(value, str):
+        return _TAG.sub("&lt;", value)
+    if isinstance(value, Mapping):
+        return {k: _no_markup(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_markup(v) for v in value]
+    return value
+
+
 def render_incident_markdown(data: Mapping[str, Any]) -> str:
     """The draft as Markdown (tables for the timeline, blanks marked TO FILL IN)."""
-    return environment("md").get_template("incident.md.j2").render(r=_view(data))
+    return environment("md").get_template("incident.md.j2").render(r=_no_markup(_view(data)))
 
 
 def render_incident_html(data: Mapping[str, Any]) -> str:
