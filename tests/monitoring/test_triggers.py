@@ -88,6 +88,14 @@ def test_new_labels_fire_once_with_the_count_then_wait_for_new_ones(
         assert len(project.model_versions()) == 2
         history = [j.job for j in project.store.list_job_runs()]
         assert history == ["retrain", "retrain", "retrain"]  # each check recorded
+    from typer.testing import CliRunner
+
+    from steadyml.cli.app import app
+
+    shown = CliRunner().invoke(app, ["--project", str(root), "worker", "--history"])
+    text = " ".join(shown.output.split())
+    assert "ok: retrained (600 new labels since the production model was made" in text
+    assert "ok: none fired" in text
 
 
 @pytest.mark.slow  # one real retrain (~10 s)

@@ -39,6 +39,9 @@ Examples:
 def _job_row(r: JobRun) -> tuple[str, ...]:
     secs = (r.finished_at - r.started_at).total_seconds() if r.finished_at else None
     outcome = "running" if r.ok is None else ("ok" if r.ok else f"failed: {r.error}")
+    if r.ok and r.job == "retrain":  # the retrain triggers: why it retrained, or that none fired
+        fired = "; ".join(str(f.get("reason")) for f in r.summary.get("fired") or [])
+        outcome = f"ok: retrained ({fired})" if r.summary.get("retrained") else "ok: none fired"
     return (str(r.id), r.job, f"{r.started_at:%Y-%m-%d %H:%M:%S}",
             "—" if secs is None else f"{secs:.1f}", outcome)  # fmt: skip
 
@@ -50,7 +53,7 @@ def worker(
         None,
         "--once",
         metavar="JOB",
-        help="Run one job (monitor, batch, retention, retrain) and exit.",
+        help="Run one job (monitor, batch, retention, retrain, rollout) and exit.",
     ),
     cron: bool = typer.Option(False, "--cron", help="Print the equivalent crontab and exit."),
     history: bool = typer.Option(False, "--history", help="Show recent job runs and exit."),
