@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from steadyml.flows.release import HEADER
 from steadyml.serving.service import PredictionService
 
-__all__ = ["FEEDBACK", "PREDICT", "SERVICE", "authorized", "get_service"]
+__all__ = ["FEEDBACK", "PREDICT", "SERVICE", "authorized", "check_key", "get_service"]
 
 
 async def get_service(request: Request) -> PredictionService:
@@ -35,14 +35,19 @@ def authorized(scope: str) -> Callable[[Request], Awaitable[PredictionService]]:
     async def dependency(request: Request) -> PredictionService:
         service: PredictionService = request.app.state.service
         if service.settings.require_auth:
-            token = request.headers.get(HEADER)
-            if service.keys.fresh(token, scope):
-                service.keys.verify(token, scope)  # answered from the cache: no thread hop
-            else:
-                await run_in_threadpool(service.keys.verify, token, scope)  # may read the store
+            await check_key(service, request, scope)
         return service
 
     return dependency
+
+
+async def check_key(service: PredictionService, request: Request, scope: str) -> None:
+    """Raise the key's ``AuthError`` unless the request's API key may use ``scope``."""
+    token = request.headers.get(HEADER)
+    if service.keys.fresh(token, scope):
+        service.keys.verify(token, scope)  # answered from the cache: no thread hop
+    else:
+        await run_in_threadpool(service.keys.verify, token, scope)  # may read the store
 
 
 SERVICE: Any = Depends(get_service)
