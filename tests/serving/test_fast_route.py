@@ -27,6 +27,10 @@ def _bodies(good: dict[str, Any]) -> list[tuple[bytes, dict[str, str]]]:
         ({"records": [good]}, {"content-type": "text/plain"}),
         ({"records": [good]}, {}),
         ({"records": [good]}, {"content-type": "application/vnd.api+json"}),
+        ({"records": [good]}, {"content-type": "Application/JSON; charset=utf-8"}),
+        ({"records": [good]}, {"content-type": "application/json/x"}),
+        ({"records": [good]}, {"content-type": "json"}),
+        ({"records": [good]}, {"content-type": " application/json ;q=1"}),
     ]
     out = [(json.dumps(body).encode(), headers) for body, headers in cases]
     out += [

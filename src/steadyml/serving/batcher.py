@@ -321,7 +321,7 @@ class MicroBatcher:
             return
         group: _Group | None = self._open.get(key)
         if group is not None and (
-            group.score_fn != score_fn or group.rows + req.rows > self.max_batch_rows
+            group.score_fn is not score_fn or group.rows + req.rows > self.max_batch_rows
         ):
             self._close(group)
             group = None
