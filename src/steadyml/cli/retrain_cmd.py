@@ -68,6 +68,8 @@ def render_retrain(result: RetrainResult) -> None:
         mark = _MARK.get(str(check.get("verdict")), "·")
         out.print(f"  {mark} {check.get('sentence')}", markup=False)
     out.print(f"\n{decision.get('note')}", markup=False)
+    if result.rollout:  # retraining.rollout: auto
+        out.print(f"Rollout (retraining.rollout: auto): {result.rollout}", markup=False)
     steps: list[str] = []
     mv = result.model_version
     if mv is not None and outcome == "PROMOTE":

@@ -67,10 +67,12 @@ class RetrainResult:
     dataset_created: bool
     decision: dict[str, Any]
     up_to_date: bool
+    rollout: str | None = None  # retraining.rollout: auto after a PROMOTE: what was started
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "up_to_date": self.up_to_date,
+            "rollout": self.rollout,
             "outcome": self.decision.get("outcome"),
             "dataset_version": {**self.dataset.to_dict(), "created": self.dataset_created},
             "run": self.run.to_dict(),
@@ -89,12 +91,14 @@ def retrain(
     now: dt.datetime | None = None,
     progress: Progress | None = None,
     trigger: list[dict[str, Any]] | None = None,
+    by: str = "steadyml retrain",
 ) -> RetrainResult:
     """Retrain on the champion's data plus the window's labelled live rows; decide.
 
     ``trigger``: why the worker retrains (``flows.triggers``), kept in the new dataset
     version's lineage and the decision; it is not an input, so it never makes a retrain on
-    the same inputs train again.
+    the same inputs train again. With ``retraining.rollout: auto`` a new PROMOTE decision
+    starts the challenger's rollout (``flows.rollout``), by ``by``.
     """
     import pandas as pd
 
@@ -217,7 +221,22 @@ def retrain(
     if trigger:
         decision["triggered_by"] = trigger
     run = store.set_run_decision(run.number, decision)
-    return RetrainResult(run, mv, dataset, created, decision, False)
+    rollout = _auto_rollout(config, store, artifacts, decision, mv.version, by)
+    return RetrainResult(run, mv, dataset, created, decision, False, rollout)
+
+
+def _auto_rollout(config: ProjectConfig, store: Store, artifacts: ArtifactStore,
+                  decision: dict[str, Any], version: int, by: str) -> str | None:  # fmt: skip
+    """With ``retraining.rollout: auto``, a PROMOTE decision starts the challenger's rollout;
+    what happened, or None when there was nothing to do (a person starts it)."""
+    from steadyml.flows.rollout import maybe_start_after_decision
+
+    if config.retraining.rollout != "auto" or decision.get("outcome") != "PROMOTE":
+        return None
+    rollout = maybe_start_after_decision(store, artifacts, config, decision, version, by=by)
+    if rollout is None:
+        return "not started: another rollout is under way (steadyml rollout status)."
+    return f"started: rollout {rollout.id} of version {version} (steadyml rollout status)."
 
 
 def _labelled_log(

@@ -20,8 +20,8 @@ Nothing is repeated: while another ``retrain`` job is running (started less than
 recorded run (``flows.retrain``). Each firing says why (the rule and alert, the age, the label
 count) in the job's summary, the retrain's dataset lineage and its decision.
 
-After a new PROMOTE decision with ``retraining.rollout: auto`` the challenger's rollout is
-started (``flows.rollout.maybe_start_after_decision``); the job's summary says so.
+After a new PROMOTE decision with ``retraining.rollout: auto`` the retrain starts the
+challenger's rollout (``flows.rollout``); the job's summary says so.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from steadyml.flows.retrain import retrain
-from steadyml.flows.rollout import maybe_start_after_decision
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -170,7 +169,8 @@ def retrain_on_triggers(
     if check.busy or not check.fired:
         return summary
     why = [f.to_dict() for f in check.fired]
-    result = retrain(config, root, store, artifacts, now=now, progress=progress, trigger=why)
+    result = retrain(config, root, store, artifacts, now=now, progress=progress, trigger=why,
+                     by="steadyml worker")  # fmt: skip
     outcome = result.decision.get("outcome")
     note = (
         f"retrain job {job_id}: " if job_id is not None else "retrain: "
@@ -192,20 +192,6 @@ def retrain_on_triggers(
         dataset_version=result.dataset.version,
         outcome=outcome,
         decision=result.decision.get("summary"),
-        rollout=_auto_rollout(config, store, artifacts, result, outcome),
+        rollout=result.rollout,
     )
     return summary
-
-
-def _auto_rollout(config: ProjectConfig, store: Store, artifacts: ArtifactStore, result: Any,
-                  outcome: Any) -> str | None:  # fmt: skip
-    """With ``retraining.rollout: auto``, a new PROMOTE decision starts the challenger's
-    rollout (``flows.rollout``); returns what happened, or None when there was nothing to do."""
-    if config.retraining.rollout != "auto" or outcome != "PROMOTE" or result.up_to_date:
-        return None
-    version = None if result.model_version is None else result.model_version.version
-    rollout = maybe_start_after_decision(store, artifacts, config, result.decision, version,
-                                         by="steadyml worker")  # fmt: skip
-    if rollout is None:
-        return "not started: another rollout is under way."
-    return f"started: rollout {rollout.id} of version {version} (steadyml rollout status)"
