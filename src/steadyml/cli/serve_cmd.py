@@ -66,6 +66,13 @@ def serve(
         max=3600,
         help="Seconds a request body may take to arrive before it is answered 408.",
     ),
+    access_log: bool = typer.Option(
+        False,
+        "--access-log",
+        help="Write a line per request to the console (off by default: every answer is in "
+        "the prediction log and counted in /metrics; the line costs about 9% of a busy "
+        "server's time).",
+    ),
     key_grace: float = typer.Option(
         300.0,
         "--key-grace-seconds",
@@ -129,6 +136,8 @@ def serve(
     ]  # fmt: skip
     if info_auth is not None:
         argv += ["--info-auth", info_auth]
+    if access_log:
+        argv.append("--access-log")
     if not auth:
         argv.append("--no-auth")
     if insecure:
