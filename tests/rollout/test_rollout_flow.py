@@ -265,3 +265,13 @@ def test_status_says_the_expected_times_before_starting(setup: Any) -> None:
     # shadow: hold 10 min; canary 10 %: 100 requests at 0.1/s = 1000 s; canary 50 %: hold
     assert st.expected_to_production_s == 600 + 1020 + 600
     assert st.detect_worst_case_s == 1020 + 30
+
+
+def test_the_worker_job_evaluates_the_rollout(setup: Any) -> None:
+    from steadyml.worker import run_job
+
+    p = setup
+    start(p, minutes=-HOLD - 5)  # started long enough ago (the worker uses the real clock)
+    job = run_job(p, "rollout")
+    assert job.ok and job.summary["action"] == "held"  # no traffic: never a pass
+    assert job.summary["status"] == "running"
