@@ -275,3 +275,19 @@ def test_the_worker_job_evaluates_the_rollout(setup: Any) -> None:
     job = run_job(p, "rollout")
     assert job.ok and job.summary["action"] == "held"  # no traffic: never a pass
     assert job.summary["status"] == "running"
+
+
+def test_notifications_go_out_on_state_changes_only(
+    setup: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    p = setup
+    caplog.set_level("INFO", logger="steadyml.alerts")  # the default channel: the log
+    start(p)
+    for minute in (1, 2, 3, 4):  # four readings that hold the step: silence
+        evaluate(p, minute)
+    good_traffic(p, 5, shadow=True)
+    evaluate(p, 6)
+    evaluate(p, HOLD + 1)  # the step changes: one message
+    said = [r.getMessage() for r in caplog.records if r.name == "steadyml.alerts"]
+    assert len(said) == 2, said
+    assert "started" in said[0] and "moves to canary 10%" in said[1]
