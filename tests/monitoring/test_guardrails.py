@@ -76,3 +76,12 @@ def test_labels_too_few_wait_without_holding() -> None:
     found = checks(piece(1, "live", preds), piece(2, "canary", preds), shadow=False)
     assert found["success_metric"].verdict == "WAITING"
     assert found["agreement"].verdict == "N/A"
+
+
+def test_a_shadow_that_answers_nothing_fails_after_enough_traffic() -> None:
+    """A shadow that fails with no fallback is not logged: its silence is not a pass."""
+    early = checks(piece(1, "live", ["no"] * 300))
+    assert early["failed_requests"].verdict == "INCONCLUSIVE"  # could still be lag
+    silent = checks(piece(1, "live", ["no"] * 400), piece(2, "shadow", ["no"] * 10))
+    assert silent["failed_requests"].verdict == "FAIL"
+    assert "answered 10 of the 400" in silent["failed_requests"].sentence

@@ -56,6 +56,7 @@ _LAT_EDGES = np.geomspace(0.01, 1e6, int(math.log(1e8) / math.log(1.01)) + 1)
 _NUMERIC_BINS = 20
 _MIN_FAILURES_EARLY = 5  # fewest failures that may fail a step before min_requests
 _LATENCY_SLACK_MS = 5.0  # p95 differences under this are never a failure
+_SILENT_FACTOR = 4  # production this many times min_requests, the shadow almost silent: FAIL
 _HIGHER_IS_BETTER = {"accuracy", "precision", "recall", "f1", "roc_auc", "r2"}
 _LOWER_IS_BETTER = {"mae", "rmse", "mse"}
 
@@ -276,7 +277,7 @@ def read_guardrails(
         cand.add(mine, edges, shadow, labels)
         prod.add(theirs, edges, shadow, labels)
     checks = [
-        _check_failed(cand, prod, limits),
+        _check_failed(cand, prod, limits, shadow=shadow),
         _check_latency(cand, prod, limits),
         _check_distance(cand, prod, limits),
         _check_agreement(cand, prod, limits, shadow=shadow),
@@ -297,9 +298,17 @@ def _too_few(name: str, cand: _Arm, prod: _Arm, limits: Limits, limit: str) -> C
     )  # fmt: skip
 
 
-def _check_failed(cand: _Arm, prod: _Arm, limits: Limits) -> Check:
+def _check_failed(cand: _Arm, prod: _Arm, limits: Limits, *, shadow: bool) -> Check:
     name = "failed_requests"
     limit = f"candidate at most {limits.max_failed_increase * 100:.2g} points above production"
+    if shadow and prod.n >= _SILENT_FACTOR * limits.min_requests and cand.n < 0.1 * prod.n:
+        # the shadow scores every request: so few answers is not lag but a candidate that
+        # cannot answer (a shadow that fails with no fallback configured is not logged)
+        return Check(
+            name, FAIL, None, 0.0 if prod.n == 0 else prod.failed / prod.n, limit,
+            f"{name}: in the shadow the candidate answered {cand.n} of the {prod.n} requests "
+            "production answered: it fails to score (or to load); see the servers' logs. FAIL.",
+        )  # fmt: skip
     if prod.n >= limits.min_requests and cand.n < limits.min_requests:
         # so many failures that the candidate fails whatever the rest of its requests do
         allowed = (prod.failed / prod.n + limits.max_failed_increase) * limits.min_requests
