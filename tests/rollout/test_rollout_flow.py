@@ -291,3 +291,14 @@ def test_notifications_go_out_on_state_changes_only(
     said = [r.getMessage() for r in caplog.records if r.name == "steadyml.alerts"]
     assert len(said) == 2, said
     assert "started" in said[0] and "moves to canary 10%" in said[1]
+
+
+def test_a_promotion_by_hand_during_a_rollout_stops_it_and_stays(setup: Any) -> None:
+    p = setup
+    start(p)
+    add_candidate(p.store)  # v3
+    p.promote(3, "production", reason="hotfix by hand", by="ops")
+    result = evaluate(p, 1)
+    assert result.action == "aborted" and "production changed" in result.message
+    assert p.store.production_version().version == 3  # the person's choice is kept
+    assert p.store.get_traffic().mode == "production"

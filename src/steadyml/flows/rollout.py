@@ -273,10 +273,12 @@ def evaluate_rollout(
         return _finish_promotion(repo, config, rollout, now, by, env)
     production = store.production_version()
     if production is None or production.version != rollout.production_version:
+        # a person promoted or rolled back by hand: the rollout stops, their choice stays
         found = "none" if production is None else f"v{production.version}"
         return _abort(repo, config, rollout, now, by,
                       f"production changed outside the rollout (was v"
-                      f"{rollout.production_version}, now {found})", env)  # fmt: skip
+                      f"{rollout.production_version}, now {found})", env,
+                      restore=False)  # fmt: skip
     recent = rollout.evaluated_at is not None and (now - rollout.evaluated_at).total_seconds() < (
         interval / 2
     )
@@ -370,8 +372,9 @@ def _roll_back(repo: RolloutsRepo, config: ProjectConfig, rollout: Rollout, read
     return Evaluation("rolled_back", done, reading, text)
 
 
-def _abort(repo: RolloutsRepo, config: ProjectConfig, rollout: Rollout, now: dt.datetime, by: str,
-           why: str, env: Mapping[str, str] | None) -> Evaluation:  # fmt: skip
+def _abort(repo: RolloutsRepo, config: ProjectConfig, rollout: Rollout, now: dt.datetime,
+           by: str, why: str, env: Mapping[str, str] | None, *,
+           restore: bool = True) -> Evaluation:  # fmt: skip
     cand = rollout.candidate_version
     step = step_name(rollout.steps, rollout.step)
     text = f"rollout of v{cand} aborted at {step} ({rollout.status}): {why}"
@@ -380,7 +383,7 @@ def _abort(repo: RolloutsRepo, config: ProjectConfig, rollout: Rollout, now: dt.
         now=now, traffic=_production_only(by, f"rollout of v{cand} aborted"),
         events=[_event("rollout:abort", "production", rollout, frm=cand,
                        to=rollout.production_version, by=by, reason=text)],
-        restore=rollout.production_version, by=by, reason=text,
+        restore=rollout.production_version if restore else None, by=by, reason=text,
     )  # fmt: skip
     if done is None:
         return Evaluation("skipped", repo.latest_rollout(), None, "Another writer changed the "
