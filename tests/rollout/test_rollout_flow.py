@@ -302,3 +302,13 @@ def test_a_promotion_by_hand_during_a_rollout_stops_it_and_stays(setup: Any) -> 
     assert result.action == "aborted" and "production changed" in result.message
     assert p.store.production_version().version == 3  # the person's choice is kept
     assert p.store.get_traffic().mode == "production"
+
+
+def test_traffic_changed_by_hand_stops_the_rollout(setup: Any) -> None:
+    p = setup
+    start(p)
+    p.set_traffic("production", reason="by hand", by="ops")
+    result = evaluate(p, 1)
+    assert result.action == "aborted" and "traffic was changed" in result.message
+    assert p.store.get_traffic().mode == "production"
+    assert p.store.production_version().version == 1

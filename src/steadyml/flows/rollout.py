@@ -279,6 +279,17 @@ def evaluate_rollout(
                       f"production changed outside the rollout (was v"
                       f"{rollout.production_version}, now {found})", env,
                       restore=False)  # fmt: skip
+    policy = store.get_traffic()
+    share = rollout.steps[rollout.step] if rollout.step < len(rollout.steps) else None
+    want = ("shadow", 0.0) if share == 0 else ("canary", share)
+    if (policy.mode, float(policy.percent if policy.mode == "canary" else 0.0)) != want or (
+        policy.challenger_version != rollout.candidate_version
+    ):
+        # a person changed the traffic by hand (a new policy in the same transaction as a
+        # step is never seen here: a step moved meanwhile makes this abort's update miss)
+        other = "" if policy.challenger_version is None else f" v{policy.challenger_version}"
+        return _abort(repo, config, rollout, now, by, "the traffic was changed outside the "
+                      f"rollout (now {policy.mode}{other})", env, restore=False)  # fmt: skip
     recent = rollout.evaluated_at is not None and (now - rollout.evaluated_at).total_seconds() < (
         interval / 2
     )
