@@ -80,11 +80,13 @@ def test_good_candidate_goes_to_production_with_no_manual_step(setup: Any) -> No
 
 def test_canary_steps_follow_the_plan(setup: Any) -> None:
     p = setup
+    p.config.serving.traffic.sticky_by = "customer_id"
     start(p)
     good_traffic(p, 1, shadow=True)
     evaluate(p, HOLD + 1)
     policy = p.store.get_traffic()
     assert (policy.mode, policy.challenger_version, policy.percent) == ("canary", 2, 10.0)
+    assert policy.sticky_by == "customer_id"  # each customer stays on one model
 
 
 def _rolled_back(p: Any, result: ro.Evaluation, check: str) -> None:

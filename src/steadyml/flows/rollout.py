@@ -82,12 +82,15 @@ def _plan(config: ProjectConfig) -> dict[str, Any]:
     return plan.model_dump(mode="json")
 
 
-def _policy(rollout_candidate: int, share: float, by: str, reason: str) -> TrafficPolicy:
+def _policy(rollout_candidate: int, share: float, by: str, reason: str,
+            sticky_by: str | None = None) -> TrafficPolicy:  # fmt: skip
+    """The traffic of a step; a canary keeps each value of ``sticky_by`` on one model
+    (``serving.traffic.sticky_by``)."""
     if share == 0:
         return TrafficPolicy(mode="shadow", challenger_version=rollout_candidate,
                              updated_by=by, reason=reason)  # fmt: skip
     return TrafficPolicy(mode="canary", challenger_version=rollout_candidate, percent=share,
-                         updated_by=by, reason=reason)  # fmt: skip
+                         sticky_by=sticky_by, updated_by=by, reason=reason)  # fmt: skip
 
 
 def _production_only(by: str, reason: str) -> TrafficPolicy:
@@ -160,7 +163,8 @@ def start_rollout(
     first = step_name(steps, 0)
     rollout = repo.create_rollout(
         candidate=mv.version, production=production.version, plan=plan, by=by, now=now,
-        traffic=_policy(mv.version, steps[0], by, f"rollout of v{mv.version}: {first}"),
+        traffic=_policy(mv.version, steps[0], by, f"rollout of v{mv.version}: {first}",
+                        config.serving.traffic.sticky_by),
         event=_event(f"rollout:{first.split()[0]}", first.split()[0], None,
                      frm=production.version, to=mv.version, by=by, reason=why),
     )  # fmt: skip
@@ -333,7 +337,8 @@ def _next_step(repo: RolloutsRepo, config: ProjectConfig, rollout: Rollout, read
     text = f"v{cand} moves to {name}: {why}"
     moved = repo.transition(
         rollout.id, rollout.seq, changes, now=now,
-        traffic=_policy(cand, rollout.steps[nxt], by, f"rollout of v{cand}: {name}"),
+        traffic=_policy(cand, rollout.steps[nxt], by, f"rollout of v{cand}: {name}",
+                        config.serving.traffic.sticky_by),
         events=[_event("rollout:canary", name[:20], rollout, frm=rollout.production_version,
                        to=cand, by=by, reason=text)],
     )  # fmt: skip
