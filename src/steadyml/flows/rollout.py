@@ -97,9 +97,9 @@ def _production_only(by: str, reason: str) -> TrafficPolicy:
     return TrafficPolicy(mode="production", updated_by=by, reason=reason)
 
 
-def _event(action: str, stage: str, r: Rollout | None, *, frm: int | None, to: int, by: str,
+def _event(action: str, stage: str, *, frm: int | None, to: int, by: str,
            reason: str) -> dict[str, Any]:  # fmt: skip
-    del r
+    """A deployment event, written in the same transaction as the state change."""
     return {"action": action, "stage": stage, "from_version": frm, "to_version": to,
             "by": by, "reason": reason}  # fmt: skip
 
@@ -165,7 +165,7 @@ def start_rollout(
         candidate=mv.version, production=production.version, plan=plan, by=by, now=now,
         traffic=_policy(mv.version, steps[0], by, f"rollout of v{mv.version}: {first}",
                         config.serving.traffic.sticky_by),
-        event=_event(f"rollout:{first.split()[0]}", first.split()[0], None,
+        event=_event(f"rollout:{first.split()[0]}", first.split()[0],
                      frm=production.version, to=mv.version, by=by, reason=why),
     )  # fmt: skip
     _notify(config, rollout, f"Rollout of v{mv.version} started: {first} against production "
@@ -339,7 +339,7 @@ def _next_step(repo: RolloutsRepo, config: ProjectConfig, rollout: Rollout, read
         rollout.id, rollout.seq, changes, now=now,
         traffic=_policy(cand, rollout.steps[nxt], by, f"rollout of v{cand}: {name}",
                         config.serving.traffic.sticky_by),
-        events=[_event("rollout:canary", name[:20], rollout, frm=rollout.production_version,
+        events=[_event("rollout:canary", name[:20], frm=rollout.production_version,
                        to=cand, by=by, reason=text)],
     )  # fmt: skip
     if moved is None:
@@ -377,7 +377,7 @@ def _roll_back(repo: RolloutsRepo, config: ProjectConfig, rollout: Rollout, read
         {"status": "rolled_back", "finished_at": now, "reason": text,
          "reading": reading.to_dict(), "evaluated_at": now},
         now=now, traffic=_production_only(by, f"rollout of v{cand} rolled back"),
-        events=[_event("rollout:rollback", "production", rollout,
+        events=[_event("rollout:rollback", "production",
                        frm=cand, to=rollout.production_version, by=by, reason=text)],
         restore=rollout.production_version, by=by, reason=text,
     )  # fmt: skip
@@ -397,7 +397,7 @@ def _abort(repo: RolloutsRepo, config: ProjectConfig, rollout: Rollout, now: dt.
     done = repo.transition(
         rollout.id, rollout.seq, {"status": "aborted", "finished_at": now, "reason": text},
         now=now, traffic=_production_only(by, f"rollout of v{cand} aborted"),
-        events=[_event("rollout:abort", "production", rollout, frm=cand,
+        events=[_event("rollout:abort", "production", frm=cand,
                        to=rollout.production_version, by=by, reason=text)],
         restore=rollout.production_version if restore else None, by=by, reason=text,
     )  # fmt: skip
