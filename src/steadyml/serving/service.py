@@ -159,6 +159,7 @@ class PredictionService:
         )  # fmt: skip
         self._rng = random.Random()
         self._shadow_tasks: set[asyncio.Task[None]] = set()
+        self._candidate_failed: set[int] = set()  # candidate versions whose failure was logged
         self._watcher: asyncio.Task[None] | None = None
         self._last_failure_report = 0.0
         #: when the watcher last found the store unreachable (Unix seconds), None while it reads
@@ -396,8 +397,26 @@ class PredictionService:
         self, exc: BatchError, model: LoadedModel, frame: RecordRows, route: Route,
         ids: list[str], started: float, warned: list[list[str]] | None = None,
     ) -> list[PredictionResult]:  # fmt: skip
-        """The fallback's answers when the model timed out or failed, flagged and logged."""
+        """The fallback's answers when the model timed out or failed, flagged and logged.
+
+        A candidate (canary or shadow) that fails never fails a caller: its failure is logged
+        under its version and route, flagged, for the rollout's guardrails to count, and
+        production answers the canary's records (the shadow's were answered already)."""
         reason = fallback_reason(exc)
+        production = self.runtime.state.production
+        if route in ("canary", "shadow") and production is not None and production is not model:
+            n = len(frame)
+            self._log(frame, ids, [None] * n, [None] * n, model.version, route, started,
+                      reasons=[f"candidate failed: {reason}"] * n, warned=warned)  # fmt: skip
+            self.metrics.fallbacks.labels("candidate").inc(n)
+            if model.version not in self._candidate_failed:  # once per version: the
+                self._candidate_failed.add(model.version)  # metric counts the rest
+                logger.warning("candidate version %s failed (%s); production answers its "
+                               "records, the rollout's guardrails see each failure",
+                               model.version, reason)  # fmt: skip
+            if route == "shadow":
+                return []
+            return await self._answer(production, frame, "live", ids, started, warned)
         answers = await run_in_threadpool(self.fallback.answer, frame.frame(), reason)
         if answers is None:
             raise ServiceUnavailable(
