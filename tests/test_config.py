@@ -310,3 +310,13 @@ def test_every_name_imported_from_steadyml_config_is_still_there() -> None:
                 names.update(alias.name for alias in node.names)
     assert {"ProjectConfig", "load_config", "parse_duration"} <= names
     assert sorted(n for n in names if not hasattr(steadyml.config, n)) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "now"), [("promotion", "retraining.rollout"), ("canary_percent", "rollout_plan.steps")]
+)
+def test_retraining_keys_of_earlier_versions_say_what_replaced_them(key: str, now: str) -> None:
+    raw = _valid()
+    raw["retraining"] = {key: "manual" if key == "promotion" else 10}
+    (problem,) = _problems(raw)
+    assert f"retraining.{key} is replaced by" in problem and now in problem

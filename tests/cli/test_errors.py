@@ -45,7 +45,7 @@ def test_verbose_shows_the_traceback(invoke: Invoke, tmp_path: Path) -> None:
 def test_the_retraining_section_is_no_longer_announced(invoke: Invoke, project_dir: Path) -> None:
     cfg = project_dir / "steadyml.yaml"
     cfg.write_text(
-        cfg.read_text(encoding="utf-8") + "\nretraining:\n  promotion: manual\n", encoding="utf-8"
+        cfg.read_text(encoding="utf-8") + "\nretraining:\n  rollout: manual\n", encoding="utf-8"
     )
     result = invoke("data", "versions", project=project_dir)
     assert result.exit_code == 0

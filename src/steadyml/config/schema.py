@@ -484,8 +484,6 @@ class RetrainingSection(_Model):
     # whether a PROMOTE decision starts `steadyml rollout` by itself (docs/rollout.md)
     rollout: Literal["manual", "auto"] = "manual"
     rollout_plan: RolloutPlan = Field(default_factory=RolloutPlan)
-    canary_percent: float = Field(default=10, gt=0, le=100)
-    promotion: Literal["manual", "automatic"] = "manual"
     # `steadyml retrain` and its champion/challenger decision (docs/retrain.md says why)
     labels_since: str = Field(default="30d", description="Labelled live rows of this window.")
     holdout_share: float = Field(default=0.2, gt=0, lt=1)
@@ -497,6 +495,22 @@ class RetrainingSection(_Model):
     latency_factor: float = Field(default=2.0, ge=1)
 
     _check_labels_since = field_validator("labels_since")(checked_window)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_keys(cls, data: Any) -> Any:
+        """Two keys of earlier versions, never used, now said another way."""
+        moved = {
+            "canary_percent": "retraining.rollout_plan.steps (e.g. [0, 10, 50]: shadow, then "
+            "canary shares in percent; docs/rollout.md)",
+            "promotion": "retraining.rollout: manual | auto (whether a PROMOTE decision "
+            "starts a rollout; docs/rollout.md)",
+        }
+        if isinstance(data, dict):
+            for key, where in moved.items():
+                if key in data:
+                    raise ValueError(f"retraining.{key} is replaced by {where}; remove it")
+        return data
 
 
 class StorageSection(_Model):
