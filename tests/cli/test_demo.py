@@ -11,9 +11,10 @@ import steadyml
 from steadyml.cli.app import app
 
 
-@pytest.mark.slow  # the whole lifecycle, a real server included: about 30 s
+@pytest.mark.slow  # the whole lifecycle, real servers included: about 2 minutes
 def test_demo_runs_and_shows_the_leak_caught(cli: CliRunner, tmp_path: Path) -> None:
-    result = cli.invoke(app, ["demo", str(tmp_path / "demo"), "--customers", "6000"])
+    # the default volume, as `make demo` runs it: the retrain decision depends on it
+    result = cli.invoke(app, ["demo", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "The planted leak was caught: 'cancellation_reason'" in out
@@ -45,9 +46,10 @@ def test_demo_runs_and_shows_the_leak_caught(cli: CliRunner, tmp_path: Path) -> 
     assert "3,\"tenure_months: expects a whole number (a rule: the column's type)" in rejects
     assert (tmp_path / "demo" / "model-card.html").exists()
     with steadyml.open(tmp_path / "demo", env={}) as project:
-        assert [v.version for v in project.dataset_versions()] == [1]
+        # 1: the checked data; 2: the retrain's (step 8); 3: the bad export (step 10)
+        assert [v.version for v in project.dataset_versions()] == [1, 2, 3]
         assert [c.passed for c in project.store.list_checks()] == [False, True]
-        assert project.production().version == 1
+        assert project.model_version(1).stage != "production"  # replaced in step 9
         # step 6 scored 1,999 rows; step 7 adds four weeks through the API and in batches
         assert project.store.count_predictions(route="live", answered=True) > 3
         assert project.store.count_predictions(route="batch", answered=True) > 1999
@@ -58,11 +60,56 @@ def test_demo_runs_and_shows_the_leak_caught(cli: CliRunner, tmp_path: Path) -> 
     assert "alert(s) raised and sent to the log channel" in out
     report = (tmp_path / "demo" / "monitor-report.html").read_text(encoding="utf-8")
     assert "<script src=" not in report
+    _assert_updated_safely(tmp_path / "demo", out)
     # a second run starts fresh in the same folder and still ends well
     again = cli.invoke(app, ["demo", str(tmp_path / "demo"), "--customers", "1500"])
     assert again.exit_code == 0, again.output
     with steadyml.open(tmp_path / "demo", env={}) as project:
-        assert len(project.runs()) == 1
+        numbers = sorted(r.number for r in project.runs())
+    # the first demo made three runs; a store kept would hold more than one demo makes
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) <= 3
+
+
+def _assert_updated_safely(root: Path, out: str) -> None:
+    """Steps 8-11, checked through the store: a retrain decided PROMOTE, its rollout reached
+    production; the bad candidate's rollout was rolled back by a guardrail with a deployment
+    event and an incident; the incident report holds the timeline."""
+    from steadyml.store.rollouts import rollouts_of
+
+    for step in ("Step 8 · Retrain", "Step 9 · Roll it out", "Step 10 · A bad candidate",
+                 "Step 11 · Write it down"):  # fmt: skip
+        assert step in out
+    with steadyml.open(root, env={}) as project:
+        decided = [r for r in project.runs() if (r.summary or {}).get("decision")]
+        assert len(decided) == 1
+        decision = decided[0].summary["decision"]
+        assert decision["outcome"] == "PROMOTE"
+        assert "Decision: PROMOTE" in out and "Why it won:" in out
+        challenger = decided[0].model_version
+        assert challenger == 2
+        assert project.production().version == challenger  # promoted by its rollout
+        rollouts = rollouts_of(project.store).list_rollouts()
+        by_candidate = {r.candidate_version: r for r in rollouts}
+        assert by_candidate[challenger].status == "completed"
+        bad = max(by_candidate)
+        assert bad > challenger
+        assert project.model_version(bad).stage == "candidate"
+        gone = by_candidate[bad]
+        assert gone.status == "rolled_back"
+        assert "FAIL" in (gone.reason or "")
+        events = project.deployment_events()
+        assert any(e.action == "rollout:promote" and e.to_version == challenger for e in events)
+        back = [e for e in events if e.action == "rollout:rollback"]
+        assert [(e.from_version, e.to_version) for e in back] == [(bad, challenger)]
+        (incident,) = [a for a in project.alerts() if a.rule == "rollout guardrail"]
+        assert incident.severity == "critical" and incident.model_version == bad
+        assert project.store.get_traffic().mode == "production"
+    assert "Rolled back automatically" in out
+    report = (root / "incident-report.md").read_text(encoding="utf-8")
+    assert f"alert #{incident.id}, rollout guardrail" in report
+    assert "## Timeline" in report
+    assert "Retrained: run 2, challenger version 2 against version 1" in report
+    assert "Rollout:rollback" in report and "Rollout:promote" in report
 
 
 def test_demo_refuses_a_folder_it_did_not_make(cli: CliRunner, tmp_path: Path) -> None:

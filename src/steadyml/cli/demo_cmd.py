@@ -234,11 +234,12 @@ def demo(
         from steadyml.cli.demo_watch import watch_demo
 
         watch_demo(init.root, customers=max(customers // 10, 600))
+        _update_demo(init.root, customers)
 
     out.print()
     out.print(Rule("What comes next", align="left"))
     bullet([
-        "retraining with shadow and canary rollout, and the launch checklist (next)",
+        "the launch checklist (next)",
     ])  # fmt: skip
     out.print(f"\nYour demo project is in {init.root}. Try:", markup=False)
     out.print(
@@ -246,9 +247,43 @@ def demo(
         "  steadyml models card 1\n  steadyml keys create --name me --scopes predict\n"
         "  steadyml serve              # then open http://127.0.0.1:8000/docs\n"
         "  steadyml monitor --window 7d --since 2026-01-05 --until 2026-02-02\n"
-        "  steadyml alerts list",
+        "  steadyml alerts list\n"
+        "  steadyml runs compare 1 2       # the retrain decision\n"
+        "  steadyml rollout status",
         markup=False,
     )
+
+
+def _update_demo(root: Path, customers: int) -> None:
+    """Steps 8-11: update safely (retrain, roll out, roll back a bad candidate, write it up)."""
+    from steadyml.cli import demo_update as update
+
+    _step(8, "Retrain: a challenger against the champion, on the same recent rows",
+          "Update safely, first part: retrain on fresh, checked data, then compare the "
+          "challenger with the champion on the same recent rows, with the uncertainty stated. "
+          "The decision (PROMOTE, REJECT or INCONCLUSIVE) never promotes by itself.")  # fmt: skip
+    challenger = update.retrain_demo(root, customers)
+    if challenger is None:
+        return
+    _step(9, "Roll it out: shadow, canary 10 %, 50 %, then production, while traffic flows",
+          "Release in shadow or to a small share first. The challenger scores every request "
+          "in the shadow (never returned), then answers 10 % and 50 % of them; guardrails "
+          "compare it with production on the same window, and the last step promotes it. The "
+          "demo's plan holds each step 3 s instead of 30 min.")  # fmt: skip
+    with update.serving(root) as traffic:
+        update.good_rollout(root, traffic, challenger)
+        _step(10, "A bad candidate, taken back by a guardrail",
+              "Keep a rollback, and let it act by itself: a failed guardrail sends all traffic "
+              "back to production within one evaluation, records a deployment event and "
+              "raises an incident for the owner.")  # fmt: skip
+        bad = update.bad_candidate(root)
+        incident = None if bad is None else update.bad_rollout(root, traffic, bad)
+    if incident is None:
+        return
+    _step(11, "Write it down: the incident report",
+          "An incident is confirmed, stabilised, explained and written up. steadyml drafts the "
+          "write-up from its records; a person fills in the cause and the lessons.")  # fmt: skip
+    update.write_report(root, incident)
 
 
 def _serve_demo(root: Path) -> None:
@@ -378,7 +413,8 @@ def _prepare_folder(directory: Path) -> None:
     )
     if made_by_demo:
         for name in (".steadyml", "contract.yaml", "model-card.md", "model-card.html",
-                     "monitor-report.html", "data/weeks"):  # fmt: skip
+                     "monitor-report.html", "data/weeks", "data/retrain-weeks",
+                     "data/churn-billing-export.csv", "incident-report.md"):  # fmt: skip
             target = directory / name
             if target.is_dir():
                 shutil.rmtree(target)
