@@ -22,8 +22,11 @@ Run the whole lifecycle on a sample churn project, step by step, in a few minute
 It creates the project in DIR (default ./demo-project), shows the written plan, checks the
 data (and catches the planted leak), fixes what it found, records a data version, trains a
 model against a baseline with gates, promotes it to production with a recorded reason, and
-writes its model card. Run it again at any time: it starts fresh, and the data is generated
-from a seed, so the results are the same every time.
+writes its model card. Then it serves and batch-scores, watches four weeks of drifting
+traffic, retrains (a decision against the champion), rolls the winner out shadow -> canary ->
+production, rolls a bad candidate back automatically and drafts the incident report. Run it
+again at any time: it starts fresh, and the data is generated from a seed, so the results
+are the same every time.
 """
 
 MARKER = ".steadyml-demo"
@@ -55,7 +58,7 @@ def demo(
     out.print("steadyml demo: keeping a churn model useful after the notebook", style="bold")
     out.print(
         "A model in a notebook is not a product. This demo walks the steps that make it "
-        "one, on a sample project: plan, data, (then train, deploy, monitor).",
+        "one, on a sample project: plan, data, train, deploy, monitor, and update safely.",
         markup=False,
     )
 

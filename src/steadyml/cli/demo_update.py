@@ -180,7 +180,8 @@ def rollout_demo(root: Path, traffic: Traffic, version: int, *, reason: str) -> 
         repo = rollouts_of(project.store)
         started = time.monotonic()
         out.print(f"Rollout of v{version} started in the shadow; traffic flows, {BATCH} "
-                  "customers a request:", markup=False)  # fmt: skip
+                  "customers a request (the guardrails count each customer as a request):",
+                  markup=False)  # fmt: skip
         sent, last = 0, (rollout.status, rollout.step)
         with httpx.Client(headers={"X-API-Key": traffic.token}, timeout=60) as client:
             while time.monotonic() - started < 120:
@@ -198,9 +199,8 @@ def rollout_demo(root: Path, traffic: Traffic, version: int, *, reason: str) -> 
                 where = step_name(r.steps, r.step) if r.active else r.status.replace("_", " ")
                 said = r.reason or ""
                 if r.active:
-                    said = (
-                        f"every check passed for the whole hold of {step_name(r.steps, r.step - 1)}"
-                    )
+                    done = step_name(r.steps, r.step - 1)
+                    said = f"Every check passed for the whole hold of {done}."
                 out.print(f"  after {time.monotonic() - started:.0f} s and {sent:,} customers: "
                           f"{where.upper()}. {said}", markup=False)  # fmt: skip
                 if not r.active:
@@ -294,9 +294,11 @@ def bad_rollout(root: Path, traffic: Traffic, version: int) -> int | None:
         f"✗ Rolled back automatically: {final.reason}",
         style="bold red", markup=False,
     )  # fmt: skip
+    in_shadow = final.step < len(final.steps) and final.steps[final.step] == 0
     bullet([
-        f"Traffic is production only, on version {prod.version if prod else '?'}; no caller "
-        "ever got an answer from the bad model (the shadow is never returned).",
+        f"Traffic is production only, on version {prod.version if prod else '?'}"
+        + ("; no caller ever got an answer from the bad model (the shadow is never returned)."
+           if in_shadow else "."),
         f"Deployment event recorded: {events[-1].action} by {events[-1].by}" if events else
         "no deployment event found (unexpected)",
         f"Incident #{incidents[-1].id} raised [{incidents[-1].severity.upper()}] and sent to "
