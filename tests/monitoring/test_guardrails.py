@@ -79,9 +79,25 @@ def test_labels_too_few_wait_without_holding() -> None:
 
 
 def test_a_shadow_that_answers_nothing_fails_after_enough_traffic() -> None:
-    """A shadow that fails with no fallback is not logged: its silence is not a pass."""
+    """A candidate that never loaded leaves no row: its silence is not a pass. One that
+    answers but lags behind production (its answers are logged after the callers') holds
+    the step (the demo's good candidate was rolled back for 160 of 2,400)."""
     early = checks(piece(1, "live", ["no"] * 300))
     assert early["failed_requests"].verdict == "INCONCLUSIVE"  # could still be lag
-    silent = checks(piece(1, "live", ["no"] * 400), piece(2, "shadow", ["no"] * 10))
+    silent = checks(piece(1, "live", ["no"] * 400))
     assert silent["failed_requests"].verdict == "FAIL"
-    assert "answered 10 of the 400" in silent["failed_requests"].sentence
+    assert "answered none of the 400" in silent["failed_requests"].sentence
+    lagging = checks(piece(1, "live", ["no"] * 2400), piece(2, "shadow", ["no"] * 60))
+    assert lagging["failed_requests"].verdict == "INCONCLUSIVE"
+
+
+def test_a_rare_class_by_chance_holds_the_step_and_a_real_shift_fails() -> None:
+    # a rare class: none in production's 300 answers and 7 in the candidate's puts the
+    # distance above 0.1, yet such counts come by chance (chi-square p about 0.008)
+    prod = piece(1, "live", ["no"] * 300)
+    chance = checks(prod, piece(2, "canary", ["yes"] * 7 + ["no"] * 293), shadow=False)
+    assert chance["prediction_distance"].candidate > LIMITS.max_prediction_distance
+    assert chance["prediction_distance"].verdict == "INCONCLUSIVE"
+    assert "within chance" in chance["prediction_distance"].sentence
+    flipped = checks(prod, piece(2, "canary", ["yes"] * 297 + ["no"] * 3), shadow=False)
+    assert flipped["prediction_distance"].verdict == "FAIL"
