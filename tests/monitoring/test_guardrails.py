@@ -84,9 +84,9 @@ def test_a_shadow_that_answers_nothing_fails_after_enough_traffic() -> None:
     the step (the demo's good candidate was rolled back for 160 of 2,400)."""
     early = checks(piece(1, "live", ["no"] * 300))
     assert early["failed_requests"].verdict == "INCONCLUSIVE"  # could still be lag
-    silent = checks(piece(1, "live", ["no"] * 400))
+    silent = checks(piece(1, "live", ["no"] * 1000))
     assert silent["failed_requests"].verdict == "FAIL"
-    assert "answered none of the 400" in silent["failed_requests"].sentence
+    assert "answered none of the 1000" in silent["failed_requests"].sentence
     lagging = checks(piece(1, "live", ["no"] * 2400), piece(2, "shadow", ["no"] * 60))
     assert lagging["failed_requests"].verdict == "INCONCLUSIVE"
 

@@ -59,7 +59,7 @@ _NUMERIC_BINS = 20
 _MIN_FAILURES_EARLY = 5  # fewest failures that may fail a step before min_requests
 _LATENCY_SLACK_MS = 5.0  # p95 differences under this are never a failure
 _DISTANCE_P = 0.001  # a distance above the line fails only when the counts say so
-_SILENT_FACTOR = 4  # production this many times min_requests, the shadow almost silent: FAIL
+_SILENT_FACTOR = 10  # production this many times min_requests and no shadow row at all: FAIL
 _HIGHER_IS_BETTER = {"accuracy", "precision", "recall", "f1", "roc_auc", "r2"}
 _LOWER_IS_BETTER = {"mae", "rmse", "mse"}
 
