@@ -79,6 +79,10 @@ def test_server_rolls_back_a_bad_candidate_with_no_failed_request(
             assert "agreement" in (last.reason or "")
             assert project.traffic().mode == "production"
             assert project.production().version == 1
+            # the incident is raised right after the rollback is committed: wait a moment
+            raised = time.monotonic() + 10
+            while not project.alerts() and time.monotonic() < raised:
+                time.sleep(0.2)
             assert [a.rule for a in project.alerts()] == ["rollout guardrail"]
             events = [e.action for e in project.deployment_events()]
             assert events[-1] == "rollout:rollback"
