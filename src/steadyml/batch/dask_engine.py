@@ -22,7 +22,6 @@ data (docs/privacy.md).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from collections import deque
 from collections.abc import Iterator
@@ -33,11 +32,9 @@ import numpy as np
 
 from steadyml.batch.chunks import ChunkContext, ChunkResult, process_chunk
 from steadyml.batch.readers import Block, CsvPlan, RawChunk, read_csv_block
-from steadyml.errors import MissingExtraError, SteadyMLError
+from steadyml.data.cluster import dask_client
 
 __all__ = ["dask_chunks"]
-
-LOCAL_WORKERS = 2
 
 
 def _csv_task(plan: CsvPlan, block: Block, ctx: ChunkContext) -> ChunkResult:
@@ -52,40 +49,6 @@ def _parquet_task(path: str, group: int, first_row: int, ctx: ChunkContext) -> C
     return process_chunk(RawChunk(frame=frame, lines=lines, text=False), ctx)
 
 
-@contextlib.contextmanager
-def _client(scheduler: str | None) -> Iterator[Any]:
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError as exc:
-        raise MissingExtraError(
-            "The Dask engine needs dask.distributed, which is not installed.",
-            hint="pip install 'steadyml[dask]'",
-        ) from exc
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
-        except (OSError, TimeoutError) as exc:
-            raise SteadyMLError(
-                f"Cannot reach the Dask scheduler at {scheduler} ({exc}).",
-                hint="Check the address (tcp://HOST:8786) and that the scheduler is running, "
-                "or give no scheduler to use a local cluster.",
-                field="scheduler",
-            ) from exc
-        with client:
-            yield client
-        return
-    with (
-        LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=LOCAL_WORKERS,
-            threads_per_worker=1,
-            processes=False,
-            dashboard_address=None,
-        ) as cluster,
-        Client(cluster) as client,  # type: ignore[no-untyped-call]
-    ):
-        yield client
-
-
 def dask_chunks(
     ctx: ChunkContext,
     source: Path,
@@ -94,7 +57,7 @@ def dask_chunks(
     chunk_rows: int,
     scheduler: str | None,
 ) -> Iterator[ChunkResult]:
-    with _client(scheduler) as client:
+    with dask_client(scheduler) as client:
         workers = max(len(client.scheduler_info().get("workers", {})), 1)
         ahead = 2 * workers
         if ctx.pii_key and not (ctx.log and ctx.pii_mode == "hash"):

@@ -16,14 +16,13 @@ store, and have steadyml installed.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from steadyml.errors import MissingExtraError, SteadyMLError
+from steadyml.data.cluster import dask_client
 from steadyml.monitoring.counting import LogReader, Measure, Partial, measure
 from steadyml.predlog.reader import LogPart, log_parts, read_part, split_file
 
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["dask_partials"]
 
-LOCAL_WORKERS = 2
 _STORES: dict[tuple[str, str], Store] = {}
 _STORES_LOCK = threading.Lock()
 
@@ -78,7 +76,7 @@ def dask_partials(
     yield measure(read.timed(sql, read.columns), how)  # the SQL log: read here
     if not tasks:
         return
-    with _client(scheduler) as client:
+    with dask_client(scheduler) as client:
         ahead = 2 * max(len(client.scheduler_info().get("workers", {})), 1)
         shared_how, shared_where = client.scatter([how, where], broadcast=True)
         queue: deque[Any] = deque()
@@ -120,37 +118,3 @@ def _store(url: str, project: str) -> Store:
         if store is None:
             store = _STORES[(url, project)] = open_store(url, project=project)
         return store
-
-
-@contextlib.contextmanager
-def _client(scheduler: str | None) -> Iterator[Any]:
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError as exc:
-        raise MissingExtraError(
-            "The Dask engine needs dask.distributed, which is not installed.",
-            hint="pip install 'steadyml[dask]'",
-        ) from exc
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
-        except (OSError, TimeoutError) as exc:
-            raise SteadyMLError(
-                f"Cannot reach the Dask scheduler at {scheduler} ({exc}).",
-                hint="Check the address (tcp://HOST:8786) and that the scheduler is running, "
-                "or give no scheduler to use a local cluster.",
-                field="scheduler",
-            ) from exc
-        with client:
-            yield client
-        return
-    with (
-        LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=LOCAL_WORKERS,
-            threads_per_worker=1,
-            processes=False,
-            dashboard_address=None,
-        ) as cluster,
-        Client(cluster) as client,  # type: ignore[no-untyped-call]
-    ):
-        yield client
