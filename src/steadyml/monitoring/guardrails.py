@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from steadyml.monitoring.drift_stats import chi_square_homogeneity
+from steadyml.training.evaluate import KNOWN_METRICS
 
 __all__ = [
     "BLOCKING",
@@ -60,8 +61,9 @@ _MIN_FAILURES_EARLY = 5  # fewest failures that may fail a step before min_reque
 _LATENCY_SLACK_MS = 5.0  # p95 differences under this are never a failure
 _DISTANCE_P = 0.001  # a distance above the line fails only when the counts say so
 _SILENT_FACTOR = 10  # production this many times min_requests and no shadow row at all: FAIL
-_HIGHER_IS_BETTER = {"accuracy", "precision", "recall", "f1", "roc_auc", "r2"}
-_LOWER_IS_BETTER = {"mae", "rmse", "mse"}
+# the metrics ``_metric`` computes under bootstrap weights; which way is better comes from
+# training.evaluate.KNOWN_METRICS (mse, not listed there, is lower-is-better)
+_COMPARED = ("accuracy", "precision", "recall", "f1", "roc_auc", "r2", "mae", "rmse", "mse")
 
 
 @dataclass(frozen=True)
@@ -428,7 +430,7 @@ def _check_metric(cand: _Arm, prod: _Arm, limits: Limits, metric: str | None, ta
     name = "success_metric"
     limit = f"{metric} at most {limits.metric_margin:g} worse (95 % interval)"
     nc, np_ = sum(len(f) for f in cand.labelled), sum(len(f) for f in prod.labelled)
-    if metric is None or metric not in _HIGHER_IS_BETTER | _LOWER_IS_BETTER:
+    if metric is None or metric not in _COMPARED:
         return Check(name, NOT_APPLICABLE, None, None, limit,
                      f"{name}: {metric!r} is not compared during a rollout (accuracy, "
                      "precision, recall, f1, roc_auc, r2, mae, rmse, mse are).")  # fmt: skip
@@ -444,7 +446,7 @@ def _check_metric(cand: _Arm, prod: _Arm, limits: Limits, metric: str | None, ta
         return Check(name, INCONCLUSIVE, c_val, p_val, limit,
                      f"{name}: {metric} cannot be computed on these labels (one class "
                      "only?): the step holds.")  # fmt: skip
-    sign = 1.0 if metric in _HIGHER_IS_BETTER else -1.0
+    sign = 1.0 if KNOWN_METRICS.get(metric) == "higher_is_better" else -1.0
     diff = sign * (c_boot - p_boot)
     high = float(np.quantile(diff, 0.975))
     verdict = FAIL if high < -limits.metric_margin else PASS
