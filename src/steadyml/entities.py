@@ -431,6 +431,43 @@ class JobRun:
         }
 
 
+@dataclass(frozen=True)
+class StoredWindow:
+    """One monitor window's measurements as the store keeps them (``store/windows.py``).
+
+    Every monitor run (CLI, worker, API) stores each window it measured, of every length it
+    measured, so the dashboard reads numbers instead of recomputing them. A window is known
+    by (``length``, ``window_start``, ``model_version``, ``time_basis``): measuring it again
+    replaces it (the newest measurement wins: late labels and the rest of a partial window
+    arrive later). ``measures`` is the monitor result's window block unchanged (keys in
+    ``steadyml.store.windows``); ``rows`` is its ``system.volume``; ``measured_at`` the run's
+    ``generated_at``.
+    """
+
+    id: int
+    length: str  # "1d", "7d", "1h"
+    window_start: dt.datetime
+    window_end: dt.datetime
+    model_version: int | None
+    time_basis: str  # "logged" or "event:<column>"
+    rows: int
+    measured_at: dt.datetime
+    measures: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "length": self.length,
+            "window_start": self.window_start.isoformat(),
+            "window_end": self.window_end.isoformat(),
+            "model_version": self.model_version,
+            "time_basis": self.time_basis,
+            "rows": self.rows,
+            "measured_at": self.measured_at.isoformat(),
+            "measures": self.measures,
+        }
+
+
 # --- request ids ------------------------------------------------------------------------------
 
 _TIMED_ID = re.compile(r"[0-9a-f]{32}")
