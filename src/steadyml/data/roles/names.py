@@ -55,7 +55,7 @@ SENSITIVE_WORDS = frozenset(PROTECTED_WORDS)
 # a word that names a group: protected only when the column is a yes/no flag ('female' 0/1)
 GROUP_FLAG_WORDS: dict[str, str] = {
     **dict.fromkeys(
-        ("black", "white", "hispan", "hispanic", "latino", "latina", "asian", "nonwhite",
+        ("black", "white", "hisp", "hispan", "hispanic", "latino", "latina", "asian", "nonwhite",
          "caucasian", "minority"),
         "race or ethnicity",
     ),

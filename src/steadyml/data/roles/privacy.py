@@ -5,7 +5,9 @@ Personal data (``pii``: never a feature, never stored raw) and protected attribu
 
 * personal: most values are e-mail addresses or phone numbers, or the name says so (email,
   phone, a person's name) *and* the values could be one: varied, not a yes/no flag or a few
-  labels, so ``phone_service`` (yes/no) is not personal data;
+  labels, so ``phone_service`` (yes/no) is not personal data; the column the user named as the
+  id (``--id``) is not suggested: it is never a feature already, and a row id such as
+  ``12548-1980`` has a phone number's shape;
 * protected: ``protected.protected_group`` (``female`` 0/1, ``gender``, race labels, ...).
 
 ``steadyml init`` suggests declaring them in its review list; it never decides for the user.
@@ -43,7 +45,7 @@ def privacy_warnings(profiles: dict[str, ColumnProfile], given: dict[str, Role])
     personal = [
         n
         for n, p in profiles.items()
-        if given.get(n) not in {"pii", "target"} and looks_personal(p)
+        if given.get(n) not in {"pii", "target", "id"} and looks_personal(p)
     ]
     protected = protected_columns(profiles, given)
     notes = []
