@@ -19,6 +19,7 @@ from steadyml.config import LoadedConfig, ProjectConfig, apply_env, load_config,
 from steadyml.entities import (
     Alert,
     ApiKey,
+    CheckRecord,
     DatasetVersion,
     DeploymentEvent,
     ModelVersion,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from steadyml.predlog.compact import CompactResult
     from steadyml.registry import ModelBundle
     from steadyml.store import Store
+    from steadyml.store.pages import Page, PagesRepo, RunBrief, VersionBrief
 
 Progress = Callable[[str], None]
 
@@ -177,10 +179,13 @@ class Project:
 
         return evaluate_rollout(self.store, self.config, self.artifacts, now=now, force=force)
 
-    def rollout_status(self, *, now: dt.datetime | None = None) -> RolloutStatus:
+    def rollout_status(self, *, now: dt.datetime | None = None,
+                       evaluate: bool = True) -> RolloutStatus:  # fmt: skip
+        """The active (else last) rollout; ``evaluate=False`` reads it without acting."""
         from steadyml.flows.rollout import rollout_status
 
-        return rollout_status(self.store, self.config, self.artifacts, now=now)
+        return rollout_status(self.store, self.config, self.artifacts, now=now,
+                              evaluate=evaluate)  # fmt: skip
 
     def advance_rollout(self, *, reason: str, by: str | None = None,
                         now: dt.datetime | None = None) -> Evaluation:  # fmt: skip
@@ -209,6 +214,37 @@ class Project:
 
     def compare_runs(self, a: int, b: int) -> dict[str, Any]:
         return train.compare_runs(self.store, a, b)
+
+    # --- pages of long lists, without per-item blobs (store/pages.py; the dashboard) ---
+
+    def runs_page(self, *, offset: int = 0, limit: int = 50, status: str | None = None,
+                  model_type: str | None = None, dataset_version: int | None = None,
+                  gates: bool | None = None) -> Page[RunBrief]:  # fmt: skip
+        """Runs newest first, one page, without params or summaries (``run(n)`` has them)."""
+        return _pages(self.store).run_page(offset=offset, limit=limit, status=status,
+                                           model_type=model_type, gates=gates,
+                                           dataset_version=dataset_version)  # fmt: skip
+
+    def run_model_types(self) -> list[str]:
+        return _pages(self.store).run_model_types()
+
+    def versions_page(self, *, offset: int = 0, limit: int = 50,
+                      stage: str | None = None) -> Page[VersionBrief]:  # fmt: skip
+        """Model versions newest first, one page, without contracts or reference statistics."""
+        return _pages(self.store).version_page(offset=offset, limit=limit, stage=stage)
+
+    def alerts_page(self, *, offset: int = 0, limit: int = 50,
+                    status: list[str] | None = None) -> Page[Alert]:  # fmt: skip
+        """Alerts newest first, one page, without histories (``alert(id)`` has it)."""
+        return _pages(self.store).alert_page(offset=offset, limit=limit, status=status)
+
+    def data_checks(self, *, limit: int = 10) -> list[CheckRecord]:
+        """The latest recorded data checks, newest first."""
+        return _pages(self.store).recent_checks(limit)
+
+    def recent_events(self, *, limit: int = 20) -> list[DeploymentEvent]:
+        """The latest deployment events, newest first."""
+        return _pages(self.store).recent_events(limit)
 
     def model_versions(self) -> list[ModelVersion]:
         return self.store.list_model_versions()
@@ -325,6 +361,12 @@ class Project:
 
     def compact_log(self, *, now: dt.datetime | None = None) -> CompactResult:
         return monitor.compact_log(self.store, now=now)
+
+
+def _pages(store: Store) -> PagesRepo:
+    from steadyml.store.pages import pages_of
+
+    return pages_of(store)
 
 
 def _who() -> str:
