@@ -440,7 +440,9 @@ class StoredWindow:
     by (``length``, ``window_start``, ``model_version``, ``time_basis``): measuring it again
     replaces it (the newest measurement wins: late labels and the rest of a partial window
     arrive later). ``measures`` is the monitor result's window block unchanged (keys in
-    ``steadyml.store.windows``); ``rows`` is its ``system.volume``; ``measured_at`` the run's
+    ``steadyml.store.windows``); ``summary`` the numbers alert rules read from it
+    (``monitoring.window_metrics``: small, for charts over many windows; a listing may leave
+    ``measures`` empty); ``rows`` is its ``system.volume``; ``measured_at`` the run's
     ``generated_at``.
     """
 
@@ -452,6 +454,7 @@ class StoredWindow:
     time_basis: str  # "logged" or "event:<column>"
     rows: int
     measured_at: dt.datetime
+    summary: dict[str, float | None] = field(default_factory=dict)
     measures: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -464,6 +467,7 @@ class StoredWindow:
             "time_basis": self.time_basis,
             "rows": self.rows,
             "measured_at": self.measured_at.isoformat(),
+            "summary": self.summary,
             "measures": self.measures,
         }
 
