@@ -495,3 +495,20 @@ def request_id_time(request_id: str) -> dt.datetime | None:
     if ms < _EARLIEST_MS or ms > time.time_ns() // 1_000_000 + 86_400_000:
         return None
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """A person's word that a launch item was done by hand (``steadyml checklist attest``):
+    who, when and the note; it counts half a point until ``expires_at``."""
+
+    id: int
+    item: str
+    note: str
+    by: str
+    at: dt.datetime
+    expires_at: dt.datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "item": self.item, "note": self.note, "by": self.by,
+                "at": self.at.isoformat(), "expires_at": self.expires_at.isoformat()}  # fmt: skip
