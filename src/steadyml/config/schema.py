@@ -29,6 +29,8 @@ __all__ = [
     "DataSection",
     "FallbackConfig",
     "GatesConfig",
+    "LAUNCH_ITEMS",
+    "LaunchSection",
     "ModelChoice",
     "MonitoringSection",
     "OwnersSection",
@@ -513,6 +515,55 @@ class RetrainingSection(_Model):
         return data
 
 
+# --- launch (the launch checklist and its gate: ``steadyml checklist``) ------------------
+
+LAUNCH_ITEMS = ("plan", "mode", "documented", "tested", "gates", "contract",
+                "logging_fallback", "alert_rule", "rollback_path", "privacy_fairness")  # fmt: skip
+"""The course's launch items (docs/launch.md); ``launch.required`` names those the gate
+checks before a version reaches production."""
+
+
+def _default_required() -> list[str]:
+    return ["plan", "gates", "contract", "logging_fallback", "alert_rule", "rollback_path"]
+
+
+class LaunchSection(_Model):
+    """The launch checklist (``steadyml checklist``) and the items a promotion needs."""
+
+    required: list[str] = Field(
+        default_factory=_default_required,
+        description="Launch items that must pass before a version reaches production "
+        "(`models promote --to production`, a rollout's last step); an override with a "
+        "reason passes and is recorded.",
+    )
+    max_model_age: str = Field(default="90d", description="A production model older than "
+                               "this fails the staleness test.")  # fmt: skip
+    rollback_within: str = Field(default="90d", description="A rollback exercised within "
+                                 "this long counts as a rollback path tested.")  # fmt: skip
+    evidence_within: str = Field(default="30d", description="Monitor runs and reproducibility "
+                                 "checks older than this no longer count.")  # fmt: skip
+    attestation_expires: str = Field(default="180d", description="An attestation "
+                                     "(`steadyml checklist attest`) counts this long.")  # fmt: skip
+    reproduce_tolerance: float = Field(default=1e-6, ge=0, description="Largest metric "
+                                       "difference when the same snapshot is retrained.")  # fmt: skip
+    latency_factor: float = Field(default=3.0, ge=1, description="Serving p95 latency may be "
+                                  "at most this many times training's one-row measurement.")  # fmt: skip
+
+    _check_windows = field_validator(
+        "max_model_age", "rollback_within", "evidence_within", "attestation_expires"
+    )(checked_window)
+
+    @field_validator("required")
+    @classmethod
+    def _known_items(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in LAUNCH_ITEMS]
+        if unknown:
+            raise ValueError(
+                f"unknown launch item(s) {unknown}; choose from {', '.join(LAUNCH_ITEMS)}"
+            )
+        return value
+
+
 class StorageSection(_Model):
     store_url: str = Field(
         default=".steadyml/store.db",
@@ -537,6 +588,7 @@ class ProjectConfig(_Model):
     monitoring: MonitoringSection = Field(default_factory=MonitoringSection)
     retraining: RetrainingSection = Field(default_factory=RetrainingSection)
     schedule: ScheduleSection = Field(default_factory=ScheduleSection)
+    launch: LaunchSection = Field(default_factory=LaunchSection)
     storage: StorageSection = Field(default_factory=StorageSection)
 
     def hash(self) -> str:
