@@ -536,18 +536,31 @@ class LaunchSection(_Model):
         "(`models promote --to production`, a rollout's last step); an override with a "
         "reason passes and is recorded.",
     )
-    max_model_age: str = Field(default="90d", description="A production model older than "
-                               "this fails the staleness test.")  # fmt: skip
-    rollback_within: str = Field(default="90d", description="A rollback exercised within "
-                                 "this long counts as a rollback path tested.")  # fmt: skip
-    evidence_within: str = Field(default="30d", description="Monitor runs and reproducibility "
-                                 "checks older than this no longer count.")  # fmt: skip
-    attestation_expires: str = Field(default="180d", description="An attestation "
-                                     "(`steadyml checklist attest`) counts this long.")  # fmt: skip
-    reproduce_tolerance: float = Field(default=1e-6, ge=0, description="Largest metric "
-                                       "difference when the same snapshot is retrained.")  # fmt: skip
-    latency_factor: float = Field(default=3.0, ge=1, description="Serving p95 latency may be "
-                                  "at most this many times training's one-row measurement.")  # fmt: skip
+    max_model_age: str = Field(
+        default="90d", description="A production model older than this fails the staleness test."
+    )
+    rollback_within: str = Field(
+        default="90d", description="A rollback exercised within this long counts as tested."
+    )
+    evidence_within: str = Field(
+        default="30d",
+        description="Monitor runs and reproducibility checks older than this no longer count.",
+    )
+    attestation_expires: str = Field(
+        default="180d",
+        description="An attestation (`steadyml checklist attest`) counts this long.",
+    )
+    reproduce_tolerance: float = Field(
+        default=1e-6,
+        ge=0,
+        description="Largest metric difference when the same snapshot is retrained.",
+    )
+    latency_factor: float = Field(
+        default=3.0,
+        ge=1,
+        description="Serving p95 latency may be at most this many times "
+        "training's one-row measurement.",
+    )
 
     _check_windows = field_validator(
         "max_model_age", "rollback_within", "evidence_within", "attestation_expires"
