@@ -81,6 +81,9 @@ def serve(
         help="While the database cannot be reached, API keys this server checked before keep "
         "working this long (keys it never saw get 503).",
     ),
+    ui: bool = typer.Option(
+        False, "--ui", help="Also serve the dashboard (the pages of `steadyml ui`) at /ui."
+    ),
     log_buffer: int = typer.Option(
         200_000,
         "--log-buffer-rows",
@@ -138,6 +141,9 @@ def serve(
         argv += ["--info-auth", info_auth]
     if access_log:
         argv.append("--access-log")
+    if ui:
+        argv.append("--ui")
+        out.print(f"Dashboard at http://{host}:{port}/ui/", markup=False)
     if not auth:
         argv.append("--no-auth")
     if insecure:

@@ -60,6 +60,7 @@ def parse(argv: list[str] | None = None) -> tuple[argparse.Namespace, ServeSetti
         "prediction log and counted in /metrics, and the line costs about 9%% of a busy "
         "server's time)",
     )  # fmt: skip
+    parser.add_argument("--ui", action="store_true", help="also serve the dashboard at /ui")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     if not args.body_timeout > 0:
@@ -78,6 +79,7 @@ def parse(argv: list[str] | None = None) -> tuple[argparse.Namespace, ServeSetti
         max_wait_ms=args.max_wait_ms,
         log_predictions=not args.no_log,
         log_chunk_min_rows=max(args.log_chunk_min_rows, 1),
+        ui=args.ui,
     )
     return args, settings
 

@@ -5,7 +5,8 @@ The app holds one ``PredictionService`` (``service.py``: the whole predict path)
 the prediction log drain). The routes live in ``routes/``: ``POST /v1/predict``,
 ``POST /v1/feedback``, ``GET /v1/model`` (+ its card), ``/health``, ``/ready``, ``/metrics``
 (Prometheus) and the OpenAPI docs at ``/docs`` (served from a local copy of Swagger UI: no
-CDN). Every error uses one JSON shape (``errors.py``, ``handlers.py``).
+CDN); with ``ServeSettings.ui`` (``steadyml serve --ui``) the dashboard's pages at ``/ui``.
+Every error uses one JSON shape (``errors.py``, ``handlers.py``).
 
 At the edge (outermost first): ``RequestMeta`` (request ids, counts by route template, the
 500 for an unhandled error, logged once per kind), ``InfoGuard`` (a key for the routes that
@@ -78,6 +79,11 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
 
     app.mount(info.SWAGGER, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
               name="swagger")  # fmt: skip
+    if settings.ui:  # the dashboard (serving/ui) at /ui, checking keys with the same cache
+        from steadyml.serving.ui import create_ui_app
+
+        private = settings.info_needs_key(cfg.serving.info_auth)  # reading needs a key too
+        app.mount("/ui", create_ui_app(project, keys=service.keys, private=private), name="ui")
     return app
 
 

@@ -37,6 +37,7 @@ class ServeSettings:
     # log rows wait in memory, then new predictions get 503 (nothing answered is lost)
     key_grace_seconds: float = 300.0
     log_buffer_rows: int = 200_000
+    ui: bool = False  # the dashboard's pages at /ui (steadyml serve --ui)
 
     def info_needs_key(self, configured: str = "auto") -> bool:
         """Whether the routes that describe the service need a key (``configured``: the

@@ -14,13 +14,14 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from steadyml.serving.auth import KeyCache
 from steadyml.serving.ui import actions, pages
-from steadyml.serving.ui.session import Sessions
+from steadyml.serving.ui.session import COOKIE, Sessions
 
 if TYPE_CHECKING:
     import jinja2
@@ -67,11 +68,27 @@ def templates() -> jinja2.Environment:
     return env
 
 
-def create_ui_app(project: Project, *, keys: KeyCache | None = None) -> FastAPI:
-    """The dashboard over ``project``. ``keys``: the service's key cache when mounted in it."""
+def create_ui_app(
+    project: Project, *, keys: KeyCache | None = None, private: bool = False
+) -> FastAPI:
+    """The dashboard over ``project``. ``keys``: the service's key cache when mounted in it.
+    ``private``: reading needs a signed-in admin key too (``steadyml serve --ui`` when the
+    service asks a key for its description: off loopback, or ``serving.info_auth: api_key``)."""
     app = FastAPI(title="steadyml dashboard", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.project = project
-    app.state.sessions = Sessions(keys or KeyCache(project.store))
+    app.state.sessions = sessions = Sessions(keys or KeyCache(project.store))
+
+    if private:
+
+        @app.middleware("http")
+        async def signed_in_only(request: Request, call_next: Any) -> Response:
+            path = request.url.path.removeprefix(str(request.scope.get("root_path") or ""))
+            open_paths = path in ("/login", "/static/ui.css") or path.startswith("/static/")
+            if open_paths or sessions.get(request.cookies.get(COOKIE)) is not None:
+                response: Response = await call_next(request)
+                return response
+            target = f"{request.scope.get('root_path') or ''}/login"
+            return RedirectResponse(f"{target}?{urlencode({'next': request.url.path})}", 303)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
