@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from steadyml.data.check import DataCheckResult
     from steadyml.data.contract import Contract
     from steadyml.entities import Rollout
+    from steadyml.flows.package import PackageResult
     from steadyml.flows.retrain import RetrainResult
     from steadyml.flows.rollout import Evaluation, RolloutStatus
     from steadyml.flows.train import TrainResult
@@ -361,6 +362,19 @@ class Project:
 
     def compact_log(self, *, now: dt.datetime | None = None) -> CompactResult:
         return monitor.compact_log(self.store, now=now)
+
+    # --- packaging (flows/package.py) --------------------------------------------------
+
+    def package(self, out: str | Path, version: int | None = None, *,
+                wheel: str | Path | None = None,
+                progress: Progress | None = None) -> PackageResult:  # fmt: skip
+        """A folder that serves ``version`` (default: production) the same way anywhere:
+        the model and its contract, digest-checked at start, pinned requirements, the
+        steadyml wheel, a Dockerfile and golden requests (see docs/package.md)."""
+        from steadyml.flows.package import package
+
+        return package(self.config, self.root, self.path, self.store, self.artifacts, version,
+                       out, wheel=wheel, progress=progress)  # fmt: skip
 
 
 def _pages(store: Store) -> PagesRepo:

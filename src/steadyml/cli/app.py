@@ -11,6 +11,7 @@ from steadyml.cli import (
     init_cmd,
     models_cmd,
     monitor_cmd,
+    package_cmd,
     retrain_cmd,
     rollout_cmd,
     runs_cmd,
@@ -104,6 +105,8 @@ app.command("feedback", help=monitor_cmd.FEEDBACK_HELP, no_args_is_help=True)(mo
 app.command("monitor", help=monitor_cmd.MONITOR_HELP)(monitor_cmd.monitor)
 app.add_typer(monitor_cmd.alerts_app, name="alerts")
 app.command("worker", help=worker_cmd.HELP)(worker_cmd.worker)
+app.command("package", help=package_cmd.HELP)(package_cmd.package)
+app.command("verify-package", help=package_cmd.VERIFY_HELP)(package_cmd.verify_package)
 app.command("ui", help=ui_cmd.HELP)(ui_cmd.ui)
 app.command("demo", help=demo_cmd.HELP)(demo_cmd.demo)
 
