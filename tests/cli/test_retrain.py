@@ -159,3 +159,20 @@ def test_a_first_model_says_so_and_no_labels_is_inconclusive(
     assert "0 of 0 labelled in the window" in decision["checks"][0]["sentence"]
     assert "200 more are needed" in decision["checks"][0]["sentence"]
     assert [s["name"] for s in decision["sets"]] == ["test"]  # still compared on the test rows
+
+
+def test_an_inconclusive_check_on_the_fixed_test_rows_is_not_sent_to_collect_labels() -> None:
+    # wagepan (1980-87): the fairness check on the champion's 436 original test rows stayed
+    # inconclusive however many labels arrived, and the hint said to collect more labels
+    from steadyml.cli.retrain_cmd import _inconclusive_steps
+
+    def decision(*names: str) -> dict[str, object]:
+        checks = [{"name": n, "verdict": "inconclusive"} for n in names]
+        return {"checks": [{"name": "gates", "verdict": "pass"}, *checks]}
+
+    [only] = _inconclusive_steps(decision("fairness (test)"), 3)
+    assert "--override" in only and "fairness (test)" in only and "fixed set" in only
+    [labels] = _inconclusive_steps(decision("success metric (recent)"), 3)
+    assert labels.startswith("collect more labels")
+    both = _inconclusive_steps(decision("success metric (recent)", "fairness (test)"), 3)
+    assert both[0].startswith("collect more labels") and "--override" in both[1]

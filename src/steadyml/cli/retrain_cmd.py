@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -77,11 +77,29 @@ def render_retrain(result: RetrainResult) -> None:
     if mv is not None:
         steps.append(f"steadyml models card {mv.version}       # the decision is on its card")
     if outcome == "INCONCLUSIVE":
-        steps.append("collect more labels (steadyml feedback), then retrain again")
+        steps.extend(_inconclusive_steps(decision, mv.version if mv is not None else None))
     champ_run = (decision.get("champion") or {}).get("run")
     if champ_run:
         steps.append(f"steadyml runs compare {champ_run} {run.number}   # and the decision")
     next_steps(steps)
+
+
+def _inconclusive_steps(decision: dict[str, Any], version: int | None) -> list[str]:
+    """What settles an INCONCLUSIVE decision: more labels settle checks on the recent rows;
+    a check on the champion's original test rows (a fixed set) is settled by a person."""
+    open_checks = [c for c in decision.get("checks", []) if c.get("verdict") == "inconclusive"]
+    fixed = [str(c.get("name")) for c in open_checks if str(c.get("name")).endswith("(test)")]
+    steps = []
+    if len(fixed) < len(open_checks) or not open_checks:
+        steps.append("collect more labels (steadyml feedback), then retrain again")
+    if fixed and version is not None:
+        steps.append(
+            f"steadyml models promote {version} --to production --override --reason '…'   "
+            f"# only once a person has reviewed {', '.join(fixed)}: it is measured on the "
+            "champion's original test rows, a fixed set, so more labels will not settle it "
+            "(or change its margin under `retraining:` in steadyml.yaml)"
+        )
+    return steps
 
 
 @handle_errors
