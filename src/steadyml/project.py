@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from steadyml.batch.score import BatchResult
     from steadyml.data.check import DataCheckResult
     from steadyml.data.contract import Contract
-    from steadyml.entities import Rollout
+    from steadyml.entities import Rollout, StoredWindow
     from steadyml.flows.package import PackageResult
     from steadyml.flows.retrain import RetrainResult
     from steadyml.flows.rollout import Evaluation, RolloutStatus
@@ -336,6 +336,34 @@ class Project:
 
     def monitor_report(self, result: Mapping[str, Any]) -> str:
         return monitor.monitor_report(result)
+
+    # --- stored monitor windows (flows/windows.py) ------------------------------------
+
+    def monitor_windows(self, *, length: str | None = None, since: dt.datetime | None = None,
+                        until: dt.datetime | None = None, model_version: int | None = None,
+                        limit: int = 100, offset: int = 0,
+                        measures: bool = True) -> list[StoredWindow]:  # fmt: skip
+        """Stored monitor windows starting in [since, until), newest first (a page of
+        ``limit``); ``measures=False`` leaves each window's block out (``summary`` stays)."""
+        from steadyml.flows.windows import monitor_windows
+
+        return monitor_windows(self.store, length=length, since=since, until=until,
+                               model_version=model_version, limit=limit, offset=offset,
+                               measures=measures)  # fmt: skip
+
+    def count_monitor_windows(self, *, length: str | None = None,
+                              since: dt.datetime | None = None, until: dt.datetime | None = None,
+                              model_version: int | None = None) -> int:  # fmt: skip
+        from steadyml.flows.windows import count_monitor_windows
+
+        return count_monitor_windows(self.store, length=length, since=since, until=until,
+                                     model_version=model_version)  # fmt: skip
+
+    def latest_windows(self, *, model_version: int | None = None) -> dict[str, StoredWindow]:
+        """The latest stored monitor window of each length, by length."""
+        from steadyml.flows.windows import latest_windows
+
+        return latest_windows(self.store, model_version=model_version)
 
     def alerts(self, *, status: str | None = None) -> list[Alert]:
         return self.store.list_alerts(status=status)

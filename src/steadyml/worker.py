@@ -88,11 +88,17 @@ def cron_lines(project: Project) -> list[str]:
 
 
 def _monitor(project: Project) -> dict[str, Any]:
-    size = parse_duration(project.config.monitoring.window)
-    # logged time: the last two windows; event time: the data's own dates may be far from
-    # now, so the monitor picks the latest windows of the log itself
+    from steadyml.flows.windows import aligned_start
+
+    window = project.config.monitoring.window
+    # logged time: the last two calendar windows (the previous one, complete, and the current
+    # one so far; on their boundaries, so each run replaces the same stored windows); event
+    # time: the data's own dates may be far from now, so the monitor picks the latest windows
+    # of the log itself
     event = project.config.monitoring.time == "event"
-    since = None if event else dt.datetime.now(dt.UTC) - 2 * size
+    since = None
+    if not event:
+        since = aligned_start(dt.datetime.now(dt.UTC), window) - parse_duration(window)
     run = project.monitor(since=since)
     windows = run.result["windows"]
     return {
@@ -101,6 +107,7 @@ def _monitor(project: Project) -> dict[str, Any]:
         "new_alerts": [a.id for a in run.new_alerts],
         "open_alerts": sum(1 for a in run.result["alerts"] if a["status"] != "resolved"),
         "drifted": windows[-1]["drift"]["drifted"] if windows else [],
+        "stored_windows": run.result["stored_windows"]["stored"],
     }
 
 

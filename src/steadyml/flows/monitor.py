@@ -5,7 +5,8 @@ The use cases of the course's fifth step:
 * ``record_feedback_file`` / ``record_labels``: true labels from a file or an API body,
   keyed by request id or row id;
 * ``monitor``: the prediction log measured in windows (``steadyml.monitoring.run_monitor``),
-  then every alert rule checked on windows of its own length (a rule on ``1d`` is checked even
+  each calendar window of each length stored for the dashboard (``flows/windows.py``), then
+  every alert rule checked on windows of its own length (a rule on ``1d`` is checked even
   when this run's report uses ``7d`` windows: every length is measured in one pass);
 * ``acknowledge_alert`` / ``resolve_alert``: an incident's owner answers it;
 * ``apply_retention`` / ``compact_log``: old predictions deleted, the API's one-second log
@@ -124,6 +125,7 @@ def monitor(
             hint="Add engine='dask' (--engine dask), or leave the scheduler out.",
             field="scheduler",
         )
+    from steadyml.flows.windows import store_windows
     from steadyml.monitoring.alerts import evaluate_rules
     from steadyml.monitoring.monitor import run_monitor
 
@@ -136,6 +138,8 @@ def monitor(
     result = run_monitor(store, config, mv, run, since=since, until=until, window=window,
                          labels=labels, artifacts=artifacts, also=also, engine=engine,
                          scheduler=scheduler)  # fmt: skip
+    # kept for the dashboard: every calendar window of every length (flows/windows.py)
+    result.data["stored_windows"] = store_windows(store, result)
     outcomes = []
     if alerts:
         outcomes += evaluate_rules(store, config, result.data, rules=rules,

@@ -65,13 +65,14 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    and_,
     delete,
     func,
     insert,
     select,
 )
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from steadyml.entities import StoredWindow
 from steadyml.errors import StoreError
@@ -133,53 +134,73 @@ def _window(row: Any, measures: bool) -> StoredWindow:
 class WindowsRepo(RepoBase):
     """Stored monitor windows of one project."""
 
-    def save_windows(self, windows: Iterable[StoredWindow]) -> int:
+    def save_windows(self, windows: Iterable[StoredWindow], *, keep_fuller: bool = False) -> int:
         """Store ``windows`` (their ``id`` is ignored), replacing any stored window with the
         same length, start, model version and time basis, in one transaction. Returns how
-        many were stored. A concurrent writer of the same windows makes one try fail on the
-        unique index; the next try replaces its rows."""
-        items = list(windows)
+        many were stored. ``keep_fuller``: a stored window with more rows than its new
+        measurement stays as it is (the log lost rows to retention since). A concurrent
+        writer of the same windows makes one try fail on the unique index; the next try
+        replaces its rows."""
+        # the same window twice in one call: the last one wins
+        by_key = {(w.length, w.model_version, w.time_basis, _utc(w.window_start)): w
+                  for w in windows}  # fmt: skip
+        items = list(by_key.values())
         if not items:
             return 0
-        values: list[dict[str, Any]] = [
-            {
-                "project": self.project, "length": w.length,
-                "window_start": _utc(w.window_start), "window_end": _utc(w.window_end),
-                "model_version": w.model_version, "time_basis": w.time_basis,
-                "rows": int(w.rows), "measured_at": _utc(w.measured_at),
-                "summary": dict(w.summary), "measures": dict(w.measures),
-            }
-            for w in items
-        ]  # fmt: skip
-        groups: dict[tuple[str, int | None, str], list[dt.datetime]] = {}
-        for w in items:
-            key = (w.length, w.model_version, w.time_basis)
-            groups.setdefault(key, []).append(_utc(w.window_start))
-        t = MonitorWindowRow
         for _attempt in range(5):
             try:
                 with self.session() as s:
-                    for (length, version, basis), starts in groups.items():
-                        same_version = (
-                            t.model_version.is_(None) if version is None
-                            else t.model_version == version
-                        )  # fmt: skip
-                        for i in range(0, len(starts), 500):
-                            s.execute(
-                                delete(t)
-                                .where(t.project == self.project, t.length == length,
-                                       t.time_basis == basis, same_version,
-                                       t.window_start.in_(starts[i : i + 500]))
-                                .execution_options(synchronize_session=False)
-                            )  # fmt: skip
-                    s.execute(insert(t), values)
-                return len(values)
+                    return self._save(s, items, keep_fuller)
             except sa_exc.IntegrityError:
                 continue
         raise StoreError(
-            f"Could not store {len(values)} monitor windows after 5 tries (busy store).",
+            f"Could not store {len(items)} monitor windows after 5 tries (busy store).",
             hint="Run the monitor again; if it keeps happening, check for a stuck writer.",
         )
+
+    def _save(self, s: Session, items: list[StoredWindow], keep_fuller: bool) -> int:
+        t = MonitorWindowRow
+        groups: dict[tuple[str, int | None, str], list[StoredWindow]] = {}
+        for w in items:
+            groups.setdefault((w.length, w.model_version, w.time_basis), []).append(w)
+        keep: list[StoredWindow] = []
+        for (length, version, basis), some in groups.items():
+            same = and_(
+                t.project == self.project, t.length == length, t.time_basis == basis,
+                t.model_version.is_(None) if version is None else t.model_version == version,
+            )  # fmt: skip
+            for i in range(0, len(some), 500):
+                part = some[i : i + 500]
+                starts = [_utc(w.window_start) for w in part]
+                if keep_fuller:
+                    rows_now = {
+                        _utc(start): rows
+                        for start, rows in s.execute(
+                            select(t.window_start, t.rows).where(same, t.window_start.in_(starts))
+                        )
+                    }
+                    part = [w for w in part if rows_now.get(_utc(w.window_start), -1) <= w.rows]
+                    starts = [_utc(w.window_start) for w in part]
+                if not part:
+                    continue
+                s.execute(
+                    delete(t)
+                    .where(same, t.window_start.in_(starts))
+                    .execution_options(synchronize_session=False)
+                )
+                keep += part
+        if keep:
+            s.execute(insert(t), [self._values(w) for w in keep])
+        return len(keep)
+
+    def _values(self, w: StoredWindow) -> dict[str, Any]:
+        return {
+            "project": self.project, "length": w.length,
+            "window_start": _utc(w.window_start), "window_end": _utc(w.window_end),
+            "model_version": w.model_version, "time_basis": w.time_basis,
+            "rows": int(w.rows), "measured_at": _utc(w.measured_at),
+            "summary": dict(w.summary), "measures": dict(w.measures),
+        }  # fmt: skip
 
     def _filtered(
         self,
