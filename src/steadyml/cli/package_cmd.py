@@ -138,9 +138,8 @@ def verify_package(
 
     if not package_dir.is_dir():
         raise SteadyMLError(
-            f"There is no package folder at {package_dir}.",
+            f"DIR: there is no package folder at {package_dir}.",
             hint="Give the folder `steadyml package VERSION --out DIR` wrote.",
-            field="package_dir",
         )
     result = run_verify(package_dir, pip_cache=pip_cache, find_links=find_links,
                         docker=not no_docker, progress=progress(not as_json))  # fmt: skip

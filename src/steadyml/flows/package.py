@@ -400,18 +400,21 @@ def golden_requests(
                         config.serving.on_unexpected)  # fmt: skip
     check = check_chunk(given, rules, text=False)
     bundle = load_model(store, artifacts, mv.version, project=config.project.name)
-    scored = score_frame(bundle, given)
+    answered = [i for i in range(len(records)) if not bool(check.refused[i])]
+    scored = score_frame(bundle, given.iloc[answered].reset_index(drop=True))
+    at = {row: n for n, row in enumerate(answered)}
     out = []
     for i, (what, record) in enumerate(records):
         entry: dict[str, Any] = {"what": what, "record": record}
-        if bool(check.refused[i]):
+        if i not in at:
             entry.update(expect="refused", reasons=check.reasons.get(i, []))
         else:
+            n = at[i]
             entry.update(
                 expect="answered",
-                prediction=scored.predictions[i],
-                score=scored.scores[i],
-                probabilities=None if scored.probabilities is None else scored.probabilities[i],
+                prediction=scored.predictions[n],
+                score=scored.scores[n],
+                probabilities=None if scored.probabilities is None else scored.probabilities[n],
             )
         out.append(entry)
     return {"model_version": mv.version, "tolerance": 1e-9, "requests": out}
