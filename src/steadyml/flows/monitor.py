@@ -147,6 +147,10 @@ def monitor(
         for other in also:
             outcomes += evaluate_rules(store, config, result.others[other].data, rules=rules,
                                        notify=notify, env=env)  # fmt: skip
+    from steadyml.monitoring.estimate_backtest import record_backtest
+
+    # the back-test: each window's estimate beside its realised value, once labels arrive
+    result.data["backtest"] = record_backtest(store, result.data)
     result.data["alerts"] = [a.to_dict() for a in store.list_alerts(limit=200)]
     return MonitorRun(result=result.data, fired=outcomes)
 

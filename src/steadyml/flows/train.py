@@ -184,6 +184,13 @@ def record_outcome(
     )  # linear models: what a server loads
     summary = outcome.to_dict()
     reference = summary.pop("reference", {})
+    if outcome.error_model is not None:  # regression: estimates' error model, own artifact
+        from steadyml.training.error_model import dump_error_model
+
+        model_bytes = dump_error_model(outcome.error_model)
+        error_digest = artifacts.put_bytes(model_bytes)
+        store.add_artifact(digest=error_digest, size=len(model_bytes), kind="error_model")
+        reference.setdefault("estimation", {})["error_model_digest"] = error_digest
     summary["artifact_size_bytes"] = len(blob)
     run = store.add_run(
         run_key=run_key,

@@ -95,6 +95,23 @@ def describe(metric: str, subject: str | None, value: float | None, rule: AlertR
             f"{_fmt(value)} of {subject} values in {label} are outside the training range",
             "Check for a unit change or bad values upstream; the model was never shown them.",
         )
+    if family in ("estimated_performance_drop", "estimated_performance_drop_share"):
+        est = window.get("estimate") or {}
+        name = est.get("success_metric") or "the success metric"
+        block = (est.get("metrics") or {}).get(name) or {}
+        trust = (
+            "" if est.get("reliable")
+            else " — marked unreliable: " + "; ".join(est.get("problems") or [])
+        )  # fmt: skip
+        return (
+            f"Estimated performance dropped in {label} (before labels): {name} about "
+            f"{_fmt(block.get('value'))} (95 % interval {_fmt(block.get('lower'))} to "
+            f"{_fmt(block.get('upper'))}) on {est.get('rows', 0):,} predictions, "
+            f"{_fmt(est.get('drop'))} worse than in training{trust}",
+            "This is an estimate from the model's calibrated scores, not from labels: check "
+            "the drift table for the cause, and confirm with labels as they arrive (the "
+            "monitor shows each estimate beside the realised value).",
+        )
     if family in ("performance_drop", "performance_drop_share") or metric == window.get(
         "success_metric"
     ):
@@ -162,12 +179,20 @@ def evaluate_rules(
                     continue
                 subject = metric.split(":", 1)[1] if ":" in metric else None
                 message, next_step = describe(metric, subject, value, rule, context)
+                severity = rule.severity
+                if (
+                    metric.startswith("estimated_")
+                    and severity == "critical"
+                    and not (window.get("estimate") or {}).get("reliable")
+                ):  # an unreliable estimate alone never raises a critical alert
+                    severity = "warning"
+                    message += " (a warning, not critical: the estimate is unreliable)"
                 firing = AlertFiring(
                     key=f"{rule.name}|{subject or ''}",
                     rule=rule.name,
                     metric=metric,
                     subject=subject,
-                    severity=rule.severity,
+                    severity=severity,
                     owner=rule.owner or config.owners.monitoring,
                     value=float(value),
                     comparison=rule.comparison,

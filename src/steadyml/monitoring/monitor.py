@@ -29,6 +29,7 @@ from steadyml.config import ProjectConfig, parse_duration
 from steadyml.entities import ModelVersion, Run
 from steadyml.monitoring.counting import LogReader, Measure, measure, times_ns
 from steadyml.monitoring.drift import DriftSettings
+from steadyml.monitoring.estimate_window import Estimator
 from steadyml.monitoring.inputs import canonical_summary, contract_types
 from steadyml.monitoring.performance import MIN_LABELS, LabelInfo
 from steadyml.monitoring.references import feature_references, prediction_reference
@@ -121,9 +122,13 @@ def run_monitor(
             for index, counted in touched.items():
                 stats[w][index].merge(counted)
     results = {}
+    estimator = _estimator(version, baseline)
     for w in lengths:
         measured = [s.result(a, b, read.columns) for s, (a, b) in zip(stats[w], edges[w],
                                                                         strict=True)]  # fmt: skip
+        for s, block in zip(stats[w], measured, strict=True):  # performance before labels
+            block["estimate"] = estimator.window(s.prediction_values, block["quality"],
+                                                 block["performance"])  # fmt: skip
         data = _data(config, run, version, baseline, w, periods[w], time_column, now, rows)
         results[w] = MonitorResult(data={**data, "windows": measured, "alerts": []})
     first = results.pop(window)
@@ -204,6 +209,19 @@ def _baseline(config: ProjectConfig, version: ModelVersion, run: Run) -> Baselin
     )
 
 
+def _estimator(version: ModelVersion, baseline: Baseline) -> Estimator:
+    """What the version keeps for estimating performance before labels (estimate_window)."""
+    pred = baseline.prediction
+    return Estimator.of(
+        version.reference,
+        task=version.task,
+        threshold=baseline.labels.threshold,
+        training=baseline.training_metrics,
+        success=baseline.success,
+        uses_scores=pred is not None and pred.column == "score",
+    )
+
+
 def _training_fairness(run: Run) -> dict[str, Any]:
     """The fairness gap per sensitive column at training, for the report to compare with."""
     columns = ((run.summary or {}).get("fairness") or {}).get("columns") or {}
@@ -259,6 +277,9 @@ def window_metrics(window: Mapping[str, Any]) -> dict[str, float | None]:
         out[name] = value
     out["performance_drop"] = perf.get("drop")
     out["performance_drop_share"] = perf.get("drop_share")
+    estimate = window.get("estimate") or {}
+    out["estimated_performance_drop"] = estimate.get("drop")
+    out["estimated_performance_drop_share"] = estimate.get("drop_share")
     for attr, block in (window.get("fairness") or {}).items():
         out[f"fairness_gap:{attr}"] = block.get("gap")
     return out

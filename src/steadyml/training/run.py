@@ -32,6 +32,7 @@ from steadyml.config import TrainingSection
 from steadyml.data.split import split_rows
 from steadyml.entities import Roles
 from steadyml.errors import DataError, SteadyMLError
+from steadyml.training.calibration import fit_estimation
 from steadyml.training.estimators import Task, make_baseline, make_estimator
 from steadyml.training.evaluate import (
     check_primary_metric,
@@ -84,6 +85,7 @@ class TrainOutcome:
     gates: GateResult
     reference: dict[str, Any]
     warnings: list[str]
+    error_model: Any = None  # regression: the error model for estimates (its own artifact)
 
     def to_dict(self) -> dict[str, Any]:
         """The run as plain data (no fitted pipelines)."""
@@ -193,6 +195,11 @@ def train_model(
         positive_label=positive,
         missing_codes=missing_codes,
     )
+    say("Checking calibration on the test rows (for estimates before labels arrive)")
+    reference["estimation"], error_model = fit_estimation(
+        task, test[features], y_true, scores, positive=positive, threshold=threshold,
+        roles=roles, seed=training.seed, missing_codes=missing_codes,
+    )  # fmt: skip
     say("Checking gates")
     gates = check_gates(
         training.gates,
@@ -225,6 +232,7 @@ def train_model(
         gates=gates,
         reference=reference,
         warnings=notes,
+        error_model=error_model,
     )
 
 

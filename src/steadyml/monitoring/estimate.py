@@ -1,0 +1,328 @@
+"""Performance before the labels arrive: estimates with intervals, and when to distrust them.
+
+Classification (a yes/no model): confidence-based performance estimation (CBPE, as NannyML
+0.13 computes it). With calibrated scores ``p`` (the calibrator fitted at training time on
+held-out rows, ``steadyml.training.calibration``) each row is positive with chance ``p``, so
+the expected confusion matrix is ``TP = Σ p`` and ``FP = Σ (1 - p)`` over the rows predicted
+positive, ``FN = Σ p`` and ``TN = Σ (1 - p)`` over the others; accuracy, precision, recall and
+F1 follow, and ROC AUC is the area under the expected ROC curve. Intervals (95 %): accuracy
+and precision exact (Poisson-binomial: the number of right answers is a sum of independent
+coins), recall, F1 and ROC AUC by a parametric bootstrap of the labels
+(``estimate_stats``). A cross-check: average thresholded confidence (ATC, Garg et al.),
+reported where it disagrees with the accuracy estimate.
+
+Regression: the error model's predicted absolute and squared errors (DLE), averaged; the
+interval from the cross-fitted spread of its misses on held-out rows.
+
+Every estimate carries its assumptions (``assess``): the model's calibration error on
+held-out rows, the share of live rows outside what the reference covered, and the window's
+size. When one fails the estimate is marked unreliable (``reliable: false`` with the
+reasons); alert rules never raise a critical alert on an unreliable estimate alone.
+
+The inputs are scores as distinct values with counts, so a window of a million rows is
+estimated from its counts (``stream.WindowStats.prediction_values``), vectorised.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from steadyml.monitoring.estimate_stats import bootstrap_labels, poisson_binomial_interval
+from steadyml.training.calibration import apply_calibration
+
+__all__ = [
+    "CLASSIFICATION_METRICS",
+    "MAX_CALIBRATION_ERROR",
+    "MAX_OUTSIDE_SUPPORT",
+    "MIN_ESTIMATE_ROWS",
+    "assess",
+    "cbpe",
+    "estimate_logged",
+    "estimate_regression",
+    "expected_roc_auc",
+    "score_groups",
+]
+
+CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+MAX_CALIBRATION_ERROR = 0.05  # ECE of the scores used (held-out rows) above this: unreliable
+MAX_OUTSIDE_SUPPORT = 0.05  # share of live rows outside the reference above this: unreliable
+MIN_ESTIMATE_ROWS = 100  # a window with fewer scored rows: unreliable
+ATC_TOLERANCE = 0.02  # ATC and CBPE accuracy further apart than this (and the interval):
+# reported as a disagreement
+
+
+def expected_roc_auc(p: np.ndarray, counts: np.ndarray) -> float:
+    """The area under the expected ROC curve: each row is a positive with weight ``p`` and a
+    negative with weight ``1 - p``; rows ordered by ``p``, ties counted half (the trapezoid
+    through every distinct threshold, from (0, 0) to (1, 1)). ``p`` sorted ascending."""
+    if not len(p):
+        return float("nan")
+    starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
+    pos = np.add.reduceat(counts * p, starts)
+    neg = np.add.reduceat(counts, starts) - pos
+    above = pos[::-1].cumsum()[::-1] - pos
+    total = pos.sum() * neg.sum()
+    return float((neg * (above + 0.5 * pos)).sum() / total) if total > 0 else float("nan")
+
+
+def score_groups(
+    scores: np.ndarray,
+    counts: np.ndarray | None,
+    threshold: float,
+    calibration: Mapping[str, Any] | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows as groups of one calibrated chance and one answer: ``(p, counts, pred)``, sorted
+    by chance (the rows answered negative first). One sort of the scores, at most."""
+    s = np.asarray(scores, dtype=float)
+    c = np.ones(len(s)) if counts is None else np.asarray(counts, dtype=float)
+    keep = np.isfinite(s) & (c > 0)
+    if not keep.all():
+        s, c = s[keep], c[keep]
+    if len(s) > 1 and not (s[1:] >= s[:-1]).all():
+        if counts is None:
+            s = np.sort(s)  # every count is one: the values alone
+        else:
+            order = np.argsort(s)
+            s, c = s[order], c[order]
+    p = apply_calibration(dict(calibration) if calibration else None, s)  # stays sorted
+    k = int(np.searchsorted(s, threshold, side="left"))  # rows k.. are answered positive
+    breaks = np.r_[True, p[1:] != p[:-1]] if len(p) else np.zeros(0, dtype=bool)
+    if 0 < k < len(p):
+        breaks[k] = True
+    starts = np.flatnonzero(breaks)
+    return p[starts], np.add.reduceat(c, starts) if len(starts) else c, starts >= k
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return a / b if b > 0 else None
+
+
+def cbpe(
+    scores: np.ndarray,
+    counts: np.ndarray | None = None,
+    *,
+    threshold: float,
+    calibration: Mapping[str, Any] | None = None,
+    level: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """CBPE of the rows whose positive-class ``scores`` (distinct values, ``counts`` rows
+    each; None: one row each) a model with decision ``threshold`` answered.
+
+    Returns ``{"rows", "metrics": {name: {"value", "lower", "upper", "interval"}},
+    "cross_check": {...}}``."""
+    p, c, pred = score_groups(scores, counts, threshold, calibration)
+    n = float(c.sum())
+    tp = float((c * p)[pred].sum())
+    fp = float((c * (1 - p))[pred].sum())
+    fn = float((c * p)[~pred].sum())
+    tn = float((c * (1 - p))[~pred].sum())
+    values = {
+        "accuracy": _ratio(tp + tn, n),
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+        "roc_auc": expected_roc_auc(p, c) if n else None,
+    }
+    confidence = np.where(pred, p, 1 - p)
+    out: dict[str, Any] = {"rows": int(n), "metrics": {}, "expected_confusion": {
+        "tp": tp, "fp": fp, "fn": fn, "tn": tn}}  # fmt: skip
+    if n == 0:
+        return out
+    acc = poisson_binomial_interval(confidence, c, level)
+    prec = poisson_binomial_interval(p[pred], c[pred], level) if pred.any() else None
+    boot = bootstrap_labels(p, pred, c, seed=seed)
+    alpha = (1 - level) / 2
+    for name, value in values.items():
+        block: dict[str, Any] = {"value": value, "lower": None, "upper": None}
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            block["value"] = None
+        elif name == "accuracy":
+            block.update(lower=acc[0], upper=acc[1], interval=acc[2])
+        elif name == "precision" and prec is not None:
+            block.update(lower=prec[0], upper=prec[1], interval=prec[2])
+        elif name in boot:
+            draws = boot[name][np.isfinite(boot[name])]
+            if len(draws):
+                lo, hi = np.quantile(draws, [alpha, 1 - alpha])
+                block.update(
+                    lower=float(min(lo, value)),
+                    upper=float(max(hi, value)),
+                    interval=f"parametric bootstrap of the labels ({len(draws)} draws)",
+                )
+        out["metrics"][name] = block
+    out["cross_check"] = _atc(confidence, c, calibration, out["metrics"]["accuracy"])
+    return out
+
+
+def _atc(
+    confidence: np.ndarray,
+    counts: np.ndarray,
+    calibration: Mapping[str, Any] | None,
+    accuracy: Mapping[str, Any],
+) -> dict[str, Any]:
+    line = (calibration or {}).get("atc_threshold")
+    if line is None or accuracy.get("value") is None:
+        return {"method": "ATC", "accuracy": None, "disagrees": False}
+    atc = float(counts[confidence >= line].sum() / counts.sum())
+    half = (accuracy["upper"] - accuracy["lower"]) / 2
+    gap = atc - accuracy["value"]
+    disagrees = abs(gap) > max(ATC_TOLERANCE, half)
+    return {
+        "method": "average thresholded confidence (ATC)",
+        "accuracy": atc,
+        "gap": gap,
+        "disagrees": bool(disagrees),
+        "message": (
+            f"ATC puts accuracy at {atc:.3f}, {abs(gap):.3f} "
+            f"{'above' if gap > 0 else 'below'} the estimate: under covariate shift ATC "
+            "is usually the closer of the two"
+        )
+        if disagrees
+        else "",
+    }
+
+
+def _spread(record: Mapping[str, Any], a: np.ndarray, kind: str) -> float:
+    """The standard deviation of (realised - estimated) for a window whose rows have the
+    predicted |errors| ``a``: per decile of predicted |error| (``record["bins"]``, the
+    error model's cross-fitted misses on held-out rows), the window's own sampling spread
+    and the reference's, plus the reference's bias there, squared (conservative)."""
+    bins = record.get("bins") or {}
+    n = len(a)
+    if not bins.get("n"):
+        sd = float(record.get(f"{kind}_residual_sd") or 0.0)
+        return sd * math.sqrt(1 / n + 1 / max(int(record.get("rows") or 0), 1))
+    which = np.searchsorted(np.asarray(bins["edges"], dtype=float), a, side="right")
+    k = len(bins["n"])
+    w = np.bincount(which, minlength=k)[:k] / n
+    ref_n = np.maximum(np.asarray(bins["n"], dtype=float), 1.0)
+    spread = np.asarray(bins[f"{kind}_sd"], dtype=float)
+    bias = np.asarray(bins[f"{kind}_mean"], dtype=float)
+    var = float(
+        (w * spread**2 / n).sum() + (w**2 * spread**2 / ref_n).sum() + (w * bias).sum() ** 2
+    )
+    return math.sqrt(var)
+
+
+def estimate_regression(
+    record: Mapping[str, Any],
+    predicted_abs: np.ndarray,
+    predicted_sq: np.ndarray,
+    *,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """MAE and RMSE of a window from the error model's per-row predictions (DLE), with an
+    analytic interval (normal): the window's spread and the reference's per decile of
+    predicted error, and the error model's bias there (``_spread``)."""
+    from scipy.stats import norm
+
+    a = np.asarray(predicted_abs, dtype=float)
+    s = np.asarray(predicted_sq, dtype=float)
+    n = len(a)
+    out: dict[str, Any] = {"rows": n, "metrics": {}}
+    if n == 0:
+        return out
+    z = float(norm.ppf(0.5 + level / 2))
+    method = "analytic (the error model's cross-fitted misses by decile, normal)"
+    mae = float(a.mean())
+    half = z * _spread(record, a, "abs")
+    out["metrics"]["mae"] = {
+        "value": mae, "lower": max(0.0, mae - half), "upper": mae + half, "interval": method,
+    }  # fmt: skip
+    msq = float(s.mean())
+    half_sq = z * _spread(record, a, "sq")
+    out["metrics"]["rmse"] = {
+        "value": math.sqrt(msq),
+        "lower": math.sqrt(max(0.0, msq - half_sq)),
+        "upper": math.sqrt(msq + half_sq),
+        "interval": method,
+    }
+    return out
+
+
+def assess(
+    estimation: Mapping[str, Any] | None,
+    rows: int,
+    quality: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The assumptions beside an estimate: the calibration error on held-out rows, the share
+    of live rows outside the reference's support, the window's size; and whether they hold.
+
+    ``quality``: the window's quality block (``measures.feature_quality`` per feature: the
+    share of present values outside the training range or never seen in training). The
+    window's share outside is at least the largest feature's share (a row outside in any
+    feature is outside); it is reported as that lower bound with the feature that gives it.
+    """
+    estimation = estimation or {}
+    problems: list[str] = []
+    ece = estimation.get("ece_after")
+    if estimation.get("kind") == "classification":
+        if ece is None:
+            problems.append("the model version has no calibration check (trained before it)")
+        elif ece > MAX_CALIBRATION_ERROR:
+            problems.append(
+                f"the scores are not calibrated on held-out rows (ECE {ece:.3f} > "
+                f"{MAX_CALIBRATION_ERROR})"
+            )
+    outside = 0.0
+    worst = None
+    by_feature: dict[str, float] = {}
+    for f in (quality or {}).get("features", []):
+        share = float(f.get("out_of_range_rate") or 0) + float(f.get("unseen_rate") or 0)
+        share *= 1 - float(f.get("missing_rate") or 0)  # the rates are of present values
+        by_feature[f["feature"]] = share
+        if share > outside:
+            outside, worst = share, f["feature"]
+    if outside > MAX_OUTSIDE_SUPPORT:
+        problems.append(
+            f"{outside:.0%} of the window's rows are outside what the reference covered "
+            f"({worst}; line: {MAX_OUTSIDE_SUPPORT:.0%})"
+        )
+    if rows < MIN_ESTIMATE_ROWS:
+        problems.append(f"only {rows} scored rows (at least {MIN_ESTIMATE_ROWS} needed)")
+    return {
+        "calibration": estimation.get("method"),
+        "calibration_error": ece,
+        "calibration_error_before": estimation.get("ece_before"),
+        "calibration_rows": estimation.get("rows"),
+        "outside_support": outside,
+        "outside_support_feature": worst,
+        "outside_support_by_feature": by_feature,
+        "window_rows": rows,
+        "reliable": not problems,
+        "problems": problems,
+    }
+
+
+def estimate_logged(
+    reference: Mapping[str, Any],
+    scores: np.ndarray,
+    *,
+    threshold: float,
+    metric: str,
+    quality: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The estimated ``metric`` of a set of logged predictions (their positive-class
+    ``scores``) of a model version whose reference statistics are ``reference``: the value,
+    its interval, and whether the estimate can be trusted. Marked ``estimate: true``, for a
+    canary guardrail to read before any label arrives. A regression model or a metric CBPE
+    does not estimate gives ``value: None`` with the reason."""
+    estimation = reference.get("estimation") or {}
+    scores = np.asarray(scores, dtype=float)
+    checks = assess(estimation, int(np.isfinite(scores).sum()), quality)
+    out: dict[str, Any] = {"estimate": True, "metric": metric, "value": None, "lower": None,
+                           "upper": None, **checks}  # fmt: skip
+    if estimation.get("kind") != "classification" or metric not in CLASSIFICATION_METRICS:
+        out["reason"] = f"{metric} is not estimated before labels for this model"
+        out["reliable"] = False
+        return out
+    values, counts = np.unique(scores[np.isfinite(scores)], return_counts=True)
+    found = cbpe(values, counts, threshold=threshold, calibration=estimation)
+    block = found["metrics"].get(metric) or {}
+    out.update(value=block.get("value"), lower=block.get("lower"), upper=block.get("upper"))
+    return out

@@ -1,0 +1,184 @@
+"""Calibration of a yes/no model's scores, fitted at training time on held-out rows.
+
+Performance estimation before labels arrive (``steadyml.monitoring.estimate``) reads each
+score as the chance that the row is positive, which holds only for calibrated scores.
+``fit_calibration`` checks that on the test rows (never learned from) and fits an isotonic
+calibrator there, used only when it lowers the expected calibration error (ECE), as NannyML
+does: the calibrated ECE is measured on rows the calibrator did not see (ten 90/10 splits),
+so a calibrator never looks better than it is.
+
+The record is plain JSON (the isotonic map is its knots; applying it is ``np.interp``), kept
+in the model version's reference statistics under ``estimation``. Serving never reads it:
+the model's answers and scores do not change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ECE_BINS",
+    "MIN_CALIBRATION_ROWS",
+    "apply_calibration",
+    "atc_threshold",
+    "expected_calibration_error",
+    "fit_calibration",
+    "fit_estimation",
+]
+
+ECE_BINS = 10  # equal-count bins of the sorted scores, as NannyML's ECE
+MIN_CALIBRATION_ROWS = 100  # fewer held-out rows: no calibrator, the raw ECE is reported
+_SPLITS = 10
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = ECE_BINS) -> float:
+    """The ECE as NannyML computes it: rows sorted by score cut into ``bins`` bins of
+    ``n // bins`` rows (the last takes the rest; fewer bins for fewer than ``2 * bins``
+    rows); the gap between each bin's mean score and its share of positives, weighted by
+    the bin's share of rows."""
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    n = len(p)
+    if n < 4:
+        return float("nan")
+    if n <= 2 * bins:
+        bins = n // 2
+    edges = np.arange(0, n + 1, n // bins)
+    edges[-1] = n
+    order = np.argsort(p, kind="stable")
+    sp, sy = np.cumsum(np.r_[0.0, p[order]]), np.cumsum(np.r_[0.0, y[order]])
+    gaps = np.abs(np.diff(sp[edges]) - np.diff(sy[edges]))  # per bin: rows x |gap|
+    return float(gaps.sum() / n)
+
+
+def apply_calibration(record: dict[str, Any] | None, scores: np.ndarray) -> np.ndarray:
+    """Scores through the fitted calibrator (isotonic: its knots, clipped at the ends);
+    unchanged when there is none or it was not used."""
+    scores = np.asarray(scores, dtype=float)
+    if not record or record.get("method") != "isotonic":
+        return scores
+    x = np.asarray(record["x"], dtype=float)
+    y = np.asarray(record["y"], dtype=float)
+    calibrated: np.ndarray = np.interp(scores, x, y)
+    return calibrated
+
+
+def _isotonic(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.isotonic import IsotonicRegression
+
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0, increasing=True)
+    iso.fit(p, y)
+    return np.asarray(iso.X_thresholds_, dtype=float), np.asarray(iso.y_thresholds_, dtype=float)
+
+
+def atc_threshold(y: np.ndarray, p: np.ndarray, pred: np.ndarray) -> float:
+    """Average thresholded confidence (Garg et al., ICLR 2022): the confidence line that as
+    many held-out rows clear as the model got right. A row's confidence is the probability
+    of the class it was given (``p`` where ``pred`` says positive, else ``1 - p``)."""
+    y = np.asarray(y, dtype=bool)
+    p = np.asarray(p, dtype=float)
+    pred = np.asarray(pred, dtype=bool)
+    confidence = np.where(pred, p, 1.0 - p)
+    accuracy = float(np.mean(pred == y))
+    # the share of rows with confidence >= t equals the accuracy: t is that quantile
+    return float(np.quantile(confidence, 1.0 - accuracy)) if len(p) else 0.5
+
+
+def fit_calibration(y: np.ndarray, p: np.ndarray, *, cut: float, seed: int = 42) -> dict[str, Any]:
+    """Check and (where it helps) fix the calibration of the scores ``p`` of held-out rows
+    whose truth is ``y`` (True: positive). Returns the JSON record ``apply_calibration``
+    reads, with ``ece_before``, ``ece_after`` (of the scores the estimates use), ``method``
+    (``isotonic`` or ``none``), the rows and the ATC confidence line."""
+    y = np.asarray(y, dtype=bool)
+    p = np.asarray(p, dtype=float)
+    n = len(p)
+    before = expected_calibration_error(y, p)
+    record: dict[str, Any] = {
+        "method": "none",
+        "rows": int(n),
+        "bins": ECE_BINS,
+        "ece_before": before,
+        "ece_after": before,
+        "threshold": float(cut),
+        "atc_threshold": atc_threshold(y, p, p >= cut),
+        "reason": "",
+    }
+    from sklearn.metrics import roc_auc_score
+
+    if n < MIN_CALIBRATION_ROWS or y.all() or not y.any():
+        record["reason"] = (
+            f"only {n} held-out rows" if n < MIN_CALIBRATION_ROWS else "one class only"
+        ) + ": no calibrator was fitted"
+        return record
+    if roc_auc_score(y, p) > 0.999:  # as NannyML: nothing for a calibrator to learn
+        record["reason"] = "the scores separate the classes (ROC AUC > 0.999): used as they are"
+        return record
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    truth: list[np.ndarray] = []
+    raw: list[np.ndarray] = []
+    fixed: list[np.ndarray] = []
+    splits = StratifiedShuffleSplit(n_splits=_SPLITS, test_size=0.1, random_state=seed)
+    for fit_rows, check_rows in splits.split(p.reshape(-1, 1), y):
+        x, v = _isotonic(p[fit_rows], y[fit_rows].astype(float))
+        truth.append(y[check_rows])
+        raw.append(p[check_rows])
+        fixed.append(np.interp(p[check_rows], x, v))
+    vanilla = expected_calibration_error(np.concatenate(truth), np.concatenate(raw))
+    calibrated = expected_calibration_error(np.concatenate(truth), np.concatenate(fixed))
+    record["ece_before_split"] = vanilla
+    record["ece_after_split"] = calibrated
+    if calibrated < vanilla:
+        x, v = _isotonic(p, y.astype(float))
+        record.update(
+            method="isotonic",
+            x=[float(a) for a in x],
+            y=[float(b) for b in v],
+            ece_after=calibrated,
+            atc_threshold=atc_threshold(y, np.interp(p, x, v), p >= cut),
+            reason="isotonic calibration lowered the ECE on rows it did not see "
+            f"({vanilla:.3f} -> {calibrated:.3f})",
+        )
+    else:
+        record["reason"] = (
+            f"the scores are as calibrated as isotonic calibration makes them "
+            f"(ECE {vanilla:.3f}; calibrated {calibrated:.3f}): used as they are"
+        )
+    return record
+
+
+def fit_estimation(
+    task: str,
+    X: Any,
+    y_true: np.ndarray,
+    scores: dict[str, Any],
+    *,
+    positive: Any,
+    threshold: float,
+    roles: Any,
+    seed: int,
+    missing_codes: Any = None,
+) -> tuple[dict[str, Any], Any]:
+    """What estimation before labels needs, fitted on the held-out (test) rows: the JSON
+    record for the model version's reference statistics, and the regression error model
+    (None for classification) to store as its own artifact."""
+    if task == "regression":
+        from steadyml.training.error_model import fit_error_model
+
+        model, record = fit_error_model(
+            X, y_true, scores["values"], roles, seed=seed, missing_codes=missing_codes
+        )
+        return record, model
+    classes = list(np.asarray(scores.get("classes", [])).tolist())
+    if len(classes) != 2 or positive not in classes:
+        return {
+            "kind": "classification",
+            "method": "none",
+            "reason": "estimates before labels need a yes/no model (the log keeps only the "
+            "predicted class of a model with more classes)",
+        }, None
+    p = np.asarray(scores["proba"], dtype=float)[:, classes.index(positive)]
+    truth = np.asarray([v == positive for v in np.asarray(y_true).tolist()], dtype=bool)
+    return {"kind": "classification", **fit_calibration(truth, p, cut=threshold, seed=seed)}, None

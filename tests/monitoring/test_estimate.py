@@ -1,0 +1,177 @@
+"""Performance before labels: CBPE against brute force, exact intervals, their coverage on
+calibrated data with a known truth, calibration and support checks, the error model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import auc, f1_score, precision_score, recall_score, roc_auc_score
+
+from steadyml.entities import Roles
+from steadyml.monitoring.estimate import (
+    MAX_CALIBRATION_ERROR,
+    assess,
+    cbpe,
+    estimate_logged,
+    estimate_regression,
+)
+from steadyml.monitoring.estimate_stats import poisson_binomial_interval
+from steadyml.training.calibration import (
+    apply_calibration,
+    expected_calibration_error,
+    fit_calibration,
+)
+from steadyml.training.error_model import fit_error_model
+
+
+def _brute_pb(q: np.ndarray) -> np.ndarray:
+    pmf = np.array([1.0])
+    for x in q:
+        pmf = np.convolve(pmf, [1 - x, x])
+    return np.cumsum(pmf)
+
+
+def test_poisson_binomial_interval_is_exact() -> None:
+    from scipy.stats import binom
+
+    lo, hi, method = poisson_binomial_interval(np.array([0.3]), np.array([1000]))
+    assert (lo, hi) == tuple(binom.ppf([0.025, 0.975], 1000, 0.3) / 1000)
+    assert method == "exact Poisson-binomial"
+    q = np.random.default_rng(3).random(700)
+    cdf = _brute_pb(q)
+    lo, hi, _ = poisson_binomial_interval(q, np.ones(len(q)))
+    assert lo == np.searchsorted(cdf, 0.025) / 700
+    assert hi == np.searchsorted(cdf, 0.975) / 700
+
+
+def test_cbpe_equals_the_per_row_formulas_and_nannymls_roc_auc() -> None:
+    """The estimates from distinct scores with counts equal NannyML 0.13's per-row formulas
+    (written out here: expected confusion matrix; ROC AUC as a trapezoid over rows sorted by
+    score, cumulative calibrated chances as true positives)."""
+    rng = np.random.default_rng(4)
+    p = np.round(rng.beta(2, 3, size=5000), 3)
+    cut = 0.4
+    got = cbpe(*np.unique(p, return_counts=True), threshold=cut)["metrics"]
+    pred = p >= cut
+    tp, fp = p[pred].sum(), (1 - p[pred]).sum()
+    fn, tn = p[~pred].sum(), (1 - p[~pred]).sum()
+    assert got["accuracy"]["value"] == pytest.approx((tp + tn) / len(p), abs=1e-12)
+    assert got["precision"]["value"] == pytest.approx(tp / (tp + fp), abs=1e-12)
+    assert got["recall"]["value"] == pytest.approx(tp / (tp + fn), abs=1e-12)
+    assert got["f1"]["value"] == pytest.approx(tp / (tp + 0.5 * (fp + fn)), abs=1e-12)
+    order = np.argsort(p)[::-1]
+    tps = np.r_[0, np.cumsum(p[order])]
+    fps = np.r_[0, 1 + np.arange(len(p)) - tps[1:]]
+    assert got["roc_auc"]["value"] == pytest.approx(auc(fps / fps[-1], tps / tps[-1]), abs=1e-9)
+
+
+@pytest.mark.slow  # 300 windows estimated (~4 s)
+def test_intervals_cover_the_realised_metric_at_the_nominal_rate() -> None:
+    """Calibrated scores (labels drawn from them): over 300 windows of 1,000 rows, each 95 %
+    interval holds the realised metric in 95 % ± 4 % of them (four standard errors of a
+    coverage measured on 300 windows are 5 %; the exact ones may be conservative)."""
+    rng = np.random.default_rng(11)
+    draws = 300
+    held = dict.fromkeys(("accuracy", "precision", "recall", "f1", "roc_auc"), 0)
+    for seed in range(draws):
+        p = np.round(rng.beta(2, 3, size=1000), 2)  # a model with 101 distinct scores
+        y = rng.random(len(p)) < p
+        pred = p >= 0.45
+        real = {
+            "accuracy": float(np.mean(pred == y)),
+            "precision": precision_score(y, pred),
+            "recall": recall_score(y, pred),
+            "f1": f1_score(y, pred),
+            "roc_auc": roc_auc_score(y, p),
+        }
+        est = cbpe(*np.unique(p, return_counts=True), threshold=0.45, seed=seed)["metrics"]
+        for k in held:
+            held[k] += est[k]["lower"] <= real[k] <= est[k]["upper"]
+    coverage = {k: v / draws for k, v in held.items()}
+    assert all(0.91 <= c <= 0.995 for c in coverage.values()), coverage
+
+
+def test_an_uncalibrated_model_is_detected_calibrated_and_the_estimate_follows() -> None:
+    rng = np.random.default_rng(5)
+    raw = rng.random(4000)
+    truth = rng.random(4000) < raw**3  # scores far too high: the true chance is score cubed
+    record = fit_calibration(truth, raw, cut=0.5)
+    assert record["ece_before"] > MAX_CALIBRATION_ERROR
+    assert record["method"] == "isotonic"
+    assert record["ece_after"] < record["ece_before"]
+    assert expected_calibration_error(truth, apply_calibration(record, raw)) < 0.03
+    # a live window from the same model: the calibrated estimate is near the truth, the raw
+    # scores' estimate is not
+    live = rng.random(20_000)
+    y = rng.random(20_000) < live**3
+    real = float(np.mean((live >= 0.5) == y))
+    fixed = cbpe(live, threshold=0.5, calibration=record)["metrics"]["accuracy"]
+    naive = cbpe(live, threshold=0.5)["metrics"]["accuracy"]
+    assert abs(fixed["value"] - real) < 0.02 < abs(naive["value"] - real)
+    # a version whose scores stayed uncalibrated (no calibrator could be fitted) is marked
+    few = fit_calibration(truth[:60], raw[:60], cut=0.5)
+    assert few["method"] == "none" and "no calibrator" in few["reason"]
+    checks = assess({"kind": "classification", **few}, 5000)
+    assert not checks["reliable"]
+    assert any("not calibrated" in p for p in checks["problems"])
+
+
+def test_a_window_outside_the_reference_support_is_unreliable() -> None:
+    good = {"kind": "classification", "method": "none", "ece_after": 0.01, "rows": 2000}
+    inside = {"features": [{"feature": "age", "out_of_range_rate": 0.01, "unseen_rate": 0.0,
+                            "missing_rate": 0.0}]}  # fmt: skip
+    outside = {"features": [{"feature": "age", "out_of_range_rate": 0.0, "unseen_rate": 0.0,
+                             "missing_rate": 0.0},
+                            {"feature": "plan", "out_of_range_rate": 0.0, "unseen_rate": 0.4,
+                             "missing_rate": 0.5}]}  # fmt: skip
+    assert assess(good, 5000, inside)["reliable"]
+    checks = assess(good, 5000, outside)
+    assert not checks["reliable"]
+    assert checks["outside_support"] == pytest.approx(0.2)
+    assert checks["outside_support_feature"] == "plan"
+    assert "outside what the reference covered" in checks["problems"][0]
+    small = assess(good, 40, inside)
+    assert not small["reliable"] and "only 40 scored rows" in small["problems"][0]
+
+
+def test_estimate_logged_gives_a_guardrail_its_estimate() -> None:
+    rng = np.random.default_rng(6)
+    scores = rng.beta(2, 5, size=3000)
+    reference = {"estimation": {"kind": "classification", "method": "none",
+                                "ece_after": 0.01, "rows": 3000}}  # fmt: skip
+    got = estimate_logged(reference, scores, threshold=0.3, metric="f1")
+    assert got["estimate"] is True and got["reliable"]
+    assert got["lower"] <= got["value"] <= got["upper"]
+    regression = estimate_logged({"estimation": {"kind": "regression"}}, scores,
+                                 threshold=0.5, metric="mae")  # fmt: skip
+    assert regression["value"] is None and not regression["reliable"]
+
+
+def test_error_model_estimates_mae_under_a_known_error_structure() -> None:
+    """y = x + noise whose spread grows with |x| (sd = 0.2 + |x|); the model answers x. The
+    expected absolute error of a row is sd * sqrt(2/pi). Fitted on held-out rows over
+    x in [-1, 1], the error model estimates a window drawn from x in [0.5, 1] (bigger errors
+    than the reference's average) near the truth, inside its interval."""
+    rng = np.random.default_rng(7)
+
+    def rows(n: int, lo: float, hi: float) -> tuple[pd.DataFrame, np.ndarray]:
+        x = rng.uniform(lo, hi, n)
+        y = x + rng.normal(0, 0.2 + np.abs(x))
+        return pd.DataFrame({"x": x}), y
+
+    X, y = rows(4000, -1, 1)
+    roles = Roles(target="y", numeric=("x",))
+    model, record = fit_error_model(X, y, X["x"].to_numpy(), roles, seed=0)
+    assert model is not None and record["method"] == "dle"
+    W, yw = rows(5000, 0.5, 1.0)
+    a, s = model.predict(W)
+    est = estimate_regression(record, a, s)["metrics"]
+    truth_mae = float(np.mean((0.2 + W["x"]) * np.sqrt(2 / np.pi)))
+    realised_mae = float(np.mean(np.abs(yw - W["x"])))
+    assert est["mae"]["value"] == pytest.approx(truth_mae, rel=0.05)
+    assert est["mae"]["lower"] <= realised_mae <= est["mae"]["upper"]
+    truth_rmse = float(np.sqrt(np.mean((0.2 + W["x"]) ** 2)))
+    assert est["rmse"]["value"] == pytest.approx(truth_rmse, rel=0.07)
+    # the reference's average error is well below this window's: the estimate moved with x
+    assert est["mae"]["value"] > record["mae"] * 1.3
