@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -442,8 +443,9 @@ class StoredWindow:
     arrive later). ``measures`` is the monitor result's window block unchanged (keys in
     ``steadyml.store.windows``); ``summary`` the numbers alert rules read from it
     (``monitoring.window_metrics``: small, for charts over many windows; a listing may leave
-    ``measures`` empty); ``rows`` is its ``system.volume``; ``measured_at`` the run's
-    ``generated_at``.
+    ``measures`` empty); ``context`` what the run compared the window with (the result's
+    ``success_metric``, ``higher_is_better``, ``training`` and ``settings``); ``rows`` is its
+    ``system.volume``; ``measured_at`` the run's ``generated_at``.
     """
 
     id: int
@@ -456,6 +458,7 @@ class StoredWindow:
     measured_at: dt.datetime
     summary: dict[str, float | None] = field(default_factory=dict)
     measures: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -469,6 +472,7 @@ class StoredWindow:
             "measured_at": self.measured_at.isoformat(),
             "summary": self.summary,
             "measures": self.measures,
+            "context": self.context,
         }
 
 
@@ -483,7 +487,36 @@ def new_request_id(now_ms: int | None = None) -> str:
     UUIDv7), the rest random. Ids sort by time, and the log can find a prediction's chunk
     from its id alone (see ``request_id_time``)."""
     ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    return f"{ms & 0xFFFFFFFFFFFF:012x}{os.urandom(10).hex()}"
+    return f"{ms & 0xFFFFFFFFFFFF:012x}{_random_hex20()}"
+
+
+class _RandomHex(threading.local):
+    """``os.urandom`` read 4 KiB at a time, per thread: a request takes two ids, and one
+    system call each cost more than the rest of making them. Emptied in a forked child, so
+    two processes never hand out the same bytes."""
+
+    pool = ""
+    at = 0
+
+
+_random = _RandomHex()
+
+
+def _random_hex20() -> str:
+    """20 random hex digits (80 bits from ``os.urandom``)."""
+    r = _random
+    at = r.at
+    if at + 20 > len(r.pool):
+        r.pool, at = os.urandom(4096).hex(), 0
+    r.at = at + 20
+    return r.pool[at : at + 20]
+
+
+def _forget_random() -> None:
+    _random.pool, _random.at = "", 0
+
+
+os.register_at_fork(after_in_child=_forget_random)
 
 
 def request_id_time(request_id: str) -> dt.datetime | None:

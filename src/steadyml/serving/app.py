@@ -12,7 +12,9 @@ At the edge (outermost first): ``RequestMeta`` (request ids, counts by route tem
 500 for an unhandled error, logged once per kind), ``InfoGuard`` (a key for the routes that
 describe the service, when ``ServeSettings.info_needs_key``), ``BodySizeLimit`` (413) and
 ``BodyReadTimeout`` (408); a body FastAPI cannot read is answered only after the key check
-(``guard.key_checked_first``).
+(``guard.key_checked_first``). A ``POST /v1/predict`` whose body is framed by its
+Content-Length goes from ``RequestMeta`` straight to its route, behind ``BodyReadTimeout``
+(``shortcut.py``: the same answers, without the layers that have nothing to do for it).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from steadyml.serving.middleware import RequestMeta
 from steadyml.serving.routes import feedback, info, predict
 from steadyml.serving.service import PredictionService
 from steadyml.serving.settings import ServeSettings
+from steadyml.serving.shortcut import PredictShortcut
 
 if TYPE_CHECKING:
     from steadyml.project import Project
@@ -68,8 +71,11 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.info_needs_key(cfg.serving.info_auth):
         app.add_middleware(InfoGuard, keys=service.keys)
-    app.add_middleware(  # outermost: ids, counts and the 500 for every request
-        RequestMeta, requests=service.metrics.requests, errors=unhandled_errors(app)
+    shortcut = PredictShortcut(app, predict.PATH, max_bytes=settings.max_body_bytes,
+                               body_timeout_s=settings.body_timeout_s)  # fmt: skip
+    app.add_middleware(  # outermost: ids, counts and the 500 for every request; a prediction
+        RequestMeta,  # with a plain body goes from here to its route (shortcut.py)
+        requests=service.metrics.requests, errors=unhandled_errors(app), shortcut=shortcut,
     )
 
     predict.add_routes(app, service.request_model, require_auth=settings.require_auth)  # first

@@ -22,6 +22,7 @@ from typing import Any
 from steadyml.entities import new_request_id
 from steadyml.serving.errorlog import RepeatedErrors
 from steadyml.serving.handlers import unhandled_answer
+from steadyml.serving.shortcut import PredictShortcut
 
 __all__ = ["COUNTED", "UNMATCHED", "RequestMeta", "route_label"]
 
@@ -38,8 +39,18 @@ def route_label(scope: dict[str, Any]) -> str:
 
 
 class RequestMeta:
-    def __init__(self, app: Any, *, requests: Any, errors: RepeatedErrors | None = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        requests: Any,
+        errors: RepeatedErrors | None = None,
+        shortcut: PredictShortcut | None = None,
+    ) -> None:
         self.app = app
+        self.shortcut = shortcut  # POST /v1/predict straight to its route (shortcut.py)
+        if shortcut is not None:
+            shortcut.bind(app)
         self.requests = requests  # a prometheus Counter labelled (endpoint, status)
         self.errors = errors  # None: an unhandled error is raised on, as before
         self._counters: dict[tuple[str, int], Any] = {}  # its children, each looked up once
@@ -62,8 +73,10 @@ class RequestMeta:
                 started = True
             await send(message)
 
+        shortcut = self.shortcut
+        inner = shortcut if shortcut is not None and shortcut.takes(scope) else self.app
         try:
-            await self.app(scope, receive, tracking_send)
+            await inner(scope, receive, tracking_send)
         except Exception as exc:
             if self.errors is None:
                 raise

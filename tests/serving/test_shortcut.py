@@ -1,0 +1,74 @@
+"""``POST /v1/predict`` goes from the outermost middleware straight to its route
+(``serving/shortcut.py``) when its body is framed by one Content-Length within the limit; the
+answer (status, JSON, headers) is the one the whole middleware stack gives."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from factories import churn_records
+from inprocess import AppMaker
+
+from steadyml.serving.routes.predict import PATH
+from steadyml.serving.settings import ServeSettings
+from steadyml.serving.shortcut import PredictShortcut, shortcut_of
+
+DROPPED = {"date", "x-request-id"}
+
+
+def _plain(response: Any) -> tuple[int, Any, dict[str, str]]:
+    body = response.json()
+    for item in [body, *body.get("results", [])] if isinstance(body, dict) else []:
+        item.pop("request_id", None)
+    headers = {k: v for k, v in response.headers.items() if k not in DROPPED}
+    return response.status_code, body, headers
+
+
+def _shortcut(server: Any) -> PredictShortcut:
+    server.get("/health")  # the middleware stack is built on the first request
+    found = shortcut_of(server.app)
+    assert found is not None
+    return found
+
+
+def test_a_plain_prediction_takes_the_shortcut(make_server: AppMaker) -> None:
+    server = make_server()
+    shortcut = _shortcut(server)
+    taken: list[bool] = []
+    takes = shortcut.takes
+    shortcut.takes = lambda scope: taken.append(takes(scope)) or taken[-1]  # type: ignore[method-assign]
+    good = churn_records(server.root, 1)[0]
+    key = {"X-API-Key": server.keys["predict"]}
+    assert server.post(PATH, json={"records": [good]}, headers=key).status_code == 200
+    server.post(PATH + "/", json={"records": [good]}, headers=key)
+    server.get(PATH, headers=key)
+    assert taken == [True, False, False]  # the trailing slash and the GET: the long way
+
+
+def test_the_shortcut_answers_as_the_whole_stack_does(make_server: AppMaker) -> None:
+    server = make_server(settings=ServeSettings(max_body_bytes=5_000, body_timeout_s=5.0))
+    shortcut = _shortcut(server)
+    good = churn_records(server.root, 1)[0]
+    key = {"X-API-Key": server.keys["predict"]}
+    as_json = {"content-type": "application/json"}
+    bodies: list[tuple[bytes, dict[str, str]]] = [
+        (json.dumps({"records": [good]}).encode(), as_json),
+        (json.dumps({"records": [good, {**good, "tenure_months": "many"}]}).encode(), as_json),
+        (json.dumps({"records": [{**good, "no_such_column": 1}]}).encode(), as_json),
+        (json.dumps({"records": []}).encode(), as_json),
+        (json.dumps({"records": [good] * 40}).encode(), as_json),  # past max_body_bytes: 413
+        (b"{not json", as_json),
+        (b"", as_json),
+        (json.dumps({"records": [good]}).encode(), {"content-type": "text/plain"}),
+    ]
+    for headers in ({}, {"X-API-Key": "sml_wrong"}, key):
+        for body, kind in bodies:
+            shortcut.enabled = True
+            short = _plain(server.post(PATH, content=body, headers={**kind, **headers}))
+            shortcut.enabled = False
+            try:
+                long = _plain(server.post(PATH, content=body, headers={**kind, **headers}))
+            finally:
+                shortcut.enabled = True
+            assert short == long, (body[:200], kind, headers)
