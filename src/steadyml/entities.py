@@ -443,8 +443,9 @@ class StoredWindow:
     arrive later). ``measures`` is the monitor result's window block unchanged (keys in
     ``steadyml.store.windows``); ``summary`` the numbers alert rules read from it
     (``monitoring.window_metrics``: small, for charts over many windows; a listing may leave
-    ``measures`` empty); ``rows`` is its ``system.volume``; ``measured_at`` the run's
-    ``generated_at``.
+    ``measures`` empty); ``context`` what the run compared the window with (the result's
+    ``success_metric``, ``higher_is_better``, ``training`` and ``settings``); ``rows`` is its
+    ``system.volume``; ``measured_at`` the run's ``generated_at``.
     """
 
     id: int
@@ -457,6 +458,7 @@ class StoredWindow:
     measured_at: dt.datetime
     summary: dict[str, float | None] = field(default_factory=dict)
     measures: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -470,6 +472,7 @@ class StoredWindow:
             "measured_at": self.measured_at.isoformat(),
             "summary": self.summary,
             "measures": self.measures,
+            "context": self.context,
         }
 
 

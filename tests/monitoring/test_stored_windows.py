@@ -143,6 +143,10 @@ def test_a_monitor_run_stores_its_windows(monitored: dict[str, Any]) -> None:
     assert first.measures["performance"]["status"] == "waiting for labels"
     assert first.summary["volume"] == 40.0 and first.summary["error_rate"] == 0.0
     assert first.measured_at == dt.datetime.fromisoformat(run.result["generated_at"])
+    # what the window was compared with: the run's training numbers and drift settings
+    assert first.context["success_metric"] == run.result["success_metric"] == "roc_auc"
+    assert first.context["training"] == run.result["training"]
+    assert first.context["settings"] == run.result["settings"]
     assert project.count_monitor_windows(length="1d") == 3
     assert project.latest_windows()["1d"].window_start == DAY0 + 2 * DAY
 

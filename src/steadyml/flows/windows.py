@@ -45,6 +45,8 @@ __all__ = [
 ]
 
 MAX_LIMIT = 1000  # windows per page
+#: the monitor result's run-level keys kept with each window: what it was compared with
+CONTEXT = ("success_metric", "higher_is_better", "training", "settings")
 
 
 def aligned_start(at: dt.datetime, length: str) -> dt.datetime:
@@ -61,6 +63,7 @@ def stored_windows_of(result: Mapping[str, Any]) -> tuple[list[StoredWindow], in
     from steadyml.monitoring.monitor import window_metrics
 
     length = str(result["window"])
+    context = {k: result[k] for k in CONTEXT if k in result}
     measured_at = dt.datetime.fromisoformat(str(result["generated_at"]))
     out: list[StoredWindow] = []
     unaligned = 0
@@ -81,6 +84,7 @@ def stored_windows_of(result: Mapping[str, Any]) -> tuple[list[StoredWindow], in
                 measured_at=measured_at,
                 summary=window_metrics(window),
                 measures=dict(window),
+                context=context,
             )
         )
     return out, unaligned

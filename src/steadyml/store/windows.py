@@ -47,8 +47,11 @@ number an alert rule can name (``monitoring.window_metrics``: ``volume``, ``erro
 * ``fairness``: {column: {``metric``, ``groups`` ({group: value}), ``gap``}} ({} without
   labels).
 
-The run-level numbers a page shows beside them (training metrics, drift settings, the success
-metric) are the model version's and the project file's; ``flows/windows.py`` reads them.
+``context``: what the run compared the window with, the monitor result's run-level keys
+``success_metric`` (e.g. "roc_auc"), ``higher_is_better``, ``training`` ({``metrics``: the
+training run's metrics by name, ``fairness``: {column: {``gap``}}}) and ``settings`` (the drift
+settings: ``p_value``, ``distance``, ``psi``, ``min_samples``, ``large_sample``,
+``max_fairness_gap``).
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ class MonitorWindowRow(Base):
     measured_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
     measures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 _LIGHT = [c for c in MonitorWindowRow.__table__.columns if c.name != "measures"]
@@ -128,6 +132,7 @@ def _window(row: Any, measures: bool) -> StoredWindow:
         measured_at=aware(row.measured_at),
         summary=dict(row.summary or {}),
         measures=dict(row.measures or {}) if measures else {},
+        context=dict(row.context or {}),
     )
 
 
@@ -200,6 +205,7 @@ class WindowsRepo(RepoBase):
             "model_version": w.model_version, "time_basis": w.time_basis,
             "rows": int(w.rows), "measured_at": _utc(w.measured_at),
             "summary": dict(w.summary), "measures": dict(w.measures),
+            "context": dict(w.context),
         }  # fmt: skip
 
     def _filtered(

@@ -2,8 +2,9 @@
 
 One row per measured window: its length (``1d``), start and end, the model version and the
 time basis it was measured for, its rows, when it was measured, the window's block of the
-monitor result (``measures``) and the numbers alert rules read from it (``summary``, small, so
-charts over a year of windows do not load every block). Measuring the same window again
+monitor result (``measures``), the numbers alert rules read from it (``summary``, small, so
+charts over a year of windows do not load every block) and what the run compared it with
+(``context``: training metrics, the success metric, the drift settings). Measuring the same window again
 replaces its row: a unique index on (project, length, window_start, model_version,
 time_basis), whose leading columns also serve the listing by length and time; a second index
 on (project, window_start) serves the listing of every length.
@@ -36,6 +37,7 @@ def upgrade() -> None:
         sa.Column("measured_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("summary", sa.JSON(), nullable=False),
         sa.Column("measures", sa.JSON(), nullable=False),
+        sa.Column("context", sa.JSON(), nullable=False),
     )
     op.create_index(
         "uq_monitor_window",
