@@ -44,12 +44,7 @@ from steadyml.serving.fallback import fallback_reason, make_fallback
 from steadyml.serving.metrics import make_metrics
 from steadyml.serving.refused import RefusedLog, refused_records
 from steadyml.serving.requests import build_record_model, build_request_model, extra_columns
-from steadyml.serving.responses import (
-    FeedbackResponse,
-    PredictionResult,
-    PredictResponse,
-    Route,
-)
+from steadyml.serving.responses import FeedbackResponse, PredictAnswer, ResultDict, Route
 from steadyml.serving.rows import RecordRows
 from steadyml.serving.runtime import LoadedModel, Runtime, route_for
 from steadyml.serving.settings import ServeSettings
@@ -278,8 +273,9 @@ class PredictionService:
 
     # --- predicting --------------------------------------------------------------------------
 
-    async def predict(self, records: Sequence[BaseModel], request_id: str) -> PredictResponse:
-        """The answers for validated records, one per record in order; logged."""
+    async def predict(self, records: Sequence[BaseModel], request_id: str) -> PredictAnswer:
+        """The answers for validated records, one per record in order; logged. The answer is
+        ``PredictResponse`` as a dict (``responses.encode_predict`` writes its JSON)."""
         started = time.perf_counter()
         state = self.runtime.state
         writer = self.writer
@@ -316,7 +312,7 @@ class PredictionService:
             ]
         else:
             routes = ["live"] * len(frame)
-        results: list[PredictionResult | None] = [None] * len(frame)
+        results: list[ResultDict | None] = [None] * len(frame)
         pairs: tuple[tuple[Route, LoadedModel | None], ...] = (
             ("live", state.production),
             ("canary", state.challenger),
@@ -337,16 +333,19 @@ class PredictionService:
         if writer.pending() > self.settings.log_backlog_rows and writer.unreachable_since is None:
             await self._log_backpressure()  # (in an outage waiting helps nobody: the bound does)
         for res in final:
-            self._count_answer(res.route, res.model_version)
+            self._count_answer(res["route"], res["model_version"])
         if mode == "shadow" and state.challenger is not None:
             task = asyncio.create_task(self._shadow(state.challenger, frame, list(ids), warned))
             self._shadow_tasks.add(task)
             task.add_done_callback(self._shadow_tasks.discard)
         self._latency.observe(latency_ms / 1000)
-        # Built without re-validation: the route serialises it with pydantic-core in one step.
-        return PredictResponse.model_construct(
-            ok=True, request_id=request_id, model_version=state.production.version, results=final
-        )
+        # plain dicts: the route writes them with pydantic-core in one step (encode_predict)
+        return {
+            "ok": True,
+            "request_id": request_id,
+            "model_version": state.production.version,
+            "results": final,
+        }
 
     def _sticky_value(self, sticky: str | None, record: BaseModel, row: list[Any]) -> Any:
         """The value of the sticky column in this record (``None`` without one)."""
@@ -367,7 +366,7 @@ class PredictionService:
     async def _answer(
         self, model: LoadedModel, frame: RecordRows, route: Route, ids: list[str],
         started: float, warned: list[list[str]] | None = None,
-    ) -> list[PredictionResult]:  # fmt: skip
+    ) -> list[ResultDict]:  # fmt: skip
         """The model's answers for these records (the fallback's when it fails), logged;
         ``warned``: each record's warnings (``None``: no record has any)."""
         try:
@@ -378,25 +377,27 @@ class PredictionService:
         self._log(frame, ids, out.predictions, out.scores, model.version, route, started,
                   warned=warned)  # fmt: skip
         none: list[str] = []
+        version = model.version
+        probabilities = out.probabilities
         return [
-            PredictionResult.model_construct(
-                request_id=ids[i],
-                prediction=out.predictions[i],
-                score=out.scores[i],
-                probabilities=None if out.probabilities is None else out.probabilities[i],
-                model_version=model.version,
-                route=route,
-                fallback=False,
-                fallback_reason=None,
-                warnings=none if warned is None else warned[i],
-            )
+            {
+                "request_id": ids[i],
+                "prediction": out.predictions[i],
+                "score": out.scores[i],
+                "probabilities": None if probabilities is None else probabilities[i],
+                "model_version": version,
+                "route": route,
+                "fallback": False,
+                "fallback_reason": None,
+                "warnings": none if warned is None else warned[i],
+            }
             for i in range(len(frame))
         ]
 
     async def _fall_back(
         self, exc: BatchError, model: LoadedModel, frame: RecordRows, route: Route,
         ids: list[str], started: float, warned: list[list[str]] | None = None,
-    ) -> list[PredictionResult]:  # fmt: skip
+    ) -> list[ResultDict]:  # fmt: skip
         """The fallback's answers when the model timed out or failed, flagged and logged.
 
         A candidate (canary or shadow) that fails never fails a caller: its failure is logged
@@ -424,21 +425,21 @@ class PredictionService:
             ) from exc
         kind = "timeout" if isinstance(exc, BatchTimeout) else "error"
         self.metrics.fallbacks.labels(kind).inc(len(answers))
-        results = [
-            PredictionResult.model_construct(
-                request_id=ids[i],
-                prediction=a.prediction,
-                score=a.score,
-                probabilities=None,
-                model_version=model.version,
-                route=route,
-                fallback=True,
-                fallback_reason=a.reason,
-                warnings=[] if warned is None else warned[i],
-            )
+        results: list[ResultDict] = [
+            {
+                "request_id": ids[i],
+                "prediction": a.prediction,
+                "score": a.score,
+                "probabilities": None,
+                "model_version": model.version,
+                "route": route,
+                "fallback": True,
+                "fallback_reason": a.reason,
+                "warnings": [] if warned is None else warned[i],
+            }
             for i, a in enumerate(answers)
         ]
-        self._log(frame, ids, [r.prediction for r in results], [r.score for r in results],
+        self._log(frame, ids, [r["prediction"] for r in results], [r["score"] for r in results],
                   model.version, route, started, reasons=[a.reason for a in answers],
                   warned=warned)  # fmt: skip
         return results

@@ -33,7 +33,7 @@ from starlette.types import Scope
 from steadyml.data.storable import escape_deep
 from steadyml.serving.handlers import on_validation_error
 from steadyml.serving.requests import ContractRequest
-from steadyml.serving.responses import PredictResponse
+from steadyml.serving.responses import PredictResponse, encode_predict
 from steadyml.serving.routes.dependencies import PREDICT, check_key
 from steadyml.serving.service import PredictionService
 
@@ -59,13 +59,13 @@ async def predict(
     answer = await service.predict(body.records, request.state.request_id)
     # Serialised by pydantic-core in one step: FastAPI's response_model path would validate
     # and encode every result again.
-    return Response(answer.model_dump_json(), media_type="application/json")
+    return Response(encode_predict(answer), media_type="application/json")
 
 
 async def predict_open(body: ContractRequest, request: Request) -> Response:
     service: PredictionService = request.app.state.service
     answer = await service.predict(body.records, request.state.request_id)
-    return Response(answer.model_dump_json(), media_type="application/json")
+    return Response(encode_predict(answer), media_type="application/json")
 
 
 def add_routes(
@@ -121,7 +121,7 @@ def fast_predict(
             ]
             raise RequestValidationError(errors, body=body) from None
         answer = await service.predict(parsed.records, request.state.request_id)
-        return Response(answer.model_dump_json(), media_type="application/json")
+        return Response(encode_predict(answer), media_type="application/json")
 
     return endpoint
 
