@@ -302,7 +302,8 @@ def _scored_sample(
     file = root / "ui_seed_sample.csv"
     features.to_csv(file, index=False)
     out = root / "ui_seed_sample.scored.parquet"
-    project.score_batch(file, out, log=False)
+    rejects = root / "ui_seed_sample.rejects.csv"
+    project.score_batch(file, out, rejects=rejects, log=False)
     scored = pd.read_parquet(out)
     roles = project.config.data.roles()
     contract = project.contract()
@@ -312,8 +313,8 @@ def _scored_sample(
     truth = dict(zip(labels[roles.id], labels[roles.target], strict=True))
     types = {c: contract.columns[c].type for c in columns}
     values = merged[columns].astype(object).where(merged[columns].notna(), None).values.tolist()
-    file.unlink()
-    out.unlink()
+    for done in (file, out, rejects):
+        done.unlink(missing_ok=True)
     return (
         columns,
         types,

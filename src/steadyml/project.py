@@ -351,6 +351,12 @@ class Project:
                                model_version=model_version, limit=limit, offset=offset,
                                measures=measures)  # fmt: skip
 
+    def monitor_window(self, window_id: int) -> StoredWindow:
+        """One stored monitor window with its block, by id."""
+        from steadyml.flows.windows import monitor_window
+
+        return monitor_window(self.store, window_id)
+
     def count_monitor_windows(self, *, length: str | None = None,
                               since: dt.datetime | None = None, until: dt.datetime | None = None,
                               model_version: int | None = None) -> int:  # fmt: skip

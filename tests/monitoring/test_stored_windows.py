@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from steadyml.entities import PredictionRecord, StoredWindow
-from steadyml.errors import SteadyMLError
+from steadyml.errors import NotFoundError, SteadyMLError
 from steadyml.store import open_store
 from steadyml.store.windows import windows_of
 from steadyml.worker import run_job
@@ -99,6 +99,10 @@ def test_listing_filters_and_pages_newest_first(store_url: str) -> None:
     assert sorted(latest) == ["1d", "7d"]
     assert latest["1d"].measures["day"] == 29 and latest["7d"].measures["day"] == 21
     assert windows_of(other).count_windows() == 3
+    one = repo.get_window(light[0].id)
+    assert one.measures["day"] == 29 and one.context == {}
+    with pytest.raises(NotFoundError, match="no stored monitor window"):
+        windows_of(other).get_window(light[0].id)  # another project's window
     assert repo.list_windows(length="1h") == []
     store.close()
     other.close()

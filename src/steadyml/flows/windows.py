@@ -39,6 +39,7 @@ __all__ = [
     "aligned_start",
     "count_monitor_windows",
     "latest_windows",
+    "monitor_window",
     "monitor_windows",
     "store_windows",
     "stored_windows_of",
@@ -153,6 +154,11 @@ def monitor_windows(
         length=length, since=since, until=until, model_version=model_version, limit=limit,
         offset=offset, measures=measures,
     )  # fmt: skip
+
+
+def monitor_window(store: Store, window_id: int) -> StoredWindow:
+    """One stored window with its block, by id (``StoredWindow.id``)."""
+    return windows_of(store).get_window(window_id)
 
 
 def count_monitor_windows(

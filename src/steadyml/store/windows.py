@@ -78,7 +78,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from steadyml.entities import StoredWindow
-from steadyml.errors import StoreError
+from steadyml.errors import NotFoundError, StoreError
 from steadyml.store._base import RepoBase, aware
 from steadyml.store.models import Base
 
@@ -254,6 +254,17 @@ class WindowsRepo(RepoBase):
             else:
                 rows = list(s.execute(q.limit(limit).offset(offset)))
             return [_window(r, measures) for r in rows]
+
+    def get_window(self, window_id: int) -> StoredWindow:
+        with self.reader() as s:
+            row = s.get(MonitorWindowRow, window_id)
+            if row is None or row.project != self.project:
+                raise NotFoundError(
+                    f"Project '{self.project}' has no stored monitor window {window_id}.",
+                    hint="List them with Project.monitor_windows(); a window measured again "
+                    "keeps its place in time but gets a new id.",
+                )
+            return _window(row, True)
 
     def count_windows(
         self,
