@@ -42,6 +42,11 @@ Per window (--window, default monitoring.window from steadyml.yaml) it shows:
                 Wasserstein / Jensen-Shannon distances for large ones,
                 PSI as an extra score; "not enough data" below min_samples
   performance   the training metrics on predictions whose labels arrived
+  estimated     before labels: the yes/no model's metrics estimated from its
+                calibrated scores (CBPE), with a 95 % interval, the checks it
+                rests on (calibration error, rows outside the reference, window
+                size; "unreliable" when one fails) and, once labels arrive,
+                |estimated - realised| and how often the intervals held
   fairness      the gap between groups of each sensitive column
 
 Alert rules (monitoring.alerts) are checked after the run; a new incident is sent to the
@@ -190,6 +195,47 @@ def _num(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def _estimated(est: dict[str, Any]) -> str:
+    """A window's estimate in a cell: value (interval), '?' when unreliable."""
+    block = (est.get("metrics") or {}).get(est.get("success_metric") or "") or {}
+    if est.get("status") != "ok" or block.get("value") is None:
+        return "—"
+    mark = "" if est.get("reliable") else " ?"
+    return f"{block['value']:.3f} ({_num(block.get('lower'))}–{_num(block.get('upper'))}){mark}"
+
+
+def _render_estimates(data: dict[str, Any]) -> None:
+    """The latest window's estimate with its assumptions, and the back-test so far."""
+    estimated = [w for w in data["windows"] if (w.get("estimate") or {}).get("status") == "ok"]
+    if not estimated:
+        return
+    est = estimated[-1]["estimate"]
+    a = est.get("assumptions") or {}
+    name = est.get("success_metric")
+    out.print(
+        f"  Estimated {name} (before labels, CBPE on calibrated scores) in "
+        f"{estimated[-1]['label']}: {_estimated(est)} on {est['rows']:,} predictions. "
+        f"Checks: calibration error on held-out rows {_num(a.get('calibration_error'))} "
+        f"({a.get('calibration')}), rows outside the reference {_pct(a.get('outside_support'))}.",
+        markup=False,
+    )
+    if not est.get("reliable"):
+        out.print("  Unreliable: " + "; ".join(est.get("problems") or []) + ".",
+                  style="yellow", markup=False)  # fmt: skip
+    check = est.get("cross_check") or {}
+    if check.get("disagrees"):
+        out.print(f"  Cross-check: {check['message']}.", markup=False)
+    back = (data.get("backtest") or {}).get("metrics", {}).get(name) or {}
+    if back.get("realised"):
+        out.print(
+            f"  Back-test of estimated {name}: {back['realised']} window(s) with labels, "
+            f"mean |estimated − realised| {_num(back['mean_error'])} (largest "
+            f"{_num(back['max_error'])}), intervals held the truth in "
+            f"{_pct(back['coverage'])} (nominal 95 %).",
+            markup=False,
+        )
+
+
 def _render(data: dict[str, Any], new_alerts: list[Any], report: Path | None) -> None:
     windows = data["windows"]
     out.print(
@@ -207,7 +253,8 @@ def _render(data: dict[str, Any], new_alerts: list[Any], report: Path | None) ->
         )
     success = data["success_metric"]
     trained = data["training"]["metrics"].get(success)
-    t = make_table("window", "volume", "p99 ms", "errors", "drifted", "labelled", success)
+    t = make_table("window", "volume", "p99 ms", "errors", "drifted", "labelled", success,
+                   "estimated")  # fmt: skip
     for w in windows:
         perf = w["performance"]
         live = perf["metrics"].get(success)
@@ -222,8 +269,10 @@ def _render(data: dict[str, Any], new_alerts: list[Any], report: Path | None) ->
             (", ".join(drifted) if drifted else "none") if tested else "not enough data",
             f"{perf['labelled']:,}",
             _num(live) if live is not None else perf["status"],
+            _estimated(w.get("estimate") or {}),
         )
     out.print(t)
+    _render_estimates(data)
     out.print(f"  Training {success}: {_num(trained)}.", markup=False)
     tested = [w for w in windows if w["drift"]["features"]]
     if tested:

@@ -34,6 +34,7 @@ from steadyml.reports._format import (
 )
 from steadyml.reports._templates import environment, sections
 from steadyml.reports.monitor_drift import drift_section
+from steadyml.reports.monitor_estimate import estimate_section
 from steadyml.reports.monitor_performance import (
     fairness_section,
     is_lower_better,
@@ -68,6 +69,13 @@ MONITOR_SECTIONS: tuple[tuple[str, str, str], ...] = (
         "Performance",
         "How good the predictions were once the real answers (labels) came in, next to the "
         "score the model had at training time.",
+    ),
+    (
+        "estimate",
+        "Estimated performance",
+        "Before the labels come: the model's metrics estimated from its calibrated scores, "
+        "with a 95 % interval and the checks the estimate rests on; once labels arrive, each "
+        "estimate beside the realised value.",
     ),
     (
         "segments",
@@ -139,6 +147,7 @@ def _build(result: Mapping[str, Any], charts: Charts) -> dict[str, Any]:
         "drift": drift,
         "settings": _settings(settings),
         "performance": performance_section(windows, axis, result, train, charts),
+        "estimate": estimate_section(windows, axis, result, charts),
         "segments": segments_section(windows, metric),
         "fairness": fairness_section(windows, axis, result, charts),
         "alerts": alerts,
