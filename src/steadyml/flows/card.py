@@ -59,6 +59,8 @@ def model_card(cfg: ProjectConfig, store: Store, version: int, *, fmt: str = "ma
 
 def card_data(cfg: ProjectConfig, store: Store, version: int) -> dict[str, Any]:
     """Everything the card shows, as a plain mapping."""
+    from steadyml.store.pages import pages_of
+
     mv = store.get_model_version(version)
     run = store.get_run(mv.run_number)
     dv = store.get_dataset_version(mv.dataset_version)
@@ -84,7 +86,7 @@ def card_data(cfg: ProjectConfig, store: Store, version: int) -> dict[str, Any]:
             "created_at": v.created_at.isoformat(),
             "primary_metric": v.primary_value,
         }
-        for v in store.list_model_versions()
+        for v in pages_of(store).version_briefs()  # without each version's blobs
     ]
     events = [
         {

@@ -160,6 +160,17 @@ class PagesRepo(RepoBase):
         items = [VersionBrief(**_brief(r._mapping)) for r in rows]
         return Page(items, total, offset, limit)
 
+    def version_briefs(self) -> list[VersionBrief]:
+        """Every model version, oldest first, without contracts or reference statistics (a
+        model card's history of 1,000 versions: one light query, not 1,000 blobs)."""
+        m = ModelVersionRow
+        cols = (m.version, m.run_number, m.stage, m.model_type, m.task, m.gates_passed,
+                m.dataset_version, m.primary_metric, m.primary_value, m.size_bytes,
+                m.created_by, m.created_at, m.features)  # fmt: skip
+        with self.reader() as s:
+            rows = s.execute(select(*cols).where(m.project == self.project).order_by(m.version))
+            return [VersionBrief(**_brief(dict(r._mapping))) for r in rows]
+
     def alert_page(self, *, offset: int = 0, limit: int = 50,
                    status: Sequence[str] | None = None) -> Page[Alert]:  # fmt: skip
         """Alerts, newest first, optionally of some statuses; without their histories
