@@ -132,7 +132,6 @@ class _Request:
     rows: int
     future: asyncio.Future[ScoreOutput]
     deadline: float  # loop time after which the answer is a BatchTimeout
-    timer: asyncio.TimerHandle | None = None
     # Set on the loop once the caller has an answer (or gave up); the worker thread reads it
     # to skip retrying a request nobody waits for.
     answered: bool = False
@@ -214,6 +213,10 @@ class MicroBatcher:
         self._loop_limited = False  # the loop's thread has model_threads' BLAS/OpenMP limit
         self._call_s: dict[Hashable, float] = {}  # per key: seconds its last model call took
         self._recent: deque[int] = deque(maxlen=_RECENT_BATCHES)
+        # Requests in the order they came, so by deadline (one timeout for all): one timer, for
+        # the oldest one not yet answered, instead of a timer per request (``_expire_due``).
+        self._by_deadline: deque[_Request] = deque()
+        self._deadline_timer: asyncio.TimerHandle | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -262,6 +265,10 @@ class MicroBatcher:
         for group in self._queue:
             if group.timer is not None:
                 group.timer.cancel()
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+            self._deadline_timer = None
+        self._by_deadline.clear()
         self._queue.clear()
         self._open.clear()
         self._in_flight.clear()
@@ -297,7 +304,9 @@ class MicroBatcher:
 
         deadline = loop.time() + self.timeout_ms / 1000
         req = _Request(frame=frame, rows=rows, future=loop.create_future(), deadline=deadline)
-        req.timer = loop.call_at(deadline, self._expire, req)
+        self._by_deadline.append(req)
+        if self._deadline_timer is None:
+            self._deadline_timer = loop.call_at(deadline, self._expire_due)
         self._counts["requests"] += 1
         self._unanswered += 1
         settled.clear()
@@ -494,6 +503,20 @@ class MicroBatcher:
         error.__cause__ = exc
         self._answer(req, error)
 
+    def _expire_due(self) -> None:
+        """Time out every request whose deadline has passed; wait for the next one."""
+        self._deadline_timer = None
+        loop, waiting = self._loop, self._by_deadline
+        if loop is None:
+            return
+        now = loop.time()
+        while waiting and (waiting[0].answered or waiting[0].deadline <= now):
+            req = waiting.popleft()
+            if not req.answered:
+                self._expire(req)
+        if waiting:
+            self._deadline_timer = loop.call_at(waiting[0].deadline, self._expire_due)
+
     def _expire(self, req: _Request) -> None:
         if not req.future.done():
             self._counts["timeouts"] += 1
@@ -504,8 +527,9 @@ class MicroBatcher:
         if req.answered:
             return
         req.answered = True
-        if req.timer is not None:
-            req.timer.cancel()
+        waiting = self._by_deadline
+        while waiting and waiting[0].answered:  # the oldest are let go as they are answered
+            waiting.popleft()
         if not req.future.done():
             if isinstance(answer, ScoreOutput):
                 req.future.set_result(answer)
