@@ -54,7 +54,8 @@ def view(project: Project, query: Mapping[str, str]) -> dict[str, Any]:
     wanted = query.get("window")
     if wanted:
         chosen = _window_by_id(project, length, wanted, light) or chosen
-    training = _training_metrics(project, chosen.model_version)
+    stored = as_map(as_map(getattr(chosen, "context", None)).get("training")).get("metrics")
+    training = dict(as_map(stored)) or _training_metrics(project, chosen.model_version)
     charts = Charts()
     over_time = _over_time(light, metric, training, charts)
     one = _one_window(chosen, metric, training, charts)

@@ -8,6 +8,7 @@ numbers over time come from the stored monitor windows, never from the predictio
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -128,6 +129,27 @@ def _over(value: Any, limit: float) -> bool:
     return is_number(value) and value > limit
 
 
+CHECKLIST_SECONDS = 60.0  # the checklist score is computed at most this often per process
+_checklists: dict[str, tuple[float, Any]] = {}  # by project folder
+
+
+def _checklist(project: Project) -> Any | None:
+    """The launch checklist (its score changes with releases, not page loads): computed at
+    most once a minute, since on a big project it reads for a few hundred milliseconds."""
+    if not hasattr(project, "checklist"):
+        return None
+    now = time.monotonic()
+    hit = _checklists.get(str(project.root))
+    if hit is not None and now - hit[0] < CHECKLIST_SECONDS:
+        return hit[1]
+    try:
+        result = project.checklist()
+    except SteadyMLError:
+        result = None
+    _checklists[str(project.root)] = (now, result)
+    return result
+
+
 def overview(project: Project) -> dict[str, Any]:
     cfg = project.config
     prod = project.production()
@@ -136,12 +158,7 @@ def overview(project: Project) -> dict[str, Any]:
     rollout = status.rollout if status.rollout is not None and status.rollout.active else None
     window = latest_window(project)
     open_alerts = project.alerts_page(limit=10, status=["open", "acknowledged"])
-    checklist = None
-    if hasattr(project, "checklist"):
-        try:
-            checklist = project.checklist()
-        except SteadyMLError:
-            checklist = None
+    checklist = _checklist(project)
     if rollout is not None:
         mode = f"rollout of version {rollout.candidate_version}: step {status.step}"
     elif traffic.mode == "canary":
