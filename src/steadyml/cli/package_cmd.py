@@ -49,7 +49,7 @@ Docker daemon, the image too. Exits 1 when a check fails.
 def package(
     ctx: typer.Context,
     version: int = typer.Argument(
-        None, metavar="[VERSION]", help="The model version (default: production)."
+        None, metavar="V", help="The model version (default: the one in production)."
     ),
     out_dir: Path = typer.Option(
         ..., "--out", metavar="DIR", help="A new or empty folder to write the package into."
