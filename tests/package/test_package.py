@@ -168,3 +168,37 @@ def test_package_with_a_given_wheel_and_json(
     assert payload["version"] == 1 and payload["wheel"] == f"wheels/{wheel.name}"
     assert payload["golden_requests"] >= 30 and payload["golden_refused"] >= 1
     check_files(tmp_path / "p")
+
+
+def test_the_packaged_service_answers_the_golden_requests_as_the_registry(
+    packaged: Path, tmp_path: Path
+) -> None:
+    """The entrypoint in this environment (the clean one is test_verify.py's): registered on
+    first start, every golden request answered as recorded, and a restart keeps the store."""
+    from steadyml.flows.package_verify import _free_port, _stop, _wait_ready, replay
+
+    golden = json.loads((packaged / "golden" / "requests.json").read_text())
+    key = "sml_tests_" + "k" * 30
+    for start in ("first", "restart"):
+        port = _free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STEADYML_")}
+        env.update(STEADYML_DATA_DIR=str(tmp_path / "data"), STEADYML_PORT=str(port),
+                   STEADYML_API_KEY=key)  # fmt: skip
+        log = tmp_path / f"{start}.log"
+        with log.open("wb") as sink:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "steadyml.serving.packaged", str(packaged)],
+                env=env, stdout=sink, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            try:
+                base = f"http://127.0.0.1:{port}"
+                assert _wait_ready(base, proc, 120, key) is None, log.read_text()
+                check = replay(base, key, golden, "the service")
+                assert check.passed, check.detail
+            finally:
+                _stop(proc)
+        said = log.read_text()
+        if start == "first":
+            assert "model version 1 registered and put in production" in said
+        else:
+            assert "model version 1 already in the store" in said
