@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from steadyml.batch.score import BatchResult
     from steadyml.data.check import DataCheckResult
     from steadyml.data.contract import Contract
-    from steadyml.entities import Rollout, StoredWindow
+    from steadyml.entities import Attestation, JobRun, Rollout, StoredWindow
+    from steadyml.flows.checklist import Checklist
     from steadyml.flows.package import PackageResult
     from steadyml.flows.retrain import RetrainResult
     from steadyml.flows.rollout import Evaluation, RolloutStatus
@@ -261,8 +262,36 @@ class Project:
 
     def promote(self, version: int, to: str, *, reason: str, by: str | None = None,
                 override: str | None = None) -> DeploymentEvent:  # fmt: skip
+        """To production, the launch gate too (``launch.required``; see ``checklist``)."""
         return release.promote(self.store, self.artifacts, version, to, reason=reason,
-                               by=by or _who(), override=override)  # fmt: skip
+                               by=by or _who(), override=override,
+                               config=self.config)  # fmt: skip
+
+    # --- the launch checklist (flows/checklist.py) ---------------------------------------
+
+    def checklist(self, *, now: dt.datetime | None = None) -> Checklist:
+        """The ML Test Score's 28 tests and the launch items, each with its evidence."""
+        from steadyml.flows.checklist import checklist
+
+        return checklist(self.config, self.root, self.store, now=now)
+
+    def checklist_html(self, result: Checklist) -> str:
+        from steadyml.flows.checklist import checklist_html
+
+        return checklist_html(result, project=self.name)
+
+    def attest(self, item: str, *, note: str, by: str | None = None,
+               now: dt.datetime | None = None) -> Attestation:  # fmt: skip
+        """A person's word that ``item`` was done by hand: half a point until it expires."""
+        from steadyml.flows.checklist import attest
+
+        return attest(self.config, self.store, item, note=note, by=by or _who(), now=now)
+
+    def reproduce(self, run_number: int | None = None) -> JobRun:
+        """Retrain a run's snapshot with its settings; record whether the metrics match."""
+        from steadyml.flows.checklist_repro import reproduce
+
+        return reproduce(self.config, self.store, self.artifacts, run_number=run_number)
 
     def rollback(self, *, reason: str, by: str | None = None) -> DeploymentEvent:
         return release.rollback(self.store, reason=reason, by=by or _who())

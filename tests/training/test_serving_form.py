@@ -159,6 +159,11 @@ def test_an_older_version_gets_its_serving_form_when_promoted(
         assert score_frame(form, frame).predictions == expected.predictions
 
 
+# the fallback strategy is what this test varies; the launch gate (a fallback that answers)
+# is tested in tests/checklist
+WHY = "tests: the fallback is what this test varies"
+
+
 @pytest.mark.parametrize(("strategy", "loads_previous"), [("error", False), ("previous", True)])
 def test_the_previous_version_is_loaded_at_start_only_for_the_previous_fallback(
     trained_template: Path, tmp_path: Path, strategy: str, loads_previous: bool
@@ -172,10 +177,10 @@ def test_the_previous_version_is_loaded_at_start_only_for_the_previous_fallback(
                    + f"\nserving:\n  fallback: {{strategy: {strategy}}}\n", encoding="utf-8")  # fmt: skip
     with steadyml.open(root, env={}) as project:
         if project.production() is None:
-            project.promote(1, "production", reason="tests", by="tests")
+            project.promote(1, "production", reason="tests", by="tests", override=WHY)
         version = project.train(force=True).model_version
         assert version is not None
-        project.promote(version.version, "production", reason="tests", by="tests")
+        project.promote(version.version, "production", reason="tests", by="tests", override=WHY)
         runtime = Runtime(project)
         assert runtime.refresh()
         state = runtime.state

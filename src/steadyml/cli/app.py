@@ -6,6 +6,7 @@ import typer
 
 from steadyml.cli import (
     batch_cmd,
+    checklist_cmd,
     data_cmd,
     demo_cmd,
     init_cmd,
@@ -43,6 +44,7 @@ It walks the lifecycle good teams run, one command per step:
                steadyml alerts list     incidents to acknowledge and resolve
                steadyml worker          run the scheduled jobs (monitor, batch, retention)
   7. update    steadyml retrain         a challenger on fresh labels, judged against production
+  8. launch    steadyml checklist       the launch checklist and its ML Test Score, from evidence
 
 New here? Run `steadyml demo` to see the whole loop on a sample churn project.
 """
@@ -108,6 +110,7 @@ app.command("worker", help=worker_cmd.HELP)(worker_cmd.worker)
 app.command("package", help=package_cmd.HELP)(package_cmd.package)
 app.command("verify-package", help=package_cmd.VERIFY_HELP)(package_cmd.verify_package)
 app.command("ui", help=ui_cmd.HELP)(ui_cmd.ui)
+app.add_typer(checklist_cmd.app, name="checklist")
 app.command("demo", help=demo_cmd.HELP)(demo_cmd.demo)
 
 

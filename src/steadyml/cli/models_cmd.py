@@ -112,7 +112,8 @@ def promote(
     override: bool = typer.Option(
         False,
         "--override",
-        help="Promote despite failed gates or a retrain decision of REJECT or INCONCLUSIVE; "
+        help="Promote despite failed gates, a retrain decision of REJECT or INCONCLUSIVE, or "
+        "(to production) failing launch items (launch.required, `steadyml checklist`); "
         "--reason says why and is recorded as the override.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),

@@ -34,6 +34,7 @@ from steadyml.errors import AuthError, NotFoundError, SteadyMLError
 
 if TYPE_CHECKING:
     from steadyml.artifacts import ArtifactStore
+    from steadyml.config import ProjectConfig
     from steadyml.registry import ModelBundle
     from steadyml.store import Store
 
@@ -81,8 +82,13 @@ def promote(
     reason: str,
     by: str,
     override: str | None = None,
+    config: ProjectConfig | None = None,
 ) -> DeploymentEvent:
-    """Promote a version to staging or production, refusing one that failed its gates."""
+    """Promote a version to staging or production, refusing one that failed its gates.
+
+    With ``config``, a promotion to production also passes the launch gate
+    (``launch.required``, ``flows/checklist.launch_gate``): refused while a required item
+    fails, unless ``override`` says why (recorded with the items it passed)."""
     if to not in PROMOTABLE:
         raise SteadyMLError(
             f"A version can be promoted to {' or '.join(PROMOTABLE)}; got {to!r}.",
@@ -109,6 +115,10 @@ def promote(
     against = to == "production" and decision.get("outcome") in ("REJECT", "INCONCLUSIVE")
     if against and override is None:
         raise SteadyMLError(_decision_refusal(version, decision), hint=DECISION_HINT)
+    if to == "production" and config is not None:
+        from steadyml.flows.checklist import launch_gate
+
+        override = launch_gate(config, store, mv, override=override)
     event = store.change_stage(version, to, by=by, reason=why, override=override)
     if against:  # the override is kept with the decision it overrode
         store.set_run_decision(run.number, {**decision, "override": {

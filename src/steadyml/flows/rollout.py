@@ -327,6 +327,13 @@ def _next_step(repo: RolloutsRepo, config: ProjectConfig, rollout: Rollout, read
                                "reading": None if reading is None else reading.to_dict(),
                                "evaluated_at": now}  # fmt: skip
     if nxt >= len(rollout.steps):
+        from steadyml.flows.checklist import gate_failures  # the launch gate (issue 14)
+
+        failing = gate_failures(config, repo, repo.get_model_version(cand), now=now)
+        if failing:
+            said = "; ".join(f"{i.title}: {i.evidence} Fix: {i.fix}" for i in failing)
+            return Evaluation("held", rollout, reading, "The last step waits for the launch "
+                              f"checklist (launch.required): {said}")  # fmt: skip
         changes["status"] = "promoting"
         moved = repo.transition(rollout.id, rollout.seq, changes, now=now)
         if moved is None:
