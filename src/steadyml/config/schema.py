@@ -426,6 +426,7 @@ class RolloutGuardrails(_Model):
     max_p95_factor: float = Field(default=1.5, ge=1)
     max_prediction_distance: float = Field(default=0.1, gt=0, le=1)
     min_agreement: float = Field(default=0.9, ge=0, le=1)
+    min_minority_agreement: float = Field(default=0.5, ge=0, le=1)
     min_labels: int = Field(default=200, ge=1)
     metric_margin: float = Field(default=0.02, ge=0)
 

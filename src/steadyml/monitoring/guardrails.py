@@ -4,19 +4,31 @@
 only counts: per arm (the candidate's shadow or canary answers; production's live answers) the
 requests, the failed ones, a latency histogram, the predictions' distribution, and (in the
 shadow, where both models answer the same requests) each request's answer by id, so memory
-holds numbers, never the window's rows. Then five checks, each with a verdict:
+holds numbers, never the window's rows. Then six checks, each with a verdict:
 
 * ``failed_requests``: errors and fallbacks, the candidate's share against production's;
 * ``latency_p95``: the candidate's 95th percentile against production's;
 * ``prediction_distance``: the Jensen-Shannon distance (base 2, 0 to 1) between the two
   arms' predictions;
 * ``agreement`` (shadow only): the share of requests both models answered alike;
+* ``minority_agreement`` (shadow only, classification): the same share among the requests
+  either model answered with a class other than production's most common one. Plain
+  agreement is weak for a rare class: a candidate that never predicts a class production
+  gives 3 % of the time still agrees on 97 % of the requests;
 * ``success_metric``: once enough labels arrived for both arms, the project's metric, with a
   bootstrap interval of the difference.
 
 A check with fewer requests than ``min_requests`` in either arm is INCONCLUSIVE: it holds the
 step and is never a pass. A value that is missing (no latency logged, no labels) is never read
 as zero: the check says what is missing. A FAIL rolls the candidate back.
+
+Before ``min_requests``, a check may still FAIL on decisive evidence (``monitoring.decisive``):
+failed requests, agreement and minority agreement when an exact one-sided test puts the
+candidate beyond its limit with p < 1e-6 on at least 5 failures or disagreements, the
+prediction distance when even the lowest distance the counts leave open (at the same level)
+is above its limit. A PASS always needs the full minimum. The false-fail probability: a
+candidate truly within a limit is failed early by one reading with probability at most 1e-6
+per check (at most 1e-6 times the number of readings before the minimum over a step).
 
 Contract refusals happen before the router picks an arm (the record never reached a model),
 so they are counted and shown, but belong to neither arm.
@@ -32,6 +44,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steadyml.monitoring.decisive import (
+    ALPHA,
+    MIN_EVENTS,
+    disagreement_beyond,
+    distance_lower_bound,
+    failures_beyond,
+)
 from steadyml.monitoring.drift_stats import chi_square_homogeneity
 from steadyml.training.evaluate import KNOWN_METRICS
 
@@ -57,7 +76,6 @@ BLOCKING = (FAIL, INCONCLUSIVE)
 # latency histogram: 0.01 ms to 1,000 s, bins 1 % wide (a p95 read to within 1 %)
 _LAT_EDGES = np.geomspace(0.01, 1e6, int(math.log(1e8) / math.log(1.01)) + 1)
 _NUMERIC_BINS = 20
-_MIN_FAILURES_EARLY = 5  # fewest failures that may fail a step before min_requests
 _LATENCY_SLACK_MS = 5.0  # p95 differences under this are never a failure
 _DISTANCE_P = 0.001  # a distance above the line fails only when the counts say so
 _SILENT_FACTOR = 10  # production this many times min_requests and no shadow row at all: FAIL
@@ -75,6 +93,7 @@ class Limits:
     max_p95_factor: float = 1.5
     max_prediction_distance: float = 0.1
     min_agreement: float = 0.9
+    min_minority_agreement: float = 0.5
     min_labels: int = 200
     metric_margin: float = 0.02
 
@@ -281,11 +300,13 @@ def read_guardrails(
                 edges = np.unique(np.quantile(first, np.linspace(0, 1, _NUMERIC_BINS + 1)[1:-1]))
         cand.add(mine, edges, shadow, labels)
         prod.add(theirs, edges, shadow, labels)
+    pairs = _shadow_pairs(cand, prod)
     checks = [
         _check_failed(cand, prod, limits, shadow=shadow),
         _check_latency(cand, prod, limits, shadow=shadow),
         _check_distance(cand, prod, limits),
-        _check_agreement(cand, prod, limits, shadow=shadow),
+        _check_agreement(pairs, numeric, limits, shadow=shadow),
+        _check_minority(pairs, numeric, limits, shadow=shadow),
         _check_metric(cand, prod, limits, metric, task, positive_label),
     ]
     labelled = {"candidate": sum(len(f) for f in cand.labelled),
@@ -316,17 +337,22 @@ def _check_failed(cand: _Arm, prod: _Arm, limits: Limits, *, shadow: bool) -> Ch
             f"{name}: in the shadow the candidate answered none of the {prod.n} requests "
             "production answered: it fails to load; see the servers' logs. FAIL.",
         )  # fmt: skip
-    if prod.n >= limits.min_requests and cand.n < limits.min_requests:
-        # so many failures that the candidate fails whatever the rest of its requests do
-        allowed = (prod.failed / prod.n + limits.max_failed_increase) * limits.min_requests
-        if cand.failed >= _MIN_FAILURES_EARLY and cand.failed > allowed:
-            return Check(
-                name, FAIL, cand.failed / max(cand.n, 1), prod.failed / prod.n, limit,
-                f"{name}: the candidate failed {cand.failed} of {cand.n} requests, more than "
-                f"the {allowed:.0f} allowed in {limits.min_requests}: FAIL.",
-            )  # fmt: skip
+    # Before the minimum, only decisive evidence fails (an exact test, monitoring.decisive).
+    # Counting "more failures than the limit allows in min_requests" instead failed a
+    # candidate exactly at its limit in about one reading in three at 480 of 500 requests.
     early = _too_few(name, cand, prod, limits, limit)
     if early is not None:
+        if cand.failed >= MIN_EVENTS and prod.n > 0:
+            pv = failures_beyond(cand.failed, cand.n, prod.failed, prod.n,
+                                 limits.max_failed_increase)  # fmt: skip
+            if pv < ALPHA:
+                return Check(
+                    name, FAIL, cand.failed / cand.n, prod.failed / prod.n, limit,
+                    f"{name}: the candidate failed {cand.failed} of {cand.n} requests, "
+                    f"production {prod.failed} of {prod.n}: decisive before the minimum of "
+                    f"{limits.min_requests} (exact test p = {pv:.1g} < {ALPHA:g}); limit "
+                    f"{limit}: FAIL.",
+                )  # fmt: skip
         return early
     c, p = cand.failed / cand.n, prod.failed / prod.n
     verdict = FAIL if c - p > limits.max_failed_increase else PASS
@@ -365,11 +391,21 @@ def _check_latency(cand: _Arm, prod: _Arm, limits: Limits, *, shadow: bool) -> C
 def _check_distance(cand: _Arm, prod: _Arm, limits: Limits) -> Check:
     name = "prediction_distance"
     limit = f"Jensen-Shannon distance at most {limits.max_prediction_distance:g}"
-    early = _too_few(name, cand, prod, limits, limit)
-    if early is not None:
-        return early
     keys = sorted(set(cand.classes) | set(prod.classes))
     pc, pp = cand.distribution(keys), prod.distribution(keys)
+    early = _too_few(name, cand, prod, limits, limit)
+    if early is not None:
+        if pc.sum() >= MIN_EVENTS and pp.sum() >= MIN_EVENTS:
+            low = distance_lower_bound(pc, pp)
+            if low > limits.max_prediction_distance:
+                d = _js_distance(pc, pp)
+                return Check(name, FAIL, d, None, limit,
+                             f"{name}: {d:.3f} between the two arms' predictions ({int(pc.sum())} "
+                             f"candidate, {int(pp.sum())} production answers), at least "
+                             f"{low:.3f} whatever chance did (at {ALPHA:g}): decisive before "
+                             f"the minimum of {limits.min_requests}; limit {limit}: "
+                             "FAIL.")  # fmt: skip
+        return early
     if pc.sum() == 0 or pp.sum() == 0:
         return Check(name, INCONCLUSIVE, None, None, limit,
                      f"{name}: one arm has no answered predictions to compare: the step "
@@ -393,28 +429,37 @@ def _check_distance(cand: _Arm, prod: _Arm, limits: Limits) -> Check:
                  f"p < {_DISTANCE_P:g}): the step holds for more requests.")  # fmt: skip
 
 
-def _check_agreement(cand: _Arm, prod: _Arm, limits: Limits, *, shadow: bool) -> Check:
+def _shadow_pairs(cand: _Arm, prod: _Arm) -> tuple[np.ndarray, np.ndarray]:
+    """The two models' answers to the requests both answered (the shadow's join by id)."""
+    if not cand.ids or not prod.ids:
+        empty = np.array([], dtype=float if cand.numeric else object)
+        return empty, empty
+    ci, ca = np.concatenate(cand.ids), np.concatenate(cand.answers)
+    pi, pa = np.concatenate(prod.ids), np.concatenate(prod.answers)
+    _, at_c, at_p = np.intersect1d(ci, pi, assume_unique=False, return_indices=True)
+    return ca[at_c], pa[at_p]
+
+
+def _check_agreement(pairs: tuple[np.ndarray, np.ndarray], numeric: bool, limits: Limits, *,
+                     shadow: bool) -> Check:  # fmt: skip
     name = "agreement"
     limit = f"at least {limits.min_agreement * 100:.0f} % of shared requests answered alike"
     if not shadow:
         return Check(name, NOT_APPLICABLE, None, None, limit,
                      f"{name}: measured in the shadow step only (in a canary each request "
                      "goes to one model).")  # fmt: skip
-    if not cand.ids or not prod.ids:
-        shared = 0
-        same = 0
+    a, b = pairs
+    shared = len(a)
+    if numeric:
+        a, b = a.astype(float), b.astype(float)
+        same = int(np.sum(np.abs(a - b) <= 0.1 * np.maximum(np.abs(b), 1e-9)))
     else:
-        ci, ca = np.concatenate(cand.ids), np.concatenate(cand.answers)
-        pi, pa = np.concatenate(prod.ids), np.concatenate(prod.answers)
-        _, at_c, at_p = np.intersect1d(ci, pi, assume_unique=False, return_indices=True)
-        shared = len(at_c)
-        a, b = ca[at_c], pa[at_p]
-        if cand.numeric:
-            a, b = a.astype(float), b.astype(float)
-            same = int(np.sum(np.abs(a - b) <= 0.1 * np.maximum(np.abs(b), 1e-9)))
-        else:
-            same = int(np.sum(a == b))
+        same = int(np.sum(a == b))
     if shared < limits.min_requests:
+        early = _decisive_disagreement(name, shared - same, shared, limits.min_agreement,
+                                       limits, limit, "shared requests")  # fmt: skip
+        if early is not None:
+            return early
         return Check(name, INCONCLUSIVE, None, None, limit,
                      f"{name}: {shared} requests answered by both models so far; "
                      f"{limits.min_requests} needed: the step holds.")  # fmt: skip
@@ -423,6 +468,72 @@ def _check_agreement(cand: _Arm, prod: _Arm, limits: Limits, *, shadow: bool) ->
     return Check(name, verdict, share, None, limit,
                  f"{name}: {_fmt(share, '%')} of {shared} shared requests answered alike; "
                  f"limit {limit}: {verdict}.")  # fmt: skip
+
+
+def _decisive_disagreement(name: str, disagreed: int, n: int, floor: float, limits: Limits,
+                           limit: str, what: str) -> Check | None:  # fmt: skip
+    """A FAIL before the minimum when the disagreements leave no doubt (else None)."""
+    if disagreed < MIN_EVENTS:
+        return None
+    pv = disagreement_beyond(disagreed, n, floor)
+    if pv >= ALPHA:
+        return None
+    share = (n - disagreed) / n
+    return Check(name, FAIL, share, None, limit,
+                 f"{name}: {_fmt(share, '%')} of {n} {what} answered alike ({disagreed} "
+                 f"not): decisive before the minimum of {limits.min_requests} (exact test "
+                 f"p = {pv:.1g} < {ALPHA:g}); limit {limit}: FAIL.")  # fmt: skip
+
+
+def _check_minority(pairs: tuple[np.ndarray, np.ndarray], numeric: bool, limits: Limits, *,
+                    shadow: bool) -> Check:  # fmt: skip
+    """Agreement where it matters for a rare class: among the shared requests that either
+    model answered with a class other than production's most common one."""
+    name = "minority_agreement"
+    floor = limits.min_minority_agreement
+    limit = (f"at least {floor * 100:.0f} % of the requests either model answered with a "
+             "class other than production's most common one answered alike")  # fmt: skip
+    if not shadow or numeric:
+        return Check(name, NOT_APPLICABLE, None, None, limit,
+                     f"{name}: measured in the shadow step of a classifier only (a canary "
+                     "sends each request to one model).")  # fmt: skip
+    a, b = pairs
+    shared = len(a)
+    common = ""
+    if shared:
+        values, counts = np.unique(b.astype(str), return_counts=True)
+        common = str(values[int(np.argmax(counts))])
+    flagged = (a.astype(str) != common) | (b.astype(str) != common)
+    n = int(flagged.sum())
+    same = int(np.sum(a[flagged] == b[flagged]))
+    if shared < limits.min_requests:
+        what = f"requests either model did not answer {common!r}"
+        early = _decisive_disagreement(name, n - same, n, floor, limits, limit, what)
+        if early is not None:
+            return early
+        return Check(name, INCONCLUSIVE, None, None, limit,
+                     f"{name}: {shared} requests answered by both models so far; "
+                     f"{limits.min_requests} needed: the step holds.")  # fmt: skip
+    if n == 0:
+        return Check(name, PASS, None, None, limit,
+                     f"{name}: both models answered {common!r} to all {shared} shared "
+                     "requests: no other class to compare; PASS.")  # fmt: skip
+    share = same / n
+    if share >= floor:
+        return Check(name, PASS, share, None, limit,
+                     f"{name}: {_fmt(share, '%')} of the {n} requests either model did not "
+                     f"answer {common!r} were answered alike; limit {limit}: PASS.")  # fmt: skip
+    pv = disagreement_beyond(n - same, n, floor)
+    if pv < _DISTANCE_P:
+        return Check(name, FAIL, share, None, limit,
+                     f"{name}: {_fmt(share, '%')} of the {n} requests either model did not "
+                     f"answer {common!r} were answered alike (exact test p = {pv:.1g}); "
+                     f"limit {limit}: FAIL.")  # fmt: skip
+    return Check(name, INCONCLUSIVE, share, None, limit,
+                 f"{name}: {_fmt(share, '%')} of the {n} requests either model did not answer "
+                 f"{common!r} were answered alike, below the limit but within chance on so "
+                 f"few (p = {pv:.2g}, a failure needs p < {_DISTANCE_P:g}): the step holds "
+                 "for more requests.")  # fmt: skip
 
 
 def _check_metric(cand: _Arm, prod: _Arm, limits: Limits, metric: str | None, task: str,
