@@ -18,8 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from steadyml.errors import AuthError, SteadyMLError
-from steadyml.serving.ui.pages import _local
-from steadyml.serving.ui.render import base_path, project_of, render, sessions_of
+from steadyml.serving.ui.render import base_path, local_path, project_of, render, sessions_of
 from steadyml.serving.ui.session import COOKIE, SESSION_SECONDS, Session, csrf_ok, same_origin
 
 __all__ = ["MAX_FORM_BYTES", "add_routes"]
@@ -114,7 +113,7 @@ def add_routes(app: FastAPI) -> None:
     @app.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
         form = await _form(request)
-        nxt = _local(form.get("next", ""))
+        nxt = local_path(form.get("next", ""))
         if not same_origin(
             request.headers.get("origin"),
             request.headers.get("sec-fetch-site"),

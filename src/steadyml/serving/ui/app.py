@@ -11,8 +11,6 @@ latter from the installed plotly package, cached for a year under a versioned na
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -21,51 +19,20 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from steadyml.serving.auth import KeyCache
 from steadyml.serving.ui import actions, pages
+from steadyml.serving.ui.render import HERE, plotly_js_name, plotly_path
 from steadyml.serving.ui.session import COOKIE, Sessions
 
 if TYPE_CHECKING:
-    import jinja2
-
     from steadyml.project import Project
 
-__all__ = ["CSP", "create_ui_app", "plotly_js_name"]
+__all__ = ["CSP", "create_ui_app", "plotly_js_name"]  # plotly_js_name: from render.py
 
-HERE = Path(__file__).parent
 CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 YEAR = 365 * 86_400
-
-
-@functools.cache
-def plotly_js_name() -> str:
-    import plotly
-
-    return f"plotly-{plotly.__version__}.min.js"
-
-
-@functools.cache
-def _plotly_path() -> Path:
-    import plotly
-
-    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-
-
-@functools.cache
-def templates() -> jinja2.Environment:
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals["plotly_js"] = plotly_js_name()
-    return env
 
 
 def create_ui_app(
@@ -114,7 +81,7 @@ def create_ui_app(
         if name != plotly_js_name():
             return HTMLResponse("Not found.", status_code=404)
         return FileResponse(
-            _plotly_path(),
+            plotly_path(),
             media_type="application/javascript",
             headers={"Cache-Control": f"public, max-age={YEAR}, immutable"},
         )

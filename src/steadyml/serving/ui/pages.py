@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from steadyml.errors import NotFoundError
 from steadyml.serving.ui import monitoring, views
-from steadyml.serving.ui.render import project_of, render
+from steadyml.serving.ui.render import local_path, project_of, render
 
 __all__ = ["add_routes"]
 
@@ -68,9 +68,4 @@ def add_routes(app: FastAPI) -> None:
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login(request: Request) -> HTMLResponse:
         nxt = request.query_params.get("next") or ""
-        return render(request, "login.html.j2", "login", next=_local(nxt), problem=None)
-
-
-def _local(path: str) -> str:
-    """Only a path on this site may be a place to go back to."""
-    return path if path.startswith("/") and not path.startswith("//") else ""
+        return render(request, "login.html.j2", "login", next=local_path(nxt), problem=None)

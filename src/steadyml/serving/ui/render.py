@@ -3,6 +3,8 @@ happened (a message shown once)."""
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
@@ -11,9 +13,25 @@ from fastapi.responses import HTMLResponse
 from steadyml.serving.ui.session import COOKIE, Session, Sessions
 
 if TYPE_CHECKING:
+    import jinja2
+
     from steadyml.project import Project
 
-__all__ = ["NAV", "base_path", "project_of", "render", "session_of", "sessions_of"]
+__all__ = [
+    "HERE",
+    "NAV",
+    "base_path",
+    "local_path",
+    "plotly_js_name",
+    "plotly_path",
+    "project_of",
+    "render",
+    "session_of",
+    "sessions_of",
+    "templates",
+]
+
+HERE = Path(__file__).parent
 
 NAV = (
     ("overview", "", "Overview"),
@@ -24,6 +42,40 @@ NAV = (
     ("alerts", "/alerts", "Alerts"),
     ("rollout", "/rollout", "Rollout"),
 )
+
+
+@functools.cache
+def plotly_js_name() -> str:
+    import plotly
+
+    return f"plotly-{plotly.__version__}.min.js"
+
+
+@functools.cache
+def plotly_path() -> Path:
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+@functools.cache
+def templates() -> jinja2.Environment:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["plotly_js"] = plotly_js_name()
+    return env
+
+
+def local_path(path: str) -> str:
+    """Only a path on this site may be a place to go back to."""
+    return path if path.startswith("/") and not path.startswith("//") else ""
 
 
 def base_path(request: Request) -> str:
@@ -46,8 +98,6 @@ def session_of(request: Request) -> Session | None:
 def render(
     request: Request, template: str, page: str, *, status: int = 200, **context: Any
 ) -> HTMLResponse:
-    from steadyml.serving.ui.app import templates
-
     session = session_of(request)
     flash: list[tuple[str, str]] = []
     if session is not None and session.flash:
