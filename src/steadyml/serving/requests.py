@@ -259,6 +259,12 @@ class ContractRecord(BaseModel):
     #: a plausible record, for the OpenAPI example
     example: ClassVar[dict[str, Any]] = {}
 
+
+class _ExplainedRecord(ContractRecord):
+    """A record whose errors say the rule and where it comes from (the models the API
+    documents and refuses with; ``ContractRecord`` itself is the plain twin, see
+    ``build_record_model``'s ``explained``)."""
+
     @model_validator(mode="wrap")
     @classmethod
     def _explain_errors(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -275,7 +281,7 @@ class ContractRecord(BaseModel):
             ) from None
 
 
-class _LenientRecord(ContractRecord):
+class _LenientRecord(_ExplainedRecord):
     model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
 
     @model_validator(mode="before")
@@ -283,19 +289,33 @@ class _LenientRecord(ContractRecord):
     def _storable_keys(cls, data: Any) -> Any:
         """An unknown column is accepted, logged by name and dropped: its name must be text
         a log line can hold."""
-        if isinstance(data, dict) and not cls.contract_columns_set.issuperset(data):
-            details = [
-                InitErrorDetails(
-                    type=PydanticCustomError("string_unstorable", "Column name " + problem),
-                    loc=(escaped(key),),
-                    input=escape_deep(data[key]),
-                )
-                for key in data
-                if isinstance(key, str) and (problem := text_problem(key)) is not None
-            ]
-            if details:
-                raise ValidationError.from_exception_data(cls.__name__, details)
-        return data
+        return _storable_keys(cls, data)
+
+
+class _PlainLenientRecord(ContractRecord):
+    model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_keys(cls, data: Any) -> Any:
+        return _storable_keys(cls, data)
+
+
+def _storable_keys(cls: type[ContractRecord], data: Any) -> Any:
+    """``data``, unless one of its unknown columns is named with text a log cannot hold."""
+    if isinstance(data, dict) and not cls.contract_columns_set.issuperset(data):
+        details = [
+            InitErrorDetails(
+                type=PydanticCustomError("string_unstorable", "Column name " + problem),
+                loc=(escaped(key),),
+                input=escape_deep(data[key]),
+            )
+            for key in data
+            if isinstance(key, str) and (problem := text_problem(key)) is not None
+        ]
+        if details:
+            raise ValidationError.from_exception_data(cls.__name__, details)
+    return data
 
 
 def _python_name(column: str, taken: set[str]) -> str:
@@ -440,9 +460,15 @@ def build_record_model(
     unknown_columns: UnknownColumns = "reject",
     on_unexpected: OnUnexpected = "answer",
     model_name: str = "Record",
+    explained: bool = True,
 ) -> type[ContractRecord]:
     """The pydantic model of one record the model scores, generated from the contract: the
     rules of each feature refuse, and its expectations too when ``on_unexpected="refuse"``.
+
+    ``explained=False`` gives its plain twin: the same records accepted, the same values, but
+    errors as pydantic words them. The API validates with the twin first (a Python wrap
+    validator per record and per request costs a few microseconds) and only a body the twin
+    refuses again with this model, for the explained errors.
 
     Raises ``DataContractError`` when a feature is not in the contract or is the target.
     """
@@ -490,7 +516,12 @@ def build_record_model(
                 allowed[name] = list(limits.allowed)
         if feature or col.role == "id":
             example[name] = _example_value(col, limits or _Limits())
-    base = ContractRecord if unknown_columns == "reject" else _LenientRecord
+    if explained:
+        base: type[ContractRecord] = (
+            _ExplainedRecord if unknown_columns == "reject" else _LenientRecord
+        )
+    else:
+        base = ContractRecord if unknown_columns == "reject" else _PlainLenientRecord
     model = create_model(model_name, __base__=base, __module__=__name__, **fields)
     model.contract_columns = tuple(types)
     model.contract_columns_set = frozenset(types)
@@ -519,6 +550,10 @@ class ContractRequest(BaseModel):
     #: narrowed to the generated record model by ``build_request_model``
     records: list[ContractRecord] = Field(min_length=1)
 
+
+class _ExplainedRequest(ContractRequest):
+    """A request whose errors name the keys it may have (see ``_ExplainedRecord``)."""
+
     @model_validator(mode="wrap")
     @classmethod
     def _explain_errors(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -529,7 +564,11 @@ class ContractRequest(BaseModel):
 
 
 def build_request_model(
-    record_model: type[ContractRecord], *, max_records: int, model_name: str = "PredictRequest"
+    record_model: type[ContractRecord],
+    *,
+    max_records: int,
+    model_name: str = "PredictRequest",
+    explained: bool = True,
 ) -> type[ContractRequest]:
     """``PredictRequest``: ``{"records": [<record>, ...]}`` with 1 to ``max_records`` records."""
     if max_records < 1:
@@ -541,7 +580,7 @@ def build_request_model(
     )
     model = create_model(
         model_name,
-        __base__=ContractRequest,
+        __base__=_ExplainedRequest if explained else ContractRequest,
         __module__=__name__,
         records=(list[record_model], records),  # type: ignore[valid-type]
     )

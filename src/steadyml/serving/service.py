@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import Gauge
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from steadyml.entities import new_request_id
 from steadyml.errors import SteadyMLError
@@ -95,6 +95,18 @@ class PredictionService:
         )  # fmt: skip
         #: the body of POST /v1/predict, generated from the contract
         self.request_model = build_request_model(record_model, max_records=serving.max_records)
+        #: its plain twin (the same records and values; pydantic's own errors), which the
+        #: route tries first (``requests.build_record_model``'s ``explained``)
+        self.plain_request = TypeAdapter(
+            build_request_model(
+                build_record_model(
+                    contract, target=roles.target, features=list(roles.features),
+                    unknown_columns=serving.unknown_columns,
+                    on_unexpected=serving.on_unexpected, explained=False,
+                ),
+                max_records=serving.max_records, explained=False,
+            )
+        )  # fmt: skip
         self.columns = columns = [c for c in contract.columns if c != roles.target]
         #: the record model's attribute of each column, to read a record's values in order
         #: (what ``model_dump(by_alias=True)`` would give, without building a dict per record)

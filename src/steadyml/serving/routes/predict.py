@@ -114,7 +114,13 @@ def fast_predict(
             await check_key(service, request, "predict")
         body = await read_body(request)
         try:
-            parsed = adapter.validate_python(body, from_attributes=True)
+            if service.request_model is request_model:  # its plain twin first: no wrappers
+                try:
+                    parsed = service.plain_request.validate_python(body, from_attributes=True)
+                except ValidationError:
+                    parsed = adapter.validate_python(body, from_attributes=True)
+            else:
+                parsed = adapter.validate_python(body, from_attributes=True)
         except ValidationError as exc:
             errors = [
                 {**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors(include_url=False)
