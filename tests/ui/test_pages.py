@@ -263,3 +263,29 @@ def test_serve_ui_off_loopback_asks_a_sign_in_before_any_page(ui_root: Path) -> 
             client.close()
     assert r.status_code == 303 and r.headers["location"].startswith("/ui/login?next=")
     assert login.status_code == 200
+
+
+def test_rollout_page_shows_the_candidate_and_pause_abort_work(
+    ui: InProcess, ui_root: Path
+) -> None:
+    with steadyml.open(ui_root, env={}) as project:
+        project.start_rollout(2, reason="a better recall", by="tests")
+    page = ui.get("/rollout").text
+    assert "version 2 against production 1" in page and "running" in page
+    assert "Decision record" in page
+    csrf = sign_in(ui, ui_root)
+    page = ui.get("/rollout").text
+    for button in ("Advance to the next step", "Pause the rollout", "Abort: production"):
+        assert button in page, button
+    r = ui.post("/rollout/pause", data={"reason": "a look first", "csrf": csrf},
+                follow_redirects=True)  # fmt: skip
+    assert any("paused" in f for f in flashes(r.text)), flashes(r.text)
+    r = ui.post("/rollout/abort", data={"reason": "not now", "csrf": csrf},
+                follow_redirects=True)  # fmt: skip
+    assert any("aborted" in f for f in flashes(r.text)), flashes(r.text)
+    r = ui.post("/rollout/jump", data={"reason": "x", "csrf": csrf}, follow_redirects=True)
+    assert any("advance, pause or abort" in f for f in flashes(r.text))
+    with steadyml.open(ui_root, env={}) as project:
+        status = project.rollout_status(evaluate=False)
+    assert status.rollout is not None and status.rollout.status == "aborted"
+    assert project.production().version == 1  # type: ignore[union-attr]
