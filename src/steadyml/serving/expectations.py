@@ -134,8 +134,21 @@ class ExpectationCheck:
         if not checks:
             return None
         flagged: set[int] = set()
-        for c in checks:
-            c.maybe(rows, flagged)
+        if len(rows) == 1:  # the usual request: one pass over its values, no call per check
+            row = rows[0]
+            for c in checks:
+                v = row[c.at]
+                if (
+                    v is None
+                    or (c.seen is not None and v not in c.seen)
+                    or (c.codes and v in c.codes)
+                    or ((c.lo > -math.inf or c.hi < math.inf) and not c.lo <= v <= c.hi)
+                ):
+                    flagged.add(0)
+                    break
+        else:
+            for c in checks:
+                c.maybe(rows, flagged)
         if not flagged:
             return None
         out: list[list[str]] = [[] for _ in rows]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import operator
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -46,7 +47,7 @@ from steadyml.serving.refused import RefusedLog, refused_records
 from steadyml.serving.requests import build_record_model, build_request_model, extra_columns
 from steadyml.serving.responses import FeedbackResponse, PredictAnswer, ResultDict, Route
 from steadyml.serving.rows import RecordRows
-from steadyml.serving.runtime import LoadedModel, Runtime, route_for
+from steadyml.serving.runtime import LoadedModel, ModelState, Runtime, route_for
 from steadyml.serving.settings import ServeSettings
 from steadyml.store.outage import store_unreachable
 
@@ -112,6 +113,7 @@ class PredictionService:
         #: (what ``model_dump(by_alias=True)`` would give, without building a dict per record)
         by_alias = {f.alias or name: name for name, f in record_model.model_fields.items()}
         self._attributes = [by_alias[c] for c in columns]
+        self._row_of = operator.attrgetter(*self._attributes) if self._attributes else None
         #: the expectations (training range, categories seen, never missing) answered records
         #: are checked against; with on_unexpected: refuse the request model refuses them
         self.expectations: ExpectationCheck | None = None
@@ -301,8 +303,13 @@ class PredictionService:
         columns = self.columns
         # The validated records as plain rows: the batcher builds one DataFrame per batch,
         # not one per request.
-        names = self._attributes
-        values = [[getattr(r, name) for name in names] for r in records]
+        row_of = self._row_of
+        if row_of is None:
+            values: list[list[Any]] = [[] for _ in records]
+        elif len(columns) == 1:
+            values = [[row_of(r)] for r in records]
+        else:
+            values = [list(row_of(r)) for r in records]
         frame = RecordRows(columns, values)
         if self.unknown_columns == "ignore":
             unknown = sorted({col for rec in records for col in extra_columns(rec)})
@@ -323,24 +330,11 @@ class PredictionService:
                 for rec, row in zip(records, values, strict=True)
             ]
         else:
-            routes = ["live"] * len(frame)
-        results: list[ResultDict | None] = [None] * len(frame)
-        pairs: tuple[tuple[Route, LoadedModel | None], ...] = (
-            ("live", state.production),
-            ("canary", state.challenger),
-        )
-        for route, model in pairs:
-            idx = [i for i, r in enumerate(routes) if r == route]
-            if not idx or model is None:
-                continue
-            part = frame if len(idx) == len(frame) else frame.take(idx)
-            part_warned = None if warned is None else [warned[i] for i in idx]
-            answered = await self._answer(
-                model, part, route, [ids[i] for i in idx], started, part_warned
-            )
-            for i, res in zip(idx, answered, strict=True):
-                results[i] = res
-        final = [r for r in results if r is not None]
+            routes = None  # every record live
+        if routes is None:
+            final = await self._answer(state.production, frame, "live", ids, started, warned)
+        else:
+            final = await self._answer_routed(state, frame, routes, ids, started, warned)
         latency_ms = (time.perf_counter() - started) * 1000
         if writer.pending() > self.settings.log_backlog_rows and writer.unreachable_since is None:
             await self._log_backpressure()  # (in an outage waiting helps nobody: the bound does)
@@ -358,6 +352,29 @@ class PredictionService:
             "model_version": state.production.version,
             "results": final,
         }
+
+    async def _answer_routed(
+        self, state: ModelState, frame: RecordRows, routes: list[str], ids: list[str],
+        started: float, warned: list[list[str]] | None,
+    ) -> list[ResultDict]:  # fmt: skip
+        """The answers of records routed live or canary, each part by its model, in order."""
+        results: list[ResultDict | None] = [None] * len(frame)
+        pairs: tuple[tuple[Route, LoadedModel | None], ...] = (
+            ("live", state.production),
+            ("canary", state.challenger),
+        )
+        for route, model in pairs:
+            idx = [i for i, r in enumerate(routes) if r == route]
+            if not idx or model is None:
+                continue
+            part = frame if len(idx) == len(frame) else frame.take(idx)
+            part_warned = None if warned is None else [warned[i] for i in idx]
+            answered = await self._answer(
+                model, part, route, [ids[i] for i in idx], started, part_warned
+            )
+            for i, res in zip(idx, answered, strict=True):
+                results[i] = res
+        return [r for r in results if r is not None]
 
     def _sticky_value(self, sticky: str | None, record: BaseModel, row: list[Any]) -> Any:
         """The value of the sticky column in this record (``None`` without one)."""
