@@ -167,12 +167,14 @@ class Project:
     # --- rollout (flows/rollout.py) ---------------------------------------------------
 
     def start_rollout(self, version: int, *, reason: str, by: str | None = None,
-                      now: dt.datetime | None = None) -> Rollout:  # fmt: skip
-        """Shadow → canary steps → production for ``version``, guarded (docs/rollout.md)."""
+                      now: dt.datetime | None = None,
+                      override: str | None = None) -> Rollout:  # fmt: skip
+        """Shadow → canary steps → production for ``version``, guarded (docs/rollout.md);
+        ``override`` says why a REJECT or INCONCLUSIVE retrain decision is overruled."""
         from steadyml.flows.rollout import start_rollout
 
         return start_rollout(self.store, self.artifacts, self.config, version, reason=reason,
-                             by=by or _who(), now=now)  # fmt: skip
+                             by=by or _who(), now=now, override=override)  # fmt: skip
 
     def evaluate_rollout(self, *, now: dt.datetime | None = None,
                          force: bool = False) -> Evaluation:  # fmt: skip

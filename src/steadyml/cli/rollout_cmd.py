@@ -20,7 +20,7 @@ app = typer.Typer(
     "the success metric once labels arrive) every evaluate_every_seconds. A failed check rolls "
     "back to production only, raises an incident and records a deployment event; too few "
     "requests holds the step. See docs/rollout.md.\n\n\b\n"
-    "  steadyml rollout start V --reason …\n"
+    "  steadyml rollout start V --reason … [--override]\n"
     "  steadyml rollout status\n"
     "  steadyml rollout advance --reason …\n"
     "  steadyml rollout pause --reason …\n"
@@ -111,18 +111,30 @@ def start(
     ctx: typer.Context,
     version: int = typer.Argument(..., metavar="V", help="The candidate version."),
     reason: str = REASON,
+    override: bool = typer.Option(
+        False,
+        "--override",
+        help="Roll out although the version's retrain decision is REJECT or INCONCLUSIVE: "
+        "--reason says why and is recorded as the override (with the decision and on the "
+        "rollout's event). The guardrails still roll it back on a failure.",
+    ),
     by: str = BY,
     as_json: bool = JSON,
 ) -> None:
     project = open_project(ctx)
     with project:
-        rollout = project.start_rollout(version, reason=reason, by=by)
+        rollout = project.start_rollout(version, reason=reason, by=by,
+                                        override=reason if override else None)  # fmt: skip
         st = project.rollout_status()
+        events = [e for e in project.deployment_events() if e.action.startswith("rollout:")]
+    overridden = bool(events and events[-1].override)
     if as_json:
-        print_json(st.to_dict())
+        print_json({**st.to_dict(), "override": reason if overridden else None})
         return
     _render_status(st)
-    del rollout
+    if overridden:
+        out.print(f"  Started against the retrain decision, on the record (override by "
+                  f"{rollout.started_by}): {reason!r}.", markup=False)  # fmt: skip
     next_steps(["steadyml rollout status      # where it is, what each guardrail reads",
                 "steadyml rollout abort --reason '…'   # production only, at once"])  # fmt: skip
 

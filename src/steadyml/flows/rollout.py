@@ -123,11 +123,19 @@ def start_rollout(
     reason: str,
     now: dt.datetime | None = None,
     env: Mapping[str, str] | None = None,
+    override: str | None = None,
 ) -> Rollout:
-    """Start the rollout of ``version``: the shadow (or the plan's first share) at once."""
+    """Start the rollout of ``version``: the shadow (or the plan's first share) at once.
+
+    A version whose retrain decision is REJECT or INCONCLUSIVE is refused unless ``override``
+    says why (as ``models promote --override``): it is kept with the decision and on the
+    rollout's deployment event, and the guardrails watch the rollout as any other."""
     from steadyml.flows.release import ensure_serving_form
 
     why = _need_reason(reason, "A rollout", "v5 won the retrain decision on last month's labels")
+    if override is not None and not override.strip():
+        raise SteadyMLError("An override needs a reason: why roll out despite the retrain "
+                            "decision?", field="override")  # fmt: skip
     now = _now(now)
     repo = _repo(store)
     mv = store.get_model_version(version)
@@ -146,16 +154,20 @@ def start_rollout(
             hint="See `steadyml runs show` for the failed gates; train a better model.",
             field="version",
         )
+    decision: dict[str, Any] = {}
     with contextlib.suppress(NotFoundError):
         decision = (store.get_run(mv.run_number).summary or {}).get("decision") or {}
-        if decision.get("outcome") in ("REJECT", "INCONCLUSIVE"):
-            raise SteadyMLError(
-                f"Version {version}'s retrain decision is {decision.get('outcome')}, so it is "
-                "not rolled out.",
-                hint="See the decision with `steadyml runs show`; promote it by hand with an "
-                "override (`steadyml models promote … --override`) if you accept the risk.",
-                field="version",
-            )
+    against = decision.get("outcome") in ("REJECT", "INCONCLUSIVE")
+    if against and override is None:
+        raise SteadyMLError(
+            f"Version {version}'s retrain decision is {decision.get('outcome')}, so it is "
+            "not rolled out.",
+            hint="See the decision with `steadyml runs show`. If you accept the risk, roll it "
+            f"out on the record: `steadyml rollout start {version} --override --reason 'why'` "
+            "(override='why' in Python); the override is kept with the decision, and the "
+            "guardrails still roll it back on a failure.",
+            field="version",
+        )
     if artifacts is not None:
         ensure_serving_form(store, artifacts, version)
     plan = _plan(config)
@@ -165,9 +177,15 @@ def start_rollout(
         candidate=mv.version, production=production.version, plan=plan, by=by, now=now,
         traffic=_policy(mv.version, steps[0], by, f"rollout of v{mv.version}: {first}",
                         config.serving.traffic.sticky_by),
-        event=_event(f"rollout:{first.split()[0]}", first.split()[0],
-                     frm=production.version, to=mv.version, by=by, reason=why),
+        event={**_event(f"rollout:{first.split()[0]}", first.split()[0],
+                        frm=production.version, to=mv.version, by=by, reason=why),
+               "override": override.strip() if against and override else None},
     )  # fmt: skip
+    if against and override:  # kept with the decision it overrode, as a promotion's is
+        store.set_run_decision(mv.run_number, {**decision, "override": {
+            "by": by, "reason": override.strip(), "at": now.isoformat(), "stage": "rollout",
+            "rollout": rollout.id, "outcome": decision.get("outcome"),
+        }})  # fmt: skip
     _notify(config, rollout, f"Rollout of v{mv.version} started: {first} against production "
             f"v{production.version}. {why}", severity="info", env=env)  # fmt: skip
     return rollout

@@ -227,7 +227,7 @@ class RolloutsRepo(RegistryRepo, ServingRepo, MonitoringRepo):
                 project=self.project, action=str(event["action"])[:20],
                 stage=str(event["stage"])[:20], from_version=event.get("from_version"),
                 to_version=int(event["to_version"]), by=str(event["by"]),
-                reason=str(event["reason"]), override=None, at=now,
+                reason=str(event["reason"]), override=event.get("override"), at=now,
             )
         )  # fmt: skip
 
