@@ -45,7 +45,8 @@ def test_every_page_loads_from_this_server_only(ui: InProcess, path: str) -> Non
 def test_overview_shows_plan_production_traffic_health_and_incidents(ui: InProcess) -> None:
     page = ui.get("/").text
     assert "Reduce voluntary churn" in page or "<dt>Problem</dt>" in page
-    assert "version 1" in page  # the production model
+    assert "version 1" in page
+    assert re.search(r"in production for (under a minute|\d+ minutes?) \(since", page)
     assert "production only" in page
     for tile in ("Predictions", "p95 latency", "Error rate", "Fallback rate"):
         assert tile in page, tile

@@ -181,6 +181,7 @@ def overview(project: Project) -> dict[str, Any]:
         "owners": cfg.owners.model_dump(),
         "production": prod,
         "production_age": age(prod.created_at) if prod else MISSING,
+        "in_production": _in_production_for(project, prod.version) if prod else MISSING,
         "traffic_mode": mode,
         "rollout": rollout,
         "tiles": health_tiles(project, window),
@@ -188,6 +189,14 @@ def overview(project: Project) -> dict[str, Any]:
         "open_alerts": open_alerts,
         "checklist": checklist,
     }
+
+
+def _in_production_for(project: Project, version: int) -> str:
+    """How long ``version`` has answered: since its latest promotion (or rollback) to it."""
+    for event in project.recent_events(limit=50):
+        if event.to_version == version and event.stage == "production":
+            return f"{age(event.at)} (since {fmt_date(event.at)})"
+    return MISSING
 
 
 def data(project: Project) -> dict[str, Any]:
