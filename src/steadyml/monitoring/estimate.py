@@ -69,14 +69,10 @@ def expected_roc_auc(p: np.ndarray, counts: np.ndarray) -> float:
     return float((neg * (above + 0.5 * pos)).sum() / total) if total > 0 else float("nan")
 
 
-def score_groups(
-    scores: np.ndarray,
-    counts: np.ndarray | None,
-    threshold: float,
-    calibration: Mapping[str, Any] | None,
+def _sorted_scores(
+    scores: np.ndarray, counts: np.ndarray | None, calibration: Mapping[str, Any] | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows as groups of one calibrated chance and one answer: ``(p, counts, pred)``, sorted
-    by chance (the rows answered negative first). One sort of the scores, at most."""
+    """``(scores, counts, calibrated chances)`` sorted by score; one sort at most."""
     s = np.asarray(scores, dtype=float)
     c = np.ones(len(s)) if counts is None else np.asarray(counts, dtype=float)
     keep = np.isfinite(s) & (c > 0)
@@ -88,13 +84,35 @@ def score_groups(
         else:
             order = np.argsort(s)
             s, c = s[order], c[order]
-    p = apply_calibration(dict(calibration) if calibration else None, s)  # stays sorted
-    k = int(np.searchsorted(s, threshold, side="left"))  # rows k.. are answered positive
-    breaks = np.r_[True, p[1:] != p[:-1]] if len(p) else np.zeros(0, dtype=bool)
-    if 0 < k < len(p):
+    return s, c, apply_calibration(dict(calibration) if calibration else None, s)
+
+
+def _runs(
+    key: np.ndarray, c: np.ndarray, p: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    breaks = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+    if 0 < k < len(key):
         breaks[k] = True
     starts = np.flatnonzero(breaks)
     return p[starts], np.add.reduceat(c, starts) if len(starts) else c, starts >= k
+
+
+def score_groups(
+    scores: np.ndarray,
+    counts: np.ndarray | None,
+    threshold: float,
+    calibration: Mapping[str, Any] | None,
+    *,
+    by_score: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows as groups of one calibrated chance and one answer: ``(p, counts, pred)``, sorted
+    by chance (the rows answered negative first). One sort of the scores, at most.
+
+    ``by_score``: one group per distinct score instead (scores that calibration maps to one
+    chance stay apart: the model still ranks them, and its realised ROC AUC counts that)."""
+    s, c, p = _sorted_scores(scores, counts, calibration)
+    k = int(np.searchsorted(s, threshold, side="left"))  # rows k.. are answered positive
+    return _runs(s if by_score else p, c, p, k)
 
 
 def _ratio(a: float, b: float) -> float | None:
@@ -115,7 +133,9 @@ def cbpe(
 
     Returns ``{"rows", "metrics": {name: {"value", "lower", "upper", "interval"}},
     "cross_check": {...}}``."""
-    p, c, pred = score_groups(scores, counts, threshold, calibration)
+    s, rows, chances = _sorted_scores(scores, counts, calibration)
+    k = int(np.searchsorted(s, threshold, side="left"))  # rows k.. are answered positive
+    p, c, pred = _runs(chances, rows, chances, k)
     n = float(c.sum())
     tp = float((c * p)[pred].sum())
     fp = float((c * (1 - p))[pred].sum())
@@ -135,7 +155,8 @@ def cbpe(
         return out
     acc = poisson_binomial_interval(confidence, c, level)
     prec = poisson_binomial_interval(p[pred], c[pred], level) if pred.any() else None
-    boot = bootstrap_labels(p, pred, c, seed=seed)
+    bp, bc, bpred = _runs(s, rows, chances, k)  # one group per distinct score
+    boot = bootstrap_labels(bp, bpred, bc, seed=seed)
     alpha = (1 - level) / 2
     for name, value in values.items():
         block: dict[str, Any] = {"value": value, "lower": None, "upper": None}

@@ -139,10 +139,10 @@ def bootstrap_labels(
     seed: int = 0,
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """Recall, F1 and ROC AUC of ``draws`` sets of labels drawn from the calibrated chances
-    ``p`` (sorted, each side's values distinct; the rows predicted positive where ``pred``),
-    with ``counts`` rows each. Beyond ``BOOTSTRAP_GROUPS`` values per side, values are
-    merged into equal-count bins (a binomial at the bin's mean chance: a slightly wider
-    spread than the rows' own)."""
+    ``p`` of groups of rows in the order of the model's scores (one group per distinct score;
+    the rows predicted positive where ``pred``), with ``counts`` rows each. Beyond
+    ``BOOTSTRAP_GROUPS`` groups per side, neighbours are merged into equal-count bins (a
+    binomial at the bin's mean chance: a slightly wider spread than the rows' own)."""
     rng = np.random.default_rng(seed)
     p = np.asarray(p, dtype=float)
     counts = np.asarray(counts, dtype=float)
@@ -156,14 +156,11 @@ def bootstrap_labels(
     with np.errstate(invalid="ignore", divide="ignore"):
         recall = tp / (tp + fn)
         f1 = 2 * tp / (n_pos + tp + fn)
-    # ROC AUC over both sides (in order of chance: the negative side's are all lower), ties
-    # counted half
-    v = np.concatenate([vn, vp])
+    # ROC AUC over both sides in the order of the model's scores (each group one level: the
+    # groups are distinct scores, or bins of neighbouring ones), ties within a group half
     w = np.concatenate([wn, wp])
-    pos = np.concatenate([pos_n, pos_p], axis=1)
-    starts = np.flatnonzero(np.r_[True, v[1:] != v[:-1]])
-    pos_g = np.add.reduceat(pos, starts, axis=1) if len(v) else pos
-    neg_g = np.add.reduceat(w, starts)[None, :] - pos_g if len(v) else pos
+    pos_g = np.concatenate([pos_n, pos_p], axis=1)
+    neg_g = w[None, :] - pos_g
     above = pos_g[:, ::-1].cumsum(axis=1)[:, ::-1] - pos_g  # positives with a higher chance
     with np.errstate(invalid="ignore", divide="ignore"):
         auc = (neg_g * (above + 0.5 * pos_g)).sum(axis=1) / (pos_g.sum(axis=1) * neg_g.sum(axis=1))

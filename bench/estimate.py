@@ -1,0 +1,199 @@
+"""Performance estimation before labels: steadyml against NannyML 0.13 on the same scores.
+
+    .venv/bin/python bench/estimate.py [--nannyml /tmp/nannyml-venv/bin/python]
+                                       [--rows 1000000] [--chunks 40] [--out FILE.json]
+
+The data ships with scikit-learn (the Wisconsin breast cancer set, 569 rows, 30 features).
+A random forest is trained on 40 % of the rows; the other 60 % are the pool the reference
+and the live rows are drawn from (with replacement, the true labels kept). The reference
+(20,000 rows) is drawn uniformly; steadyml's training-time calibration is fitted on it
+(``training.calibration.fit_calibration``: isotonic where it lowers the cross-fitted ECE).
+The live rows come with a covariate shift: chunk k of 5,000 rows draws rows with weights
+exp(s_k * z), z the standardised ``mean radius``, s_k from 0 to 2 (later chunks hold more
+large, mostly malignant tumours).
+
+Both tools get the same calibrated scores and the same answers (raw score >= 0.5); NannyML
+runs in its own virtual environment (``bench/_nannyml_side.py``, its ``NoopCalibrator``).
+Reported: the largest difference of the CBPE accuracy, F1 and ROC AUC estimates (the same
+method: goal 1e-6); per tool the mean |estimated - realised| and the share of chunks whose
+95 % interval holds the realised value (NannyML: value ± 1.96 sampling errors; its own band
+is ± 3); and at ``--rows`` rows in one chunk, the seconds and the peak memory allocated by
+the estimate (tracemalloc, separate runs), goal at least 20x faster and at most a fifth of
+the memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from steadyml.monitoring.estimate import cbpe
+from steadyml.training.calibration import apply_calibration, fit_calibration
+
+METRICS = ("accuracy", "f1", "roc_auc")
+CHUNK = 5_000
+REFERENCE_ROWS = 20_000
+
+
+def _data(seed: int = 0) -> dict[str, Any]:
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.model_selection import train_test_split
+
+    bunch = load_breast_cancer()
+    X, y = bunch.data, bunch.target.astype(bool)  # True: benign (the positive class here)
+    X_fit, X_pool, y_fit, y_pool = train_test_split(
+        X, y, train_size=0.4, stratify=y, random_state=seed
+    )
+    model = RandomForestClassifier(n_estimators=200, min_samples_leaf=3, random_state=seed)
+    model.fit(X_fit, y_fit)
+    scores = model.predict_proba(X_pool)[:, 1]
+    radius = X_pool[:, list(bunch.feature_names).index("mean radius")]
+    z = (radius - radius.mean()) / radius.std()
+    return {"scores": scores, "truth": y_pool, "z": z}
+
+
+def _draw(data: dict[str, Any], n: int, shift: float, rng: np.random.Generator) -> np.ndarray:
+    w = np.exp(shift * data["z"])
+    return rng.choice(len(w), size=n, p=w / w.sum())
+
+
+def _realised(truth: np.ndarray, scores: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    return {
+        "accuracy": float(np.mean(pred == truth)),
+        "f1": float(f1_score(truth, pred)),
+        "roc_auc": float(roc_auc_score(truth, scores)),
+    }
+
+
+def _nannyml(python: str, arrays: dict[str, Any], memory: bool = False) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        data, out = Path(tmp) / "data.npz", Path(tmp) / "out.json"
+        np.savez(data, **arrays)
+        side = Path(__file__).with_name("_nannyml_side.py")
+        cmd = [python, str(side), str(data), str(out), *(["--memory"] if memory else [])]
+        subprocess.run(cmd, check=True)
+        result: dict[str, Any] = json.loads(out.read_text())
+        return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--nannyml", default="/tmp/nannyml-venv/bin/python")
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--chunks", type=int, default=40)
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    rng = np.random.default_rng(1)
+    data = _data()
+    ref = rng.choice(len(data["scores"]), size=REFERENCE_ROWS)
+    started = time.perf_counter()
+    record = fit_calibration(data["truth"][ref], data["scores"][ref], cut=0.5)
+    calibration_s = time.perf_counter() - started
+    ref_scores = data["scores"][ref]
+    shifts = np.linspace(0.0, 2.0, args.chunks)
+    rows = np.concatenate([_draw(data, CHUNK, s, rng) for s in shifts])
+    raw, truth = data["scores"][rows], data["truth"][rows]
+    calibrated = apply_calibration(record, raw)
+    pred = raw >= 0.5
+    arrays = {
+        "ref_proba": apply_calibration(record, ref_scores),
+        "ref_pred": (ref_scores >= 0.5).astype(int),
+        "ref_true": data["truth"][ref].astype(int),
+        "ana_proba": calibrated,
+        "ana_pred": pred.astype(int),
+        "chunk_size": np.array(CHUNK),
+    }
+    theirs = _nannyml(args.nannyml, arrays)
+    ours, real = [], []
+    for k in range(args.chunks):
+        part = slice(k * CHUNK, (k + 1) * CHUNK)
+        ours.append(cbpe(raw[part], threshold=0.5, calibration=record)["metrics"])
+        real.append(_realised(truth[part], raw[part], pred[part]))
+    same = {
+        m: max(abs(o[m]["value"] - t[m]["value"]) for o, t in zip(ours, theirs["chunks"],
+                                                                 strict=True))
+        for m in METRICS
+    }  # fmt: skip
+    quality: dict[str, Any] = {"steadyml": {}, "nannyml": {}, "nannyml_3_sigma": {}}
+    for m in METRICS:
+        mine = [
+            (o[m]["value"], o[m]["lower"], o[m]["upper"], r[m])
+            for o, r in zip(ours, real, strict=True)
+        ]
+        nml = [
+            (t[m]["value"], t[m]["value"] - 1.96 * t[m]["sampling_error"],
+             t[m]["value"] + 1.96 * t[m]["sampling_error"], r[m])
+            for t, r in zip(theirs["chunks"], real, strict=True)
+        ]  # fmt: skip
+        wide = [
+            (t[m]["value"], t[m]["value"] - 3 * t[m]["sampling_error"],
+             t[m]["value"] + 3 * t[m]["sampling_error"], r[m])
+            for t, r in zip(theirs["chunks"], real, strict=True)
+        ]  # fmt: skip
+        for name, rows_ in (("steadyml", mine), ("nannyml", nml), ("nannyml_3_sigma", wide)):
+            quality[name][m] = {
+                "mean_abs_error": statistics.fmean(abs(v - r) for v, _, _, r in rows_),
+                "coverage": statistics.fmean(float(lo <= r <= hi) for _, lo, hi, r in rows_),
+            }
+    # speed and memory at --rows rows in one chunk
+    big = _draw(data, args.rows, 1.0, rng)
+    big_raw = data["scores"][big]
+    big_arrays = {
+        **arrays,
+        "ana_proba": apply_calibration(record, big_raw),
+        "ana_pred": (big_raw >= 0.5).astype(int),
+        "chunk_size": np.array(args.rows),
+    }
+    their_speed = _nannyml(args.nannyml, big_arrays)
+    their_memory = _nannyml(args.nannyml, big_arrays, memory=True)
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        found = cbpe(big_raw, threshold=0.5, calibration=record)
+        times.append(time.perf_counter() - t0)
+    tracemalloc.start()
+    cbpe(big_raw, threshold=0.5, calibration=record)
+    _, our_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    big_same = {
+        m: abs(found["metrics"][m]["value"] - their_speed["chunks"][0][m]["value"]) for m in METRICS
+    }
+    result = {
+        "nannyml_version": theirs["version"],
+        "calibration": {k: record[k] for k in ("method", "ece_before", "ece_after", "rows")},
+        "calibration_fit_s": calibration_s,
+        "chunks": args.chunks,
+        "chunk_rows": CHUNK,
+        "max_difference": same,
+        "max_difference_at_rows": big_same,
+        "estimates": quality,
+        "rows": args.rows,
+        "steadyml_estimate_s": min(times),
+        "nannyml_estimate_s": their_speed["estimate_s"],
+        "nannyml_fit_s": their_speed["fit_s"],
+        "speedup": their_speed["estimate_s"] / min(times),
+        "steadyml_peak_bytes": our_peak,
+        "nannyml_peak_bytes": their_memory["peak_bytes"],
+        "memory_ratio": our_peak / their_memory["peak_bytes"],
+    }
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
