@@ -39,6 +39,10 @@ def _bodies(good: dict[str, Any]) -> list[tuple[bytes, dict[str, str]]]:
         (b"{not json", as_json),
         (b'{"records": [NaN]}', as_json),
         (deep.encode(), as_json),
+        (json.dumps({"records": [good]}).encode("utf-16"), as_json),  # read as UTF-16
+        (b"\xef\xbb\xbf" + json.dumps({"records": [good]}).encode(), as_json),  # a BOM
+        (b'{"records": [{"contract": "\xff"}]}', as_json),  # not UTF-8
+        (b"{", as_json),
     ]
     return out
 

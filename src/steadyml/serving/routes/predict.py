@@ -27,6 +27,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import TypeAdapter, ValidationError
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
@@ -144,14 +145,58 @@ async def read_body(request: Request) -> Any:
         raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
 
 
+async def _body_of(request: Request) -> bytes:
+    """``request.body()``, without the async generator it reads through (Starlette 1.x's
+    ``Request.stream``, step for step: the same body, the same ``ClientDisconnect``, and the
+    body kept on the request for whoever reads it next)."""
+    if hasattr(request, "_body") or not hasattr(request, "_stream_consumed"):
+        return await request.body()
+    if request._stream_consumed:
+        raise RuntimeError("Stream consumed")
+    chunks: list[bytes] = []
+    receive = request.receive
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "http.request":
+            piece = message.get("body", b"")
+            if piece:
+                chunks.append(piece)
+            if not message.get("more_body", False):
+                request._stream_consumed = True
+                break
+        elif kind == "http.disconnect":
+            request._is_disconnected = True
+            raise ClientDisconnect()
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    request._body = body
+    return body
+
+
+def _content_type(request: Request) -> str | None:
+    """The request's Content-Type header, as ``request.headers.get`` reads it (the first)."""
+    for name, value in request.scope["headers"]:
+        if name == b"content-type":
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def _json_of(raw: bytes) -> Any:
+    """``json.loads(raw)``; a body that opens with ``{`` is UTF-8 to ``json.detect_encoding``
+    (no BOM, no NUL in its first bytes), so it is decoded as that without asking."""
+    if raw[:1] == b"{" and raw[1:2] != b"\x00":
+        return json.loads(raw.decode("utf-8", "surrogatepass"))
+    return json.loads(raw)
+
+
 async def _read_body(request: Request) -> Any:
-    raw = await request.body()
+    raw = await _body_of(request)
     if not raw:
         raise RequestValidationError(
             [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}],
             body=None,
         )
-    content_type = request.headers.get("content-type")
+    content_type = _content_type(request)
     if content_type:
         # what email.message.Message makes of the header (get_content_maintype/subtype; 15 us
         # a request): the type before any parameter, lower case; no "/" reads as text/plain
@@ -159,7 +204,7 @@ async def _read_body(request: Request) -> Any:
         maintype, _, subtype = kind.partition("/") if kind.count("/") == 1 else ("text", "", "")
         if maintype == "application" and (subtype == "json" or subtype.endswith("+json")):
             try:
-                return json.loads(raw)
+                return _json_of(raw)
             except json.JSONDecodeError as e:
                 raise RequestValidationError(
                     [{"type": "json_invalid", "loc": ("body", e.pos), "msg": "JSON decode error",
