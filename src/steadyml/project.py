@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from steadyml.batch.score import BatchResult
     from steadyml.data.check import DataCheckResult
     from steadyml.data.contract import Contract
-    from steadyml.entities import Attestation, JobRun, Rollout, StoredWindow
+    from steadyml.entities import Attestation, JobRun, PredictionRecord, Rollout, StoredWindow
     from steadyml.flows.checklist import Checklist
     from steadyml.flows.package import PackageResult
     from steadyml.flows.retrain import RetrainResult
@@ -349,6 +349,11 @@ class Project:
 
     def count_predictions(self, *, answered: bool | None = None) -> int:
         return self.store.count_predictions(answered=answered)
+
+    def prediction(self, request_id: str) -> PredictionRecord | None:
+        """One logged API prediction by its request id (SQL log or log chunks), else None."""
+        found = self.store.list_predictions(limit=1, request_ids=[request_id])
+        return found[0] if found else None
 
     def record_labels(self, labels: list[tuple[str, Any]]) -> FeedbackResult:
         return monitor.record_labels(self.store, labels)
