@@ -290,3 +290,24 @@ def test_rollout_page_shows_the_candidate_and_pause_abort_work(
         status = project.rollout_status(evaluate=False)
     assert status.rollout is not None and status.rollout.status == "aborted"
     assert project.production().version == 1  # type: ignore[union-attr]
+
+
+def test_a_prediction_is_traced_to_its_model_run_data_and_code(
+    ui: InProcess, ui_root: Path
+) -> None:
+    import datetime as dt
+
+    from steadyml.entities import PredictionRecord, new_request_id
+
+    rid = new_request_id()
+    with steadyml.open(ui_root, env={}) as project:
+        record = PredictionRecord(request_id=rid, at=dt.datetime.now(dt.UTC), model_version=2,
+                                  route="live", inputs={}, prediction=1, score=0.81,
+                                  latency_ms=3.0)  # fmt: skip
+        project.store.add_predictions([record])
+    page = ui.get("/models", params={"trace": rid}).text
+    chain = page.split('class="chain"', 1)[1].split("</ol>", 1)[0]
+    assert f"prediction <code>{rid}</code>" in chain and "score 0.810" in chain
+    assert "model v2" in chain and "run 2" in chain
+    missing = ui.get("/models", params={"trace": "nope"}).text
+    assert "No logged API prediction has the request id &#39;nope&#39;" in missing

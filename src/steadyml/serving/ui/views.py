@@ -314,7 +314,10 @@ def models(project: Project, query: Mapping[str, str]) -> dict[str, Any]:
     chosen = None
     v = query.get("version")
     prod = project.production()
-    if v or prod is not None:
+    trace = (query.get("trace") or "").strip()
+    if trace:
+        chosen = _traced(project, trace)
+    elif v or prod is not None:
         chosen = lineage(project, _int(v, 0) if v else prod.version)  # type: ignore[union-attr]
     return {
         "rows": page.items,
@@ -323,7 +326,22 @@ def models(project: Project, query: Mapping[str, str]) -> dict[str, Any]:
         "production": prod,
         "chosen": chosen,
         "events": project.recent_events(limit=10),
+        "trace": trace,
     }
+
+
+def _traced(project: Project, request_id: str) -> dict[str, Any]:
+    """The lineage of the version that answered one logged prediction."""
+    record = project.prediction(request_id[:200])
+    if record is None or record.model_version is None:
+        return {
+            "error": f"No logged API prediction has the request id {request_id!r} (or it "
+            "was answered by the fallback, with no model). Request ids are in each "
+            "answer of /v1/predict; batch runs name their model version in their output."
+        }
+    chain = lineage(project, record.model_version)
+    chain["prediction"] = record
+    return chain
 
 
 def lineage(project: Project, version: int) -> dict[str, Any]:
@@ -339,6 +357,7 @@ def lineage(project: Project, version: int) -> dict[str, Any]:
         dv = None
     return {
         "error": None,
+        "prediction": None,
         "version": mv,
         "run": run,
         "dataset": dv,
