@@ -22,6 +22,13 @@ def test_demo_runs_and_shows_the_leak_caught(cli: CliRunner, tmp_path: Path) -> 
     assert "records nothing new" in out
     assert "Gates: passed" in out
     assert "Training again with nothing changed: up to date" in out
+    # the launch gate refuses while the plan names no release approver, then passes
+    assert "✗ Refused: Version 1 cannot go to production while required launch items fail" in out
+    assert "owners.release_approver" in out
+    assert out.index("✗ Refused") < out.index("promoted to production by head-of-retention")
+    assert (
+        "Retraining the same snapshot from scratch (steadyml checklist reproduce): the same" in out
+    )
     assert "promoted to production by head-of-retention@example.com" in out
     # a value of the wrong type breaks a rule (refused); outside what training showed is
     # answered, each with a warning naming the field
@@ -61,6 +68,7 @@ def test_demo_runs_and_shows_the_leak_caught(cli: CliRunner, tmp_path: Path) -> 
     report = (tmp_path / "demo" / "monitor-report.html").read_text(encoding="utf-8")
     assert "<script src=" not in report
     _assert_updated_safely(tmp_path / "demo", out)
+    _assert_checklist(tmp_path / "demo", out)
     # a second run starts fresh in the same folder and still ends well
     again = cli.invoke(app, ["demo", str(tmp_path / "demo"), "--customers", "1500"])
     assert again.exit_code == 0, again.output
@@ -110,6 +118,20 @@ def _assert_updated_safely(root: Path, out: str) -> None:
     assert "## Timeline" in report
     assert "Retrained: run 2, challenger version 2 against version 1" in report
     assert "Rollout:rollback" in report and "Rollout:promote" in report
+
+
+def _assert_checklist(root: Path, out: str) -> None:
+    """Step 12: the demo's project reaches "reasonably tested" (at least 3.0) with at least
+    20 of the 28 tests evidenced automatically, and every required launch item passes."""
+    assert "Step 12 · The launch checklist" in out and "ML Test Score: " in out
+    with steadyml.open(root, env={}) as project:
+        result = project.checklist()
+        first = project.deployment_events()[0]
+    assert result.score >= 3.0, {t.id: t.evidence for t in result.tests if t.status != "pass"}
+    assert result.automated >= 20
+    assert result.blocking == []
+    assert (first.to_version, first.override) == (1, None)  # passed once the plan was written
+    assert "<script" not in (root / "checklist.html").read_text(encoding="utf-8")
 
 
 def test_demo_refuses_a_folder_it_did_not_make(cli: CliRunner, tmp_path: Path) -> None:

@@ -24,13 +24,16 @@ data (and catches the planted leak), fixes what it found, records a data version
 model against a baseline with gates, promotes it to production with a recorded reason, and
 writes its model card. Then it serves and batch-scores, watches four weeks of drifting
 traffic, retrains (a decision against the champion), rolls the winner out shadow -> canary ->
-production, rolls a bad candidate back automatically and drafts the incident report. Run it
+production, rolls a bad candidate back automatically, drafts the incident report and scores
+the launch checklist. The release is refused until the plan names its approver. Run it
 again at any time: it starts fresh, and the data is generated from a seed, so the results
 are the same every time.
 """
 
 MARKER = ".steadyml-demo"
 TEMPLATE_HEADER = "# steadyml project file: the one-page plan for this model"
+APPROVER_LINE = "release_approver: head-of-retention@example.com"
+UNWRITTEN_APPROVER = "release_approver: (not written yet) who approves a release to production"
 LEAK_FIX = (
     "'known only after the customer has left (post-outcome leakage, caught by steadyml data check)'"
 )
@@ -72,6 +75,9 @@ def demo(
         directory, "churn", n_customers=customers, force=True, progress=progress()
     )
     (init.root / MARKER).write_text("made by `steadyml demo`; safe to delete\n", encoding="utf-8")
+    plan_text = init.config_path.read_text(encoding="utf-8")
+    init.config_path.write_text(plan_text.replace(APPROVER_LINE, UNWRITTEN_APPROVER, 1),
+                                encoding="utf-8")  # fmt: skip
     project = steadyml.open(init.config_path)
     cfg = project.config
     out.print(f"Created {init.config_path} and {init.rows:,} rows of customer data.", markup=False)
@@ -81,7 +87,8 @@ def demo(
             f"Users: {cfg.project.users}",
             f"Success: {cfg.project.success_metric.name} ≥ {cfg.project.success_metric.threshold}",
             f"Mode: {cfg.project.mode} — {cfg.project.mode_reason}",
-            f"Owners: model {cfg.owners.model}; release approval {cfg.owners.release_approver}",
+            f"Owners: model {cfg.owners.model}; release approval: not written yet (the demo "
+            "leaves it for step 4)",
         ]
     )
 
@@ -181,6 +188,11 @@ def demo(
             f"{'up to date, run ' + str(rerun.run.number) + ' reused, nothing trained' if rerun.up_to_date else 'trained again (unexpected)'}.",
             markup=False,
         )
+        repro = project.reproduce()
+        said = (f"the same metrics (largest difference {repro.summary['max_difference']:.1g})"
+                if repro.ok else f"different metrics: {repro.error}")  # fmt: skip
+        out.print(f"Retraining the same snapshot from scratch (steadyml checklist reproduce): "
+                  f"{said}.", markup=False)  # fmt: skip
 
         _step(
             4,
@@ -190,6 +202,7 @@ def demo(
         )
         mv = trained.model_version
         if mv is not None and mv.gates_passed:
+            project = _gate_demo(project, init.config_path, mv.version)
             approver = project.config.owners.release_approver
             event = project.promote(
                 mv.version,
@@ -216,6 +229,7 @@ def demo(
                 f"Model card written: {card_html} (open it in a browser) and {card_md.name}.",
                 markup=False,
             )
+    project.close()  # the plan written in step 4 opened it again
 
     if mv is not None and mv.gates_passed:
         _step(5, "Serve it, and watch it refuse bad input",
@@ -238,11 +252,13 @@ def demo(
 
         watch_demo(init.root, customers=max(customers // 10, 600))
         _update_demo(init.root, customers)
+        _checklist_demo(init.root)
 
     out.print()
     out.print(Rule("What comes next", align="left"))
     bullet([
-        "the launch checklist (next)",
+        "the launch checklist, with the evidence behind each test: steadyml checklist",
+        "what a person must still do: steadyml checklist attest privacy_fairness --note …",
     ])  # fmt: skip
     out.print(f"\nYour demo project is in {init.root}. Try:", markup=False)
     out.print(
@@ -252,9 +268,65 @@ def demo(
         "  steadyml monitor --window 7d --since 2026-01-05 --until 2026-02-02\n"
         "  steadyml alerts list\n"
         "  steadyml runs compare 1 2       # the retrain decision\n"
-        "  steadyml rollout status",
+        "  steadyml rollout status\n"
+        "  steadyml checklist              # the launch checklist and its score",
         markup=False,
     )
+
+
+def _gate_demo(project: Any, config_path: Path, version: int) -> Any:
+    """The launch gate refuses while the plan names no release approver; written, it passes.
+    Returns the project opened again on the written plan."""
+    import steadyml
+    from steadyml.errors import SteadyMLError
+
+    try:
+        project.promote(version, "production", by="demo", reason="passed every gate")
+    except SteadyMLError as exc:
+        first = exc.message.splitlines()[0]
+        items = [line.strip().removeprefix("- ") for line in exc.message.splitlines()[1:]]
+        out.print(f"✗ Refused: {first}", style="bold red", markup=False)
+        bullet(items)
+    else:  # pragma: no cover - the demo test fails if this happens
+        out.print("✗ The gate did NOT refuse; this is a bug in steadyml.", style="bold red",
+                  markup=False)  # fmt: skip
+    project.close()
+    text = config_path.read_text(encoding="utf-8")
+    config_path.write_text(text.replace(UNWRITTEN_APPROVER, APPROVER_LINE, 1), encoding="utf-8")
+    out.print("The demo writes the release approver into steadyml.yaml "
+              f"({APPROVER_LINE.split(': ', 1)[1]}), as you would, and asks again:",
+              markup=False)  # fmt: skip
+    return steadyml.open(config_path)
+
+
+def _checklist_demo(root: Path) -> None:
+    """Step 12: the launch checklist, scored from what the demo recorded."""
+    import steadyml
+    from steadyml.worker import run_job
+
+    _step(12, "The launch checklist: is it ready, by the evidence?",
+          "The course's launch items and the 28 tests of \"The ML Test Score\" (Breck et al., "
+          "2017), each checked against what steadyml recorded. A test scores 1 when the "
+          "records show it automated, ½ when a person attests it; the score is the weakest "
+          "section's sum.")  # fmt: skip
+    with steadyml.open(root) as project:
+        job = run_job(project, "monitor")  # what `steadyml worker` does every hour
+        out.print(f"The worker's monitor job ran once ({'ok' if job.ok else job.error}), as "
+                  "it does on its schedule.", markup=False)  # fmt: skip
+        result = project.checklist()
+        (root / "checklist.html").write_text(project.checklist_html(result), encoding="utf-8")
+    sums = " · ".join(f"{k} {v:g}/7" for k, v in result.sections.items())
+    out.print(f"ML Test Score: {result.score:g} ({sums}); {result.automated} of 28 tests "
+              "evidenced automatically.", style="bold", markup=False)  # fmt: skip
+    out.print(f"Band: {result.band}", markup=False)
+    missing = [t for t in result.tests if t.status != "pass"]
+    if missing:
+        out.print("Still to earn:", markup=False)
+        bullet([f"{t.id} {t.title}: {t.evidence} → {t.fix}" for t in missing])
+    review = next(i for i in result.launch if i.id == "privacy_fairness")
+    out.print(f"Before launch, a person still reviews privacy and fairness: {review.fix}",
+              markup=False)  # fmt: skip
+    out.print(f"Checklist written: {root / 'checklist.html'}", markup=False)
 
 
 def _update_demo(root: Path, customers: int) -> None:
@@ -417,7 +489,8 @@ def _prepare_folder(directory: Path) -> None:
     if made_by_demo:
         for name in (".steadyml", "contract.yaml", "model-card.md", "model-card.html",
                      "monitor-report.html", "data/weeks", "data/retrain-weeks",
-                     "data/churn-billing-export.csv", "incident-report.md"):  # fmt: skip
+                     "data/churn-billing-export.csv", "incident-report.md",
+                     "checklist.html"):  # fmt: skip
             target = directory / name
             if target.is_dir():
                 shutil.rmtree(target)

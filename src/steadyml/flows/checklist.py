@@ -146,8 +146,14 @@ def gather(config: ProjectConfig, root: Path, store: Store, *,
     latest = repo.latest_run_number() if production is None else production.run_number
     run = None if latest is None else store.get_run(latest)  # production's, else the latest
     source = None
-    if production is not None:
-        source = store.get_dataset_version(production.dataset_version).source
+    if production is not None:  # a retrain's version: its parent's file plus live rows that
+        dv = store.get_dataset_version(production.dataset_version)  # passed the contract
+        for _ in range(100):
+            parent = (dv.lineage or {}).get("parent_version")
+            if not parent:
+                break
+            dv = store.get_dataset_version(int(parent))
+        source = dv.source
     since = now - parse_duration(config.launch.evidence_within)
     evidence = repo.launch_evidence(
         production=None if production is None else production.version,
