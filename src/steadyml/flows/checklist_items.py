@@ -431,8 +431,8 @@ def _mo1(f: Facts) -> Finding:
             "retrain here (steadyml train --force) or pin the training versions",
         )
     return Finding(PASS, f"The {len(trained)} packages run {f.run.number} recorded match this "
-                   "environment (`steadyml checklist` says so whenever one changes).",
-                   at=f.now)  # fmt: skip
+                   "environment (compared each time the checklist runs: a change fails this "
+                   "test; no alert is sent).", at=f.now)  # fmt: skip
 
 
 def _mo2(f: Facts) -> Finding:
