@@ -5,7 +5,7 @@ same for both sides, is left out), ``--concurrency`` callers at once each sendin
 request after another, until ``--requests`` requests are answered. What is measured is the
 process's CPU time (``time.process_time``: every thread, the prediction log's writer
 included) per request, so other processes on a busy machine matter less than for a
-throughput figure.
+throughput figure; the clock stops once the prediction log has written every answer.
 
 Sides, A B A B over ``--rounds`` rounds:
 
@@ -119,8 +119,17 @@ async def _one(app: Asgi, body: bytes) -> tuple[int, bytes]:
     return status, b"".join(chunks)
 
 
+async def _logged(app: Asgi) -> None:
+    """Wait until the app's prediction log has written every answer (the writer thread's
+    work is part of a request's cost); the floor logs nothing."""
+    service = getattr(getattr(app, "state", None), "service", None)
+    while service is not None and service.writer.pending():
+        await asyncio.sleep(0.01)
+
+
 async def _drive(app: Asgi, body: bytes, requests: int, concurrency: int) -> float:
-    """CPU seconds (this process) for ``requests`` requests at ``concurrency``."""
+    """CPU seconds (this process) for ``requests`` requests at ``concurrency``, the writing
+    of their log included."""
     left = requests
 
     async def caller() -> None:
@@ -131,8 +140,10 @@ async def _drive(app: Asgi, body: bytes, requests: int, concurrency: int) -> flo
             if status != 200:
                 raise SystemExit(f"answered {status}: {answer[:300]!r}")
 
+    await _logged(app)
     began = time.process_time()
     await asyncio.gather(*(caller() for _ in range(concurrency)))
+    await _logged(app)
     return time.process_time() - began
 
 
@@ -153,13 +164,14 @@ class Side:
         await self._lifespan.__aexit__(None, None, None)
 
 
-def steadyml_app(project_dir: Path) -> Any:
+def steadyml_app(project_dir: Path, *, log: bool = True) -> Any:
     """The app as ``steadyml serve --no-auth`` (logging on) builds it for ``project_dir``."""
     from steadyml.project import open_project
     from steadyml.serving.__main__ import parse
     from steadyml.serving.app import create_app
 
-    _, settings = parse(["--project", str(project_dir), "--no-auth", "--log-level", "warning"])
+    argv = ["--project", str(project_dir), "--no-auth", "--log-level", "warning"]
+    _, settings = parse(argv + ([] if log else ["--no-log"]))
     return create_app(open_project(project_dir), settings)
 
 
@@ -172,7 +184,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="steadyml-request-cpu-"))
     try:
         shutil.copytree(info["project"], work / "churn")
-        sides = [Side("steadyml", steadyml_app(work / "churn")), Side("floor", floor_app(records))]
+        ours = steadyml_app(work / "churn", log=not args.no_log)
+        sides = [Side("steadyml", ours), Side("floor", floor_app(records))]
         per: dict[str, list[float]] = {s.name: [] for s in sides}
         profiler = None
         for side in sides:
@@ -215,6 +228,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", metavar="FILE", help="cProfile steadyml's last round")
+    parser.add_argument("--no-log", action="store_true", help="steadyml with --no-log")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     out = asyncio.run(run(args))

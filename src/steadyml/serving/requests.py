@@ -123,6 +123,8 @@ def _naive_utc(value: datetime) -> datetime:
 
 def _storable_text(value: str) -> str:
     """Text the store can keep: no NUL, no lone surrogate (``data/storable.py``)."""
+    if value.isascii() and "\x00" not in value:  # most text: nothing to check further
+        return value
     problem = text_problem(value)
     if problem is not None:
         raise PydanticCustomError("string_unstorable", "Input " + problem)
