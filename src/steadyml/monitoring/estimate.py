@@ -31,7 +31,11 @@ from typing import Any
 
 import numpy as np
 
-from steadyml.monitoring.estimate_stats import bootstrap_labels, poisson_binomial_interval
+from steadyml.monitoring.estimate_stats import (
+    BOOTSTRAP_GROUPS,
+    bootstrap_labels,
+    poisson_binomial_interval,
+)
 from steadyml.training.calibration import apply_calibration
 
 __all__ = [
@@ -71,15 +75,17 @@ def expected_roc_auc(p: np.ndarray, counts: np.ndarray) -> float:
 
 def _sorted_scores(
     scores: np.ndarray, counts: np.ndarray | None, calibration: Mapping[str, Any] | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(scores, counts, calibrated chances)`` sorted by score; one sort at most."""
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """``(scores, counts, calibrated chances)`` sorted by score; one sort at most. The
+    counts stay None when every value is one row (no array of ones is made)."""
     s = np.asarray(scores, dtype=float)
-    c = np.ones(len(s)) if counts is None else np.asarray(counts, dtype=float)
-    keep = np.isfinite(s) & (c > 0)
+    c = None if counts is None else np.asarray(counts, dtype=float)
+    keep = np.isfinite(s) if c is None else np.isfinite(s) & (c > 0)
     if not keep.all():
-        s, c = s[keep], c[keep]
+        s = s[keep]
+        c = None if c is None else c[keep]
     if len(s) > 1 and not (s[1:] >= s[:-1]).all():
-        if counts is None:
+        if c is None:
             s = np.sort(s)  # every count is one: the values alone
         else:
             order = np.argsort(s)
@@ -88,13 +94,49 @@ def _sorted_scores(
 
 
 def _runs(
-    key: np.ndarray, c: np.ndarray, p: np.ndarray, k: int
+    key: np.ndarray, c: np.ndarray | None, p: np.ndarray, k: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     breaks = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
     if 0 < k < len(key):
         breaks[k] = True
     starts = np.flatnonzero(breaks)
-    return p[starts], np.add.reduceat(c, starts) if len(starts) else c, starts >= k
+    if c is None:
+        counts = np.diff(np.r_[starts, len(key)]).astype(float)
+    else:
+        counts = np.add.reduceat(c, starts) if len(starts) else c
+    return p[starts], counts, starts >= k
+
+
+def _score_bins(
+    s: np.ndarray, c: np.ndarray | None, p: np.ndarray, k: int, limit: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of each side (answered negative: ``[:k]``, positive: ``[k:]``) in at most
+    ``limit`` bins of neighbouring scores each, never splitting equal scores: ``(mean
+    chance, rows, pred)`` per bin, in score order. What the label bootstrap draws from."""
+    chances, weights, sides = [], [], []
+    for lo, hi, side in ((0, k, False), (k, len(s), True)):
+        if hi <= lo:
+            continue
+        if c is None:
+            cuts = lo + (np.arange(limit) * (hi - lo)) // limit
+        else:
+            cum = np.cumsum(c[lo:hi])
+            cuts = lo + np.searchsorted(cum, np.arange(limit) * cum[-1] / limit, side="right")
+        cuts = np.minimum(cuts, hi - 1)
+        cuts = np.unique(lo + np.searchsorted(s[lo:hi], s[cuts], side="left"))
+        at = cuts - lo
+        if c is None:
+            w = np.diff(np.r_[cuts, hi]).astype(float)
+            total = np.add.reduceat(p[lo:hi], at)
+        else:
+            w = np.add.reduceat(c[lo:hi], at)
+            total = np.add.reduceat(c[lo:hi] * p[lo:hi], at)
+        chances.append(total / w)
+        weights.append(w)
+        sides.append(np.full(len(w), side))
+    if not chances:
+        return np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool)
+    return np.concatenate(chances), np.concatenate(weights), np.concatenate(sides)
 
 
 def score_groups(
@@ -136,6 +178,8 @@ def cbpe(
     s, rows, chances = _sorted_scores(scores, counts, calibration)
     k = int(np.searchsorted(s, threshold, side="left"))  # rows k.. are answered positive
     p, c, pred = _runs(chances, rows, chances, k)
+    bp, bc, bpred = _score_bins(s, rows, chances, k, BOOTSTRAP_GROUPS)  # by model score
+    del s, rows, chances  # the window's rows are not needed past here: memory
     n = float(c.sum())
     tp = float((c * p)[pred].sum())
     fp = float((c * (1 - p))[pred].sum())
@@ -155,7 +199,6 @@ def cbpe(
         return out
     acc = poisson_binomial_interval(confidence, c, level)
     prec = poisson_binomial_interval(p[pred], c[pred], level) if pred.any() else None
-    bp, bc, bpred = _runs(s, rows, chances, k)  # one group per distinct score
     boot = bootstrap_labels(bp, bpred, bc, seed=seed)
     alpha = (1 - level) / 2
     for name, value in values.items():
