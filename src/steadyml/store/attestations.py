@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, Text, func, select
+from sqlalchemy import DateTime, Integer, String, Text, case, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from steadyml.entities import Attestation
@@ -135,23 +135,28 @@ class AttestationsRepo(RepoBase):
             )  # fmt: skip
             labels, labels_at = one(select(func.count(), func.max(FeedbackRow.at))
                                     .where(FeedbackRow.project == p))  # fmt: skip
+            # the SQL log read once: answers, their latest time, contract refusals, and the
+            # production version's answers (one scan instead of four)
             refused = PredictionRow.error.is_not(None) & PredictionRow.fallback.is_(False)
-            sql_rows, sql_at = one(select(func.count(), func.max(PredictionRow.at))
-                                   .where(PredictionRow.project == p, ~refused))  # fmt: skip
-            contract_refused = s.scalar(
-                select(func.count()).where(PredictionRow.project == p, refused,
-                                           PredictionRow.error.like("contract:%"))
+            answered = case((refused, 0), else_=1)
+            by_prod = PredictionRow.model_version == (production if production is not None
+                                                      else -1)  # fmt: skip
+            sql_rows, sql_at, contract_refused, by_version_sql = one(
+                select(func.coalesce(func.sum(answered), 0),
+                       func.max(case((refused, None), else_=PredictionRow.at)),
+                       func.coalesce(func.sum(case((refused & PredictionRow.error.like(
+                           "contract:%"), 1), else_=0)), 0),
+                       func.coalesce(func.sum(case((~refused & by_prod, 1), else_=0)), 0))
+                .where(PredictionRow.project == p)
             )  # fmt: skip
             file_rows, file_refused, file_at = one(
                 select(func.coalesce(func.sum(PredictionFileRow.rows), 0),
                        func.coalesce(func.sum(PredictionFileRow.rows_refused), 0),
                        func.max(PredictionFileRow.at)).where(PredictionFileRow.project == p)
             )  # fmt: skip
-            by_version = 0
+            by_version = int(by_version_sql or 0)
             if production is not None:
-                by_version = int(s.scalar(select(func.count()).where(
-                    PredictionRow.project == p, PredictionRow.model_version == production,
-                    ~refused)) or 0) + int(s.scalar(
+                by_version += int(s.scalar(
                     select(func.coalesce(func.sum(PredictionFileRow.rows
                                                   - PredictionFileRow.rows_refused), 0))
                     .where(PredictionFileRow.project == p,
