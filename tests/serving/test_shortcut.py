@@ -5,6 +5,7 @@ answer (status, JSON, headers) is the one the whole middleware stack gives."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from factories import churn_records
@@ -21,6 +22,8 @@ def _plain(response: Any) -> tuple[int, Any, dict[str, str]]:
     body = response.json()
     for item in [body, *body.get("results", [])] if isinstance(body, dict) else []:
         item.pop("request_id", None)
+        if isinstance(item.get("error"), str):  # a 500 names its request's id
+            item["error"] = re.sub(r"[0-9a-f]{32}", "<id>", item["error"])
     headers = {k: v for k, v in response.headers.items() if k not in DROPPED}
     return response.status_code, body, headers
 
@@ -72,3 +75,29 @@ def test_the_shortcut_answers_as_the_whole_stack_does(make_server: AppMaker) -> 
             finally:
                 shortcut.enabled = True
             assert short == long, (body[:200], kind, headers)
+
+
+def test_errors_raised_by_the_service_are_answered_as_the_whole_stack_answers_them(
+    make_server: AppMaker,
+) -> None:
+    from steadyml.serving.service import ServiceUnavailable
+
+    server = make_server()
+    shortcut = _shortcut(server)
+    service = server.app.state.service
+    good = churn_records(server.root, 1)[0]
+    key = {"X-API-Key": server.keys["predict"]}
+    for error in (ServiceUnavailable("No model."), RuntimeError("a bug")):
+
+        async def failing(*args: Any, error: Exception = error) -> Any:
+            raise error
+
+        service.predict = failing
+        answers = []
+        for enabled in (True, False):
+            shortcut.enabled = enabled
+            answers.append(_plain(server.post(PATH, json={"records": [good]}, headers=key)))
+        shortcut.enabled = True
+        assert answers[0] == answers[1]
+        assert answers[0][0] == (503 if isinstance(error, ServiceUnavailable) else 500)
+    del service.predict

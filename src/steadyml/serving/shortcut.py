@@ -23,9 +23,12 @@ sends the same requests both ways).
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
+from starlette._exception_handler import wrap_app_handling_exceptions
 from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.requests import Request
 
 from steadyml.serving.limits import BodyReadTimeout
 
@@ -63,7 +66,7 @@ class PredictShortcut:
              and type(r).__name__ == "FastRoute"),
             None,
         )  # fmt: skip
-        if app is None or route is None:
+        if app is None or route is None or not inspect.iscoroutinefunction(route.endpoint):
             return  # not the stack this was made for: every request goes the long way
         self._route = route
         self._handlers = (app._exception_handlers, app._status_handlers)
@@ -101,7 +104,27 @@ class PredictShortcut:
         scope["route"] = route
         if _route_selected is not None:
             _route_selected(scope=scope, path=route.path_format)
-        await route.app(scope, receive, send)
+        # what the route's app (starlette's request_response) does, without building its
+        # exception wrapper for every request: only a request whose endpoint raised goes
+        # through it, so the same handler answers it (or the error goes on, as before)
+        request = Request(scope, receive, send)
+        try:
+            response = await route.endpoint(request)
+        except Exception as exc:
+            failed = exc
+        else:
+            await response(scope, receive, send)
+            return
+        await wrap_app_handling_exceptions(_raising(failed), request)(scope, receive, send)
+
+
+def _raising(exc: Exception) -> Any:
+    """An ASGI app that raises ``exc`` (for starlette's exception wrapper to handle)."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        raise exc
+
+    return app
 
 
 def shortcut_of(app: Any) -> PredictShortcut | None:
