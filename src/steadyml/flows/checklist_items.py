@@ -165,12 +165,13 @@ def _d5(f: Facts) -> Finding:
     if not cols.pii:
         return Finding(NA, "No personal data is declared, so the log holds none to control.",
                        "declare data.columns.pii if the data holds any")  # fmt: skip
-    how = f.config.serving.pii_handling
+    how = {"remove": "removed", "hash": "keyed-hashed"}[f.config.serving.pii_handling]
     return Finding(
         PASS,
-        f"Personal columns {list(cols.pii)} are {how}d from every logged "
+        f"Personal columns {list(cols.pii)} are {how} from every logged "
         "row by predlog/scrub.py before it is written (API and batch), and the "
         f"worker deletes logs older than {f.config.monitoring.retention_days} days.",
+        at=f.written_at,
     )
 
 
