@@ -46,18 +46,42 @@ def _binomial_window(c: int, q: float) -> tuple[int, np.ndarray]:
     return lo, binom.pmf(np.arange(lo, hi + 1), c, q)
 
 
+def _coins(q: np.ndarray, width: int = 64) -> list[tuple[int, np.ndarray, float, float]]:
+    """Single rows (one coin each) multiplied in pairs, all pairs of a level at once, until
+    each product spans ``width`` counts: a few parts for the tree to merge, not thousands."""
+    if not len(q):
+        return []
+    polys = np.stack([1.0 - q, q], axis=1)
+    while len(polys) > 1 and polys.shape[1] < width:
+        if len(polys) % 2:  # the identity polynomial pairs the last one
+            one = np.zeros((1, polys.shape[1]))
+            one[0, 0] = 1.0
+            polys = np.vstack([polys, one])
+        a, b = polys[0::2], polys[1::2]
+        size = polys.shape[1]
+        out = np.zeros((len(a), 2 * size - 1))
+        for j in range(size):
+            out[:, j : j + size] += a[:, j : j + 1] * b
+        polys = out
+    means = polys @ np.arange(polys.shape[1])
+    second = polys @ np.arange(polys.shape[1]) ** 2
+    return [
+        (0, polys[i], float(means[i]), float(second[i] - means[i] ** 2)) for i in range(len(polys))
+    ]
+
+
 def _exact_cdf(q: np.ndarray, c: np.ndarray) -> tuple[int, np.ndarray]:
     """(offset, pmf) of the Poisson-binomial sum, over its mean ± 12 sd: one binomial per
     distinct chance, merged in pairs (a balanced tree of FFT convolutions)."""
     from scipy.signal import fftconvolve
 
     parts: list[tuple[int, np.ndarray, float, float]] = []  # offset, pmf, mean, variance
-    certain = 0
-    for qi, ci in zip(q.tolist(), c.astype(np.int64).tolist(), strict=True):
-        if ci == 0 or qi <= 0.0:
-            continue
-        if qi >= 1.0:
-            certain += ci
+    ci_all = c.astype(np.int64)
+    certain = int(ci_all[(q >= 1.0) & (ci_all > 0)].sum())
+    coin = (ci_all == 1) & (q > 0.0) & (q < 1.0)  # single rows: merged in batches first
+    parts.extend(_coins(q[coin]))
+    for qi, ci in zip(q[~coin].tolist(), ci_all[~coin].tolist(), strict=True):
+        if ci == 0 or qi <= 0.0 or qi >= 1.0:
             continue
         a, pmf = _binomial_window(ci, qi)
         parts.append((a, pmf, ci * qi, ci * qi * (1 - qi)))
