@@ -332,7 +332,9 @@ class AlertRule(_Model):
     """One line to watch: ``metric comparison threshold`` on each monitoring window.
 
     ``metric`` is a name from the monitor's output (``error_rate``, ``latency_p99_ms``,
-    ``roc_auc``, ``performance_drop``, ``drifted_features``...) or a per-feature family with
+    ``roc_auc``, ``performance_drop``, ``estimated_performance_drop`` (before labels; an
+    unreliable estimate never raises a critical alert), ``drifted_features``...) or a
+    per-feature family with
     ``:*`` (``drift:*``, ``psi:*``, ``missing_rate:*``, ``unseen_rate:*``,
     ``fairness_gap:*``), which raises one alert per feature or group that crosses the line.
     """
