@@ -40,7 +40,12 @@ def test_a_plain_prediction_takes_the_shortcut(make_server: AppMaker) -> None:
     shortcut = _shortcut(server)
     taken: list[bool] = []
     takes = shortcut.takes
-    shortcut.takes = lambda scope: taken.append(takes(scope)) or taken[-1]  # type: ignore[method-assign]
+
+    def recorded(scope: dict[str, Any]) -> bool:
+        taken.append(takes(scope))
+        return taken[-1]
+
+    shortcut.takes = recorded  # type: ignore[method-assign]
     good = churn_records(server.root, 1)[0]
     key = {"X-API-Key": server.keys["predict"]}
     assert server.post(PATH, json={"records": [good]}, headers=key).status_code == 200
@@ -101,3 +106,32 @@ def test_errors_raised_by_the_service_are_answered_as_the_whole_stack_answers_th
         assert answers[0] == answers[1]
         assert answers[0][0] == (503 if isinstance(error, ServiceUnavailable) else 500)
     del service.predict
+
+
+def test_a_layer_it_does_not_know_turns_the_shortcut_off(make_server: AppMaker) -> None:
+    """A middleware added between RequestMeta and the router (security headers, say) must
+    see every prediction: the shortcut then takes none."""
+
+    class Stamp:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            async def stamped(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = [*message.get("headers", []), (b"x-stamp", b"1")]
+                await send(message)
+
+            await self.app(scope, receive, stamped)
+
+    server = make_server()
+    stack = server.app.user_middleware
+    stack.insert(1, type(stack[0])(Stamp))  # just inside RequestMeta (the outermost)
+    good = churn_records(server.root, 1)[0]
+    answer = server.post(PATH, json={"records": [good]},
+                         headers={"X-API-Key": server.keys["predict"]})  # fmt: skip
+    assert answer.status_code == 200 and answer.headers["x-stamp"] == "1"
+    shortcut = shortcut_of(server.app)
+    assert shortcut is not None and not shortcut.takes(
+        {"path": PATH, "method": "POST", "headers": [(b"content-length", b"10")]}
+    )

@@ -26,13 +26,19 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
 from starlette._exception_handler import wrap_app_handling_exceptions
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 
-from steadyml.serving.limits import BodyReadTimeout
+from steadyml.serving.guard import InfoGuard
+from steadyml.serving.limits import BodyReadTimeout, BodySizeLimit
 
-__all__ = ["PredictShortcut", "shortcut_of"]
+__all__ = ["SKIPPED", "PredictShortcut", "shortcut_of"]
+
+#: the layers between ``RequestMeta`` and the router a prediction may skip; any other found
+#: there (a layer added later) turns the shortcut off, so nothing it does is skipped
+SKIPPED = (InfoGuard, BodySizeLimit, BodyReadTimeout)
 
 _route_selected: Any
 try:  # FastAPI's record of the matched route for its telemetry (a no-op without it)
@@ -57,16 +63,22 @@ class PredictShortcut:
     def bind(self, inner: Any) -> None:
         """Find the route and the exception handlers, ``inner`` being the app below the
         outermost middleware (the stack is built on the first request)."""
+        router: Any = self._fastapi.router
+        routes: list[Any] = list(router.routes)
         app = inner
-        while app is not None and not isinstance(app, ExceptionMiddleware):
-            app = getattr(app, "app", None)
+        while isinstance(app, SKIPPED):  # only layers known to do nothing for this route
+            app = app.app
+        if not isinstance(app, ExceptionMiddleware) or not (
+            isinstance(app.app, AsyncExitStackMiddleware) and app.app.app is router
+        ):
+            return  # a layer this does not know of: every request goes the long way
         route = next(
-            (r for r in self._fastapi.router.routes
+            (r for r in routes
              if getattr(r, "path", None) == self.path and getattr(r, "endpoint", None)
              and type(r).__name__ == "FastRoute"),
             None,
         )  # fmt: skip
-        if app is None or route is None or not inspect.iscoroutinefunction(route.endpoint):
+        if route is None or not inspect.iscoroutinefunction(route.endpoint):
             return  # not the stack this was made for: every request goes the long way
         self._route = route
         self._handlers = (app._exception_handlers, app._status_handlers)
