@@ -357,21 +357,28 @@ class PredictionService:
         self, state: ModelState, frame: RecordRows, routes: list[str], ids: list[str],
         started: float, warned: list[list[str]] | None,
     ) -> list[ResultDict]:  # fmt: skip
-        """The answers of records routed live or canary, each part by its model, in order."""
+        """The answers of records routed live or canary, each part by its model, in order.
+
+        Each part's logged latency leaves out the time the parts before it took: the canary
+        is scored after production, and counting production's time as the candidate's made
+        a copy of production fail the rollout's latency guardrail (10.1 ms against 3.5 ms)."""
         results: list[ResultDict | None] = [None] * len(frame)
         pairs: tuple[tuple[Route, LoadedModel | None], ...] = (
             ("live", state.production),
             ("canary", state.challenger),
         )
+        waited = 0.0
         for route, model in pairs:
             idx = [i for i, r in enumerate(routes) if r == route]
             if not idx or model is None:
                 continue
             part = frame if len(idx) == len(frame) else frame.take(idx)
             part_warned = None if warned is None else [warned[i] for i in idx]
+            begun = time.perf_counter()
             answered = await self._answer(
-                model, part, route, [ids[i] for i in idx], started, part_warned
+                model, part, route, [ids[i] for i in idx], started + waited, part_warned
             )
+            waited += time.perf_counter() - begun
             for i, res in zip(idx, answered, strict=True):
                 results[i] = res
         return [r for r in results if r is not None]
