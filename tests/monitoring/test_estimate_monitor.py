@@ -146,3 +146,49 @@ def test_backtest_rows_keep_the_estimate_and_take_the_realised_value(store_url: 
         assert repo.list_estimates(model_version=2) == []
     finally:
         store.close()
+
+
+@pytest.mark.slow  # a regression project trained, scored and monitored (~15 s)
+def test_a_regression_window_is_estimated_from_the_stored_error_model(tmp_path: Path) -> None:
+    """The error model is stored as its own artifact with the version; the monitor runs it
+    over the logged rows and estimates the window's MAE before labels (the noise grows with
+    x1, and the live rows have larger x1: a larger error than at training); once the labels
+    are in, the realised MAE lies inside the interval."""
+    import numpy as np
+    from typer.testing import CliRunner
+
+    rng = np.random.default_rng(8)
+
+    def rows(n: int, lo: float, hi: float, start: int) -> pd.DataFrame:
+        x1 = rng.uniform(lo, hi, n)
+        x2 = rng.choice(["a", "b", "c"], n)
+        noise = rng.normal(0, 1 + 3 * np.abs(x1))
+        return pd.DataFrame({"row_id": np.arange(start, start + n), "x1": x1.round(4),
+                             "x2": x2, "y_num": (5 * x1 + (x2 == "b") * 2 + noise).round(3)})  # fmt: skip
+
+    (tmp_path / "table.csv").write_text(rows(3000, -1, 1, 0).to_csv(index=False))
+    made = CliRunner().invoke(steadyml_app(), ["init", str(tmp_path / "p"), "--data",
+                                               str(tmp_path / "table.csv"), "--target", "y_num"])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    live = rows(3000, 0.5, 1.0, 10_000)
+    live.drop(columns=["y_num"]).to_csv(tmp_path / "live.csv", index=False)
+    live[["row_id", "y_num"]].to_csv(tmp_path / "labels.csv", index=False)
+    with steadyml.open(tmp_path / "p", env={}) as project:
+        mv = project.train().model_version
+        assert mv is not None
+        record = mv.reference["estimation"]
+        assert record["method"] == "dle" and record["error_model_digest"]
+        project.score_batch(tmp_path / "live.csv", tmp_path / "live.scored.parquet",
+                            model_version=mv.version)  # fmt: skip
+        watch = {"window": "7d", "alerts": False, "model_version": mv.version}
+        before = project.monitor(**watch).result["windows"][-1]["estimate"]
+        assert before["status"] == "ok", before
+        mae = before["metrics"]["mae"]
+        assert before["realised"] is None
+        assert mae["value"] > record["mae"] * 1.2  # the live rows' errors are larger
+        project.record_feedback_file(tmp_path / "labels.csv", id_column="row_id",
+                                     label_column="y_num")  # fmt: skip
+        after = project.monitor(**watch).result["windows"][-1]["estimate"]
+        real = after["realised"]["mae"]
+        assert mae["lower"] <= real <= mae["upper"], (mae, real)
+        assert after["metrics"]["mae"]["value"] == pytest.approx(mae["value"])

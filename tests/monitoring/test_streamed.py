@@ -21,9 +21,10 @@ from steadyml.config import parse_duration
 from steadyml.entities import PredictionRecord
 from steadyml.errors import SteadyMLError
 from steadyml.monitoring.drift_stats import ks_counts, ks_sorted, wasserstein_counts
+from steadyml.monitoring.estimate_window import estimate_block
 from steadyml.monitoring.inputs import typed_inputs
 from steadyml.monitoring.measures import data_quality, system_health, window_drift
-from steadyml.monitoring.monitor import _baseline, run_monitor
+from steadyml.monitoring.monitor import _baseline, _estimator, run_monitor
 from steadyml.monitoring.performance import measure_performance
 from steadyml.monitoring.stream import _percentiles
 from steadyml.monitoring.tally import ValueCounts
@@ -64,10 +65,14 @@ def _whole(project: Any, window: str, since: Any, until: Any) -> dict[str, Any]:
         quality = data_quality(current, violations, len(served), base.features, base.codes)
         quality["text_repaired"] = int(rows[REPAIRED].fillna(False).astype(bool).sum())
         drift = window_drift(current, scored, base.references, base.prediction, base.settings)
+        # the estimate from the window's scores at once (the monitor: counted piece by piece)
+        scores = scored["score"].astype(float).dropna().to_numpy()
+        estimate = estimate_block(_estimator(version, base), *np.unique(scores, return_counts=True),
+                                  quality, perf)  # fmt: skip
         windows.append({"start": start.isoformat(), "end": end.isoformat(),
                         "label": window_label(start, end), "system": system_health(rows),
                         "quality": quality, "drift": drift, "performance": perf,
-                        "segments": segs, "fairness": fair})  # fmt: skip
+                        "segments": segs, "fairness": fair, "estimate": estimate})  # fmt: skip
     return {"rows": len(log), "since": since.isoformat(), "until": until.isoformat(),
             "windows": windows}  # fmt: skip
 

@@ -46,7 +46,9 @@ __all__ = [
     "assess",
     "cbpe",
     "estimate_logged",
+    "error_bins",
     "estimate_regression",
+    "estimate_regression_sums",
     "expected_roc_auc",
     "score_groups",
 ]
@@ -251,19 +253,27 @@ def _atc(
     }
 
 
-def _spread(record: Mapping[str, Any], a: np.ndarray, kind: str) -> float:
-    """The standard deviation of (realised - estimated) for a window whose rows have the
-    predicted |errors| ``a``: per decile of predicted |error| (``record["bins"]``, the
-    error model's cross-fitted misses on held-out rows), the window's own sampling spread
-    and the reference's, plus the reference's bias there, squared (conservative)."""
+def error_bins(record: Mapping[str, Any], predicted_abs: np.ndarray) -> np.ndarray:
+    """How many rows fall in each decile of predicted |error| of ``record["bins"]``."""
     bins = record.get("bins") or {}
-    n = len(a)
-    if not bins.get("n"):
+    k = len(bins.get("n") or [])
+    if not k:
+        return np.zeros(0)
+    which = np.searchsorted(np.asarray(bins["edges"], dtype=float), predicted_abs, side="right")
+    counts: np.ndarray = np.bincount(which, minlength=k)[:k].astype(float)
+    return counts
+
+
+def _spread(record: Mapping[str, Any], in_bins: np.ndarray, n: int, kind: str) -> float:
+    """The standard deviation of (realised - estimated) for a window of ``n`` rows, ``in_bins``
+    of them in each decile of predicted |error| (``record["bins"]``, the error model's
+    cross-fitted misses on held-out rows): the window's own sampling spread and the
+    reference's, plus the reference's bias there, squared (conservative)."""
+    bins = record.get("bins") or {}
+    if not bins.get("n") or not len(in_bins):
         sd = float(record.get(f"{kind}_residual_sd") or 0.0)
         return sd * math.sqrt(1 / n + 1 / max(int(record.get("rows") or 0), 1))
-    which = np.searchsorted(np.asarray(bins["edges"], dtype=float), a, side="right")
-    k = len(bins["n"])
-    w = np.bincount(which, minlength=k)[:k] / n
+    w = in_bins / n
     ref_n = np.maximum(np.asarray(bins["n"], dtype=float), 1.0)
     spread = np.asarray(bins[f"{kind}_sd"], dtype=float)
     bias = np.asarray(bins[f"{kind}_mean"], dtype=float)
@@ -283,23 +293,38 @@ def estimate_regression(
     """MAE and RMSE of a window from the error model's per-row predictions (DLE), with an
     analytic interval (normal): the window's spread and the reference's per decile of
     predicted error, and the error model's bias there (``_spread``)."""
-    from scipy.stats import norm
-
     a = np.asarray(predicted_abs, dtype=float)
     s = np.asarray(predicted_sq, dtype=float)
-    n = len(a)
-    out: dict[str, Any] = {"rows": n, "metrics": {}}
-    if n == 0:
+    return estimate_regression_sums(
+        record, len(a), float(a.sum()), float(s.sum()), error_bins(record, a), level=level
+    )
+
+
+def estimate_regression_sums(
+    record: Mapping[str, Any],
+    rows: int,
+    sum_abs: float,
+    sum_sq: float,
+    in_bins: np.ndarray,
+    *,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """``estimate_regression`` from a window's sums (what the monitor counts piece by
+    piece): rows, Σ predicted |error|, Σ predicted error², rows per decile (``error_bins``)."""
+    from scipy.stats import norm
+
+    out: dict[str, Any] = {"rows": rows, "metrics": {}}
+    if rows == 0:
         return out
     z = float(norm.ppf(0.5 + level / 2))
     method = "analytic (the error model's cross-fitted misses by decile, normal)"
-    mae = float(a.mean())
-    half = z * _spread(record, a, "abs")
+    mae = sum_abs / rows
+    half = z * _spread(record, in_bins, rows, "abs")
     out["metrics"]["mae"] = {
         "value": mae, "lower": max(0.0, mae - half), "upper": mae + half, "interval": method,
     }  # fmt: skip
-    msq = float(s.mean())
-    half_sq = z * _spread(record, a, "sq")
+    msq = sum_sq / rows
+    half_sq = z * _spread(record, in_bins, rows, "sq")
     out["metrics"]["rmse"] = {
         "value": math.sqrt(msq),
         "lower": math.sqrt(max(0.0, msq - half_sq)),

@@ -20,11 +20,63 @@ from typing import Any
 
 import numpy as np
 
-from steadyml.monitoring.estimate import CLASSIFICATION_METRICS, assess, cbpe
+from steadyml.monitoring.estimate import (
+    assess,
+    cbpe,
+    error_bins,
+    estimate_regression_sums,
+)
 from steadyml.monitoring.tally import ValueCounts
 from steadyml.training.evaluate import KNOWN_METRICS
 
-__all__ = ["Estimator", "estimate_block"]
+__all__ = ["ErrorTally", "ErrorTallier", "Estimator", "estimate_block"]
+
+
+@dataclass
+class ErrorTally:
+    """A regression window's predicted errors, as sums (added a piece of the log at a time)."""
+
+    rows: int = 0
+    sum_abs: float = 0.0
+    sum_sq: float = 0.0
+    in_bins: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    failed: str | None = None
+
+    def merge(self, other: ErrorTally) -> ErrorTally:
+        if not len(other.in_bins):
+            bins = self.in_bins
+        elif not len(self.in_bins):
+            bins = other.in_bins
+        else:
+            bins = self.in_bins + other.in_bins
+        return ErrorTally(
+            self.rows + other.rows,
+            self.sum_abs + other.sum_abs,
+            self.sum_sq + other.sum_sq,
+            bins,
+            self.failed or other.failed,
+        )
+
+
+@dataclass(frozen=True)
+class ErrorTallier:
+    """The version's error model (``training.error_model``), run over each piece's answered
+    rows by ``stream.WindowStats.add``."""
+
+    model: Any
+    record: Mapping[str, Any]
+
+    def add(self, tally: ErrorTally | None, rows: Any) -> ErrorTally:
+        tally = tally or ErrorTally()
+        if tally.failed or not len(rows):
+            return tally
+        try:
+            a, s = self.model.predict(rows)
+        except (KeyError, ValueError, TypeError) as exc:  # a log without the features
+            return ErrorTally(failed=f"the error model could not score the logged rows: {exc}")
+        return tally.merge(
+            ErrorTally(len(a), float(a.sum()), float(s.sum()), error_bins(self.record, a))
+        )
 
 
 @dataclass(frozen=True)
@@ -60,9 +112,15 @@ class Estimator:
         )
 
     def window(
-        self, scores: ValueCounts, quality: Mapping[str, Any], performance: Mapping[str, Any]
+        self,
+        scores: ValueCounts,
+        quality: Mapping[str, Any],
+        performance: Mapping[str, Any],
+        errors: ErrorTally | None = None,
     ) -> dict[str, Any]:
         """The window's estimate block (see the module's docstring)."""
+        if self.task == "regression":
+            return _regression_block(self, errors, quality, performance)
         values, counts = scores.distinct()
         return estimate_block(self, values, counts, quality, performance)
 
@@ -81,6 +139,62 @@ def _not_estimated(reason: str, rows: int) -> dict[str, Any]:
     }
 
 
+def _regression_block(
+    est: Estimator,
+    errors: ErrorTally | None,
+    quality: Mapping[str, Any],
+    performance: Mapping[str, Any],
+) -> dict[str, Any]:
+    record = est.estimation
+    if record.get("method") != "dle":
+        reason = record.get("reason") or (
+            "this model version has no error model (trained before steadyml kept one: retrain)"
+        )
+        return _not_estimated(str(reason), 0)
+    if errors is None:
+        return _not_estimated("the error model was not loaded (no artifact store given)", 0)
+    if errors.failed:
+        return _not_estimated(errors.failed, errors.rows)
+    if errors.rows == 0:
+        return _not_estimated("no scored rows in the window", 0)
+    found = estimate_regression_sums(
+        record, errors.rows, errors.sum_abs, errors.sum_sq, errors.in_bins
+    )
+    checks = assess(record, errors.rows, quality)
+    return _finish(est, found["metrics"], checks, errors.rows, performance, "mae", {})
+
+
+def _finish(
+    est: Estimator,
+    metrics: dict[str, Any],
+    checks: Mapping[str, Any],
+    rows: int,
+    performance: Mapping[str, Any],
+    fallback: str,
+    extra: Mapping[str, Any],
+) -> dict[str, Any]:
+    name = est.success if est.success in metrics else fallback
+    block: dict[str, Any] = {
+        "status": "ok",
+        "rows": rows,
+        "metrics": metrics,
+        "success_metric": name,
+        "drop": None,
+        "drop_share": None,
+        "reliable": checks["reliable"],
+        "problems": list(checks["problems"]),
+        "assumptions": {k: v for k, v in checks.items() if k not in ("reliable", "problems")},
+        **extra,
+    }
+    value, trained = (metrics.get(name) or {}).get("value"), est.training.get(name)
+    if value is not None and trained is not None:
+        higher = KNOWN_METRICS.get(name) == "higher_is_better"
+        block["drop"] = float(trained - value) if higher else float(value - trained)
+        block["drop_share"] = block["drop"] / abs(float(trained)) if trained else None
+    block.update(_realised(metrics, performance))
+    return block
+
+
 def estimate_block(
     est: Estimator,
     values: np.ndarray,
@@ -91,12 +205,6 @@ def estimate_block(
     """The estimate block from a window's distinct scores and their counts."""
     rows = int(np.asarray(counts).sum()) if len(counts) else 0
     kind = est.estimation.get("kind")
-    if est.task == "regression":
-        return _not_estimated(
-            "regression windows are not estimated in the monitor yet (the error model is "
-            "stored with the version; steadyml.monitoring.estimate.estimate_regression)",
-            rows,
-        )
     if kind != "classification" or est.estimation.get("method") is None:
         return _not_estimated(
             str(est.estimation.get("reason") or "this model version was trained before "
@@ -109,28 +217,11 @@ def estimate_block(
         return _not_estimated("no scored rows in the window", 0)
     found = cbpe(values, counts, threshold=est.threshold, calibration=est.estimation)
     checks = assess(est.estimation, rows, quality)
-    metrics = found["metrics"]
-    name = est.success if est.success in CLASSIFICATION_METRICS else "accuracy"
-    block: dict[str, Any] = {
-        "status": "ok",
-        "rows": rows,
-        "metrics": metrics,
-        "success_metric": name,
-        "drop": None,
-        "drop_share": None,
-        "reliable": checks["reliable"],
-        "problems": list(checks["problems"]),
-        "assumptions": {k: v for k, v in checks.items() if k not in ("reliable", "problems")},
+    extra = {
         "cross_check": found.get("cross_check"),
         "expected_confusion": found.get("expected_confusion"),
     }
-    value, trained = (metrics.get(name) or {}).get("value"), est.training.get(name)
-    if value is not None and trained is not None:
-        higher = KNOWN_METRICS.get(name) == "higher_is_better"
-        block["drop"] = float(trained - value) if higher else float(value - trained)
-        block["drop_share"] = block["drop"] / abs(float(trained)) if trained else None
-    block.update(_realised(metrics, performance))
-    return block
+    return _finish(est, found["metrics"], checks, rows, performance, "accuracy", extra)
 
 
 def _realised(metrics: Mapping[str, Any], performance: Mapping[str, Any]) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from steadyml.config import ProjectConfig, parse_duration
 from steadyml.entities import ModelVersion, Run
 from steadyml.monitoring.counting import LogReader, Measure, measure, times_ns
 from steadyml.monitoring.drift import DriftSettings
-from steadyml.monitoring.estimate_window import Estimator
+from steadyml.monitoring.estimate_window import ErrorTallier, Estimator
 from steadyml.monitoring.inputs import canonical_summary, contract_types
 from steadyml.monitoring.performance import MIN_LABELS, LabelInfo
 from steadyml.monitoring.references import feature_references, prediction_reference
@@ -96,7 +96,7 @@ def run_monitor(
     lengths = list(dict.fromkeys([window, *also]))
     sizes = {w: parse_duration(w) for w in lengths}
     time_column = config.data.timestamp if config.monitoring.time == "event" else None
-    baseline = _baseline(config, version, run)
+    baseline = _baseline(config, version, run, artifacts)
     read = LogReader(store, artifacts, since=since, until=until, time_column=time_column,
                       model_version=None if all_versions else version.version,
                       piece_rows=piece_rows)  # fmt: skip
@@ -128,7 +128,7 @@ def run_monitor(
                                                                         strict=True)]  # fmt: skip
         for s, block in zip(stats[w], measured, strict=True):  # performance before labels
             block["estimate"] = estimator.window(s.prediction_values, block["quality"],
-                                                 block["performance"])  # fmt: skip
+                                                 block["performance"], s.estimated)  # fmt: skip
         data = _data(config, run, version, baseline, w, periods[w], time_column, now, rows)
         results[w] = MonitorResult(data={**data, "windows": measured, "alerts": []})
     first = results.pop(window)
@@ -174,7 +174,9 @@ def _data(
     }
 
 
-def _baseline(config: ProjectConfig, version: ModelVersion, run: Run) -> Baseline:
+def _baseline(
+    config: ProjectConfig, version: ModelVersion, run: Run, artifacts: ArtifactStore | None = None
+) -> Baseline:
     mon = config.monitoring
     summary = run.summary or {}
     reference = version.reference or {}
@@ -206,7 +208,20 @@ def _baseline(config: ProjectConfig, version: ModelVersion, run: Run) -> Baselin
         success=config.project.success_metric.name,
         segments=list(config.training.segments),
         sensitive=list(config.data.columns.sensitive),
+        errors=_error_tallier(version, artifacts),
     )
+
+
+def _error_tallier(version: ModelVersion, artifacts: ArtifactStore | None) -> ErrorTallier | None:
+    """A regression version's error model (its own artifact, digest checked), for estimates."""
+    record = (version.reference or {}).get("estimation") or {}
+    digest = record.get("error_model_digest")
+    if artifacts is None or not digest:
+        return None
+    from steadyml.training.error_model import load_error_model
+
+    data = artifacts.get_bytes(digest, what=f"model version {version.version}'s error model")
+    return ErrorTallier(load_error_model(data), record)
 
 
 def _estimator(version: ModelVersion, baseline: Baseline) -> Estimator:

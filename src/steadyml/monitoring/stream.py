@@ -66,6 +66,7 @@ class Baseline:
     success: str
     segments: list[str]
     sensitive: list[str]
+    errors: Any = None  # regression: estimate_window.ErrorTallier (estimates before labels)
 
     def input_columns(self) -> list[str]:
         """The logged inputs a window's numbers read."""
@@ -221,6 +222,7 @@ class WindowStats:
     prediction_values: ValueCounts = field(default_factory=ValueCounts)
     prediction_labels: dict[str, int] = field(default_factory=dict)
     labelled: list[pd.DataFrame] = field(default_factory=list)
+    estimated: Any = None  # regression: estimate_window.ErrorTally of the answered rows
 
     def add(self, piece: Piece, rows: np.ndarray | None) -> None:
         """Add the rows of ``piece`` selected by ``rows`` (bool over every row; None: all)."""
@@ -275,6 +277,8 @@ class WindowStats:
                 self.prediction_values.add(numbers)
             else:
                 merge_counts(self.prediction_labels, label_counts(category_labels(column)))
+        if base.errors is not None and len(scored):  # predicted errors, for estimates
+            self.estimated = base.errors.add(self.estimated, scored)
         has_label = scored["label"].notna().to_numpy()
         if has_label.any():
             labelled = scored[has_label].copy()
@@ -305,6 +309,9 @@ class WindowStats:
         self.prediction_values.merge(other.prediction_values)
         merge_counts(self.prediction_labels, other.prediction_labels)
         self.labelled.extend(other.labelled)
+        if other.estimated is not None:
+            mine = self.estimated
+            self.estimated = other.estimated if mine is None else mine.merge(other.estimated)
 
     def result(self, start: dt.datetime, end: dt.datetime, columns: set[str]) -> dict[str, Any]:
         """The window's block; ``columns``: every column the log read in this run holds."""
