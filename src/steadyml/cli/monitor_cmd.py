@@ -212,11 +212,15 @@ def _render_estimates(data: dict[str, Any]) -> None:
     est = estimated[-1]["estimate"]
     a = est.get("assumptions") or {}
     name = est.get("success_metric")
+    how = "CBPE on calibrated scores" if "cross_check" in est else "the error model"
+    calibration = (
+        f"calibration error on held-out rows {_num(a.get('calibration_error'))} "
+        f"({a.get('calibration')}), " if "cross_check" in est else ""
+    )  # fmt: skip
     out.print(
-        f"  Estimated {name} (before labels, CBPE on calibrated scores) in "
-        f"{estimated[-1]['label']}: {_estimated(est)} on {est['rows']:,} predictions. "
-        f"Checks: calibration error on held-out rows {_num(a.get('calibration_error'))} "
-        f"({a.get('calibration')}), rows outside the reference {_pct(a.get('outside_support'))}.",
+        f"  Estimated {name} (before labels, {how}) in {estimated[-1]['label']}: "
+        f"{_estimated(est)} on {est['rows']:,} predictions. Checks: {calibration}rows "
+        f"outside the reference {_pct(a.get('outside_support'))}.",
         markup=False,
     )
     if not est.get("reliable"):
