@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 MIN_ERROR_MODEL_ROWS = 100
+MAX_ERROR_MODEL_ROWS = 20_000
 _BINS = 10
 
 
@@ -71,6 +72,10 @@ def fit_error_model(
     err = np.asarray(y_true, dtype=float) - np.asarray(y_pred, dtype=float)
     ok = np.isfinite(err)
     X, err = X.loc[ok], err[ok]
+    if len(err) > MAX_ERROR_MODEL_ROWS:  # training time: a sample of the held-out rows
+        keep = np.sort(np.random.default_rng(seed).choice(len(err), MAX_ERROR_MODEL_ROWS,
+                                                          replace=False))  # fmt: skip
+        X, err = X.iloc[keep], err[keep]
     n = len(err)
     record: dict[str, Any] = {"kind": "regression", "method": "dle", "rows": int(n)}
     if n < MIN_ERROR_MODEL_ROWS:
