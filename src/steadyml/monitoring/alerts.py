@@ -2,6 +2,12 @@
 
 A rule is ``metric comparison threshold`` (from ``monitoring.alerts`` in steadyml.yaml).
 It is checked on every window of a monitor run whose length matches the rule's ``window``.
+Small numbers are not alarms: a rate rule (errors, fallbacks, contract refusals, missing,
+unseen or out-of-range values) fires only when at least ``MIN_RATE_EVENTS`` rows make the rate
+(1 refused request out of 3, just after midnight, is not a 33 % error rate worth a page), a
+latency rule only over at least ``MIN_LATENCY_ROWS`` answers, and a "volume below" rule only on
+a window that has ended (the current window's count is not final).
+
 The store deduplicates: the same rule on the same subject (a feature, a group) keeps one
 incident open, however often the monitor runs; the channels are told only when an incident
 opens. An incident stays open until a person resolves it (``steadyml alerts resolve``).
@@ -31,6 +37,32 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
 }
+
+
+MIN_RATE_EVENTS = 5
+MIN_LATENCY_ROWS = 20
+_SYSTEM_RATES = ("error_rate", "fallback_rate")
+_QUALITY_RATES = ("contract_violation_rate", "missing_rate:", "missing_increase:",
+                  "unseen_rate:", "out_of_range_rate:")  # fmt: skip
+
+
+def too_few(metric: str, value: float, rule: AlertRule, window: Mapping[str, Any],
+            measured_at: str | None) -> bool:  # fmt: skip
+    """True when ``metric`` on ``window`` rests on too few rows to raise an alert."""
+    above = rule.comparison in {">", ">="}
+    if metric.startswith(_SYSTEM_RATES) and above:
+        rows = float((window.get("system") or {}).get("volume") or 0)
+        return value * rows < MIN_RATE_EVENTS - 1e-9
+    if metric.startswith(_QUALITY_RATES) and above:
+        rows = float((window.get("quality") or {}).get("rows") or 0)
+        return value * rows < MIN_RATE_EVENTS - 1e-9
+    if metric.startswith("latency_"):
+        return float((window.get("system") or {}).get("volume") or 0) < MIN_LATENCY_ROWS
+    if metric == "volume" and not above and measured_at and window.get("end"):
+        end = dt.datetime.fromisoformat(str(window["end"]))
+        now = dt.datetime.fromisoformat(str(measured_at))
+        return end > now  # the current window: its count is not final
+    return False
 
 
 @dataclass(frozen=True)
@@ -176,6 +208,8 @@ def evaluate_rules(
             for metric in expand(rule.metric, numbers):
                 value = numbers.get(metric)
                 if value is None or not _COMPARE[rule.comparison](value, rule.threshold):
+                    continue
+                if too_few(metric, float(value), rule, window, result.get("generated_at")):
                     continue
                 subject = metric.split(":", 1)[1] if ":" in metric else None
                 message, next_step = describe(metric, subject, value, rule, context)
