@@ -101,3 +101,52 @@ def test_a_rare_class_by_chance_holds_the_step_and_a_real_shift_fails() -> None:
     assert "within chance" in chance["prediction_distance"].sentence
     flipped = checks(prod, piece(2, "canary", ["yes"] * 297 + ["no"] * 3), shadow=False)
     assert flipped["prediction_distance"].verdict == "FAIL"
+
+
+# --- the estimate before labels (issue 16's guardrail) ----------------------------------------
+# a calibration record as training writes it, with no calibrator: the scores are the chances
+CALIBRATED = {"estimation": {"kind": "classification", "method": "none", "ece_before": 0.01,
+                             "ece_after": 0.01, "rows": 5_000}}  # fmt: skip
+
+
+def scored(version: int, route: str, scores: np.ndarray) -> pd.DataFrame:
+    frame = piece(version, route, ["yes" if s >= 0.5 else "no" for s in scores])
+    frame["score"] = scores
+    return frame
+
+
+def estimate_checks(prod: np.ndarray, cand: np.ndarray, reference: dict | None = None) -> dict:
+    reference = CALIBRATED if reference is None else reference
+    reading = read_guardrails(
+        [scored(1, "live", prod), scored(2, "canary", cand)], candidate=2, production=1,
+        shadow=False, limits=LIMITS, task="classification", metric="accuracy",
+        estimation={"candidate": (reference, 0.5), "production": (reference, 0.5)},
+    )  # fmt: skip
+    return {c.name: c for c in reading.checks}
+
+
+def test_an_estimate_before_labels_fails_a_candidate_that_lost_its_confidence() -> None:
+    rng = np.random.default_rng(3)
+    sure = np.clip(rng.choice([0.03, 0.97], 600) + rng.normal(0, 0.01, 600), 0, 1)
+    unsure = np.clip(0.5 + rng.normal(0, 0.05, 600), 0, 1)  # expected accuracy about 0.5
+    same = estimate_checks(sure, sure[::-1])
+    assert same["estimated_metric"].verdict == "PASS"
+    assert "an estimate, before labels" in same["estimated_metric"].sentence
+    worse = estimate_checks(sure, unsure)
+    assert worse["estimated_metric"].verdict == "FAIL"
+    assert worse["estimated_metric"].candidate < 0.6 < worse["estimated_metric"].production
+    # the labelled check still waits: the estimate is its own check, marked as one
+    assert worse["success_metric"].verdict == "WAITING"
+
+
+def test_an_unreliable_or_missing_estimate_never_judges() -> None:
+    rng = np.random.default_rng(4)
+    sure = np.clip(rng.choice([0.03, 0.97], 600), 0, 1)
+    unsure = np.full(600, 0.5)
+    shaky = {"estimation": {**CALIBRATED["estimation"], "ece_after": 0.2}}
+    found = estimate_checks(sure, unsure, shaky)["estimated_metric"]
+    assert found.verdict == "N/A" and "unreliable" in found.sentence
+    old = estimate_checks(sure, unsure, {})["estimated_metric"]  # trained before estimates
+    assert old.verdict == "N/A"
+    few = estimate_checks(sure[:50], unsure[:50])["estimated_metric"]
+    assert few.verdict == "INCONCLUSIVE"  # too few requests: as every other check

@@ -267,7 +267,22 @@ def read_reading(store: Store, artifacts: ArtifactStore | None, config: ProjectC
         candidate=rollout.candidate_version, production=rollout.production_version,
         shadow=shadow, limits=_limits(rollout.plan), task=mv.task, labels=labels,
         metric=config.project.success_metric.name, positive_label=positive,
+        estimation=_estimation(store, rollout),
     )  # fmt: skip
+
+
+def _estimation(store: Store, rollout: Rollout) -> dict[str, tuple[dict[str, Any], float]]:
+    """Each arm's reference statistics and decision threshold (the estimate before labels)."""
+    out = {}
+    for arm, number in (("candidate", rollout.candidate_version),
+                        ("production", rollout.production_version)):  # fmt: skip
+        version = store.get_model_version(number)
+        threshold = 0.5
+        with contextlib.suppress(NotFoundError):
+            run = store.get_run(version.run_number)
+            threshold = float((run.metrics or {}).get("threshold") or 0.5)
+        out[arm] = (dict(version.reference or {}), threshold)
+    return out
 
 
 def evaluate_rollout(

@@ -4,7 +4,7 @@
 only counts: per arm (the candidate's shadow or canary answers; production's live answers) the
 requests, the failed ones, a latency histogram, the predictions' distribution, and (in the
 shadow, where both models answer the same requests) each request's answer by id, so memory
-holds numbers, never the window's rows. Then six checks, each with a verdict:
+holds numbers, never the window's rows. Then seven checks, each with a verdict:
 
 * ``failed_requests``: errors and fallbacks, the candidate's share against production's;
 * ``latency_p95``: the candidate's 95th percentile against production's;
@@ -16,7 +16,13 @@ holds numbers, never the window's rows. Then six checks, each with a verdict:
   agreement is weak for a rare class: a candidate that never predicts a class production
   gives 3 % of the time still agrees on 97 % of the requests;
 * ``success_metric``: once enough labels arrived for both arms, the project's metric, with a
-  bootstrap interval of the difference.
+  bootstrap interval of the difference;
+* ``estimated_metric`` (classification, before labels): each arm's success metric estimated
+  from its own logged scores (``monitoring.estimate.estimate_logged``: CBPE on the version's
+  calibration, with its 95 % interval), marked as an estimate. It fails only when both
+  estimates are reliable and the candidate's whole interval lies below production's by more
+  than ``metric_margin``; an unreliable or unavailable estimate is N/A (it never holds a step
+  on its own, and never passes one either: the other checks do).
 
 A check with fewer requests than ``min_requests`` in either arm is INCONCLUSIVE: it holds the
 step and is never a pass. A value that is missing (no latency logged, no labels) is never read
@@ -78,6 +84,7 @@ _LAT_EDGES = np.geomspace(0.01, 1e6, int(math.log(1e8) / math.log(1.01)) + 1)
 _NUMERIC_BINS = 20
 _LATENCY_SLACK_MS = 5.0  # p95 differences under this are never a failure
 _DISTANCE_P = 0.001  # a distance above the line fails only when the counts say so
+_MAX_SCORES = 200_000  # per arm, for the estimate before labels (1.6 MB)
 _SILENT_FACTOR = 10  # production this many times min_requests and no shadow row at all: FAIL
 # the metrics ``_metric`` computes under bootstrap weights; which way is better comes from
 # training.evaluate.KNOWN_METRICS (mse, not listed there, is lower-is-better)
@@ -162,6 +169,8 @@ class _Arm:
         self.ids: list[np.ndarray] = []
         self.answers: list[np.ndarray] = []
         self.labelled: list[pd.DataFrame] = []
+        self.scores: list[np.ndarray] = []  # positive-class scores (estimates before labels)
+        self.scored = 0
 
     def add(self, rows: pd.DataFrame, edges: np.ndarray | None, keep_ids: bool,
             labels: Mapping[str, Any] | None) -> None:  # fmt: skip
@@ -183,6 +192,11 @@ class _Arm:
         else:
             for label, count in ok["prediction"].astype(str).value_counts().items():
                 self.classes[str(label)] = self.classes.get(str(label), 0) + int(count)
+        if not self.numeric and self.scored < _MAX_SCORES:
+            score = pd.to_numeric(ok["score"], errors="coerce").to_numpy(dtype=float)
+            score = score[np.isfinite(score)][: _MAX_SCORES - self.scored]
+            self.scores.append(score)
+            self.scored += len(score)
         if keep_ids:
             self.ids.append(_hash_ids(ok["request_id"]))
             self.answers.append(_answers(ok["prediction"], self.numeric))
@@ -277,8 +291,12 @@ def read_guardrails(
     labels: Mapping[str, Any] | None = None,
     metric: str | None = None,
     positive_label: Any = None,
+    estimation: Mapping[str, tuple[Mapping[str, Any], float]] | None = None,
 ) -> Reading:
-    """The checks of one rollout step over its window (``pieces``: the log of the window)."""
+    """The checks of one rollout step over its window (``pieces``: the log of the window).
+
+    ``estimation``: per arm (``"candidate"``, ``"production"``) the model version's reference
+    statistics and decision threshold, for the estimate before labels (none: N/A)."""
     numeric = task == "regression"
     cand, prod = _Arm(numeric), _Arm(numeric)
     refused = 0
@@ -308,6 +326,7 @@ def read_guardrails(
         _check_agreement(pairs, numeric, limits, shadow=shadow),
         _check_minority(pairs, numeric, limits, shadow=shadow),
         _check_metric(cand, prod, limits, metric, task, positive_label),
+        _check_estimate(cand, prod, limits, metric, task, estimation),
     ]
     labelled = {"candidate": sum(len(f) for f in cand.labelled),
                 "production": sum(len(f) for f in prod.labelled)}  # fmt: skip
@@ -565,6 +584,49 @@ def _check_metric(cand: _Arm, prod: _Arm, limits: Limits, metric: str | None, ta
                  f"{name}: {metric} candidate {c_val:.4f} ({nc} labels), production "
                  f"{p_val:.4f} ({np_} labels); the candidate is at best {high:+.4f} against "
                  f"production (95 %); limit {limit}: {verdict}.")  # fmt: skip
+
+
+def _check_estimate(cand: _Arm, prod: _Arm, limits: Limits, metric: str | None, task: str,
+                    estimation: Mapping[str, tuple[Mapping[str, Any], float]] | None,
+                    ) -> Check:  # fmt: skip
+    from steadyml.monitoring.estimate import estimate_logged
+
+    name = "estimated_metric"
+    limit = (f"estimated {metric}: the candidate's 95 % interval not wholly more than "
+             f"{limits.metric_margin:g} below production's")  # fmt: skip
+    if task == "regression" or not estimation or metric is None:
+        return Check(name, NOT_APPLICABLE, None, None, limit,
+                     f"{name}: no estimate before labels for this model (classification "
+                     "models with a calibration record have one).")  # fmt: skip
+    too_few = _too_few(name, cand, prod, limits, limit)
+    if too_few is not None:
+        return too_few
+    found = {}
+    for arm_name, arm in (("candidate", cand), ("production", prod)):
+        reference, threshold = estimation[arm_name]
+        scores = np.concatenate(arm.scores) if arm.scores else np.empty(0)
+        found[arm_name] = estimate_logged(reference, scores, threshold=threshold, metric=metric)
+    c, p = found["candidate"], found["production"]
+    if c.get("value") is None or p.get("value") is None:
+        why = c.get("reason") or p.get("reason") or "no scores were logged"
+        return Check(name, NOT_APPLICABLE, None, None, limit, f"{name}: {why}; not judged.")
+    shown = (f"{name} (an estimate, before labels): {metric} candidate {c['value']:.4f} "
+             f"[{c['lower']:.4f}, {c['upper']:.4f}], production {p['value']:.4f} "
+             f"[{p['lower']:.4f}, {p['upper']:.4f}]")  # fmt: skip
+    unreliable = [f"{arm}: {'; '.join(e.get('problems') or ['unreliable'])}"
+                  for arm, e in found.items() if not e.get("reliable")]  # fmt: skip
+    if unreliable:
+        return Check(name, NOT_APPLICABLE, c["value"], p["value"], limit,
+                     f"{shown}; not judged, the estimate is unreliable "
+                     f"({' / '.join(unreliable)}).")  # fmt: skip
+    higher = KNOWN_METRICS.get(metric) != "lower_is_better"
+    if higher:
+        worse = c["upper"] < p["lower"] - limits.metric_margin
+    else:
+        worse = c["lower"] > p["upper"] + limits.metric_margin
+    verdict = FAIL if worse else PASS
+    return Check(name, verdict, c["value"], p["value"], limit,
+                 f"{shown}; limit {limit}: {verdict}.")  # fmt: skip
 
 
 def _metric(rows: pd.DataFrame, metric: str, task: str, positive_label: Any,
