@@ -650,8 +650,10 @@ def _logging_fallback(f: Facts, mv: ModelVersion | None = None) -> Finding:
     fb = f.config.serving.fallback
     if fb.strategy == "error":
         return Finding(FAIL, "serving.fallback.strategy is error: when the model fails or is "
-                       "slow, callers get a 503.", "set serving.fallback (constant, rule or "
-                       "previous) in steadyml.yaml")  # fmt: skip
+                       "slow, callers get a 503.",
+                       "in steadyml.yaml, under serving: fallback:, set strategy: constant "
+                       "and value: the answer callers should get (or strategy: rule, or "
+                       "previous once a version was in production)")  # fmt: skip
     if fb.strategy == "previous" and f.evidence.get("production_versions_ever", 0) == 0:
         return Finding(FAIL, "serving.fallback.strategy is previous, but no version was ever "
                        "in production to fall back on.", "use a constant or rule fallback for "
@@ -693,7 +695,8 @@ def _rollback_path(f: Facts, mv: ModelVersion | None = None) -> Finding:
         return Finding(PASS, f"No earlier version to go back to; the {fb} fallback answers "
                        "without any model if this one must be taken out.")  # fmt: skip
     return Finding(FAIL, "No earlier production version and no fallback that answers without "
-                   "a model.", "set serving.fallback to constant or rule")  # fmt: skip
+                   "a model.", "in steadyml.yaml, under serving: fallback:, set strategy: constant "
+                   "and value: the answer callers should get (or strategy: rule)")  # fmt: skip
 
 
 def _privacy_fairness(f: Facts) -> Finding:

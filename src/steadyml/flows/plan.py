@@ -278,6 +278,12 @@ def _render_data_project(name: str, source: str, guess: Any) -> str:
         "  gates:",
         "    beat_baseline_by: 0.0   # raise it to demand a clear margin over doing nothing",
         "",
+        "serving:",
+        "  fallback:        # what callers get when the model fails or is too slow",
+        "    strategy: error   # error: a 503. The launch gate asks for an answer instead: "
+        "constant (with value: the answer), rule, or previous (the last production version)",
+        "    timeout_ms: 500",
+        "",
         "monitoring:",
         "  window: 1d   # one row of numbers per day of predictions",
         "  alerts:      # starting rules: tune the lines to what matters for this model",
