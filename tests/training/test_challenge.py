@@ -274,3 +274,22 @@ def test_a_three_class_decision_matches_sklearn() -> None:
     assert metrics["log_loss"]["challenger"] == pytest.approx(skm.log_loss(truth, b["proba"]))
     assert decision["outcome"] == "PROMOTE", decision["summary"]
     assert any(c["name"] == "fairness (recent)" for c in decision["checks"])
+
+
+def test_the_decision_records_how_often_the_two_models_agree(models: dict[str, Any]) -> None:
+    # what a rollout's shadow should then see live (flows.rollout._expected_agreement)
+    decision = _decide(models["good"], models["good"], recent=600)
+    same = {s["name"]: s["agreement"] for s in decision["sets"]}
+    assert same["recent"]["all"] == 1.0 and same["recent"]["rows"] == 600
+    decision = _decide(models["bad"], models["good"], recent=600)
+    for block in decision["sets"]:
+        frame, _ = _binary(block["rows"], seed=3 if block["name"] == "recent" else 4)
+        a = models["bad"].predict(frame[["x0", "x1", "x2"]])
+        b = models["good"].predict(frame[["x0", "x1", "x2"]])
+        assert block["agreement"]["all"] == pytest.approx(float(np.mean(a == b)))
+        common = np.bincount(a).argmax()
+        flagged = (a != common) | (b != common)
+        assert block["agreement"]["minority"] == pytest.approx(
+            float(np.mean(a[flagged] == b[flagged]))
+        )
+        assert block["agreement"]["minority_rows"] == int(flagged.sum())

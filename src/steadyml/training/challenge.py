@@ -266,6 +266,25 @@ def _answers_labels(answers: Answers, task: str, positive: Any) -> np.ndarray:
     return predicted_labels(answers.scores, positive, answers.threshold)
 
 
+def _agreement(rows: RowSet, task: str, positive: Any) -> dict[str, Any]:
+    """How often the two models answer alike on these rows (what a rollout's shadow should see
+    live): over all rows, and over the rows either answers with a class other than the
+    champion's most common one (``minority``), as the shadow's guardrails count them."""
+    a = _answers_labels(rows.champion, task, positive).astype(str)
+    b = _answers_labels(rows.challenger, task, positive).astype(str)
+    if len(a) == 0:
+        return {"all": None, "minority": None, "rows": 0, "minority_rows": 0}
+    values, counts = np.unique(a, return_counts=True)
+    common = values[int(np.argmax(counts))]
+    flagged = (a != common) | (b != common)
+    return {
+        "all": float(np.mean(a == b)),
+        "minority": float(np.mean(a[flagged] == b[flagged])) if flagged.any() else None,
+        "rows": len(a),
+        "minority_rows": int(flagged.sum()),
+    }
+
+
 def _compare_set(
     rows: RowSet,
     task: str,
@@ -288,6 +307,8 @@ def _compare_set(
     block: dict[str, Any] = {"name": rows.name, "title": rows.title, "rows": n,
                              "metrics": {k: {**v, "direction": KNOWN_METRICS.get(k)}
                                          for k, v in metrics.items()}}  # fmt: skip
+    if task != "regression":
+        block["agreement"] = _agreement(rows, task, positive)
     checks = [_metric_check(rows, success, metrics.get(success), sign, settings)]
     t0 = time.perf_counter()
     seg_block, seg_check = _segments(rows, a, b, success, sign, settings)
