@@ -94,10 +94,11 @@ def _inconclusive_steps(decision: dict[str, Any], version: int | None) -> list[s
         steps.append("collect more labels (steadyml feedback), then retrain again")
     if fixed and version is not None:
         steps.append(
-            f"steadyml models promote {version} --to production --override --reason '…'   "
+            f"steadyml rollout start {version} --override --reason '…'   "
             f"# only once a person has reviewed {', '.join(fixed)}: it is measured on the "
             "champion's original test rows, a fixed set, so more labels will not settle it "
-            "(or change its margin under `retraining:` in steadyml.yaml)"
+            "(shadow, then canary, with guardrails; or change its margin under `retraining:` in "
+            "steadyml.yaml)"
         )
     return steps
 
