@@ -75,7 +75,9 @@ def create_app(project: Project, settings: ServeSettings | None = None) -> FastA
                                body_timeout_s=settings.body_timeout_s)  # fmt: skip
     app.add_middleware(  # outermost: ids, counts and the 500 for every request; a prediction
         RequestMeta,  # with a plain body goes from here to its route (shortcut.py)
-        requests=service.metrics.requests, errors=unhandled_errors(app), shortcut=shortcut,
+        requests=service.metrics.requests,
+        errors=unhandled_errors(app),
+        shortcut=shortcut,
     )
 
     predict.add_routes(app, service.request_model, require_auth=settings.require_auth)  # first

@@ -4,8 +4,8 @@ One row per measured window: its length (``1d``), start and end, the model versi
 time basis it was measured for, its rows, when it was measured, the window's block of the
 monitor result (``measures``), the numbers alert rules read from it (``summary``, small, so
 charts over a year of windows do not load every block) and what the run compared it with
-(``context``: training metrics, the success metric, the drift settings). Measuring the same window again
-replaces its row: a unique index on (project, length, window_start, model_version,
+(``context``: training metrics, the success metric, the drift settings). Measuring the same
+window again replaces its row: a unique index on (project, length, window_start, model_version,
 time_basis), whose leading columns also serve the listing by length and time; a second index
 on (project, window_start) serves the listing of every length.
 
