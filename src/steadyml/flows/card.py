@@ -39,10 +39,28 @@ def _limitations(summary: dict[str, Any], dv_rows: int, dv_version: int) -> list
 
 def _scores(metrics: dict[str, Any]) -> dict[str, Any]:
     """Only the scores (and the confusion matrix and threshold), not counts or notes."""
-    from steadyml.training.evaluate import KNOWN_METRICS
+    from steadyml.config.metrics import KNOWN_METRICS  # not training's: no scikit-learn
 
     keep = set(KNOWN_METRICS) | {"confusion_matrix", "threshold"}
     return {k: v for k, v in metrics.items() if k in keep}
+
+
+def _data_facts(
+    store: Store, version: int, data_hash: str, split: dict[str, Any]
+) -> dict[str, Any]:
+    """The data version's record; in a store without it (a packaged service registers the
+    model version and its run, not the data snapshot) what the run recorded of it."""
+    from steadyml.errors import NotFoundError
+
+    try:
+        dv = store.get_dataset_version(version)
+    except NotFoundError:
+        rows = sum(int(split.get(k) or 0) for k in ("train_rows", "test_rows", "dropped_rows"))
+        return {"version": version, "content_hash": data_hash, "rows": rows, "columns": None,
+                "source": "not in this store: the data snapshot stayed with the training "
+                "project (its content hash is the run's)"}  # fmt: skip
+    return {"version": dv.version, "content_hash": dv.content_hash, "rows": dv.rows,
+            "columns": dv.columns, "source": dv.source}  # fmt: skip
 
 
 def model_card(cfg: ProjectConfig, store: Store, version: int, *, fmt: str = "markdown") -> str:
@@ -63,8 +81,8 @@ def card_data(cfg: ProjectConfig, store: Store, version: int) -> dict[str, Any]:
 
     mv = store.get_model_version(version)
     run = store.get_run(mv.run_number)
-    dv = store.get_dataset_version(mv.dataset_version)
     summary = run.summary
+    data = _data_facts(store, mv.dataset_version, run.data_hash, summary.get("split") or {})
     roles = cfg.data.roles()
     features = [{"name": f, "role": roles.role_of(f)} for f in mv.features]
     excluded: list[dict[str, Any]] = []
@@ -125,14 +143,7 @@ def card_data(cfg: ProjectConfig, store: Store, version: int) -> dict[str, Any]:
             "code_commit": run.code_commit,
             "code_dirty": run.code_dirty,
         },
-        "data": {
-            "version": dv.version,
-            "content_hash": dv.content_hash,
-            "rows": dv.rows,
-            "columns": dv.columns,
-            "source": dv.source,
-            "split": summary.get("split", {}),
-        },
+        "data": {**data, "split": summary.get("split", {})},
         "features": features,
         "excluded": excluded,
         "metrics": {
@@ -146,7 +157,7 @@ def card_data(cfg: ProjectConfig, store: Store, version: int) -> dict[str, Any]:
         "segments": summary.get("segments", {}),
         "fairness": (summary.get("fairness") or {}).get("columns", {}),
         "latency": summary.get("latency", {}),
-        "limitations": _limitations(summary, dv.rows, dv.version),
+        "limitations": _limitations(summary, int(data["rows"]), int(data["version"])),
         "history": history,
         "events": events,
     }

@@ -48,11 +48,13 @@ Progress = Callable[[str], None]
 __all__ = [
     "FORMAT",
     "MANIFEST",
+    "PIPELINE_REQUIREMENTS",
     "SERVICE_REQUIREMENTS",
     "PackageResult",
     "file_digest",
     "package",
     "pinned_requirements",
+    "service_requirements",
 ]
 
 FORMAT = 1
@@ -63,12 +65,26 @@ TEST_ROWS = 24  # golden requests from the version's test rows, besides the edge
 
 #: the distributions the service imports (with their own requirements, pinned from what is
 #: installed): the web stack, the store (and psycopg for PostgreSQL by URL), the artifact
-#: store, the prediction log, the model (scikit-learn for a pipeline and the model card)
+#: store, the prediction log, the model (scikit-learn to unpickle a pipeline)
 SERVICE_REQUIREMENTS = (
     "fastapi", "uvicorn", "pydantic", "SQLAlchemy", "alembic", "pandas", "numpy", "pyarrow",
     "fsspec", "PyYAML", "prometheus-client", "swagger-ui-bundle", "joblib", "scikit-learn",
     "scipy", "threadpoolctl", "Jinja2", "psycopg", "psycopg-binary",
 )  # fmt: skip
+#: what only a version without a serving form needs (its pipeline is unpickled): a version
+#: with one is served by numpy alone, so its package leaves these out (about 145 MB).
+#: threadpoolctl stays: the micro-batcher limits BLAS threads with it (0.1 MB)
+PIPELINE_REQUIREMENTS = ("scikit-learn", "scipy", "joblib")
+
+
+def service_requirements(serving_form: bool) -> tuple[str, ...]:
+    """``SERVICE_REQUIREMENTS``, less ``PIPELINE_REQUIREMENTS`` when the packaged version has
+    a serving form."""
+    if not serving_form:
+        return SERVICE_REQUIREMENTS
+    return tuple(n for n in SERVICE_REQUIREMENTS if n not in PIPELINE_REQUIREMENTS)
+
+
 #: installed only when present here (object storage by URL)
 OPTIONAL_REQUIREMENTS = ("s3fs",)
 
@@ -183,7 +199,7 @@ def package(
         (target / "golden").mkdir()
         (target / GOLDEN).write_text(json.dumps(golden, indent=1) + "\n")
         say("Pinning the service's requirements")
-        requirements = pinned_requirements()
+        requirements = pinned_requirements(service_requirements(bool(mv.serving_digest)))
         (target / "requirements.txt").write_text(
             f"# The packaged service's dependencies, pinned to the versions installed when "
             f"model version {mv.version} was packaged ({dt.date.today().isoformat()}).\n"

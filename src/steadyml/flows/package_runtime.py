@@ -105,6 +105,31 @@ def check_files(package_dir: str | Path) -> dict[str, Any]:
     return manifest
 
 
+def _has_scikit_learn() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("sklearn") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _need_pipeline_stack(mv: Mapping[str, Any]) -> None:
+    """A version without a serving form is served by unpickling its pipeline, which needs
+    scikit-learn: a package of a version with a serving form leaves it out."""
+    if mv.get("serving_digest") or _has_scikit_learn():
+        return
+    raise SteadyMLError(
+        f"Model version {mv.get('version')} has no serving form, so the service would unpickle "
+        "its pipeline, and scikit-learn is not installed here (a package of a version with a "
+        "serving form leaves scikit-learn and scipy out of requirements.txt).",
+        hint="Serve it from its own package (`steadyml package VERSION --out DIR` pins "
+        "scikit-learn for a version without a serving form), or install scikit-learn "
+        "(pip install scikit-learn scipy) into this environment.",
+        field="model_version",
+    )
+
+
 def prepare(
     package_dir: str | Path,
     *,
@@ -138,6 +163,7 @@ def prepare(
     name = str(release["project"])
     artifacts = ArtifactStore(artifacts_url)
     mv = release["model_version"]
+    _need_pipeline_stack(mv)
     store = open_store(store_url, project=name)
     notes: list[str] = []
     try:
@@ -157,6 +183,9 @@ def prepare(
                 size = (root / APP / "model" / file).stat().st_size
                 store.add_artifact(digest=digest, size=size, kind=kind)
         production = store.production_version()
+        if production is not None:
+            _need_pipeline_stack({"version": production.version,
+                                  "serving_digest": production.serving_digest})  # fmt: skip
         if production is not None and production.version != registration.version.version:
             notes.append(f"The store's production version is {production.version}, not the "
                          f"packaged {registration.version.version}: the service answers with "

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steadyml.config.metrics import KNOWN_METRICS
 from steadyml.monitoring.decisive import (
     ALPHA,
     MIN_EVENTS,
@@ -58,7 +59,6 @@ from steadyml.monitoring.decisive import (
     failures_beyond,
 )
 from steadyml.monitoring.drift_stats import chi_square_homogeneity
-from steadyml.training.evaluate import KNOWN_METRICS
 
 __all__ = [
     "BLOCKING",
@@ -67,6 +67,7 @@ __all__ = [
     "Limits",
     "Reading",
     "read_guardrails",
+    "weighted_auc",
 ]
 
 #: the log's columns the guardrails read
@@ -87,7 +88,7 @@ _DISTANCE_P = 0.001  # a distance above the line fails only when the counts say 
 _MAX_SCORES = 200_000  # per arm, for the estimate before labels (1.6 MB)
 _SILENT_FACTOR = 10  # production this many times min_requests and no shadow row at all: FAIL
 # the metrics ``_metric`` computes under bootstrap weights; which way is better comes from
-# training.evaluate.KNOWN_METRICS (mse, not listed there, is lower-is-better)
+# config.metrics.KNOWN_METRICS (mse, not listed there, is lower-is-better)
 _COMPARED = ("accuracy", "precision", "recall", "f1", "roc_auc", "r2", "mae", "rmse", "mse")
 
 
@@ -669,15 +670,12 @@ def _metric(rows: pd.DataFrame, metric: str, task: str, positive_label: Any,
     pos = str(positive_label) if positive_label is not None else (classes[-1] if classes else "")
     yt, yp = y == pos, pred == pos
     if metric == "roc_auc":
-        from sklearn.metrics import roc_auc_score
-
         score = pd.to_numeric(rows["score"], errors="coerce").to_numpy(dtype=float)
         keep = np.isfinite(score)
         if yt[keep].all() or not yt[keep].any():
             return None, None
-        vals = [float(roc_auc_score(yt[keep], score[keep], sample_weight=w[keep]))
-                for w in weights]  # fmt: skip
-        return vals[0], np.array(vals[1:])
+        vals = weighted_auc(yt[keep], score[keep], weights[:, keep])
+        return float(vals[0]), vals[1:]
     tp = (weights * (yt & yp)).sum(axis=1)
     fp = (weights * (~yt & yp)).sum(axis=1)
     fn = (weights * (yt & ~yp)).sum(axis=1)
@@ -692,3 +690,23 @@ def _metric(rows: pd.DataFrame, metric: str, task: str, positive_label: Any,
         return None, None
     boot = out[1:]
     return float(out[0]), boot[np.isfinite(boot)]
+
+
+def weighted_auc(positive: np.ndarray, score: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """ROC AUC of ``score`` for the rows where ``positive``, under each row of ``weights``
+    (one weighting per row): the weighted Mann-Whitney statistic, P(score of a positive >
+    score of a negative) + half the ties, which is the area sklearn's ``roc_auc_score`` gives
+    with ``sample_weight`` (numpy only: the rollout watcher runs in a service that may have
+    no scikit-learn). NaN for a weighting with no positive or no negative weight."""
+    order = np.argsort(score, kind="stable")
+    s, pos = score[order], positive[order].astype(bool)
+    w = np.atleast_2d(weights)[:, order].astype(float)
+    ends = np.append(np.nonzero(np.diff(s))[0], len(s) - 1)  # last row of each distinct score
+    cum_pos = np.cumsum(w * pos, axis=1)[:, ends]
+    cum_neg = np.cumsum(w * ~pos, axis=1)[:, ends]
+    at_pos = np.diff(cum_pos, axis=1, prepend=0.0)
+    at_neg = np.diff(cum_neg, axis=1, prepend=0.0)
+    wins = (at_pos * (cum_neg - at_neg + 0.5 * at_neg)).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: np.ndarray = wins / (cum_pos[:, -1] * cum_neg[:, -1])
+    return out

@@ -22,6 +22,7 @@ from sklearn import metrics as skm
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from steadyml.config.metrics import KNOWN_METRICS  # re-exported: defined without scikit-learn
 from steadyml.errors import DataError, SteadyMLError
 
 if TYPE_CHECKING:
@@ -42,19 +43,6 @@ __all__ = [
     "segment_metrics",
 ]
 
-KNOWN_METRICS: dict[str, str] = {
-    "roc_auc": "higher_is_better",
-    "accuracy": "higher_is_better",
-    "precision": "higher_is_better",
-    "recall": "higher_is_better",
-    "f1": "higher_is_better",
-    "log_loss": "lower_is_better",
-    "brier": "lower_is_better",
-    "mae": "lower_is_better",
-    "rmse": "lower_is_better",
-    "r2": "higher_is_better",
-    "mape": "lower_is_better",
-}
 _TASK_METRICS: dict[str, tuple[str, ...]] = {
     "classification": ("roc_auc", "accuracy", "precision", "recall", "f1", "log_loss", "brier"),
     "regression": ("mae", "rmse", "r2", "mape"),
