@@ -175,3 +175,30 @@ def test_error_model_estimates_mae_under_a_known_error_structure() -> None:
     assert est["rmse"]["value"] == pytest.approx(truth_rmse, rel=0.07)
     # the reference's average error is well below this window's: the estimate moved with x
     assert est["mae"]["value"] > record["mae"] * 1.3
+
+
+def test_the_calibrators_own_spread_widens_intervals_more_for_a_small_calibration_set() -> None:
+    """The calibrator refitted on bootstrap resamples of its held-out rows: fitted on 100,000
+    rows its spread barely moves an estimate; on 400 rows it widens the interval."""
+    rng = np.random.default_rng(3)
+
+    def record(n: int) -> dict[str, object]:
+        raw = rng.random(n)
+        return fit_calibration(rng.random(n) < raw**2, raw, cut=0.5)  # true chance: score²
+
+    huge, small = record(100_000), record(400)
+    assert huge["method"] == small["method"] == "isotonic"
+    assert len(huge["resampled_y"]) == len(small["resampled_y"]) == 20
+    live = rng.random(5_000)
+    plain = cbpe(live, threshold=0.5, calibration={**huge, "resampled_y": None})["metrics"]
+    wide_huge = cbpe(live, threshold=0.5, calibration=huge)["metrics"]
+    wide_small = cbpe(live, threshold=0.5, calibration=small)["metrics"]
+    for name in ("accuracy", "f1", "roc_auc"):
+        assert wide_huge[name]["calibration_sd"] < 0.005
+        assert wide_small[name]["calibration_sd"] > 3 * wide_huge[name]["calibration_sd"]
+        assert "calibrator's spread" in wide_small[name]["interval"]
+    width = {k: wide_huge[k]["upper"] - wide_huge[k]["lower"] for k in ("accuracy", "f1")}
+    base = {k: plain[k]["upper"] - plain[k]["lower"] for k in ("accuracy", "f1")}
+    assert all(width[k] - base[k] < 0.2 * base[k] for k in width), (width, base)
+    small_width = wide_small["accuracy"]["upper"] - wide_small["accuracy"]["lower"]
+    assert small_width > 1.3 * (plain["accuracy"]["upper"] - plain["accuracy"]["lower"])

@@ -44,6 +44,7 @@ __all__ = [
     "MAX_OUTSIDE_SUPPORT",
     "MIN_ESTIMATE_ROWS",
     "assess",
+    "calibration_spread",
     "cbpe",
     "estimate_logged",
     "error_bins",
@@ -111,11 +112,12 @@ def _runs(
 
 def _score_bins(
     s: np.ndarray, c: np.ndarray | None, p: np.ndarray, k: int, limit: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The rows of each side (answered negative: ``[:k]``, positive: ``[k:]``) in at most
     ``limit`` bins of neighbouring scores each, never splitting equal scores: ``(mean
-    chance, rows, pred)`` per bin, in score order. What the label bootstrap draws from."""
-    chances, weights, sides = [], [], []
+    chance, rows, pred, mean score)`` per bin, in score order. What the label bootstrap
+    draws from (and the resampled calibration maps are applied to)."""
+    chances, weights, sides, mean_scores = [], [], [], []
     for lo, hi, side in ((0, k, False), (k, len(s), True)):
         if hi <= lo:
             continue
@@ -130,15 +132,57 @@ def _score_bins(
         if c is None:
             w = np.diff(np.r_[cuts, hi]).astype(float)
             total = np.add.reduceat(p[lo:hi], at)
+            total_s = np.add.reduceat(s[lo:hi], at)
         else:
             w = np.add.reduceat(c[lo:hi], at)
             total = np.add.reduceat(c[lo:hi] * p[lo:hi], at)
+            total_s = np.add.reduceat(c[lo:hi] * s[lo:hi], at)
         chances.append(total / w)
         weights.append(w)
         sides.append(np.full(len(w), side))
+        mean_scores.append(total_s / w)
     if not chances:
-        return np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool)
-    return np.concatenate(chances), np.concatenate(weights), np.concatenate(sides)
+        return np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool), np.zeros(0)
+    return (
+        np.concatenate(chances),
+        np.concatenate(weights),
+        np.concatenate(sides),
+        np.concatenate(mean_scores),
+    )
+
+
+def calibration_spread(
+    calibration: Mapping[str, Any] | None, s: np.ndarray, w: np.ndarray, pred: np.ndarray
+) -> dict[str, float]:
+    """The standard deviation of each estimate across the calibrator's bootstrap refits
+    (``training.calibration.resampled_maps``): groups of rows at mean score ``s`` (in score
+    order) with ``w`` rows each, answered positive where ``pred``. Empty without refits."""
+    grid = (calibration or {}).get("resampled_x")
+    maps = (calibration or {}).get("resampled_y")
+    if not grid or not maps or len(maps) < 2 or not len(s):
+        return {}
+    x = np.asarray(grid, dtype=float)
+    q = np.stack([np.interp(s, x, np.asarray(m, dtype=float)) for m in maps])  # (B, groups)
+    pos = q * w
+    neg = w - pos
+    tp, fp = pos[:, pred].sum(axis=1), neg[:, pred].sum(axis=1)
+    fn, tn = pos[:, ~pred].sum(axis=1), neg[:, ~pred].sum(axis=1)
+    above = pos[:, ::-1].cumsum(axis=1)[:, ::-1] - pos
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = {
+            "accuracy": (tp + tn) / w.sum(),
+            "precision": tp / (tp + fp),
+            "recall": tp / (tp + fn),
+            "f1": 2 * tp / (2 * tp + fp + fn),
+            "roc_auc": (neg * (above + 0.5 * pos)).sum(axis=1)
+            / (pos.sum(axis=1) * neg.sum(axis=1)),
+        }
+    out = {}
+    for name, v in values.items():
+        v = v[np.isfinite(v)]
+        if len(v) >= 2:
+            out[name] = float(np.std(v, ddof=1))
+    return out
 
 
 def score_groups(
@@ -180,7 +224,7 @@ def cbpe(
     s, rows, chances = _sorted_scores(scores, counts, calibration)
     k = int(np.searchsorted(s, threshold, side="left"))  # rows k.. are answered positive
     p, c, pred = _runs(chances, rows, chances, k)
-    bp, bc, bpred = _score_bins(s, rows, chances, k, BOOTSTRAP_GROUPS)  # by model score
+    bp, bc, bpred, bs = _score_bins(s, rows, chances, k, BOOTSTRAP_GROUPS)  # by model score
     del s, rows, chances  # the window's rows are not needed past here: memory
     n = float(c.sum())
     tp = float((c * p)[pred].sum())
@@ -202,6 +246,7 @@ def cbpe(
     acc = poisson_binomial_interval(confidence, c, level)
     prec = poisson_binomial_interval(p[pred], c[pred], level) if pred.any() else None
     boot = bootstrap_labels(bp, bpred, bc, seed=seed)
+    spread = calibration_spread(calibration, bs, bc, bpred)
     alpha = (1 - level) / 2
     for name, value in values.items():
         block: dict[str, Any] = {"value": value, "lower": None, "upper": None}
@@ -220,9 +265,26 @@ def cbpe(
                     upper=float(max(hi, value)),
                     interval=f"parametric bootstrap of the labels ({len(draws)} draws)",
                 )
+        if block["lower"] is not None and spread.get(name):
+            _widen(block, spread[name], level, len((calibration or {})["resampled_y"]))
         out["metrics"][name] = block
     out["cross_check"] = _atc(confidence, c, calibration, out["metrics"]["accuracy"])
     return out
+
+
+def _widen(block: dict[str, Any], sd: float, level: float, maps: int) -> None:
+    """Each side of the labels' interval and ``z`` times the calibrator's spread ``sd``
+    added in quadrature (two independent errors), within [0, 1]."""
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + level / 2))
+    value, extra = block["value"], z * sd
+    block["lower"] = max(0.0, value - math.hypot(value - block["lower"], extra))
+    block["upper"] = min(1.0, value + math.hypot(block["upper"] - value, extra))
+    block["calibration_sd"] = sd
+    block["interval"] = (
+        f"{block['interval']}, widened by the calibrator's spread over {maps} bootstrap refits"
+    )
 
 
 def _atc(

@@ -7,6 +7,11 @@ calibrator there, used only when it lowers the expected calibration error (ECE),
 does: the calibrated ECE is measured on rows the calibrator did not see (ten 90/10 splits),
 so a calibrator never looks better than it is.
 
+The calibrator is itself fitted on finitely many rows: ``RESAMPLED_MAPS`` refits on
+bootstrap resamples of the held-out rows are kept too (each evaluated on a grid of
+``RESAMPLED_GRID`` score quantiles), so an estimate can count the calibrator's own spread
+beside the labels' chance (``monitoring.estimate``).
+
 The record is plain JSON (the isotonic map is its knots; applying it is ``np.interp``), kept
 in the model version's reference statistics under ``estimation``. Serving never reads it:
 the model's answers and scores do not change.
@@ -21,16 +26,21 @@ import numpy as np
 __all__ = [
     "ECE_BINS",
     "MIN_CALIBRATION_ROWS",
+    "RESAMPLED_GRID",
+    "RESAMPLED_MAPS",
     "apply_calibration",
     "atc_threshold",
     "expected_calibration_error",
     "fit_calibration",
     "fit_estimation",
+    "resampled_maps",
 ]
 
 ECE_BINS = 10  # equal-count bins of the sorted scores, as NannyML's ECE
 MIN_CALIBRATION_ROWS = 100  # fewer held-out rows: no calibrator, the raw ECE is reported
 _SPLITS = 10
+RESAMPLED_MAPS = 20  # bootstrap refits of the calibrator kept with the record
+RESAMPLED_GRID = 200  # score quantiles each refit is evaluated at
 
 
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = ECE_BINS) -> float:
@@ -71,6 +81,22 @@ def _isotonic(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0, increasing=True)
     iso.fit(p, y)
     return np.asarray(iso.X_thresholds_, dtype=float), np.asarray(iso.y_thresholds_, dtype=float)
+
+
+def resampled_maps(
+    y: np.ndarray, p: np.ndarray, *, seed: int, maps: int = RESAMPLED_MAPS
+) -> dict[str, Any]:
+    """The calibrator refitted on ``maps`` bootstrap resamples of the held-out rows, each
+    evaluated at the same grid of score quantiles: ``{"resampled_x": grid,
+    "resampled_y": [map, ...]}`` (applying map b is ``np.interp(score, grid, map_b)``)."""
+    rng = np.random.default_rng(seed)
+    grid = np.unique(np.quantile(p, np.linspace(0.0, 1.0, RESAMPLED_GRID)))
+    out = []
+    for _ in range(maps):
+        rows = rng.integers(0, len(p), len(p))
+        x, v = _isotonic(p[rows], y[rows].astype(float))
+        out.append([round(float(a), 6) for a in np.interp(grid, x, v)])
+    return {"resampled_x": [float(a) for a in grid], "resampled_y": out}
 
 
 def atc_threshold(y: np.ndarray, p: np.ndarray, pred: np.ndarray) -> float:
@@ -137,6 +163,7 @@ def fit_calibration(y: np.ndarray, p: np.ndarray, *, cut: float, seed: int = 42)
             x=[float(a) for a in x],
             y=[float(b) for b in v],
             ece_after=calibrated,
+            **resampled_maps(y, p, seed=seed),
             atc_threshold=atc_threshold(y, np.interp(p, x, v), p >= cut),
             reason="isotonic calibration lowered the ECE on rows it did not see "
             f"({vanilla:.3f} -> {calibrated:.3f})",
