@@ -236,9 +236,21 @@ class PredictionService:
 
     def _evaluate_rollout(self) -> None:
         """``flows.rollout.evaluate_rollout``: every server evaluates; the store's
-        compare-and-set applies each step once. A failure never stops serving."""
+        compare-and-set applies each step once. A failure never stops serving.
+
+        A packaged service whose model has a serving form runs without scipy (a smaller
+        image); it cannot evaluate guardrails, so it says so once and only follows the
+        rollout's state, which another server, the worker or `rollout status` evaluates."""
+        if getattr(self, "_cannot_evaluate", False):
+            return
         try:
             self.project.evaluate_rollout()
+        except ImportError as exc:
+            self._cannot_evaluate = True
+            logger.warning("This server cannot evaluate rollouts (%s is not installed): it "
+                           "follows the rollout's state; a server with the full install, "
+                           "`steadyml worker` or `steadyml rollout status` evaluates it.",
+                           exc.name or exc)  # fmt: skip
         except Exception as exc:
             logger.warning("The rollout could not be evaluated (%s: %s); next try in one "
                            "interval.", type(exc).__name__, str(exc)[:300])  # fmt: skip
