@@ -7,7 +7,8 @@ DATA.npz holds the reference (``ref_proba``, ``ref_pred``, ``ref_true``) and the
 rows (``ana_proba``, ``ana_pred``, ``ana_true``, ``ana_chunk``: each row's chunk number, in
 order; ``chunk_size``). The probabilities are already calibrated by steadyml, so NannyML is
 given its ``NoopCalibrator``: both tools estimate from the very same scores. Writes per chunk
-the CBPE estimates and sampling errors, and the seconds of ``fit`` and ``estimate``; with
+the CBPE estimates and sampling errors, and the seconds of ``fit`` and ``estimate`` (best of
+3); with
 ``--memory`` the peak of memory allocated during ``estimate`` (tracemalloc, a separate run).
 """
 
@@ -50,9 +51,12 @@ def main() -> None:
     fit_s = time.perf_counter() - t0
     if memory:
         tracemalloc.start()
-    t0 = time.perf_counter()
-    results = estimator.estimate(analysis)
-    estimate_s = time.perf_counter() - t0
+    times = []
+    for _ in range(1 if memory else 3):  # best of 3, as steadyml's side is timed
+        t0 = time.perf_counter()
+        results = estimator.estimate(analysis)
+        times.append(time.perf_counter() - t0)
+    estimate_s = min(times)
     peak = None
     if memory:
         _, peak = tracemalloc.get_traced_memory()

@@ -80,7 +80,8 @@ def _sorted_scores(
     scores: np.ndarray, counts: np.ndarray | None, calibration: Mapping[str, Any] | None
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """``(scores, counts, calibrated chances)`` sorted by score; one sort at most. The
-    counts stay None when every value is one row (no array of ones is made)."""
+    counts stay None when every value is one row (no array of ones is made), unless the
+    rows repeat few distinct scores: then each distinct score is one group with its count."""
     s = np.asarray(scores, dtype=float)
     c = None if counts is None else np.asarray(counts, dtype=float)
     keep = np.isfinite(s) if c is None else np.isfinite(s) & (c > 0)
@@ -93,6 +94,11 @@ def _sorted_scores(
         else:
             order = np.argsort(s)
             s, c = s[order], c[order]
+    if c is None and len(s) > 1:
+        starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+        if len(starts) * 4 < len(s):  # few distinct scores (a forest's): rows to counts
+            c = np.diff(np.r_[starts, len(s)]).astype(float)
+            s = s[starts]
     return s, c, apply_calibration(dict(calibration) if calibration else None, s)
 
 
