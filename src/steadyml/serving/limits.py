@@ -160,87 +160,6 @@ class BodyReadTimeout:
         )
 
 
-class _TimedBody:
-    """One request's ``receive`` against its deadline, and its ``send``, which gives way to
-    the 408 once a read was too late (as ``_Replacing`` does)."""
-
-    __slots__ = (
-        "_loop", "_owner", "_receive", "_send", "armed", "deadline", "done", "late", "reader",
-        "replaced", "started",
-    )  # fmt: skip
-
-    def __init__(
-        self,
-        owner: BodyReadTimeout,
-        loop: asyncio.AbstractEventLoop,
-        receive: Any,
-        send: Any,
-        deadline: float,
-    ) -> None:
-        self._owner = owner
-        self._loop = loop
-        self._receive = receive
-        self._send = send
-        self.deadline = deadline
-        self.done = False  # the whole body arrived: later receives (disconnect) are not bounded
-        self.late = False
-        self.reader: asyncio.Task[Any] | None = None  # the task waiting for a piece of the body
-        self.armed = False  # a read was too late: the app's answer is replaced by the 408
-        self.started = False
-        self.replaced = False
-
-    def expire(self) -> None:
-        self.late = True
-        if self.reader is not None:
-            self.reader.cancel()  # its wait for the body ends; receive makes it a 408
-
-    async def receive(self) -> Any:
-        if self.done:
-            return await self._receive()
-        if self.late or self._loop.time() >= self.deadline:
-            self.late = self.armed = True
-            raise BodyReadTooSlow
-        reader = self.reader = asyncio.current_task()
-        self._owner._watch(self)
-        try:
-            message = await self._receive()
-        except asyncio.CancelledError:
-            if not self.late or reader is None:
-                raise
-            reader.uncancel()
-            self.armed = True
-            raise BodyReadTooSlow from None
-        finally:
-            self.reader = None
-            self._owner._reading.pop(self, None)
-        if message.get("type") != "http.request" or not message.get("more_body"):
-            self.done = True
-        return message
-
-    async def send(self, message: Any) -> None:
-        if self.replaced:
-            return
-        if message.get("type") == "http.response.start":
-            if self.armed and not self.started:
-                await self.refuse()
-                return
-            self.started = True
-        await self._send(message)
-
-    async def refuse(self) -> None:
-        """Answer 408, unless an answer has begun."""
-        if not (self.started or self.replaced):
-            self.replaced = True
-            await self._owner._refuse(self._send)
-
-
-def _has_body(scope: Scope) -> bool:
-    for name, value in scope.get("headers", []):
-        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
-            return True
-    return False
-
-
 class _Replacing:
     """The app's ``send``, except that once ``armed`` the app's answer is replaced by
     ``refuse``'s: the app saw a failed read and answers something else (FastAPI: 400 "There
@@ -286,3 +205,63 @@ async def send_error(send: Any, status: int, message: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class _TimedBody(_Replacing):
+    """One request's ``receive`` against its deadline, and its ``send``, which gives way to
+    the 408 once a read was too late (as ``_Replacing`` does)."""
+
+    __slots__ = ("_loop", "_owner", "_receive", "deadline", "done", "late", "reader")
+
+    def __init__(
+        self,
+        owner: BodyReadTimeout,
+        loop: asyncio.AbstractEventLoop,
+        receive: Any,
+        send: Any,
+        deadline: float,
+    ) -> None:
+        super().__init__(send, owner._refuse)
+        self._owner = owner
+        self._loop = loop
+        self._receive = receive
+        self.deadline = deadline
+        self.done = False  # the whole body arrived: later receives (disconnect) are not bounded
+        self.late = False
+        self.reader: asyncio.Task[Any] | None = None  # the task waiting for a piece of the body
+        # ``armed`` (from _Replacing): a read was too late, the app's answer gives way to the 408
+
+    def expire(self) -> None:
+        self.late = True
+        if self.reader is not None:
+            self.reader.cancel()  # its wait for the body ends; receive makes it a 408
+
+    async def receive(self) -> Any:
+        if self.done:
+            return await self._receive()
+        if self.late or self._loop.time() >= self.deadline:
+            self.late = self.armed = True
+            raise BodyReadTooSlow
+        reader = self.reader = asyncio.current_task()
+        self._owner._watch(self)
+        try:
+            message = await self._receive()
+        except asyncio.CancelledError:
+            if not self.late or reader is None:
+                raise
+            reader.uncancel()
+            self.armed = True
+            raise BodyReadTooSlow from None
+        finally:
+            self.reader = None
+            self._owner._reading.pop(self, None)
+        if message.get("type") != "http.request" or not message.get("more_body"):
+            self.done = True
+        return message
+
+
+def _has_body(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            return True
+    return False
