@@ -11,6 +11,7 @@ rules), so the pandas engine calls it in a loop and the Dask engine ships it to 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
@@ -234,10 +235,8 @@ def _isna(v: object) -> bool:
 
 def _to_arrow(values: pd.Series, type_: pa.DataType) -> pa.Array:
     """A logged input column in the file's type; a value that does not fit becomes null."""
-    try:
+    with contextlib.suppress(pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return pa.array(values, type=type_, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        pass
     try:
         return pa.array(values, from_pandas=True).cast(type_, safe=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
