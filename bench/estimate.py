@@ -42,11 +42,18 @@ from typing import Any
 import numpy as np
 
 from steadyml.monitoring.estimate import assess, cbpe
-from steadyml.training.calibration import apply_calibration, fit_calibration
+from steadyml.training.calibration import (
+    apply_calibration,
+    expected_calibration_error,
+    fit_calibration,
+)
 
 METRICS = ("accuracy", "f1", "roc_auc")
 CHUNK = 5_000
 REFERENCE_ROWS = 20_000
+RANDHIE_FEATURES = ("lncoins", "idp", "lpi", "fmde", "physlm", "disea", "hlthg", "hlthf", "hlthp")
+SHIFT_FEATURES = ("disea", "lpi")  # chronic diseases; log of the participation incentive payment
+DISTINCT_CHUNK = 1_000
 
 
 def _data(seed: int = 0) -> dict[str, Any]:
@@ -73,6 +80,105 @@ def _draw(data: dict[str, Any], n: int, shift: float, rng: np.random.Generator) 
     return rng.choice(len(w), size=n, p=w / w.sum())
 
 
+def _randhie(seed: int = 0) -> dict[str, Any]:
+    """statsmodels' RAND health insurance experiment: 20,190 person-years, the target "any
+    doctor visit" (``mdvis > 0``). Split by person (rows with the same features, the same
+    person's other years, stay together): a model on 40 % of the people, 20 % held out for
+    the calibrator (and NannyML's reference), 40 % the live pool; no live row's features
+    were seen in training or calibration."""
+    try:
+        from statsmodels.datasets import randhie
+    except ImportError as exc:  # not a steadyml dependency: the bench extra brings it
+        raise SystemExit(
+            "bench/estimate.py needs statsmodels for its RAND health insurance data set "
+            "(statsmodels.datasets.randhie); install the bench extra: pip install -e '.[bench]'"
+        ) from exc
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import GroupShuffleSplit
+
+    frame = randhie.load_pandas().data
+    X = frame[list(RANDHIE_FEATURES)].to_numpy(dtype=float)
+    y = (frame["mdvis"] > 0).to_numpy()
+    person = frame.groupby(list(RANDHIE_FEATURES), sort=False).ngroup().to_numpy()
+    fit, rest = next(GroupShuffleSplit(1, train_size=0.4, random_state=seed).split(X, y, person))
+    cal, pool = next(
+        GroupShuffleSplit(1, train_size=1 / 3, random_state=seed).split(
+            X[rest], y[rest], person[rest]
+        )
+    )
+    cal, pool = rest[cal], rest[pool]
+    model = HistGradientBoostingClassifier(random_state=seed).fit(X[fit], y[fit])
+    rows = np.concatenate([cal, pool])  # the reference first, then the pool
+    return {
+        "scores": model.predict_proba(X[rows])[:, 1],
+        "truth": y[rows],
+        "X": X[rows],
+        "names": list(RANDHIE_FEATURES),
+        "support": X[fit],  # what "outside the training range" means to assess
+        "ref": np.arange(len(cal)),
+        "pool": np.arange(len(cal), len(rows)),
+        "people": {
+            "train": len(set(person[fit])),
+            "calibration": len(set(person[cal])),
+            "pool": len(set(person[pool])),
+        },
+        "split_rows": {"train": len(fit), "calibration": len(cal), "pool": len(pool)},
+    }
+
+
+def _draw_distinct(
+    data: dict[str, Any], feature: str | None, shift: float, rng: np.random.Generator
+) -> np.ndarray:
+    """One chunk of ``DISTINCT_CHUNK`` different pool rows, drawn without replacement with
+    weights exp(shift * z), z the standardised ``feature`` (None: uniform)."""
+    pool = data["pool"]
+    if feature is None:
+        return rng.choice(pool, size=DISTINCT_CHUNK, replace=False)
+    x = data["X"][pool, data["names"].index(feature)]
+    w = np.exp(shift * (x - x.mean()) / x.std())
+    return rng.choice(pool, size=DISTINCT_CHUNK, replace=False, p=w / w.sum())
+
+
+def _distinct_rows(args: argparse.Namespace) -> dict[str, Any]:
+    """The realistic setup: both tools on distinct rows (``_randhie``), the calibrator fitted
+    on the held-out people as training fits it; chunks with no shift (the control) and with
+    a covariate shift along each of ``SHIFT_FEATURES``."""
+    from sklearn.metrics import roc_auc_score
+
+    data = _randhie()
+    ref, pool = data["ref"], data["pool"]
+    record = fit_calibration(data["truth"][ref], data["scores"][ref], cut=0.5)
+    raw, truth = data["scores"][pool], data["truth"][pool]
+    out: dict[str, Any] = {
+        "data": "statsmodels randhie: any doctor visit (mdvis > 0), split by person",
+        "model": "HistGradientBoostingClassifier (defaults)",
+        "rows": data["split_rows"],
+        "people": data["people"],
+        "chunk_rows": DISTINCT_CHUNK,
+        "chunks": args.chunks,
+        # the model against the base rate on the live pool, and whether its calibration,
+        # fitted on the held-out people, holds on the pool's other people (no shift)
+        "pool_roc_auc": float(roc_auc_score(truth, raw)),
+        "pool_accuracy": float(np.mean((raw >= 0.5) == truth)),
+        "pool_base_rate_accuracy": float(max(truth.mean(), 1 - truth.mean())),
+        "pool_ece_raw": expected_calibration_error(truth, raw),
+        "pool_ece_calibrated": expected_calibration_error(truth, apply_calibration(record, raw)),
+    }
+    rng = np.random.default_rng(2)
+    flat = np.zeros(args.chunks)
+    control = np.concatenate([_draw_distinct(data, None, 0.0, rng) for _ in flat])
+    out["no_shift"] = _compare(args, data, ref, record, control, DISTINCT_CHUNK, flat)
+    shifts = np.linspace(0.0, 2.0, args.chunks)
+    for feature in SHIFT_FEATURES:
+        rows = np.concatenate([_draw_distinct(data, feature, s, rng) for s in shifts])
+        out[f"shift_{feature}"] = _compare(args, data, ref, record, rows, DISTINCT_CHUNK, shifts)
+    for block in (out["no_shift"], *(out[f"shift_{f}"] for f in SHIFT_FEATURES)):
+        block.pop("arrays")
+        block.pop("version")
+        out["calibration"] = block.pop("calibration")
+    return out
+
+
 def _realised(truth: np.ndarray, scores: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     from sklearn.metrics import f1_score, roc_auc_score
 
@@ -85,8 +191,9 @@ def _realised(truth: np.ndarray, scores: np.ndarray, pred: np.ndarray) -> dict[s
 
 def _quality(data: dict[str, Any], ref: np.ndarray, part: np.ndarray) -> dict[str, Any]:
     """The window quality block ``assess`` reads: per feature, the share of the chunk's rows
-    outside the reference's range (the reference and the chunks draw from one pool)."""
-    X_ref, X_part = data["X"][ref], data["X"][part]
+    outside the training range (``support``; the breast cancer set: the reference's range,
+    the reference and the chunks drawing from one pool)."""
+    X_ref, X_part = data.get("support", data["X"][ref]), data["X"][part]
     lo, hi = X_ref.min(axis=0), X_ref.max(axis=0)
     out = ((X_part < lo) | (X_part > hi)).mean(axis=0)
     return {"features": [{"feature": f, "out_of_range_rate": float(r)}
@@ -124,8 +231,11 @@ def _compare(
     ref: np.ndarray,
     record: dict[str, Any],
     rows: np.ndarray,
+    chunk: int = CHUNK,
+    trail: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Both tools on the chunks of ``rows``, steadyml's calibration being ``record``."""
+    """Both tools on the chunks of ``chunk`` rows of ``rows``, steadyml's calibration being
+    ``record``; with ``trail`` (each chunk's shift) also each chunk's numbers (``per_chunk``)."""
     ref_scores = data["scores"][ref]
     raw, truth = data["scores"][rows], data["truth"][rows]
     calibrated = apply_calibration(record, raw)
@@ -136,17 +246,17 @@ def _compare(
         "ref_true": data["truth"][ref].astype(int),
         "ana_proba": calibrated,
         "ana_pred": pred.astype(int),
-        "chunk_size": np.array(CHUNK),
+        "chunk_size": np.array(chunk),
     }
     theirs = _nannyml(args.nannyml, arrays)
     ours, labels_only, real, reliable, problems = [], [], [], [], []
     record_without = {**record, "resampled_y": None}  # the labels' chance alone
     for k in range(args.chunks):
-        part = slice(k * CHUNK, (k + 1) * CHUNK)
+        part = slice(k * chunk, (k + 1) * chunk)
         ours.append(cbpe(raw[part], threshold=0.5, calibration=record)["metrics"])
         labels_only.append(cbpe(raw[part], threshold=0.5, calibration=record_without)["metrics"])
         real.append(_realised(truth[part], raw[part], pred[part]))
-        checks = assess({"kind": "classification", **record}, CHUNK,
+        checks = assess({"kind": "classification", **record}, chunk,
                         _quality(data, ref, rows[part]))  # fmt: skip
         reliable.append(bool(checks["reliable"]))
         problems.extend(checks["problems"])
@@ -187,7 +297,7 @@ def _compare(
                 "reliable_chunks": _score(rows_, reliable),
                 "unreliable_chunks": _score(rows_, [not r for r in reliable]),
             }
-    return {
+    out = {
         "version": theirs["version"],
         "arrays": arrays,
         "calibration": {k: record[k] for k in ("method", "ece_before", "ece_after", "rows")},
@@ -196,6 +306,33 @@ def _compare(
         "chunks_marked_unreliable": reliable.count(False),
         "unreliable_problems": sorted(set(problems)),
     }
+    if trail is not None:  # what each chunk's miss is made of: the diagnosis
+        out["per_chunk"] = [
+            {
+                "shift": round(float(trail[k]), 4),
+                "reliable": reliable[k],
+                # calibration in the large: the mean calibrated chance against the share of
+                # positives (CBPE assumes they agree in every chunk)
+                "mean_chance": _r(calibrated[k * chunk : (k + 1) * chunk].mean()),
+                "positive_rate": _r(truth[k * chunk : (k + 1) * chunk].mean()),
+                **{
+                    m: {
+                        "value": _r(o[m]["value"]),
+                        "lower": _r(o[m]["lower"]),
+                        "upper": _r(o[m]["upper"]),
+                        "realised": _r(r[m]),
+                        "nannyml_sampling_error": _r(t[m]["sampling_error"]),
+                    }
+                    for m in METRICS
+                },
+            }
+            for k, (o, r, t) in enumerate(zip(ours, real, theirs["chunks"], strict=True))
+        ]
+    return out
+
+
+def _r(x: float) -> float:
+    return round(float(x), 5)
 
 
 def main() -> None:
@@ -252,6 +389,7 @@ def main() -> None:
         "chunk_rows": CHUNK,
         **shown,
         "calibrated_on_distinct_rows": on_distinct,
+        "distinct_rows": _distinct_rows(args),
         "max_difference_at_rows": big_same,
         "rows": args.rows,
         "steadyml_estimate_s": min(times),
