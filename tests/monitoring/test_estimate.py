@@ -9,6 +9,7 @@ import pytest
 from sklearn.metrics import auc, f1_score, precision_score, recall_score, roc_auc_score
 
 from steadyml.entities import Roles
+from steadyml.monitoring import estimate_stats
 from steadyml.monitoring.estimate import (
     MAX_CALIBRATION_ERROR,
     assess,
@@ -16,7 +17,11 @@ from steadyml.monitoring.estimate import (
     estimate_logged,
     estimate_regression,
 )
-from steadyml.monitoring.estimate_stats import poisson_binomial_interval
+from steadyml.monitoring.estimate_stats import (
+    accuracy_precision_intervals,
+    bootstrap_labels,
+    poisson_binomial_interval,
+)
 from steadyml.training.calibration import (
     apply_calibration,
     expected_calibration_error,
@@ -43,6 +48,44 @@ def test_poisson_binomial_interval_is_exact() -> None:
     lo, hi, _ = poisson_binomial_interval(q, np.ones(len(q)))
     assert lo == np.searchsorted(cdf, 0.025) / 700
     assert hi == np.searchsorted(cdf, 0.975) / 700
+
+
+@pytest.mark.parametrize("rows", [1, 40, 30_000])
+def test_accuracy_and_precision_from_one_computation_equal_each_alone(rows: int) -> None:
+    """The shared computation (true positives convolved with the mirrored false negatives)
+    gives the very intervals of the Poisson-binomial of each metric computed alone."""
+    rng = np.random.default_rng(rows)
+    p = np.unique(np.round(rng.beta(2, 3, size=300), 3))
+    c = rng.integers(1, rows + 1, size=len(p)).astype(float)
+    pred = p >= 0.4
+    acc, prec = accuracy_precision_intervals(p, c, pred)
+    assert acc == poisson_binomial_interval(np.where(pred, p, 1 - p), c)
+    assert prec == poisson_binomial_interval(p[pred], c[pred])
+    # every row answered negative: no precision, accuracy still exact
+    acc, prec = accuracy_precision_intervals(p[:5], c[:5], np.zeros(5, dtype=bool))
+    assert prec is None and acc == poisson_binomial_interval(1 - p[:5], c[:5])
+
+
+def test_normal_draws_for_large_bins_leave_the_bootstrap_quantiles_unchanged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Bins with a binomial variance of at least NORMAL_DRAW_VARIANCE are drawn from a
+    normal: the bootstrap's quantiles match all-exact binomial draws within their Monte Carlo
+    error (20,000 draws), on a window of 1,000,000 rows."""
+    rng = np.random.default_rng(8)
+    p = np.sort(rng.beta(5, 2, size=400))
+    c = rng.integers(1, 5000, size=len(p)).astype(float)
+    pred = p >= 0.5
+    big = c * p * (1 - p) >= estimate_stats.NORMAL_DRAW_VARIANCE
+    assert big.any() and not big.all()  # both kinds of draws are taken
+    normal = bootstrap_labels(p, pred, c, draws=20_000, seed=1)
+    monkeypatch.setattr(estimate_stats, "NORMAL_DRAW_VARIANCE", float("inf"))
+    exact = bootstrap_labels(p, pred, c, draws=20_000, seed=2)
+    for name in ("recall", "f1", "roc_auc"):
+        a = np.quantile(normal[name], [0.025, 0.975])
+        b = np.quantile(exact[name], [0.025, 0.975])
+        width = b[1] - b[0]
+        assert np.all(np.abs(a - b) < 0.05 * width), (name, a, b)
 
 
 def test_cbpe_equals_the_per_row_formulas_and_nannymls_roc_auc() -> None:

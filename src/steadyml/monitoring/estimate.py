@@ -27,14 +27,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
 from steadyml.monitoring.estimate_stats import (
     BOOTSTRAP_GROUPS,
+    accuracy_precision_intervals,
     bootstrap_labels,
-    poisson_binomial_interval,
 )
 from steadyml.training.calibration import apply_calibration
 
@@ -249,8 +250,7 @@ def cbpe(
         "tp": tp, "fp": fp, "fn": fn, "tn": tn}}  # fmt: skip
     if n == 0:
         return out
-    acc = poisson_binomial_interval(confidence, c, level)
-    prec = poisson_binomial_interval(p[pred], c[pred], level) if pred.any() else None
+    acc, prec = accuracy_precision_intervals(p, c, pred, level)
     boot = bootstrap_labels(bp, bpred, bc, seed=seed)
     spread = calibration_spread(calibration, bs, bc, bpred)
     alpha = (1 - level) / 2
@@ -281,9 +281,7 @@ def cbpe(
 def _widen(block: dict[str, Any], sd: float, level: float, maps: int) -> None:
     """Each side of the labels' interval and ``z`` times the calibrator's spread ``sd``
     added in quadrature (two independent errors), within [0, 1]."""
-    from scipy.stats import norm
-
-    z = float(norm.ppf(0.5 + level / 2))
+    z = NormalDist().inv_cdf(0.5 + level / 2)
     value, extra = block["value"], z * sd
     block["lower"] = max(0.0, value - math.hypot(value - block["lower"], extra))
     block["upper"] = min(1.0, value + math.hypot(block["upper"] - value, extra))
