@@ -9,6 +9,14 @@ standard deviations (the mass left out is below 1e-30). Isotonic calibration lea
 hundred distinct chances at most; with more than ``EXACT_GROUPS`` distinct chances the
 refined normal approximation (Volkova 1996; error of order 1/n: with more than 4,096
 distinct chances there are more than 4,096 rows) is used instead, and the method says so.
+``accuracy_precision_intervals`` gives both intervals from one computation: the true
+positives' distribution is precision's, and convolved with the true negatives' (the mirror of
+the false negatives') it is accuracy's.
+
+``bootstrap_labels`` draws the labels of bins of neighbouring scores; a bin whose binomial has
+a variance of at least ``NORMAL_DRAW_VARIANCE`` is drawn from the normal with its mean and
+variance (numpy draws a binomial with a small failure count by inversion, a loop per draw:
+2.7 of the 4.2 ms of a million-row window), the others exactly.
 """
 
 from __future__ import annotations
