@@ -3,13 +3,13 @@ environment (it needs pandas < 3 and statsmodels; never installed into steadyml'
 
     /tmp/nannyml-venv/bin/python bench/_nannyml_side.py DATA.npz OUT.json [--memory]
 
-DATA.npz holds the reference (``ref_proba``, ``ref_pred``, ``ref_true``) and the analysis
-rows (``ana_proba``, ``ana_pred``, ``ana_true``, ``ana_chunk``: each row's chunk number, in
-order; ``chunk_size``). The probabilities are already calibrated by steadyml, so NannyML is
-given its ``NoopCalibrator``: both tools estimate from the very same scores. Writes per chunk
-the CBPE estimates and sampling errors, and the seconds of ``fit`` and ``estimate`` (best of
-3); with
-``--memory`` the peak of memory allocated during ``estimate`` (tracemalloc, a separate run).
+DATA.npz holds the reference (``ref_proba``, ``ref_pred``, ``ref_true``), the analysis
+rows in chunk order (``ana_proba``, ``ana_pred``; no labels: CBPE estimates without them)
+and ``chunk_size`` (the rows of each chunk). The probabilities are already calibrated by
+steadyml, so NannyML is given its ``NoopCalibrator``: both tools estimate from the very same
+scores. Writes per chunk the CBPE estimates and sampling errors, and the seconds of ``fit``
+and ``estimate`` (best of 3); with ``--memory`` the peak of memory allocated during
+``estimate`` (tracemalloc, a separate run).
 """
 
 from __future__ import annotations
