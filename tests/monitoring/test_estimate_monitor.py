@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -82,6 +83,16 @@ def test_monitor_estimates_each_window_and_backtests_it(
         assert stored[2].estimated == before.estimated  # the estimate made before labels
         assert stored[2].realised == second["windows"][2]["performance"]["metrics"][name]
         assert second["backtest"]["metrics"][name]["realised"] == 3
+        # the same weeks again, from a day later: windows that overlap the stored ones
+        # count once in the back-test (the newest), not twice
+        moved = project.monitor(
+            since=SINCE + dt.timedelta(days=1), until=UNTIL + dt.timedelta(days=1), window="7d"
+        ).result
+        assert len(estimates_of(project.store).list_estimates(metric=name)) > 3
+        assert moved["backtest"]["metrics"][name]["realised"] == 3
+        spans = [(p["window_start"], p["window_end"]) for p in moved["backtest"]["series"]]
+        assert spans == sorted(spans)
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
 
         # the alert metric; an unreliable estimate alone never raises a critical alert
         from steadyml.config import AlertRule

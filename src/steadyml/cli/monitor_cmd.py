@@ -213,9 +213,11 @@ def _render_estimates(data: dict[str, Any]) -> None:
     a = est.get("assumptions") or {}
     name = est.get("success_metric")
     how = "CBPE on calibrated scores" if "cross_check" in est else "the error model"
+    used = {"isotonic": "after the isotonic calibrator", "none": "scores used as they are"}
     calibration = (
         f"calibration error on held-out rows {_num(a.get('calibration_error'))} "
-        f"({a.get('calibration')}), " if "cross_check" in est else ""
+        f"({used.get(str(a.get('calibration')), a.get('calibration'))}), "
+        if "cross_check" in est else ""
     )  # fmt: skip
     out.print(
         f"  Estimated {name} (before labels, {how}) in {estimated[-1]['label']}: "

@@ -288,6 +288,7 @@ def _widen(block: dict[str, Any], sd: float, level: float, maps: int) -> None:
     block["calibration_sd"] = sd
     block["interval"] = (
         f"{block['interval']}, widened by the calibrator's spread over {maps} bootstrap refits"
+        " (the calibration's own uncertainty)"
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from steadyml.store.estimates import EstimateRecord, PerformanceEstimate, estimates_of
 
-__all__ = ["backtest_records", "backtest_summary", "record_backtest"]
+__all__ = ["backtest_records", "backtest_summary", "distinct_spans", "record_backtest"]
 
 SERIES_WINDOWS = 60  # the success metric's last windows shown over time
 
@@ -60,6 +60,7 @@ def backtest_summary(pairs: list[PerformanceEstimate], success: str | None) -> d
     """Per metric: windows estimated, windows realised, mean and largest error, coverage;
     and the success metric's series (oldest first)."""
     metrics: dict[str, Any] = {}
+    pairs = distinct_spans(pairs)
     for name in dict.fromkeys(p.metric for p in pairs):
         mine = [p for p in pairs if p.metric == name]
         done = [p for p in mine if p.realised is not None]
@@ -76,6 +77,24 @@ def backtest_summary(pairs: list[PerformanceEstimate], success: str | None) -> d
     shown = success if success in metrics else next(iter(metrics), None)
     series = [p.to_dict() for p in pairs if p.metric == shown][-SERIES_WINDOWS:]
     return {"metric": shown, "metrics": metrics, "series": series, "nominal_coverage": 0.95}
+
+
+def distinct_spans(pairs: list[PerformanceEstimate]) -> list[PerformanceEstimate]:
+    """Per metric, the stored windows that do not overlap a newer one (oldest first).
+    Monitor runs with a moving start (``--since 7d`` run again tomorrow) store windows that
+    cover the same predictions again; each would count in the back-test as a window of its
+    own, its miss or hit counted twice. The newest of overlapping windows is kept: it was
+    measured with the most labels."""
+    kept: dict[tuple[str, str], PerformanceEstimate] = {}  # the last kept, per metric
+    out: list[PerformanceEstimate] = []
+    newest_first = sorted(pairs, key=lambda p: (p.window_end, p.estimated_at), reverse=True)
+    for p in newest_first:
+        last = kept.get((p.metric, p.window))
+        if last is not None and p.window_end > last.window_start:
+            continue  # ends inside the newer window kept last (equal lengths): overlaps it
+        kept[(p.metric, p.window)] = p
+        out.append(p)
+    return out[::-1]
 
 
 def _coverage(done: list[PerformanceEstimate]) -> float | None:

@@ -10,7 +10,11 @@ so a calibrator never looks better than it is.
 The calibrator is itself fitted on finitely many rows: ``RESAMPLED_MAPS`` refits on
 bootstrap resamples of the held-out rows are kept too (each evaluated on a grid of
 ``RESAMPLED_GRID`` score quantiles), so an estimate can count the calibrator's own spread
-beside the labels' chance (``monitoring.estimate``).
+beside the labels' chance (``monitoring.estimate``). They are kept as well when the scores
+are used as they are (no calibrator helped): that the scores are calibrated is known only as
+well as the held-out rows show it, and the refits' spread is that uncertainty. (Without it,
+a logistic model's ROC AUC on 14,272 rows of a public data set was estimated at 0.878,
+interval 0.873 to 0.884, and came out at 0.870.)
 
 The record is plain JSON (the isotonic map is its knots; applying it is ``np.interp``), kept
 in the model version's reference statistics under ``estimation``. Serving never reads it:
@@ -169,9 +173,14 @@ def fit_calibration(y: np.ndarray, p: np.ndarray, *, cut: float, seed: int = 42)
             f"({vanilla:.3f} -> {calibrated:.3f})",
         )
     else:
-        record["reason"] = (
-            f"the scores are as calibrated as isotonic calibration makes them "
-            f"(ECE {vanilla:.3f}; calibrated {calibrated:.3f}): used as they are"
+        record.update(
+            # the scores are used as they are, but "calibrated" is known only as well as
+            # the held-out rows show it: the refits' spread is that uncertainty too
+            **resampled_maps(y, p, seed=seed),
+            reason=(
+                f"the scores are as calibrated as isotonic calibration makes them "
+                f"(ECE {vanilla:.3f}; calibrated {calibrated:.3f}): used as they are"
+            ),
         )
     return record
 
