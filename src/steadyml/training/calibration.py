@@ -33,6 +33,7 @@ __all__ = [
     "RESAMPLED_GRID",
     "RESAMPLED_MAPS",
     "apply_calibration",
+    "atc_line",
     "atc_threshold",
     "expected_calibration_error",
     "fit_calibration",
@@ -107,13 +108,29 @@ def atc_threshold(y: np.ndarray, p: np.ndarray, pred: np.ndarray) -> float:
     """Average thresholded confidence (Garg et al., ICLR 2022): the confidence line that as
     many held-out rows clear as the model got right. A row's confidence is the probability
     of the class it was given (``p`` where ``pred`` says positive, else ``1 - p``)."""
+    return atc_line(y, p, pred)[0]
+
+
+def atc_line(y: np.ndarray, p: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
+    """``(line, share of the rows at the line that count)``. Calibrated scores take few
+    distinct values (isotonic steps), so many rows share the line's confidence: counting all
+    of them (or none) misses the accuracy by the step's mass (0.1 on a public data set, on
+    every window). The rows above the line count, and this share of those at it, so that on
+    the held-out rows the ATC estimate equals the accuracy exactly."""
     y = np.asarray(y, dtype=bool)
     p = np.asarray(p, dtype=float)
     pred = np.asarray(pred, dtype=bool)
+    if not len(p):
+        return 0.5, 1.0
     confidence = np.where(pred, p, 1.0 - p)
     accuracy = float(np.mean(pred == y))
     # the share of rows with confidence >= t equals the accuracy: t is that quantile
-    return float(np.quantile(confidence, 1.0 - accuracy)) if len(p) else 0.5
+    line = float(np.quantile(confidence, 1.0 - accuracy))
+    at = np.isclose(confidence, line, rtol=0.0, atol=1e-12)
+    above = float(np.mean(confidence > line + 1e-12))
+    tied = float(np.mean(at))
+    fraction = min(1.0, max(0.0, (accuracy - above) / tied)) if tied else 1.0
+    return line, fraction
 
 
 def fit_calibration(y: np.ndarray, p: np.ndarray, *, cut: float, seed: int = 42) -> dict[str, Any]:
@@ -133,6 +150,7 @@ def fit_calibration(y: np.ndarray, p: np.ndarray, *, cut: float, seed: int = 42)
         "ece_after": before,
         "threshold": float(cut),
         "atc_threshold": atc_threshold(y, p, p >= cut),
+        "atc_tie_fraction": atc_line(y, p, p >= cut)[1],
         "reason": "",
     }
     from sklearn.metrics import roc_auc_score
@@ -168,7 +186,8 @@ def fit_calibration(y: np.ndarray, p: np.ndarray, *, cut: float, seed: int = 42)
             y=[float(b) for b in v],
             ece_after=calibrated,
             **resampled_maps(y, p, seed=seed),
-            atc_threshold=atc_threshold(y, np.interp(p, x, v), p >= cut),
+            atc_threshold=atc_line(y, np.interp(p, x, v), p >= cut)[0],
+            atc_tie_fraction=atc_line(y, np.interp(p, x, v), p >= cut)[1],
             reason="isotonic calibration lowered the ECE on rows it did not see "
             f"({vanilla:.3f} -> {calibrated:.3f})",
         )
