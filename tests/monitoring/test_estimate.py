@@ -289,7 +289,7 @@ def test_atc_counts_the_share_of_rows_tied_at_its_line() -> None:
     p = apply_calibration(record, raw)
     line, fraction = atc_line(truth, p, raw >= 0.5)
     assert 0 < fraction < 1  # the line sits on a step
-    assert record["atc_tie_fraction"] == fraction
+    assert record["atc_tie_fraction"] == fraction and record["atc_threshold"] == line
     live = rng.choice(levels, size=20_000, p=[0.15, 0.2, 0.3, 0.2, 0.15])
     y = rng.random(20_000) < live
     real = float(np.mean((live >= 0.5) == y))
