@@ -32,6 +32,10 @@ to 2. Beside the blocks below: the pool's ROC AUC, accuracy against the base rat
 ``steadyml_if_calibrated`` (steadyml's coverage with labels drawn from the calibrated
 chances: the intervals under CBPE's own assumption) and ``per_chunk`` (calibration in the
 large and the calibration slope of each chunk, and each estimate): what a miss is made of.
+Here steadyml also runs its shift check as the monitor does (``training.shift_table`` on
+the calibration rows; ``monitoring.estimate_shift`` on each chunk's counted feature values:
+the interval's bound moved by the bias a shift like the chunk's gives CBPE on the
+reweighted calibration rows; a material bias marks the chunk unreliable).
 
 Both tools get the same calibrated scores and the same answers (raw score >= 0.5); NannyML
 runs in its own virtual environment (``bench/_nannyml_side.py``, its ``NoopCalibrator``).
@@ -42,7 +46,8 @@ realised value (goal at least 90 %; NannyML: value ± 1.96 sampling errors; its 
 ± 3) and the mean width, over all chunks and split by whether steadyml's ``assess`` marked
 the chunk's estimate reliable (calibration error, share of rows outside the training
 range, size; ``chunks_marked_unreliable``); steadyml both with the calibrator's bootstrap
-spread (``steadyml``) and without it (``steadyml_labels_only``). And at ``--rows`` rows in
+spread and the shift check (``steadyml``) and with neither (``steadyml_labels_only``: the
+labels' chance alone). And at ``--rows`` rows in
 one chunk (the resampled setup), the seconds and the peak memory allocated by the estimate
 (tracemalloc, separate runs), goal at least 20x faster and at most a fifth of the memory.
 """
@@ -63,6 +68,7 @@ from typing import Any
 import numpy as np
 
 from steadyml.monitoring.estimate import assess, cbpe
+from steadyml.monitoring.estimate_shift import shift_problems, widen
 from steadyml.training.calibration import (
     apply_calibration,
     expected_calibration_error,
@@ -178,6 +184,7 @@ def _distinct_rows(args: argparse.Namespace) -> dict[str, Any]:
     data = _randhie(args.distinct_model)
     ref, pool = data["ref"], data["pool"]
     record = fit_calibration(data["truth"][ref], data["scores"][ref], cut=0.5)
+    record["shift_table"] = _shift_table(data, ref, record)
     raw, truth = data["scores"][pool], data["truth"][pool]
     out: dict[str, Any] = {
         "data": "statsmodels randhie: any doctor visit (mdvis > 0), split by person",
@@ -207,6 +214,30 @@ def _distinct_rows(args: argparse.Namespace) -> dict[str, Any]:
         block.pop("version")
         out["calibration"] = block.pop("calibration")
     return out
+
+
+def _shift_table(data: dict[str, Any], ref: np.ndarray, record: dict[str, Any]) -> dict[str, Any]:
+    """The calibration rows summed per feature decile and score bin, as training keeps them
+    (``training.shift_table``)."""
+    import pandas as pd
+
+    from steadyml.training.shift_table import shift_table
+
+    frame = pd.DataFrame(data["X"][ref], columns=data["names"])
+    scores = data["scores"][ref]
+    return shift_table(frame, data["truth"][ref], scores, apply_calibration(record, scores),
+                       0.5, numeric=data["names"], categorical=[])  # fmt: skip
+
+
+def _shift(data: dict[str, Any], record: dict[str, Any], part: np.ndarray) -> dict[str, Any]:
+    """The bias a chunk's shift gives the estimates (``monitoring.estimate_shift``), from
+    its counted feature values as the monitor keeps them."""
+    from steadyml.monitoring.estimate_shift import shift_bias
+
+    X = data["X"][part]
+    counted = {name: np.unique(X[:, j], return_counts=True)
+               for j, name in enumerate(data["names"])}  # fmt: skip
+    return shift_bias(record.get("shift_table"), counted, {})
 
 
 def _realised(truth: np.ndarray, scores: np.ndarray, pred: np.ndarray) -> dict[str, float]:
@@ -284,10 +315,12 @@ def _compare(
     for k in range(args.chunks):
         part = slice(k * chunk, (k + 1) * chunk)
         ours.append(cbpe(raw[part], threshold=0.5, calibration=record)["metrics"])
+        if record.get("shift_table"):
+            widen(ours[-1], _shift(data, record, rows[part]))
         labels_only.append(cbpe(raw[part], threshold=0.5, calibration=record_without)["metrics"])
         real.append(_realised(truth[part], raw[part], pred[part]))
         checks = assess({"kind": "classification", **record}, chunk,
-                        _quality(data, ref, rows[part]))  # fmt: skip
+                        _quality(data, ref, rows[part]), shift_problems(ours[-1]))  # fmt: skip
         reliable.append(bool(checks["reliable"]))
         problems.extend(checks["problems"])
     same = {

@@ -3,6 +3,8 @@ calibrated data with a known truth, calibration and support checks, the error mo
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -296,3 +298,56 @@ def test_atc_counts_the_share_of_rows_tied_at_its_line() -> None:
     check = cbpe(live, threshold=0.5, calibration=record)["cross_check"]
     assert abs(check["accuracy"] - real) < 0.02, (check, real)
     assert not check["disagrees"]
+
+
+def test_a_shift_along_a_feature_that_breaks_calibration_moves_the_interval() -> None:
+    """The scores are calibrated over the held-out rows as a whole but promise too much
+    where x is high (there the true chance is half the score). A window of high-x rows gets
+    a CBPE estimate that is too high; the shift check, reweighting the held-out rows to the
+    window's x, finds the bias, moves the lower bound by it (the realised value is then
+    inside) and marks the estimate unreliable. A window like the held-out rows is not moved
+    enough to matter."""
+    from steadyml.monitoring.estimate_shift import shift_bias, shift_problems, widen
+    from steadyml.training.shift_table import shift_table
+
+    rng = np.random.default_rng(12)
+
+    def rows(n: int, high_share: float) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        x = np.where(rng.random(n) < high_share, rng.uniform(0.5, 1, n), rng.uniform(0, 0.5, n))
+        score = rng.beta(2, 2, n)
+        truth = rng.random(n) < np.where(x >= 0.5, 0.5 * score, score)
+        return pd.DataFrame({"x": x, "noise": rng.random(n)}), score, truth
+
+    X, score, truth = rows(6000, 0.2)
+    record = fit_calibration(truth, score, cut=0.5)
+    table = shift_table(X, truth, score, apply_calibration(record, score), 0.5,
+                        numeric=["x", "noise"], categorical=[])  # fmt: skip
+
+    def estimate(Xw: pd.DataFrame, s: np.ndarray) -> dict[str, Any]:
+        counted = {c: np.unique(Xw[c].to_numpy(), return_counts=True) for c in Xw.columns}
+        found = cbpe(s, threshold=0.5, calibration=record)["metrics"]
+        plain = {k: dict(v) for k, v in found.items()}
+        widen(found, shift_bias(table, counted, {}))
+        return {"plain": plain, "moved": found, "problems": shift_problems(found)}
+
+    Xw, sw, yw = rows(5000, 0.9)  # the window: mostly high x
+    real = float(np.mean((sw >= 0.5) == yw))
+    got = estimate(Xw, sw)
+    plain, moved = got["plain"]["accuracy"], got["moved"]["accuracy"]
+    assert plain["value"] - real > 0.04  # CBPE alone is too high ...
+    assert not plain["lower"] <= real <= plain["upper"]  # ... and its interval misses
+    bias = moved["shift_bias"]["high"]
+    assert bias["feature"] == "x" and bias["bias"] > 0.6 * (plain["value"] - real)
+    assert moved["lower"] <= real <= moved["upper"]
+    assert moved["upper"] == plain["upper"]  # only the side the bias points to moves
+    assert any("in x makes the accuracy estimate" in p for p in got["problems"])
+
+    Xs, ss, _ = rows(5000, 0.2)  # a window like the held-out rows
+    same = estimate(Xs, ss)
+    assert not same["problems"]
+    for name, block in same["moved"].items():
+        if block.get("lower") is None:
+            continue
+        width = block["upper"] - block["lower"]
+        before = same["plain"][name]["upper"] - same["plain"][name]["lower"]
+        assert width < 1.35 * before, (name, width, before)

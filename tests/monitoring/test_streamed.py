@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from steadyml.config import parse_duration
@@ -26,11 +27,13 @@ from steadyml.monitoring.inputs import typed_inputs
 from steadyml.monitoring.measures import data_quality, system_health, window_drift
 from steadyml.monitoring.monitor import _baseline, _estimator, run_monitor
 from steadyml.monitoring.performance import measure_performance
+from steadyml.monitoring.references import NumericReference
 from steadyml.monitoring.stream import _percentiles
 from steadyml.monitoring.tally import ValueCounts
 from steadyml.monitoring.windows import load_log, period, window_edges, window_label, window_rows
 from steadyml.predlog.reader import REPAIRED
 from steadyml.samples.churn import make_churn_weeks
+from steadyml.training.reference import category_labels
 
 SINCE = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
 
@@ -67,14 +70,33 @@ def _whole(project: Any, window: str, since: Any, until: Any) -> dict[str, Any]:
         drift = window_drift(current, scored, base.references, base.prediction, base.settings)
         # the estimate from the window's scores at once (the monitor: counted piece by piece)
         scores = scored["score"].astype(float).dropna().to_numpy()
+        numeric, categories = _feature_counts(current, base)
         estimate = estimate_block(_estimator(version, base), *np.unique(scores, return_counts=True),
-                                  quality, perf)  # fmt: skip
+                                  quality, perf, numeric=numeric,
+                                  categories=categories)  # fmt: skip
         windows.append({"start": start.isoformat(), "end": end.isoformat(),
                         "label": window_label(start, end), "system": system_health(rows),
                         "quality": quality, "drift": drift, "performance": perf,
                         "segments": segs, "fairness": fair, "estimate": estimate})  # fmt: skip
     return {"rows": len(log), "since": since.isoformat(), "until": until.isoformat(),
             "windows": windows}  # fmt: skip
+
+
+def _feature_counts(current: pd.DataFrame, base: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The window's feature values counted at once (the monitor: piece by piece), for the
+    estimate's shift check."""
+    numeric: dict[str, Any] = {}
+    categories: dict[str, Any] = {}
+    for name, reference in base.references.items():
+        if name not in current.columns:
+            continue
+        if isinstance(reference, NumericReference):
+            x = current[name].to_numpy(dtype=float, na_value=np.nan)
+            numeric[name] = np.unique(x[~np.isnan(x)], return_counts=True)
+        else:
+            labels = category_labels(current[name]).dropna()
+            categories[name] = {str(k): int(v) for k, v in labels.value_counts().items()}
+    return numeric, categories
 
 
 def _same(a: Any, b: Any, where: str = "") -> None:

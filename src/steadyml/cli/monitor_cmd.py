@@ -45,7 +45,10 @@ Per window (--window, default monitoring.window from steadyml.yaml) it shows:
   estimated     before labels: the yes/no model's metrics estimated from its
                 calibrated scores (CBPE), with a 95 % interval, the checks it
                 rests on (calibration error, rows outside the reference, window
-                size; "unreliable" when one fails) and, once labels arrive,
+                size, and a shift check: the bias a shift like the window's
+                along one feature gives the estimate on the held-out rows, which
+                moves the interval; "unreliable" when one fails) and, once
+                labels arrive,
                 |estimated - realised| and how often the intervals held
   fairness      the gap between groups of each sensitive column
 

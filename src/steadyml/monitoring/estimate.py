@@ -412,6 +412,7 @@ def assess(
     estimation: Mapping[str, Any] | None,
     rows: int,
     quality: Mapping[str, Any] | None = None,
+    shift: list[str] | None = None,
 ) -> dict[str, Any]:
     """The assumptions beside an estimate: the calibration error on held-out rows, the share
     of live rows outside the reference's support, the window's size; and whether they hold.
@@ -420,6 +421,10 @@ def assess(
     share of present values outside the training range or never seen in training). The
     window's share outside is at least the largest feature's share (a row outside in any
     feature is outside); it is reported as that lower bound with the feature that gives it.
+
+    ``shift``: the material biases a covariate shift like the window's gives the estimates
+    on reweighted held-out rows (``estimate_shift.shift_problems``), each a failed
+    assumption.
     """
     estimation = estimation or {}
     problems: list[str] = []
@@ -448,6 +453,7 @@ def assess(
         )
     if rows < MIN_ESTIMATE_ROWS:
         problems.append(f"only {rows} scored rows (at least {MIN_ESTIMATE_ROWS} needed)")
+    problems.extend(shift or [])
     return {
         "calibration": estimation.get("method"),
         "calibration_error": ece,
@@ -457,6 +463,7 @@ def assess(
         "outside_support_feature": worst,
         "outside_support_by_feature": by_feature,
         "window_rows": rows,
+        "shift_checked": bool(estimation.get("shift_table")),
         "reliable": not problems,
         "problems": problems,
     }
@@ -469,6 +476,7 @@ def estimate_logged(
     threshold: float,
     metric: str,
     quality: Mapping[str, Any] | None = None,
+    shift: list[str] | None = None,
 ) -> dict[str, Any]:
     """The estimated ``metric`` of a set of logged predictions (their positive-class
     ``scores``) of a model version whose reference statistics are ``reference``: the value,

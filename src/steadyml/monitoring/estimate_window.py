@@ -26,6 +26,7 @@ from steadyml.monitoring.estimate import (
     error_bins,
     estimate_regression_sums,
 )
+from steadyml.monitoring.estimate_shift import shift_bias, shift_problems, widen
 from steadyml.monitoring.tally import ValueCounts
 from steadyml.training.evaluate import KNOWN_METRICS
 
@@ -117,12 +118,18 @@ class Estimator:
         quality: Mapping[str, Any],
         performance: Mapping[str, Any],
         errors: ErrorTally | None = None,
+        *,
+        numeric: Mapping[str, Any] | None = None,
+        categories: Mapping[str, Mapping[str, int]] | None = None,
     ) -> dict[str, Any]:
-        """The window's estimate block (see the module's docstring)."""
+        """The window's estimate block (see the module's docstring). ``numeric`` and
+        ``categories``: the window's counted feature values, for the shift check."""
         if self.task == "regression":
             return _regression_block(self, errors, quality, performance)
         values, counts = scores.distinct()
-        return estimate_block(self, values, counts, quality, performance)
+        return estimate_block(
+            self, values, counts, quality, performance, numeric=numeric, categories=categories
+        )
 
 
 def _not_estimated(reason: str, rows: int) -> dict[str, Any]:
@@ -201,8 +208,13 @@ def estimate_block(
     counts: np.ndarray,
     quality: Mapping[str, Any],
     performance: Mapping[str, Any],
+    *,
+    numeric: Mapping[str, Any] | None = None,
+    categories: Mapping[str, Mapping[str, int]] | None = None,
 ) -> dict[str, Any]:
-    """The estimate block from a window's distinct scores and their counts."""
+    """The estimate block from a window's distinct scores and their counts; with the
+    window's counted feature values, the intervals moved by the shift check
+    (``estimate_shift``)."""
     rows = int(np.asarray(counts).sum()) if len(counts) else 0
     kind = est.estimation.get("kind")
     if kind != "classification" or est.estimation.get("method") is None:
@@ -216,7 +228,10 @@ def estimate_block(
     if rows == 0:
         return _not_estimated("no scored rows in the window", 0)
     found = cbpe(values, counts, threshold=est.threshold, calibration=est.estimation)
-    checks = assess(est.estimation, rows, quality)
+    table = est.estimation.get("shift_table")
+    if table and (numeric or categories):
+        widen(found["metrics"], shift_bias(table, numeric or {}, categories or {}))
+    checks = assess(est.estimation, rows, quality, shift_problems(found["metrics"]))
     extra = {
         "cross_check": found.get("cross_check"),
         "expected_confusion": found.get("expected_confusion"),

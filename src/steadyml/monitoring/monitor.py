@@ -128,7 +128,9 @@ def run_monitor(
                                                                         strict=True)]  # fmt: skip
         for s, block in zip(stats[w], measured, strict=True):  # performance before labels
             block["estimate"] = estimator.window(s.prediction_values, block["quality"],
-                                                 block["performance"], s.estimated)  # fmt: skip
+                                                 block["performance"], s.estimated,
+                                                 numeric=s.numeric,
+                                                 categories=s.categories)  # fmt: skip
         data = _data(config, run, version, baseline, w, periods[w], time_column, now, rows)
         results[w] = MonitorResult(data={**data, "windows": measured, "alerts": []})
     first = results.pop(window)

@@ -236,4 +236,16 @@ def fit_estimation(
         }, None
     p = np.asarray(scores["proba"], dtype=float)[:, classes.index(positive)]
     truth = np.asarray([v == positive for v in np.asarray(y_true).tolist()], dtype=bool)
-    return {"kind": "classification", **fit_calibration(truth, p, cut=threshold, seed=seed)}, None
+    record = {"kind": "classification", **fit_calibration(truth, p, cut=threshold, seed=seed)}
+    if len(p) >= MIN_CALIBRATION_ROWS and truth.any() and not truth.all():
+        from steadyml.training.shift_table import MAX_FEATURES, shift_table
+
+        features = [c for c in getattr(roles, "features", X.columns) if c in X.columns]
+        features = features[:MAX_FEATURES]
+        categorical = set(getattr(roles, "categorical", ())) | set(getattr(roles, "sensitive", ()))
+        record["shift_table"] = shift_table(
+            X, truth, p, apply_calibration(record, p), threshold,
+            numeric=[c for c in features if c in set(getattr(roles, "numeric", ()))],
+            categorical=[c for c in features if c in categorical],
+        )  # fmt: skip
+    return record, None
