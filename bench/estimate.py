@@ -151,6 +151,7 @@ def _randhie(model_kind: str = "boosting", seed: int = 0) -> dict[str, Any]:
         "X": X[rows],
         "names": list(RANDHIE_FEATURES),
         "support": X[fit],  # what "outside the training range" means to assess
+        "groups": person[rows],  # whose row it is: training's group split keeps them apart
         "ref": np.arange(len(cal)),
         "pool": np.arange(len(cal), len(rows)),
         "people": {
@@ -183,7 +184,10 @@ def _distinct_rows(args: argparse.Namespace) -> dict[str, Any]:
 
     data = _randhie(args.distinct_model)
     ref, pool = data["ref"], data["pool"]
-    record = fit_calibration(data["truth"][ref], data["scores"][ref], cut=0.5)
+    # as training fits it with training.split.method group: held-out people, whole people
+    record = fit_calibration(
+        data["truth"][ref], data["scores"][ref], cut=0.5, groups=data["groups"][ref]
+    )
     record["shift_table"] = _shift_table(data, ref, record)
     raw, truth = data["scores"][pool], data["truth"][pool]
     out: dict[str, Any] = {

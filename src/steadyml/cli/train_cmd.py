@@ -62,7 +62,16 @@ def render_train(result: TrainResult, primary: str) -> None:
         )
     split = s.get("split", {})
     threshold = run.metrics.get("threshold")
-    if split:
+    if split and split.get("method") == "group":
+        col = split.get("column")
+        out.print(
+            f"  Split: group by {col} — {split.get('train_rows', 0):,} rows "
+            f"({split.get('train_groups', 0):,} {col} values) to learn from, "
+            f"{split.get('test_rows', 0):,} ({split.get('test_groups', 0):,}) held out: the "
+            f"test rows are {col} values the model has not seen.",
+            markup=False,
+        )
+    elif split:
         out.print(
             f"  Split: {split.get('method')} — {split.get('train_rows', 0):,} rows to learn "
             f"from, {split.get('test_rows', 0):,} held out to test on.",

@@ -215,12 +215,13 @@ SPLIT_TEST_VALUES = ("test", "validation", "valid", "holdout")
 
 
 class SplitConfig(_Model):
-    method: Literal["random", "stratified", "time", "column"] = "stratified"
+    method: Literal["random", "stratified", "time", "column", "group"] = "stratified"
     test_size: float = Field(default=0.2, gt=0, lt=1)
     column: str | None = Field(
         default=None,
         description="For method column: the data's column that says which rows are test rows "
-        "(e.g. values train/test); it is never a feature.",
+        "(e.g. values train/test); for method group: the column that says whose row it is "
+        "(a person or customer id), each value's rows kept together. Never a feature.",
     )
     test_values: list[str] = Field(
         default_factory=lambda: list(SPLIT_TEST_VALUES),
@@ -236,10 +237,17 @@ class SplitConfig(_Model):
                 "add `column: <name>` under training.split (its values, e.g. train/test, say "
                 "which rows are test rows), or choose method random, stratified or time"
             )
-        if self.column and self.method != "column":
+        if self.method == "group" and not self.column:
+            raise ValueError(
+                "method 'group' keeps each person's (customer's, machine's) rows together "
+                "and needs the column that says whose row it is; add `column: <name>` under "
+                "training.split (for example a customer_id that repeats across rows)"
+            )
+        if self.column and self.method not in ("column", "group"):
             raise ValueError(
                 f"column '{self.column}' is set but method is '{self.method}'; write "
-                "`method: column` to use the column's split, or remove `column:`"
+                "`method: column` to use the column's split (or `method: group` to keep "
+                "each of its values' rows together), or remove `column:`"
             )
         if self.method == "column" and not self.test_values:
             raise ValueError(

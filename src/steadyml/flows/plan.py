@@ -203,6 +203,13 @@ def _split_lines(guess: Any, has_timestamp: bool) -> list[str]:
         return lines
     if has_timestamp:
         method = "time   # a timestamp exists: train on the past, test on the latest rows"
+    elif guess.group_column is not None:
+        return [
+            "    method: group   # the id repeats: each id's rows stay together, so the test "
+            "rows are ids the model has not seen",
+            f"    column: {_q(guess.group_column)}",
+            "    test_size: 0.2",
+        ]
     elif guess.task == "classification":
         method = "stratified   # keeps each class's share in training and test"
     else:

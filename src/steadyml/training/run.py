@@ -196,9 +196,14 @@ def train_model(
         missing_codes=missing_codes,
     )
     say("Checking calibration on the test rows (for estimates before labels arrive)")
+    groups = (
+        test[training.split.column]
+        if method == "group" and training.split.column in test.columns
+        else None
+    )
     reference["estimation"], error_model = fit_estimation(
         task, test[features], y_true, scores, positive=positive, threshold=threshold,
-        roles=roles, seed=training.seed, missing_codes=missing_codes,
+        roles=roles, seed=training.seed, missing_codes=missing_codes, groups=groups,
     )  # fmt: skip
     say("Checking gates")
     gates = check_gates(
@@ -246,14 +251,24 @@ def _by(method: str) -> str:
         "stratified": "keeping class shares",
         "random": "at random",
         "column": "as the data's split column says",
+        "group": "keeping each group's rows together",
     }[method]
 
 
 def _split(
     data: pd.DataFrame, roles: Roles, training: TrainingSection, method: str
 ) -> tuple[pd.Index, pd.Index]:
-    """The train and test rows; a split column (``method: column``) is never a feature."""
+    """The train and test rows; a split column (``method: column`` or ``group``) is never a
+    feature."""
     config = training.split
+    if method == "group" and config.column in roles.features:
+        raise DataError(
+            f"Column '{config.column}' names the groups of the split (training.split.column) "
+            "and is also a feature: the model would learn answers per group, which it cannot "
+            "use on the new groups it is tested on (and meets live).",
+            hint=f"Make it the id (`id: {config.column}` under data) or move it to drop in "
+            f"steadyml.yaml: `drop: {{{config.column}: whose row it is}}`.",
+        )
     if method == "column" and config.column in roles.features:
         raise DataError(
             f"Column '{config.column}' holds the train/test split (training.split.column) and "
@@ -320,6 +335,11 @@ def _split_record(
     if method == "column":
         record["column"] = training.split.column
         record["test_values"] = list(training.split.test_values)
+    if method == "group":
+        column = str(training.split.column)
+        record["column"] = column
+        record["train_groups"] = int(train[column].astype("string").nunique(dropna=False))
+        record["test_groups"] = int(test[column].astype("string").nunique(dropna=False))
     if method == "time" and roles.timestamp:
         record["last_train_timestamp"] = _stamp(train[roles.timestamp].pipe(_times).max())
         record["first_test_timestamp"] = _stamp(test[roles.timestamp].pipe(_times).min())
@@ -364,7 +384,9 @@ def _choose(
             "training.models is empty, so there is no model to train.",
             hint="List at least one of linear, random_forest, hist_gradient_boosting.",
         )
-    fit_rows, val_rows = _validation_split(train, roles, task, method, training.seed, notes)
+    fit_rows, val_rows = _validation_split(
+        train, roles, task, method, training.seed, notes, column=training.split.column
+    )
     y = train[roles.target]
     fit_rows = _subsample(fit_rows, SELECTION_FIT_ROWS, training.seed, y, task)
     val_rows = _subsample(val_rows, SELECTION_VALIDATION_ROWS, training.seed, y, task)
@@ -419,11 +441,20 @@ def _best_threshold(y: np.ndarray, scores: dict[str, Any], positive: Any) -> flo
 
 
 def _validation_split(
-    train: pd.DataFrame, roles: Roles, task: Task, method: str, seed: int, notes: list[str]
+    train: pd.DataFrame,
+    roles: Roles,
+    task: Task,
+    method: str,
+    seed: int,
+    notes: list[str],
+    *,
+    column: str | None = None,
 ) -> tuple[pd.Index, pd.Index]:
     inner = "time" if method == "time" else ("stratified" if task == "classification" else "random")
+    if method == "group":
+        inner = "group"  # candidates are compared on groups they did not learn from too
     try:
-        return split_rows(train, roles, inner, _VALIDATION_SHARE, seed)  # type: ignore[arg-type]
+        return split_rows(train, roles, inner, _VALIDATION_SHARE, seed, column=column)  # type: ignore[arg-type]
     except DataError as exc:
         notes.append(
             f"Could not hold out validation rows {_by(inner)} ({exc.message}); used a random "

@@ -84,8 +84,11 @@ def given_reason(role: Role, prof: ColumnProfile, notes: list[str]) -> tuple[Rol
     if role == "id" and prof.distinct < len(prof.values):
         repeats = len(prof.values) - prof.distinct
         notes.append(
-            f"Column '{prof.name}' (given with --id) has {repeats} repeated "
-            "values; an id should be different in every row."
+            f"Column '{prof.name}' (given with --id) has {repeats:,} repeated values. If rows "
+            "that share one are the same person or customer more than once, that is fine: "
+            "unless a timestamp orders the rows, training keeps each id's rows together "
+            "(training.split.method: group), so the model is tested on ids it has not seen, "
+            "as it will meet new ones live. If every row should have its own, the id is wrong."
         )
     if role == "timestamp" and prof.dtype == "string" and date_share(prof.values) < 0.95:
         notes.append(

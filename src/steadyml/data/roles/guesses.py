@@ -45,6 +45,7 @@ class RoleGuess:
     warnings: list[str] = field(default_factory=list)
     split_column: str | None = None  # a column holding the user's train/test split (dropped)
     split_test_values: tuple[str, ...] = ()  # its values that mark a test row
+    group_column: str | None = None  # the id column when its values repeat (a panel)
 
     def column(self, name: str) -> ColumnGuess:
         """Return the guess for one column (``KeyError`` if the table has no such column)."""

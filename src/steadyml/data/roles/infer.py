@@ -88,15 +88,26 @@ def infer_roles(
         )
         for name, (role, reason) in guesses.items()
     ]
+    repeated_id = None if splits else _repeated_id(df, guesses)
     return RoleGuess(
         target=target,
         task=task,
         task_reason=task_reason,
         columns=columns,
         warnings=notes,
+        group_column=repeated_id,
         split_column=splits[0].column if splits else None,
         split_test_values=splits[0].test_values if splits else (),
     )
+
+
+def _repeated_id(df: pd.DataFrame, guesses: dict[str, tuple[Role, str]]) -> str | None:
+    """The id column when its values repeat (one person, several rows: a panel): a row split
+    would test the model on people it has already seen (``given_reason`` says so)."""
+    name = next((n for n, (role, _) in guesses.items() if role == "id"), None)
+    if name is None or not df[name].dropna().duplicated().any():
+        return None
+    return name
 
 
 # -- settling columns that only one may hold ---------------------------------------------------
