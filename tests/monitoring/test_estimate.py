@@ -351,3 +351,28 @@ def test_a_shift_along_a_feature_that_breaks_calibration_moves_the_interval() ->
         width = block["upper"] - block["lower"]
         before = same["plain"][name]["upper"] - same["plain"][name]["lower"]
         assert width < 1.35 * before, (name, width, before)
+
+
+def test_a_window_in_a_thin_slice_is_not_called_unreliable_for_its_noise() -> None:
+    """One year of eight (a dummy column the window holds at 1 throughout): the shift check
+    reweights the held-out rows to that year's eighth, whose realised metrics wander by
+    chance. The calibration does not depend on the year, so the window is not marked
+    unreliable (its interval may still widen)."""
+    from steadyml.monitoring.estimate_shift import shift_bias, shift_problems, widen
+    from steadyml.training.shift_table import shift_table
+
+    rng = np.random.default_rng(14)
+    n = 4000
+    year = rng.integers(0, 8, n)
+    score = rng.beta(2, 2, n)
+    truth = rng.random(n) < score
+    X = pd.DataFrame({"year": year.astype(str)})
+    record = fit_calibration(truth, score, cut=0.5)
+    table = shift_table(X, truth, score, apply_calibration(record, score), 0.5,
+                        numeric=[], categorical=["year"])  # fmt: skip
+    live = rng.beta(2, 2, 5000)
+    found = cbpe(live, threshold=0.5, calibration=record)["metrics"]
+    bias = shift_bias(table, {}, {"year": {"7": 5000}})
+    assert bias  # the reweighting found something: the thin slice's chance
+    widen(found, bias)
+    assert shift_problems(found) == []

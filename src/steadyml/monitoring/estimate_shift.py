@@ -22,10 +22,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MIN_BIAS", "MIN_MATERIAL", "shift_bias", "shift_problems", "widen"]
+__all__ = ["MIN_BIAS", "MIN_MATERIAL", "NOISE_LINE", "shift_bias", "shift_problems", "widen"]
 
 MIN_BIAS = 0.005  # a smaller bias is not applied (the reweighting's own noise)
 MIN_MATERIAL = 0.01  # a bias at least this and half the interval's width: unreliable
+NOISE_LINE = 2.5  # ... and at least this many of its rough standard errors
 
 
 def _metrics(hist: np.ndarray, pred: np.ndarray) -> dict[str, dict[str, float]]:
@@ -101,7 +102,7 @@ def shift_bias(
     numeric: Mapping[str, Any],
     categories: Mapping[str, Mapping[str, int]],
 ) -> dict[str, dict[str, Any]]:
-    """Per metric: ``{"high": (bias, feature), "low": (bias, feature)}`` — the largest
+    """Per metric: ``{"high": (bias, feature, noise), "low": (...)}`` — the largest
     amount by which a shift like the window's along one feature made CBPE too high (and too
     low) on the held-out rows; sides with no bias above ``MIN_BIAS`` are left out."""
     if not table or not table.get("features"):
@@ -115,7 +116,9 @@ def shift_bias(
             continue
         hist = np.asarray(block["hist"], dtype=float)  # slices x bins x 4
         base = _gap(hist.sum(axis=0), pred)
-        moved = _gap(np.tensordot(w, hist, axes=1), pred)
+        weighted = np.tensordot(w, hist, axes=1)
+        moved = _gap(weighted, pred)
+        noise = _noise(w, np.asarray(block["rows"], dtype=float), weighted, pred)
         for metric, value in moved.items():
             bias = value - base[metric]
             if not np.isfinite(bias) or abs(bias) < MIN_BIAS:
@@ -123,8 +126,31 @@ def shift_bias(
             side = "high" if bias > 0 else "low"
             best = found.setdefault(metric, {}).get(side)
             if best is None or abs(bias) > abs(best[0]):
-                found[metric][side] = (float(bias), name)
+                found[metric][side] = (float(bias), name, noise.get(metric, float("inf")))
     return found
+
+
+def _noise(
+    w: np.ndarray, rows: np.ndarray, weighted: np.ndarray, pred: np.ndarray
+) -> dict[str, float]:
+    """A rough standard error of each metric's bias from the labels' chance on the
+    reweighted held-out rows: their effective number (few when the window sits in a thin
+    slice, such as one year of eight) times the share each metric divides by."""
+    n_eff = float((w * rows).sum() ** 2 / max(float((w * w * rows).sum()), 1e-12))
+    total = float(weighted[:, :2].sum())
+    if total <= 0 or n_eff <= 0:
+        return {}
+    positives = float(weighted[:, 0].sum()) / total
+    answered = float(weighted[pred, :2].sum()) / total
+    share = {
+        "accuracy": 1.0,
+        "precision": answered,
+        "recall": positives,
+        "f1": (positives + answered) / 2,
+        "roc_auc": 2 * min(positives, 1 - positives),
+    }
+    return {k: float(np.sqrt(0.25 / (n_eff * d))) if d > 0 else float("inf")
+            for k, d in share.items()}  # fmt: skip
 
 
 def widen(metrics: dict[str, Any], bias: Mapping[str, Mapping[str, Any]]) -> None:
@@ -137,14 +163,16 @@ def widen(metrics: dict[str, Any], bias: Mapping[str, Mapping[str, Any]]) -> Non
         half = (block["upper"] - block["lower"]) / 2
         notes = []
         if "high" in sides:
-            b, feature = sides["high"]
+            b, feature, _ = sides["high"]
             block["lower"] = max(0.0, block["lower"] - b)
             notes.append(f"{b:.3f} lower for the shift in {feature}")
         if "low" in sides:
-            b, feature = sides["low"]
+            b, feature, _ = sides["low"]
             block["upper"] = min(1.0, block["upper"] - b)
             notes.append(f"{-b:.3f} higher for the shift in {feature}")
-        block["shift_bias"] = {side: {"bias": b, "feature": f} for side, (b, f) in sides.items()}
+        block["shift_bias"] = {
+            side: {"bias": b, "feature": f, "noise": se} for side, (b, f, se) in sides.items()
+        }
         block["shift_half_width"] = half
         block["interval"] = (
             f"{block.get('interval', '')}, bound moved {' and '.join(notes)} (held-out rows "
@@ -153,15 +181,18 @@ def widen(metrics: dict[str, Any], bias: Mapping[str, Mapping[str, Any]]) -> Non
 
 
 def shift_problems(metrics: Mapping[str, Any]) -> list[str]:
-    """A sentence per metric whose shift bias is material: at least ``MIN_MATERIAL`` and at
-    least half the width of the interval before it was widened (the estimate would likely
-    have missed)."""
+    """A sentence per metric whose shift bias is material and not noise: at least
+    ``MIN_MATERIAL``, at least half the width of the interval before it was widened (the
+    estimate would likely have missed), and at least ``NOISE_LINE`` of its rough standard
+    errors (a window in a thin slice reweights few held-out rows: its bias still moves the
+    interval, but alone it marks nothing unreliable)."""
     out = []
     for name, block in metrics.items():
         sides = block.get("shift_bias") or {}
         for side, found in sides.items():
             b = abs(float(found["bias"]))
-            if b >= max(MIN_MATERIAL, float(block.get("shift_half_width") or 0.0)):
+            noise = NOISE_LINE * float(found.get("noise", 0.0))
+            if b >= max(MIN_MATERIAL, float(block.get("shift_half_width") or 0.0), noise):
                 way = "too high" if side == "high" else "too low"
                 out.append(
                     f"a shift like this window's in {found['feature']} makes the {name} "
