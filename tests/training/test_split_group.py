@@ -140,3 +140,26 @@ def test_init_keeps_a_repeating_ids_rows_together(tmp_path: Path) -> None:
     unique.to_csv(data, index=False)
     again = init_from_data(tmp_path / "q", data, target="y", id="person")
     assert load_config(again.config_path).config.training.split.method == "stratified"
+
+
+def test_a_repeating_column_named_like_an_id_is_never_a_feature_and_groups_the_split(
+    tmp_path: Path,
+) -> None:
+    """customer_id repeating (five rows per customer) was guessed a numeric feature: the
+    model would have learnt customer numbers. It is dropped and groups the split."""
+    from steadyml.config import load_config
+    from steadyml.flows.plan import init_from_data
+
+    frame = _panel().drop(columns=["year"])
+    frame["customer_id"] = frame["person"].str[1:].astype(int) + 1000
+    frame = frame.drop(columns=["person"])
+    data = tmp_path / "panel.csv"
+    frame.to_csv(data, index=False)
+    result = init_from_data(tmp_path / "p", data, target="y")
+    config = load_config(result.config_path).config
+    assert "customer_id" in config.data.columns.drop
+    assert "customer_id" not in config.data.roles().features
+    assert (config.training.split.method, config.training.split.column) == (
+        "group", "customer_id")  # fmt: skip
+    assert any("Column 'customer_id' looks like an identifier that repeats" in w
+               for w in result.warnings)  # fmt: skip

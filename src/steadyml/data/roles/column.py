@@ -46,12 +46,27 @@ def guess_column(prof: ColumnProfile) -> tuple[Role, str]:
     hinted = bool(words & ID_WORDS) or "code" in words
     if prof.unique_share >= 0.95 and (hinted or len(prof.values) > 50):
         return "id", unique_reason(prof)
+    if words & ID_WORDS and prof.distinct > _MANY_IDS:
+        return "drop", repeated_id_reason(prof)
     if prof.distinct <= max(50, len(prof.values) // 100):
         return "categorical", (
             f"text with {prof.distinct} distinct values ({examples(strings, 3)})"
         )
     return "drop", (
         f"{prof.distinct} distinct values: too many categories to learn from; consider grouping it"
+    )
+
+
+REPEATED_ID = "an identifier that repeats"
+_MANY_IDS = 50  # an id-named column with more distinct values: whose row it is, not a code
+
+
+def repeated_id_reason(prof: ColumnProfile) -> str:
+    """Why an id-named column that repeats is dropped (and may group the split)."""
+    per = len(prof.values) / max(prof.distinct, 1)
+    return (
+        f"{REPEATED_ID}: {prof.distinct} distinct values, about {per:.1f} rows each (the rows "
+        "of one person or customer); never a feature"
     )
 
 
@@ -71,6 +86,8 @@ def _guess_number(prof: ColumnProfile, words: set[str]) -> tuple[Role, str]:
     sequence = unique_rows and high - low + 1 == prof.rows
     if (unique_rows or prof.unique_share >= 0.95) and (words & ID_WORDS or sequence):
         return "id", unique_reason(prof)
+    if words & ID_WORDS and prof.distinct > _MANY_IDS:
+        return "drop", repeated_id_reason(prof)
     codes = [s.code for s in find_sentinels(numbers)]
     real = numbers[~numbers.isin(codes)]
     if prof.distinct <= 2 or (codes and real.nunique() == 2):

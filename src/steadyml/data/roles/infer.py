@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from steadyml.data.roles.column import guess_column
+from steadyml.data.roles.column import REPEATED_ID, guess_column
 from steadyml.data.roles.given import given_reason, given_roles
 from steadyml.data.roles.guesses import ColumnGuess, Role, RoleGuess
 from steadyml.data.roles.names import ID_WORDS, name_words
@@ -88,7 +88,7 @@ def infer_roles(
         )
         for name, (role, reason) in guesses.items()
     ]
-    repeated_id = None if splits else _repeated_id(df, guesses)
+    repeated_id = None if splits else _repeated_id(df, guesses, notes)
     return RoleGuess(
         target=target,
         task=task,
@@ -101,13 +101,28 @@ def infer_roles(
     )
 
 
-def _repeated_id(df: pd.DataFrame, guesses: dict[str, tuple[Role, str]]) -> str | None:
-    """The id column when its values repeat (one person, several rows: a panel): a row split
-    would test the model on people it has already seen (``given_reason`` says so)."""
+def _repeated_id(
+    df: pd.DataFrame, guesses: dict[str, tuple[Role, str]], notes: list[str]
+) -> str | None:
+    """The column that says whose row it is when it repeats (one person, several rows: a
+    panel): the id when its values repeat (``given_reason`` says so), else a column named
+    like an identifier that repeats (dropped as a feature; said here). A row split would
+    test the model on people it has already seen."""
     name = next((n for n, (role, _) in guesses.items() if role == "id"), None)
-    if name is None or not df[name].dropna().duplicated().any():
-        return None
-    return name
+    if name is not None and df[name].dropna().duplicated().any():
+        return name
+    named = next(
+        (n for n, (role, why) in guesses.items() if role == "drop" and why.startswith(REPEATED_ID)),
+        None,
+    )
+    if named is not None:
+        notes.append(
+            f"Column '{named}' looks like an identifier that repeats (the same person or "
+            "customer in several rows): it is dropped as a feature, and unless a timestamp "
+            "orders the rows, training keeps each of its values' rows together "
+            "(training.split.method: group), so the model is tested on ones it has not seen."
+        )
+    return named
 
 
 # -- settling columns that only one may hold ---------------------------------------------------
