@@ -121,6 +121,11 @@ def test_monitor_estimates_each_window_and_backtests_it(
                                           "--json"])  # fmt: skip
     data = json.loads(as_json.stdout)
     assert data["windows"][0]["estimate"]["status"] == "ok"
+    # week 3 drifted: the shift check moved its interval, and says so in the CLI and report
+    latest = data["windows"][-1]["estimate"]["metrics"][name]
+    assert latest["shift_note"] and latest["shift_bias"]
+    assert "Shift check: the interval was moved" in flat
+    assert "interval moved" in html and "(shift check)" in html
     assert data["backtest"]["metrics"][name]["realised"] == 3
 
 

@@ -228,6 +228,13 @@ def _render_estimates(data: dict[str, Any]) -> None:
         f"outside the reference {_pct(a.get('outside_support'))}.",
         markup=False,
     )
+    note = ((est.get("metrics") or {}).get(name) or {}).get("shift_note")
+    if note:
+        out.print(
+            f"  Shift check: the interval was moved {note} (the held-out rows reweighted to "
+            "this window's values of that feature put CBPE off by that much).",
+            markup=False,
+        )
     if not est.get("reliable"):
         out.print("  Unreliable: " + "; ".join(est.get("problems") or []) + ".",
                   style="yellow", markup=False)  # fmt: skip

@@ -174,6 +174,7 @@ def widen(metrics: dict[str, Any], bias: Mapping[str, Mapping[str, Any]]) -> Non
             side: {"bias": b, "feature": f, "noise": se} for side, (b, f, se) in sides.items()
         }
         block["shift_half_width"] = half
+        block["shift_note"] = " and ".join(notes)
         block["interval"] = (
             f"{block.get('interval', '')}, bound moved {' and '.join(notes)} (held-out rows "
             "reweighted to this window)"

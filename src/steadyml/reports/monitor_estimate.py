@@ -44,6 +44,7 @@ def estimate_section(
                 "calibration": fmt_metric(a.get("calibration_error")),
                 "outside": fmt_pct(a.get("outside_support"), 1),
                 "atc": fmt_metric(check.get("accuracy")) if check.get("disagrees") else "",
+                "shift": str(m.get("shift_note") or ""),
                 "realised": fmt_metric(realised) if realised is not None else MISSING,
                 "error": fmt_metric(as_map(b.get("errors")).get(metric)),
                 "covered": MISSING if covered is None else ("yes" if covered else "no"),
