@@ -23,7 +23,8 @@ def edge_server(
     serving_template: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     root = copy_project(serving_template, tmp_path_factory.mktemp("edge"))
-    srv = start_server(root, read_keys(root), "--body-timeout", "1", "--info-auth", "api_key")
+    srv = start_server(root, read_keys(root), "--body-timeout", "1", "--info-auth", "api_key",
+                       "--header-timeout", "1")  # fmt: skip
     yield srv
     srv.stop()
 
@@ -49,6 +50,42 @@ def test_a_client_that_trickles_its_body_gets_408_and_the_connection_closed(
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 408"), answer[:300]
     assert "did not arrive within 1 s" in json.loads(body)["error"]
+
+
+def test_a_client_that_never_finishes_its_headers_gets_408_and_the_connection_closed(
+    edge_server: Server,
+) -> None:
+    """Slowloris: the request line and some headers, a byte at a time, never the blank line
+    that ends them. uvicorn sets no limit; the server answers 408 after --header-timeout and
+    closes, and a well-behaved client on the same server is still served."""
+    import time
+
+    url = urlsplit(edge_server.url)
+    started = time.monotonic()
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        sock.sendall(b"GET /ready HTTP/1.1\r\nHost: x\r\n")
+        try:
+            for byte in b"X-Slow: yes":
+                sock.sendall(bytes([byte]))
+                time.sleep(0.2)
+        except OSError:
+            pass  # closed under us: what the limit is for
+        answer = _read_all(sock)  # without the limit this waits until the socket times out
+    assert time.monotonic() - started < 10
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"headers did not arrive in time" in answer
+    assert edge_server.get("/ready").status_code == 200
+    # a kept-alive connection that starts a second request and stalls is let go too
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        sock.sendall(b"GET /ready HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = b""
+        while b"}" not in first:  # the whole first answer: headers, then its JSON body
+            first += sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200"), first[:200]
+        sock.sendall(b"GET /ready HTTP/1.1\r\nHost: x\r\n")
+        rest = _read_all(sock)  # returns once the server closes (the socket's 30 s else)
+        assert rest == b"" or rest.startswith(b"HTTP/1.1 408"), rest[:200]
+    assert time.monotonic() - started < 30
 
 
 def test_a_chunked_body_over_the_limit_gets_413(edge_server: Server) -> None:

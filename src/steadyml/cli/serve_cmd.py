@@ -66,6 +66,15 @@ def serve(
         max=3600,
         help="Seconds a request body may take to arrive before it is answered 408.",
     ),
+    header_timeout: float = typer.Option(
+        10.0,
+        "--header-timeout",
+        min=0.1,
+        max=3600,
+        help="Seconds a request's line and headers may take to arrive; a slower client gets "
+        "408 and its connection is closed (a client that never finishes its headers would "
+        "otherwise hold a connection for ever).",
+    ),
     access_log: bool = typer.Option(
         False,
         "--access-log",
@@ -134,7 +143,8 @@ def serve(
     argv = [
         sys.executable, "-m", "steadyml.serving", "--project", root, "--host", host,
         "--port", str(port), "--workers", str(workers), "--max-wait-ms", str(max_wait_ms),
-        "--body-timeout", str(body_timeout), "--key-grace-seconds", str(key_grace),
+        "--body-timeout", str(body_timeout), "--header-timeout", str(header_timeout),
+        "--key-grace-seconds", str(key_grace),
         "--log-buffer-rows", str(log_buffer),
     ]  # fmt: skip
     if info_auth is not None:

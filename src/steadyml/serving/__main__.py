@@ -11,7 +11,14 @@ import argparse
 import os
 import sys
 
-from steadyml.serving.settings import ENV, INFO_AUTH, LOOPBACK, ServeSettings
+from steadyml.serving.settings import (
+    ENV,
+    ENV_HEADER_TIMEOUT,
+    HEADER_TIMEOUT_S,
+    INFO_AUTH,
+    LOOPBACK,
+    ServeSettings,
+)
 
 KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this long
 
@@ -47,6 +54,11 @@ def parse(argv: list[str] | None = None) -> tuple[argparse.Namespace, ServeSetti
         help="seconds a request body may take to arrive, after which it is answered 408",
     )  # fmt: skip
     parser.add_argument(
+        "--header-timeout", type=float, default=HEADER_TIMEOUT_S,
+        help="seconds a request's line and headers may take to arrive, after which the "
+        "client gets 408 and the connection is closed",
+    )  # fmt: skip
+    parser.add_argument(
         "--key-grace-seconds", type=float, default=ServeSettings.key_grace_seconds,
         help="while the database cannot be reached, keys checked before keep working this long",
     )  # fmt: skip
@@ -65,6 +77,8 @@ def parse(argv: list[str] | None = None) -> tuple[argparse.Namespace, ServeSetti
     args = parser.parse_args(argv)
     if not args.body_timeout > 0:
         parser.error(f"--body-timeout must be more than 0 seconds; got {args.body_timeout:g}.")
+    if not args.header_timeout > 0:
+        parser.error(f"--header-timeout must be more than 0 seconds; got {args.header_timeout:g}.")
     if not args.key_grace_seconds >= 0:
         parser.error(f"--key-grace-seconds must be 0 or more; got {args.key_grace_seconds:g}.")
     if args.log_buffer_rows < 1:
@@ -98,7 +112,10 @@ def _run(args: argparse.Namespace, settings: ServeSettings) -> None:
         os.environ[var] = "1"
     os.environ["STEADYML_PROJECT"] = args.project
     os.environ[ENV] = settings.to_env()
+    os.environ[ENV_HEADER_TIMEOUT] = str(args.header_timeout)
     import uvicorn
+
+    from steadyml.serving.header_timeout import HeaderTimeoutProtocol
 
     uvicorn.run(
         "steadyml.serving.app:create_app_from_env",
@@ -110,6 +127,7 @@ def _run(args: argparse.Namespace, settings: ServeSettings) -> None:
         timeout_graceful_shutdown=30,
         timeout_keep_alive=KEEP_ALIVE_S,
         access_log=args.access_log,
+        http=HeaderTimeoutProtocol,  # uvicorn's h11 protocol, headers within --header-timeout
     )
 
 

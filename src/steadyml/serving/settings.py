@@ -7,6 +7,8 @@ import os
 from dataclasses import asdict, dataclass
 
 ENV = "STEADYML_SERVE_SETTINGS"
+ENV_HEADER_TIMEOUT = "STEADYML_HEADER_TIMEOUT"  # serving.header_timeout reads it
+HEADER_TIMEOUT_S = 10.0  # a request's line and headers must arrive within this (default)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 INFO_AUTH = ("auto", "api_key", "none")
 

@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     from steadyml.project import open_project
+    from steadyml.serving.header_timeout import HeaderTimeoutProtocol
     from steadyml.serving.ui.app import create_ui_app
 
     project = open_project(args.project)
@@ -30,7 +31,8 @@ def main(argv: list[str] | None = None) -> None:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
-                    access_log=False, timeout_graceful_shutdown=5)  # fmt: skip
+                    access_log=False, timeout_graceful_shutdown=5,
+                    http=HeaderTimeoutProtocol)  # fmt: skip
     finally:
         project.close()
 
