@@ -5,10 +5,12 @@ trickles (``serving.limits``: 408), but a client that opens a connection and sen
 request line and headers a byte at a time, or never finishes them, held the connection (and
 its file descriptor and memory) for as long as it liked: a handful of such clients can use up
 a server's connections (slowloris). ``HeaderTimeoutProtocol`` is uvicorn's own h11 protocol
-with one timer: started when the connection opens and again whenever it waits for a new
-request, stopped as soon as a request's headers are complete. When it fires the client gets
-``408 Request Timeout`` and the connection is closed. ``steadyml serve --header-timeout``
-sets it (default 10 s), passed to the worker processes in ``STEADYML_HEADER_TIMEOUT``.
+with one timer: started when the connection opens (and when a later request on a kept-alive
+connection arrives in pieces), stopped as soon as the request's headers are complete. A
+request that arrives whole needs no timer: one per connection, none per request. When it
+fires the client gets ``408 Request Timeout`` and the connection is closed. ``steadyml serve
+--header-timeout`` sets it (default 10 s), passed to the worker processes in
+``STEADYML_HEADER_TIMEOUT``.
 """
 
 from __future__ import annotations
@@ -40,33 +42,30 @@ def _limit() -> float:
 
 
 class HeaderTimeoutProtocol(H11Protocol):
-    """uvicorn's h11 protocol with a limit on how long a request's headers may take."""
+    """uvicorn's h11 protocol with a limit on how long a request's line and headers may take:
+    from the connection's opening for its first request, from the first bytes of a later one
+    that does not arrive whole (uvicorn's keep-alive timer stops at any data)."""
 
     _header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm()
+        self._header_timer = self.loop.call_later(_limit(), self._too_slow)
 
     def handle_events(self) -> None:
         super().handle_events()
         if self.conn.their_state is not h11.IDLE:
-            self._disarm()  # the request line and headers are in
-        elif self._header_timer is None and self.conn.our_state is h11.IDLE:
-            self._arm()  # waiting for the next request on a kept-alive connection
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-            self._arm()
+            if self._header_timer is not None:
+                self._disarm()  # the request line and headers are in
+        elif self._header_timer is None and self.conn.trailing_data[0]:
+            # part of a later request on a kept-alive connection (uvicorn stops its keep-alive
+            # timer on any data): timed from its first bytes. A request that arrives whole is
+            # parsed at once and never gets here.
+            self._header_timer = self.loop.call_later(_limit(), self._too_slow)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
-
-    def _arm(self) -> None:
-        self._disarm()
-        self._header_timer = self.loop.call_later(_limit(), self._too_slow)
 
     def _disarm(self) -> None:
         if self._header_timer is not None:
