@@ -476,7 +476,6 @@ def estimate_logged(
     threshold: float,
     metric: str,
     quality: Mapping[str, Any] | None = None,
-    shift: list[str] | None = None,
 ) -> dict[str, Any]:
     """The estimated ``metric`` of a set of logged predictions (their positive-class
     ``scores``) of a model version whose reference statistics are ``reference``: the value,

@@ -174,6 +174,7 @@ def fit_calibration(
         groups = None  # too few groups to hold some out: rows, as without groups
     n = len(p)
     before = expected_calibration_error(y, p)
+    raw_line = atc_line(y, p, p >= cut)
     record: dict[str, Any] = {
         "method": "none",
         "rows": int(n),
@@ -181,8 +182,8 @@ def fit_calibration(
         "ece_before": before,
         "ece_after": before,
         "threshold": float(cut),
-        "atc_threshold": atc_threshold(y, p, p >= cut),
-        "atc_tie_fraction": atc_line(y, p, p >= cut)[1],
+        "atc_threshold": raw_line[0],
+        "atc_tie_fraction": raw_line[1],
         "reason": "",
     }
     from sklearn.metrics import roc_auc_score
@@ -221,14 +222,15 @@ def fit_calibration(
     record["ece_after_split"] = calibrated
     if calibrated < vanilla:
         x, v = _isotonic(p, y.astype(float))
+        line = atc_line(y, np.interp(p, x, v), p >= cut)
         record.update(
             method="isotonic",
             x=[float(a) for a in x],
             y=[float(b) for b in v],
             ece_after=calibrated,
             **resampled_maps(y, p, seed=seed, groups=groups),
-            atc_threshold=atc_line(y, np.interp(p, x, v), p >= cut)[0],
-            atc_tie_fraction=atc_line(y, np.interp(p, x, v), p >= cut)[1],
+            atc_threshold=line[0],
+            atc_tie_fraction=line[1],
             reason="isotonic calibration lowered the ECE on rows it did not see "
             f"({vanilla:.3f} -> {calibrated:.3f})",
         )
